@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * nftsentry's command line. Global options: -c FILE, --netns NAME, --json, -h.
+ * Each command lives in ./commands/NAME.ts and is listed in COMMANDS below.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger } from '../log.ts';
+import { isNftsentryError, ErrorCodes } from '../errors.ts';
+import { ExitCode, type Command } from './command.ts';
+import { renderCommand } from './commands/render.ts';
+import { checkCommand } from './commands/check.ts';
+import { applyCommand } from './commands/apply.ts';
+
+export const DEFAULT_CONFIG = '/etc/nftsentry/nftsentry.yaml';
+
+const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: nftsentry [-c FILE] [--netns NAME] [--json] COMMAND [ARGS]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'global options:',
+    `  -c, --config FILE   config file (default ${DEFAULT_CONFIG}, or $NFTSENTRY_CONFIG)`,
+    '  --netns NAME        run nft inside the named network namespace',
+    '  --json              machine-readable output',
+    '  -h, --help          this help; `nftsentry COMMAND -h` for a command',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = (t: string) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`);
+  const err = (t: string) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`);
+  const nameIndex = argv.findIndex((a, i) => !a.startsWith('-') && !['-c', '--config', '--netns'].includes(argv[i - 1] ?? ''));
+  const globalArgs = nameIndex < 0 ? argv : argv.slice(0, nameIndex);
+  const name = nameIndex < 0 ? undefined : argv[nameIndex];
+  const rest = nameIndex < 0 ? [] : argv.slice(nameIndex + 1);
+  const globalOptions = {
+    config: { type: 'string', short: 'c' },
+    netns: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  let g;
+  try {
+    g = parseArgs({ args: globalArgs, options: globalOptions, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    err(`nftsentry: ${(e as Error).message}\n\n${help()}`);
+    return ExitCode.USAGE;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    if (name === undefined || name === 'help' || g.help) {
+      out(help());
+      return name === undefined && !g.help ? ExitCode.USAGE : ExitCode.OK;
+    }
+    err(`nftsentry: unknown command "${name}"\n\n${help()}`);
+    return ExitCode.USAGE;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...globalOptions, ...(command.options ?? {}) },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    err(`nftsentry ${command.name}: ${(e as Error).message}\nusage: ${command.usage}`);
+    return ExitCode.USAGE;
+  }
+  const v = parsed.values as Record<string, unknown>;
+  if (v.help) {
+    out(`usage: ${command.usage}\n\n${command.summary}`);
+    return ExitCode.OK;
+  }
+  const ctx = {
+    configPath: (v.config as string | undefined) ?? g.config ?? process.env.NFTSENTRY_CONFIG ?? DEFAULT_CONFIG,
+    netns: (v.netns as string | undefined) ?? g.netns,
+    json: Boolean(v.json ?? g.json),
+    log: createLogger(),
+    stdout: out,
+    stderr: err,
+  };
+  try {
+    return await command.run(ctx, v, parsed.positionals);
+  } catch (e) {
+    if (isNftsentryError(e)) {
+      err(`nftsentry ${command.name}: ${e.message}`);
+      if (e.code === ErrorCodes.CONFIG_INVALID) return ExitCode.USAGE;
+      if (e.code === ErrorCodes.NOT_FOUND) return ExitCode.NOT_FOUND;
+      return ExitCode.FAILED;
+    }
+    err(`nftsentry ${command.name}: unexpected error: ${(e as Error).stack ?? String(e)}`);
+    return ExitCode.FAILED;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/cli/main.ts')) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * The operations the HTTP API and the CLI are doors into. The ban engine implements them; the API
+ * never talks to nft or the store itself.
+ */
+import type { IpPrefix } from '../net/ip.ts';
+
+export type BanSource = 'suricata' | 'snort' | 'kernel:scan' | 'manual';
+
+export interface BanView {
+  /** Canonical address (`203.0.113.7`) or prefix (`2001:db8:1::/64`). */
+  address: string;
+  family: 4 | 6;
+  source: BanSource;
+  reason: string;
+  sid: number | null;
+  signature: string | null;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** null: permanent. */
+  expiresMs: number | null;
+  remainingSec: number | null;
+  /** How many times this address has been banned, this ban included. */
+  offences: number;
+}
+
+export interface BanListFilter {
+  source?: BanSource;
+  reason?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface AllowEntry {
+  prefix: string;
+  /** `config` entries come from the config file and cannot be removed through the API. */
+  origin: 'config' | 'api';
+  note: string;
+  addedMs: number;
+}
+
+export interface Operations {
+  listBans(filter: BanListFilter): { total: number; items: BanView[] };
+  getBan(address: IpPrefix): BanView | null;
+  /** Throws NftsentryError E_BAN_REFUSED for allowlisted/own/special addresses. */
+  ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView>;
+  /** False when there was no such ban. Grants the configured grace period against re-bans. */
+  unban(address: IpPrefix): Promise<boolean>;
+  listAllow(): AllowEntry[];
+  /** Adds an entry and lifts the bans it covers; returns how many bans were lifted. */
+  addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }>;
+  /** False when there was no such API entry; E_FORBIDDEN for a config entry. */
+  removeAllow(prefix: IpPrefix): Promise<boolean>;
+  status(): Promise<Record<string, unknown>>;
+}

@@ -1,0 +1,158 @@
+/**
+ * The only module that runs `nft`. Everything else builds text or data and hands it here.
+ *
+ * - Scripts go through a file in a tmpfs (`nft -f FILE`), never `nft -f -`: nft 1.0.6 fails on
+ *   `-f -` when stdin is a socket, which is what Node gives a child process.
+ * - With `netns`, nft runs as `ip netns exec NETNS nft ...`.
+ * - With `forbidHostNetns` (set by the test setup and the lab), running nft in the host's own
+ *   network namespace is refused before any process starts.
+ * - Failures are classified once, from nft's stderr, into stable error codes.
+ */
+import { statSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { NftsentryError, ErrorCodes, type ErrorCode } from '../errors.ts';
+
+export interface NftRunnerOptions {
+  /** Run inside this named network namespace (`ip netns exec`). */
+  netns?: string;
+  nftPath?: string;
+  timeoutMs?: number;
+  /** Directory for batch files; a tmpfs by default (/dev/shm when present). */
+  tmpDir?: string;
+  /** Refuse to run nft in the host's (PID 1's) network namespace. */
+  forbidHostNetns?: boolean;
+}
+
+export interface NftResult {
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** True when the environment asks every nft runner to refuse the host namespace (tests, lab). */
+export function hostNetnsForbiddenByEnv(): boolean {
+  return process.env.NFTSENTRY_FORBID_HOST_NETNS === '1';
+}
+
+function nsInode(path: string): number | null {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The namespace nft would run in is the host's own: throws E_HOST_NETNS. Compares the inode of the
+ * target namespace with PID 1's, so it also holds when the caller itself was started by `unshare -n`.
+ */
+export function assertNotHostNetns(netns: string | undefined): void {
+  const host = nsInode('/proc/1/ns/net');
+  const target = netns ? nsInode(`/run/netns/${netns}`) : nsInode('/proc/self/ns/net');
+  if (netns && target === null) {
+    throw new NftsentryError(ErrorCodes.NETNS_FAILED, `network namespace "${netns}" does not exist`);
+  }
+  if (host === null || target === null || host === target) {
+    throw new NftsentryError(
+      ErrorCodes.HOST_NETNS,
+      'refusing to run nft in the host network namespace (tests and the lab only run nft inside namespaces they created)',
+    );
+  }
+}
+
+const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function classifyNftError(stderr: string): ErrorCode {
+  if (/No such file or directory|does not exist/i.test(stderr)) return ErrorCodes.NFT_NOT_FOUND;
+  if (/File exists/i.test(stderr)) return ErrorCodes.NFT_EXISTS;
+  if (/Operation not permitted|Permission denied/i.test(stderr)) return ErrorCodes.NFT_FAILED;
+  if (/syntax error|Error:/i.test(stderr)) return ErrorCodes.NFT_REJECTED;
+  return ErrorCodes.NFT_FAILED;
+}
+
+export class NftRunner {
+  readonly netns: string | undefined;
+  private readonly nftPath: string;
+  private readonly timeoutMs: number;
+  private readonly tmpBase: string;
+  private readonly forbidHostNetns: boolean;
+
+  constructor(options: NftRunnerOptions = {}) {
+    if (options.netns !== undefined && !NETNS_NAME.test(options.netns)) {
+      throw new NftsentryError(ErrorCodes.NETNS_FAILED, `invalid network namespace name "${options.netns}"`);
+    }
+    this.netns = options.netns;
+    this.nftPath = options.nftPath ?? 'nft';
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.tmpBase = options.tmpDir ?? (nsInode('/dev/shm') !== null ? '/dev/shm' : tmpdir());
+    this.forbidHostNetns = options.forbidHostNetns ?? hostNetnsForbiddenByEnv();
+  }
+
+  /** Runs nft with the given arguments (never through a shell). */
+  async run(args: readonly string[]): Promise<NftResult> {
+    if (this.forbidHostNetns) assertNotHostNetns(this.netns);
+    const [file, argv] = this.netns
+      ? ['ip', ['netns', 'exec', this.netns, this.nftPath, ...args]]
+      : [this.nftPath, [...args]];
+    const started = performance.now();
+    const result = await execa(file, argv, {
+      reject: false,
+      timeout: this.timeoutMs,
+      stdin: 'ignore',
+      stripFinalNewline: false,
+      env: { LC_ALL: 'C' },
+    });
+    const durationMs = performance.now() - started;
+    if (result.timedOut) {
+      throw new NftsentryError(ErrorCodes.NFT_TIMEOUT, `nft ${args[0] ?? ''} did not finish within ${this.timeoutMs} ms`, {
+        details: { args },
+      });
+    }
+    const spawnFailed = (result as { code?: string }).code === 'ENOENT' || result.exitCode === undefined;
+    if (spawnFailed) {
+      throw new NftsentryError(ErrorCodes.NFT_MISSING, `cannot run ${file}: is nftables installed? (${result.message})`, {
+        cause: result.cause,
+      });
+    }
+    if (result.exitCode !== 0) {
+      const stderr = String(result.stderr);
+      const firstLine = stderr.split('\n').find((l) => l.trim().length > 0) ?? `exit code ${result.exitCode}`;
+      throw new NftsentryError(classifyNftError(stderr), `nft failed: ${firstLine}`, {
+        details: { args, exitCode: result.exitCode, stderr: stderr.slice(0, 4000) },
+      });
+    }
+    return { stdout: String(result.stdout), stderr: String(result.stderr), durationMs };
+  }
+
+  /**
+   * Runs an nft script as one atomic transaction (`nft -f FILE`), or only checks it (`nft -c -f`).
+   * The file lives in a private directory in a tmpfs and is removed afterwards.
+   */
+  async runScript(script: string, options: { check?: boolean } = {}): Promise<NftResult> {
+    const dir = mkdtempSync(join(this.tmpBase, 'nftsentry-'));
+    const file = join(dir, 'batch.nft');
+    try {
+      writeFileSync(file, script, { mode: 0o600 });
+      return await this.run(options.check ? ['-c', '-f', file] : ['-f', file]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** `nft -j ARGS...`, parsed. */
+  async json(args: readonly string[]): Promise<NftJson> {
+    const { stdout } = await this.run(['-j', ...args]);
+    try {
+      return JSON.parse(stdout) as NftJson;
+    } catch (err) {
+      throw new NftsentryError(ErrorCodes.NFT_FAILED, 'nft -j printed something that is not JSON', { cause: err });
+    }
+  }
+}
+
+/** nft's JSON output: `{ nftables: [ { metainfo }, { table }, { set }, ... ] }`. */
+export interface NftJson {
+  nftables: Array<Record<string, unknown>>;
+}

@@ -1,0 +1,7 @@
+/**
+ * Runs before every test file. nft must never run in the host's own network namespace: every
+ * NftRunner created in a test refuses it (see src/nft/runner.ts), and this file refuses to start
+ * a kernel test at all unless this machine can make namespaces.
+ */
+process.env.NFTSENTRY_FORBID_HOST_NETNS = '1';
+process.env.NFTSENTRY_LOG_LEVEL ??= 'silent';
