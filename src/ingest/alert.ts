@@ -38,7 +38,7 @@ export interface Alert {
 
 export type ParseResult =
   | { kind: 'alert'; alert: Alert }
-  | { kind: 'skip' }
+  | { kind: 'skip'; why?: SkipReason }
   | { kind: 'bad'; reason: BadReason; detail?: string };
 
 /** Why a line was refused: stable words, counted per reason. */
@@ -52,4 +52,12 @@ export type BadReason =
   | 'wrong_type'
   | 'bad_address'
   | 'bad_port'
-  | 'bad_time';
+  | 'bad_time'
+  /** A partial line cut off by a disconnect, a truncated file, or a source shutting down. */
+  | 'truncated';
+
+/**
+ * Why a well-formed line gave no alert: `not_alert` (flow, dns, stats...), `blank` (an empty line),
+ * `no_address` (an alert on a non-IP packet, e.g. Snort's ARP alerts print `":0"`).
+ */
+export type SkipReason = 'not_alert' | 'blank' | 'no_address';
