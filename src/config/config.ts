@@ -7,10 +7,12 @@ import { z } from 'zod';
 import { parseDocument } from 'yaml';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { baseConfigShape } from './schema.ts';
+import { sourcesSchema } from '../ingest/config.ts';
 
 export const configSchema = z
   .strictObject({
     ...baseConfigShape,
+    sources: sourcesSchema,
   })
   .superRefine((cfg, ctx) => {
     // A trap port that is also a service would ban every legitimate user of that service.

@@ -1,0 +1,106 @@
+/**
+ * The `sources` section of the config file: where alerts come from. Strict objects (a misspelt
+ * key fails with its path); every key has a default except the paths. Documented key by key in
+ * samples/sources.yaml.part.
+ */
+import { z } from 'zod';
+
+const formatSchema = z.enum(['eve', 'snort', 'auto']).default('auto');
+const nameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1-64 letters, digits, _ . -');
+const absolutePath = z
+  .string()
+  .min(2)
+  .max(4096)
+  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'an absolute path');
+/** A unix socket's path must fit sun_path (108 bytes with its NUL). */
+const socketPath = absolutePath.refine((p) => Buffer.byteLength(p) <= 107, 'a socket path of at most 107 bytes');
+const modeSchema = z
+  .string({ error: 'an octal mode as a quoted string, like "0660"' })
+  .regex(/^0?[0-7]{3}$/, 'an octal mode as a quoted string, like "0660"')
+  .transform((m) => parseInt(m, 8));
+/** A user or group: a name, or a numeric id. */
+const accountSchema = z.union([z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'a user or group name'), z.number().int().min(0).max(4_294_967_294)]);
+const maxLineBytes = z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024);
+const snortZone = z.enum(['local', 'utc']).default('local');
+
+const common = {
+  /** Defaults to the type (two sources of one type need names). */
+  name: nameSchema.optional(),
+  format: formatSchema,
+  max_line_bytes: maxLineBytes,
+  snort_timezone: snortZone,
+};
+
+const socketCommon = {
+  ...common,
+  path: socketPath,
+  mode: modeSchema.default(0o660),
+  owner: accountSchema.optional(),
+  group: accountSchema.optional(),
+};
+
+export const unixStreamSourceSchema = z.strictObject({
+  type: z.literal('unix_stream'),
+  ...socketCommon,
+  max_connections: z.number().int().min(1).max(1024).default(64),
+});
+
+export const unixDgramSourceSchema = z.strictObject({
+  type: z.literal('unix_dgram'),
+  ...socketCommon,
+  /** SO_RCVBUF; the kernel caps it at net.core.rmem_max. */
+  receive_buffer_bytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+});
+
+export const fileSourceSchema = z.strictObject({
+  type: z.literal('file'),
+  ...common,
+  path: absolutePath,
+  /** Without a bookmark: read from the end (only new lines) or from the beginning. */
+  start: z.enum(['end', 'beginning']).default('end'),
+  poll_ms: z.number().int().min(10).max(60_000).default(250),
+  /** After a rename rotation, how long the old file is still read (the IDS writes on until it reopens). */
+  rotate_grace_ms: z.number().int().min(0).max(600_000).default(10_000),
+  bookmark_interval_ms: z.number().int().min(100).max(600_000).default(1000),
+});
+
+export const stdinSourceSchema = z.strictObject({
+  type: z.literal('stdin'),
+  ...common,
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [unixStreamSourceSchema, unixDgramSourceSchema, fileSourceSchema, stdinSourceSchema]);
+
+const DEFAULT_INPUTS = [{ type: 'unix_stream', path: '/run/nftsentry/eve.sock' }] as const;
+
+export const sourcesSchema = z
+  .strictObject({
+    /** Alerts waiting for the ban engine; beyond this they are dropped and counted. */
+    queue_capacity: z.number().int().min(16).max(10_000_000).default(10_000),
+    inputs: z.array(sourceSchema).max(64).prefault([...DEFAULT_INPUTS]),
+  })
+  .superRefine((s, ctx) => {
+    const names = new Map<string, number>();
+    const paths = new Map<string, number>();
+    s.inputs.forEach((input, i) => {
+      const name = input.name ?? input.type;
+      if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['inputs', i], message: `name "${name}" is used by inputs[${names.get(name)}] too; give each source its own name` });
+      names.set(name, i);
+      const path = 'path' in input ? input.path : '-';
+      if (paths.has(path)) ctx.addIssue({ code: 'custom', path: ['inputs', i, 'path'], message: `inputs[${paths.get(path)}] uses this ${path === '-' ? 'stdin' : 'path'} too` });
+      paths.set(path, i);
+    });
+  })
+  .prefault({});
+
+export type SourcesConfig = z.output<typeof sourcesSchema>;
+export type SourceConfig = z.output<typeof sourceSchema>;
+export type UnixStreamSourceConfig = z.output<typeof unixStreamSourceSchema>;
+export type UnixDgramSourceConfig = z.output<typeof unixDgramSourceSchema>;
+export type FileSourceConfig = z.output<typeof fileSourceSchema>;
+export type StdinSourceConfig = z.output<typeof stdinSourceSchema>;
+
+/** The name a source is known by in stats, logs and bookmarks. */
+export function sourceName(config: SourceConfig): string {
+  return config.name ?? config.type;
+}
