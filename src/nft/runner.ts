@@ -45,16 +45,18 @@ function nsInode(path: string): number | null {
 }
 
 /**
- * The namespace nft would run in is the host's own: throws E_HOST_NETNS. Compares the inode of the
- * target namespace with PID 1's, so it also holds when the caller itself was started by `unshare -n`.
+ * Throws E_HOST_NETNS when nft would run in the host's network namespace: the caller's own
+ * namespace (nft without `netns`), or a named namespace that is the caller's or PID 1's. (PID 1's
+ * link is not readable in every sandbox; the caller's own always is.)
  */
 export function assertNotHostNetns(netns: string | undefined): void {
-  const host = nsInode('/proc/1/ns/net');
-  const target = netns ? nsInode(`/run/netns/${netns}`) : nsInode('/proc/self/ns/net');
+  const self = nsInode('/proc/self/ns/net');
+  const pid1 = nsInode('/proc/1/ns/net');
+  const target = netns ? nsInode(`/run/netns/${netns}`) : self;
   if (netns && target === null) {
     throw new NftsentryError(ErrorCodes.NETNS_FAILED, `network namespace "${netns}" does not exist`);
   }
-  if (host === null || target === null || host === target) {
+  if (!netns || target === null || target === self || target === pid1) {
     throw new NftsentryError(
       ErrorCodes.HOST_NETNS,
       'refusing to run nft in the host network namespace (tests and the lab only run nft inside namespaces they created)',
