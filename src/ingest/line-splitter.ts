@@ -39,6 +39,11 @@ export class LineSplitter {
     return this.carryLen;
   }
 
+  /** Bytes pushed that belong to no complete line yet (a held partial, or an over-long line being skipped). */
+  get heldBytes(): number {
+    return this.carryLen + this.discardedBytes;
+  }
+
   /** True while the splitter is skipping an over-long line. */
   get isDiscarding(): boolean {
     return this.discarding;
