@@ -8,11 +8,13 @@ import { parseDocument } from 'yaml';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { baseConfigShape } from './schema.ts';
 import { sourcesSchema } from '../ingest/config.ts';
+import { apiConfigSchema } from '../api/config.ts';
 
 export const configSchema = z
   .strictObject({
     ...baseConfigShape,
     sources: sourcesSchema,
+    api: apiConfigSchema,
   })
   .superRefine((cfg, ctx) => {
     // A trap port that is also a service would ban every legitimate user of that service.

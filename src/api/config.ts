@@ -1,0 +1,83 @@
+/**
+ * The `api` section of the config file: where the control plane listens and how it guards itself.
+ * A strict object (a misspelt key fails with its path); every key has a default. Documented key by
+ * key in samples/api.yaml.part.
+ *
+ * Checked here, once: a listen address other than loopback needs `require_token` (it is always on
+ * for /v1, but the check makes the intent explicit and refuses `require_token: false` there).
+ */
+import { z } from 'zod';
+import { parseIp } from '../net/ip.ts';
+import { durationSchema } from '../config/schema.ts';
+
+const absolutePath = z
+  .string()
+  .min(2)
+  .max(4096)
+  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'an absolute path');
+const socketPath = absolutePath.refine((p) => Buffer.byteLength(p) <= 107, 'a socket path of at most 107 bytes');
+const modeSchema = z
+  .string({ error: 'an octal mode as a quoted string, like "0660"' })
+  .regex(/^0?[0-7]{3}$/, 'an octal mode as a quoted string, like "0660"')
+  .transform((m) => parseInt(m, 8));
+
+const hostSchema = z.string().transform((v, ctx): string => {
+  const ip = parseIp(v.trim());
+  if (!ip) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not an IPv4 or IPv6 address (no host names, no zone ids)` });
+    return z.NEVER;
+  }
+  return ip.text;
+});
+
+export const apiConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Listen on a unix socket instead of TCP when set. */
+    socket: z
+      .strictObject({
+        path: socketPath,
+        mode: modeSchema.default(0o660),
+      })
+      .optional(),
+    /** TCP listen address; loopback by default. */
+    host: hostSchema.default('127.0.0.1'),
+    port: z.number().int().min(1).max(65_535).default(8765),
+    /** Bearer token file (mode 0600); generated on first start when missing. */
+    token_file: absolutePath.default('/var/lib/nftsentry/api.token'),
+    /**
+     * Refuse to listen on a non-loopback address unless true (the token is always required on
+     * /v1; this is the admin saying "yes, expose it").
+     */
+    allow_remote: z.boolean().default(false),
+    /** Largest request body accepted, in bytes. */
+    body_limit_bytes: z.number().int().min(256).max(1_048_576).default(16_384),
+    /** Ban duration when a POST /v1/bans gives none. */
+    default_ban_duration: durationSchema.default(3600),
+    /** After an unban through the API, alerts from that address are not acted on for this long. */
+    unban_grace: durationSchema.default(600),
+    /** Failed authentications per client before it is refused with 429 for `auth_lockout`. */
+    auth_failures: z.number().int().min(1).max(10_000).default(10),
+    /** Window in which `auth_failures` are counted. */
+    auth_window: durationSchema.default(60),
+    /** How long a client that failed too often is refused. */
+    auth_lockout: durationSchema.default(300),
+    /** Longest page of GET /v1/bans. */
+    max_page_size: z.number().int().min(1).max(100_000).default(1000),
+    /** Server-side time limit of one request. */
+    request_timeout: durationSchema.default(30),
+  })
+  .prefault({})
+  .superRefine((api, ctx) => {
+    const ip = parseIp(api.host);
+    const loopback = ip !== null && (ip.family === 4 ? ip.bytes[0] === 127 : ip.text === '::1');
+    if (!api.socket && !loopback && !api.allow_remote) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['host'],
+        message: `listening on ${api.host} exposes the API beyond this host; set allow_remote: true to confirm (the bearer token is always required), or use 127.0.0.1 or a unix socket`,
+      });
+    }
+  });
+
+export type ApiConfig = z.output<typeof apiConfigSchema>;
