@@ -3,13 +3,18 @@
  * (with `-y`). Snort prints local time unless run with `-U`/`--utc`, so the zone is a parameter.
  *
  * Without a year, the year is inferred from `nowMs`: of last year, this year and next year, the
- * one that puts the event closest to now. An alert of 31 December read on 1 January is last year;
- * one of 1 January read on 31 December (a sensor clock slightly ahead) is next year. Pure.
+ * latest that does not put the event more than `FUTURE_SKEW_MS` after now (alerts come from the
+ * past; a sensor clock may run a little ahead). An alert of 31 December read on 1 January is last
+ * year's; one of 1 January 00:00:30 read on 31 December 23:59 is next year's; one of 15 June read
+ * on 31 December is this year's. Pure.
  */
 
 const SNORT_TIME = /^(?:(\d{2})\/)?(\d{2})\/(\d{2})-(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;
 
 export type TimeZoneMode = 'local' | 'utc';
+
+/** How far after `nowMs` an event may be dated (clock skew between sensor and nftsentry). */
+export const FUTURE_SKEW_MS = 2 * 86_400_000;
 
 function compose(zone: TimeZoneMode, y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number | null {
   const date = zone === 'utc' ? new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms)) : new Date(y, mo - 1, d, h, mi, s, ms);
@@ -34,7 +39,7 @@ export function parseSnortTime(text: string, nowMs: number, zone: TimeZoneMode):
   let best: number | null = null;
   for (const y of [year - 1, year, year + 1]) {
     const t = compose(zone, y, mo, d, h, mi, s, ms);
-    if (t !== null && (best === null || Math.abs(t - nowMs) < Math.abs(best - nowMs))) best = t;
+    if (t !== null && t <= nowMs + FUTURE_SKEW_MS && (best === null || t > best)) best = t;
   }
   return best;
 }
