@@ -1,0 +1,119 @@
+/**
+ * The fastify app factory: `buildApi(ops, options)` returns an app that is ready for `inject` (in
+ * tests) or `listen` (see server.ts). The API is a door into Operations, never a path to nft.
+ *
+ * - /v1/*: bearer token (constant time), failed attempts rate-limited per client (429).
+ * - /healthz, /readyz, /metrics: no token (counts only, never addresses).
+ * - Every error, fastify's own included, answers `{error: {code, message}}` with the status from
+ *   the one table in errors.ts.
+ */
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Operations } from '../engine/operations.ts';
+import { ErrorCodes } from '../errors.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { apiConfigSchema, type ApiConfig } from './config.ts';
+import type { ApiContext } from './context.ts';
+import { ApiError, ApiOnlyCodes, mapError } from './errors.ts';
+import { AuthLimiter } from './auth-limiter.ts';
+import { TokenVerifier } from './token.ts';
+import { Histogram } from './histogram.ts';
+import type { ApiTelemetry } from './telemetry.ts';
+import { registerBanRoutes } from './routes/bans.ts';
+import { registerAllowlistRoutes } from './routes/allowlist.ts';
+import { registerStatusRoutes } from './routes/status.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+
+export interface ApiOptions {
+  /** The bearer token every /v1 request must present. */
+  token: string;
+  /** The parsed `api` config section; defaults apply when absent. */
+  config?: ApiConfig;
+  telemetry?: ApiTelemetry;
+  log?: Logger;
+  clock?: Clock;
+  version?: string;
+}
+
+/** Client identity for the failed-auth limiter: the peer address, or `unix` on a unix socket. */
+function clientOf(req: FastifyRequest): string {
+  return req.ip || 'unix';
+}
+
+export function buildApi(ops: Operations, options: ApiOptions): FastifyInstance {
+  const config = options.config ?? apiConfigSchema.parse(undefined);
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? silentLogger();
+  const ctx: ApiContext = Object.freeze({
+    ops,
+    config,
+    telemetry: options.telemetry ?? {},
+    clock,
+    log,
+    version: options.version ?? '0.0.0',
+    startedMs: clock(),
+    requestDurations: new Map<string, Histogram>(),
+    requestCounts: new Map<string, number>(),
+  });
+  const verifier = new TokenVerifier(options.token);
+  const limiter = new AuthLimiter({
+    maxFailures: config.auth_failures,
+    windowMs: config.auth_window * 1000,
+    lockoutMs: config.auth_lockout * 1000,
+  });
+
+  const app = fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.body_limit_bytes,
+    requestTimeout: config.request_timeout * 1000,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
+    const client = clientOf(req);
+    const lockedMs = limiter.lockedForMs(client, clock());
+    if (lockedMs > 0) {
+      const retry = String(Math.ceil(lockedMs / 1000));
+      reply.header('retry-after', retry);
+      throw new ApiError(ApiOnlyCodes.RATE_LIMITED, `too many failed authentications; retry in ${retry} s`);
+    }
+    if (!verifier.verifyHeader(req.headers.authorization)) {
+      const triggered = limiter.fail(client, clock());
+      log.warn({ client, url: req.url.slice(0, 200), lockedOutSec: triggered / 1000 }, 'api: authentication failed');
+      reply.header('www-authenticate', 'Bearer realm="nftsentry"');
+      throw new ApiError(ErrorCodes.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer TOKEN)');
+    }
+    limiter.succeed(client);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    const key = `${req.method} ${route} ${reply.statusCode}`;
+    ctx.requestCounts.set(key, (ctx.requestCounts.get(key) ?? 0) + 1);
+    let h = ctx.requestDurations.get(route);
+    if (!h) ctx.requestDurations.set(route, (h = new Histogram()));
+    h.observe(reply.elapsedTime / 1000);
+    log.debug({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'api: request');
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const mapped = mapError(err);
+    if (mapped.internal) log.error({ err, method: req.method, url: req.url.slice(0, 200) }, 'api: request failed');
+    if (err instanceof ApiError) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+    reply.code(mapped.status).send(mapped.body);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const mapped = mapError(new ApiError(ApiOnlyCodes.ROUTE_NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 100)}`));
+    reply.code(mapped.status).send(mapped.body);
+  });
+
+  registerHealthRoutes(app, ctx);
+  registerBanRoutes(app, ctx);
+  registerAllowlistRoutes(app, ctx);
+  registerStatusRoutes(app, ctx);
+  return app;
+}

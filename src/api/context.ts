@@ -1,0 +1,24 @@
+/**
+ * What every route module receives: the operations, the validated api config, the telemetry, the
+ * clock and the logger. Built once by buildApi, frozen.
+ */
+import type { Operations } from '../engine/operations.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import type { ApiConfig } from './config.ts';
+import type { ApiTelemetry } from './telemetry.ts';
+import type { Histogram } from './histogram.ts';
+
+export interface ApiContext {
+  readonly ops: Operations;
+  readonly config: ApiConfig;
+  readonly telemetry: ApiTelemetry;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly version: string;
+  readonly startedMs: number;
+  /** API request durations, by route template. */
+  readonly requestDurations: Map<string, Histogram>;
+  /** API answers by route template and status. */
+  readonly requestCounts: Map<string, number>;
+}

@@ -1,0 +1,52 @@
+/**
+ * Reads what the daemon knows, once per request, for /v1/status and /metrics: bans by source,
+ * drops by reason (from the nft named counters), sources, ruleset. A part that fails is reported
+ * as missing (and logged), never as a failed status request.
+ */
+import type { BanSource } from '../engine/operations.ts';
+import type { SourceStatsSnapshot } from '../ingest/source-stats.ts';
+import type { CounterValue } from '../nft/state.ts';
+import type { ApiContext } from './context.ts';
+import type { BanCount, RulesetState } from './telemetry.ts';
+import { BAN_SOURCES } from './request-schemas.ts';
+
+export interface Observations {
+  bans: readonly BanCount[] | null;
+  /** Counter name without `drop_` -> packets and bytes. */
+  drops: ReadonlyArray<{ reason: string; packets: number; bytes: number }> | null;
+  sources: readonly SourceStatsSnapshot[] | null;
+  ruleset: RulesetState | null;
+}
+
+function bansFromList(ctx: ApiContext): BanCount[] {
+  return BAN_SOURCES.map((source: BanSource) => ({ source, count: ctx.ops.listBans({ source, limit: 0, offset: 0 }).total }));
+}
+
+function dropsFrom(counters: readonly CounterValue[]) {
+  return counters
+    .filter((c) => c.name.startsWith('drop_'))
+    .map((c) => ({ reason: c.name.slice('drop_'.length), packets: c.packets, bytes: c.bytes }));
+}
+
+async function attempt<T>(ctx: ApiContext, what: string, f: () => T | Promise<T>): Promise<T | null> {
+  try {
+    return await f();
+  } catch (err) {
+    ctx.log.warn({ err, what }, 'api: cannot read for status/metrics');
+    return null;
+  }
+}
+
+export async function observe(ctx: ApiContext): Promise<Observations> {
+  const t = ctx.telemetry;
+  const [bans, counters] = await Promise.all([
+    attempt(ctx, 'bans', () => (t.bansActive ? t.bansActive() : bansFromList(ctx))),
+    t.dropCounters ? attempt(ctx, 'drop counters', () => t.dropCounters!()) : Promise.resolve(null),
+  ]);
+  return {
+    bans,
+    drops: counters ? dropsFrom(counters) : null,
+    sources: t.sources ? await attempt(ctx, 'sources', () => t.sources!()) : null,
+    ruleset: t.ruleset ? await attempt(ctx, 'ruleset', () => t.ruleset!()) : null,
+  };
+}

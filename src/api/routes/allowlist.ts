@@ -1,0 +1,46 @@
+/**
+ * /v1/allowlist: list, add (lifts the bans the entry covers), remove. Entries from the config
+ * file cannot be removed here (403); adding an entry that exists is a conflict (409).
+ */
+import type { FastifyInstance } from 'fastify';
+import { NftsentryError, ErrorCodes } from '../../errors.ts';
+import type { ApiContext } from '../context.ts';
+import { parseBody, parseRequestAddress, parseRequestText } from '../request-schemas.ts';
+
+function allowJson(e: { prefix: string; origin: string; note: string; addedMs: number }) {
+  return { ...e, added: new Date(e.addedMs).toISOString() };
+}
+
+export function registerAllowlistRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/v1/allowlist', async () => {
+    const items = ctx.ops.listAllow();
+    return { total: items.length, items: items.map(allowJson) };
+  });
+
+  app.post('/v1/allowlist', async (req, reply) => {
+    const body = parseBody(req.body);
+    const prefix = parseRequestAddress(body.address ?? body.prefix);
+    const note = parseRequestText(body.note, 'note', '');
+    const existing = ctx.ops.listAllow().find((e) => e.prefix === prefix.text);
+    if (existing) {
+      throw new NftsentryError(ErrorCodes.CONFLICT, `${prefix.text} is already in the allowlist (${existing.origin})`, {
+        details: { prefix: prefix.text, origin: existing.origin },
+      });
+    }
+    const { entry, liftedBans } = await ctx.ops.addAllow(prefix, note);
+    ctx.log.info({ prefix: prefix.text, liftedBans, client: req.ip }, 'api: allowlist add');
+    reply.code(201);
+    return { entry: allowJson(entry), liftedBans };
+  });
+
+  const remove = async (raw: unknown) => {
+    const prefix = parseRequestAddress(raw);
+    const removed = await ctx.ops.removeAllow(prefix);
+    if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefix.text} is not in the allowlist`);
+    ctx.log.info({ prefix: prefix.text }, 'api: allowlist remove');
+    return { prefix: prefix.text, removed: true };
+  };
+  app.delete('/v1/allowlist/*', async (req) => remove((req.params as { '*'?: string })['*'] ?? ''));
+  app.delete('/v1/allowlist', async (req) => remove((req.query as { address?: unknown }).address));
+}
+

@@ -1,0 +1,53 @@
+/**
+ * /v1/bans: list (filter by source and reason, paginated), look up, ban, unban. An address in the
+ * path may be a prefix with its slash URL-encoded (`203.0.113.0%2F24`) or plain (`.../24`).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NftsentryError, ErrorCodes } from '../../errors.ts';
+import type { ApiContext } from '../context.ts';
+import { banJson } from '../ban-view.ts';
+import { banListQuery, parseBanAddress, parseBody, parseQuery, parseRequestAddress, parseRequestDuration, parseRequestText } from '../request-schemas.ts';
+
+/** The address part of `/v1/bans/*`: fastify has already percent-decoded it once. */
+export function pathAddress(req: FastifyRequest): string {
+  const raw = (req.params as { '*'?: string })['*'] ?? '';
+  return raw;
+}
+
+export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const listQuery = banListQuery(ctx.config.max_page_size);
+
+  app.get('/v1/bans', async (req) => {
+    const q = parseQuery(listQuery, req.query);
+    const page = ctx.ops.listBans({ source: q.source, reason: q.reason, limit: q.limit, offset: q.offset });
+    return { total: page.total, limit: q.limit, offset: q.offset, items: page.items.map(banJson) };
+  });
+
+  app.get('/v1/bans/*', async (req) => {
+    const address = parseRequestAddress(pathAddress(req));
+    const ban = ctx.ops.getBan(address);
+    if (!ban) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${address.text} is not banned`);
+    return banJson(ban);
+  });
+
+  app.post('/v1/bans', async (req, reply) => {
+    const body = parseBody(req.body);
+    const address = parseBanAddress(body.address);
+    const durationSec = parseRequestDuration(body.duration, ctx.config.default_ban_duration);
+    const reason = parseRequestText(body.reason, 'reason', 'manual');
+    const existed = ctx.ops.getBan(address) !== null;
+    const ban = await ctx.ops.ban({ address, durationSec, reason });
+    ctx.log.info({ address: address.text, durationSec, reason, client: req.ip, refreshed: existed }, 'api: ban');
+    reply.code(existed ? 200 : 201);
+    return banJson(ban);
+  });
+
+  app.delete('/v1/bans/*', async (req, reply) => {
+    const address = parseRequestAddress(pathAddress(req));
+    const removed = await ctx.ops.unban(address);
+    if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${address.text} is not banned`);
+    ctx.log.info({ address: address.text, client: req.ip, graceSec: ctx.config.unban_grace }, 'api: unban');
+    reply.code(200);
+    return { address: address.text, unbanned: true, graceSec: ctx.config.unban_grace };
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * What the daemon can tell the API beyond the Operations contract, for /v1/status and /metrics.
+ * Every member is optional: the API shows what it is given and leaves the rest out, so that it can
+ * be built and tested before (and without) each part of the daemon.
+ */
+import type { BanSource } from '../engine/operations.ts';
+import type { SourceStatsSnapshot } from '../ingest/source-stats.ts';
+import type { CounterValue } from '../nft/state.ts';
+import type { HistogramSnapshot } from './histogram.ts';
+
+export interface AlertResultCount {
+  source: string;
+  /** What became of the alerts: `banned`, `skipped_allowlisted`, `below_threshold`, ... */
+  result: string;
+  count: number;
+}
+
+export interface BanCount {
+  source: BanSource;
+  count: number;
+}
+
+export interface RulesetState {
+  applied: boolean;
+  appliedMs: number | null;
+}
+
+export interface ApiTelemetry {
+  /** Ingestion sources' counters (IngestHandle.stats()). */
+  sources?(): readonly SourceStatsSnapshot[];
+  /** Alerts by source and result, since start. */
+  alertResults?(): readonly AlertResultCount[];
+  /** Active bans by source; without it the API asks `listBans` (limit 0) once per source. */
+  bansActive?(): readonly BanCount[];
+  /** Durations of nft transactions (base ruleset and ban batches). */
+  nftApplyDurations?(): HistogramSnapshot;
+  /** The named drop counters of table inet nftsentry (see nft/state.ts readCounters). */
+  dropCounters?(): Promise<readonly CounterValue[]>;
+  ruleset?(): RulesetState;
+  /** Readiness beyond "the API answers": ruleset applied, store open. Default: ready. */
+  ready?(): boolean | Promise<boolean>;
+}
+
+/**
+ * Wraps a counter reader so that at most one nft call runs per `ttlMs`, however often /metrics
+ * and /v1/status are asked (a scrape must not cost one nft process per request).
+ */
+export function cachedReader<T>(read: () => Promise<T>, ttlMs: number, nowMs: () => number = Date.now): () => Promise<T> {
+  let cached: { atMs: number; value: T } | null = null;
+  let inflight: Promise<T> | null = null;
+  return async () => {
+    const now = nowMs();
+    if (cached && now - cached.atMs < ttlMs) return cached.value;
+    if (inflight) return inflight;
+    inflight = read()
+      .then((value) => {
+        cached = { atMs: nowMs(), value };
+        return value;
+      })
+      .finally(() => {
+        inflight = null;
+      });
+    return inflight;
+  };
+}
