@@ -3,10 +3,11 @@
  *
  * Semantics:
  * - `offer` never blocks and never grows the queue past `capacity`: when full, the alert is
- *   refused (returns false) and counted in `dropped`; the source counts it too.
+ *   refused (returns false) and counted in `refused`.
  * - Sources that can wait without losing data (file, stdin) check `hasRoom` before reading more
- *   and `await whenRoom()` otherwise: the file itself is their buffer. Sockets cannot wait (the
- *   IDS would block or drop on its side), so they keep reading and the overflow is dropped.
+ *   and `await whenRoom()` otherwise, holding what was refused: the file itself is their buffer.
+ *   Sockets cannot wait (the IDS would block or drop on its side), so they keep reading and a
+ *   refused alert is dropped, counted in the source's `dropped`.
  * - The consumer takes batches: `take(max)` (non-blocking) or `for await (const batch of queue)`,
  *   which ends after `close()` once the queue is empty.
  */
@@ -22,7 +23,7 @@ export interface IngestedAlert {
 
 /** What the sources write to; AlertQueue is the implementation, tests may pass their own. */
 export interface AlertSink {
-  /** False when the alert was dropped because the sink is full. */
+  /** False when the sink is full and refused the alert. */
   offer(item: IngestedAlert): boolean;
   /** False when a source that can wait should stop reading until `whenRoom()` resolves. */
   readonly hasRoom: boolean;
@@ -33,7 +34,8 @@ export interface AlertQueueStats {
   queued: number;
   capacity: number;
   offered: number;
-  dropped: number;
+  /** Offers refused because the queue was full: sources that can wait retry them, sockets drop them. */
+  refused: number;
   /** Most alerts queued at once since start. */
   highWater: number;
 }
@@ -44,7 +46,7 @@ export class AlertQueue implements AlertSink, AsyncIterable<IngestedAlert[]> {
   private head = 0;
   private size = 0;
   private offered = 0;
-  private dropped = 0;
+  private refused = 0;
   private highWater = 0;
   private closed = false;
   private readers: Array<() => void> = [];
@@ -68,7 +70,7 @@ export class AlertQueue implements AlertSink, AsyncIterable<IngestedAlert[]> {
   offer(item: IngestedAlert): boolean {
     this.offered++;
     if (this.closed || this.size >= this.capacity) {
-      this.dropped++;
+      this.refused++;
       return false;
     }
     this.ring[(this.head + this.size) % this.capacity] = item;
@@ -121,7 +123,7 @@ export class AlertQueue implements AlertSink, AsyncIterable<IngestedAlert[]> {
   }
 
   stats(): AlertQueueStats {
-    return { queued: this.size, capacity: this.capacity, offered: this.offered, dropped: this.dropped, highWater: this.highWater };
+    return { queued: this.size, capacity: this.capacity, offered: this.offered, refused: this.refused, highWater: this.highWater };
   }
 
   private wake(which: 'readers' | 'room'): void {

@@ -2,12 +2,16 @@
  * Where a source's lines go: parse each, count it, hand alerts to the sink, log bad lines at a
  * bounded rate. One per source; each connection or file gets its own splitter feeding it, so the
  * partial lines of two clients never mix.
+ *
+ * Sources that can wait (file, stdin: `canWait`) never drop: alerts the sink refuses while a chunk
+ * is being split are held here (at most one chunk's worth) and the source awaits `waitForRoom()`
+ * before reading on. Sockets cannot wait: a refused alert is dropped and counted.
  */
 import type { Logger } from '../log.ts';
 import { RateLimitedLog } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import type { BadReason } from './alert.ts';
-import type { AlertSink } from './alert-queue.ts';
+import type { AlertSink, IngestedAlert } from './alert-queue.ts';
 import { LineParser, type LineParserOptions } from './line-parser.ts';
 import { LineSplitter, type LineSink } from './line-splitter.ts';
 import { SourceStats, type SourceType } from './source-stats.ts';
@@ -19,6 +23,8 @@ export interface LineIntakeOptions extends LineParserOptions {
   sink: AlertSink;
   log: Logger;
   clock: Clock;
+  /** Hold refused alerts and let the source wait, instead of dropping them. */
+  canWait?: boolean;
 }
 
 export class LineIntake implements LineSink {
@@ -29,6 +35,8 @@ export class LineIntake implements LineSink {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly badLog = new RateLimitedLog(10, 60_000);
+  private canWait: boolean;
+  private held: IngestedAlert[] = [];
 
   constructor(options: LineIntakeOptions) {
     this.stats = new SourceStats(options.name, options.type);
@@ -37,14 +45,29 @@ export class LineIntake implements LineSink {
     this.sink = options.sink;
     this.log = options.log.child({ source: options.name });
     this.clock = options.clock;
+    this.canWait = options.canWait ?? false;
   }
 
-  get sinkHasRoom(): boolean {
-    return this.sink.hasRoom;
+  /** True when a source that can wait should not read more before `waitForRoom()`. */
+  get mustWait(): boolean {
+    return this.held.length > 0 || !this.sink.hasRoom;
   }
 
-  whenSinkHasRoom(): Promise<void> {
-    return this.sink.whenRoom();
+  /** Hands over held alerts as the sink makes room; resolves when it has room, or on `stop`. */
+  async waitForRoom(stop?: Promise<void>): Promise<void> {
+    let stopped = false;
+    void stop?.then(() => (stopped = true));
+    while (!stopped && this.mustWait) {
+      while (this.held.length > 0 && this.sink.offer(this.held[0]!)) this.held.shift();
+      if (!this.mustWait) return;
+      await (stop ? Promise.race([this.sink.whenRoom(), stop]) : this.sink.whenRoom());
+    }
+  }
+
+  /** At stop: held alerts the sink still refuses are dropped, and counted. */
+  releaseHeld(): void {
+    for (const item of this.held) if (!this.sink.offer(item)) this.stats.dropped++;
+    this.held = [];
   }
 
   newSplitter(): LineSplitter {
@@ -71,7 +94,12 @@ export class LineIntake implements LineSink {
       stats.alerts++;
       stats.lastEventMs = r.alert.timeMs;
       stats.lastLagMs = nowMs - r.alert.timeMs;
-      if (!this.sink.offer({ source: stats.name, alert: r.alert, receivedMs: nowMs })) stats.dropped++;
+      const item = { source: stats.name, alert: r.alert, receivedMs: nowMs };
+      if (this.held.length > 0) this.held.push(item);
+      else if (!this.sink.offer(item)) {
+        if (this.canWait) this.held.push(item);
+        else stats.dropped++;
+      }
     } else {
       this.bad(r.reason, r.detail ?? '', end - start);
     }

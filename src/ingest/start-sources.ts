@@ -77,6 +77,7 @@ export async function startSources(config: SourcesConfig, sink: AlertSink, deps:
         snortZone: c.snort_timezone,
         maxLineBytes: c.max_line_bytes,
         sink,
+        canWait: c.type === 'file' || c.type === 'stdin',
         log: deps.log,
         clock,
       }),

@@ -131,6 +131,7 @@ class FileFollower {
     this.signalStop();
     this.wake?.();
     await this.loop;
+    this.deps.intake.releaseHeld();
     this.saveBookmark(true);
     for (const d of this.draining) await d.reader.close();
     this.draining = [];

@@ -53,8 +53,8 @@ export class FileReader {
   async readToEnd(buf: Buffer, stop: { stopped: boolean; whenStopped: Promise<void> }): Promise<number> {
     let total = 0;
     while (!stop.stopped) {
-      if (!this.intake.sinkHasRoom) {
-        await Promise.race([this.intake.whenSinkHasRoom(), stop.whenStopped]);
+      if (this.intake.mustWait) {
+        await this.intake.waitForRoom(stop.whenStopped);
         continue;
       }
       const { bytesRead } = await this.fh.read(buf, 0, buf.length, this.pos);

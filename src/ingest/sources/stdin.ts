@@ -17,6 +17,8 @@ export function startStdin(intake: LineIntake, input: Readable = process.stdin):
   stats.connected = 1;
   stats.opened++;
   let resolveDone!: () => void;
+  let signalStop!: () => void;
+  const stopped = new Promise<void>((resolve) => (signalStop = resolve));
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const finish = (): void => {
     if (stats.connected === 0) return;
@@ -26,9 +28,9 @@ export function startStdin(intake: LineIntake, input: Readable = process.stdin):
   };
   const onData = (chunk: Buffer | string): void => {
     intake.push(splitter, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    if (!intake.sinkHasRoom) {
+    if (intake.mustWait) {
       input.pause();
-      void intake.whenSinkHasRoom().then(() => {
+      void intake.waitForRoom(stopped).then(() => {
         if (stats.connected === 1) input.resume();
       });
     }
@@ -36,7 +38,8 @@ export function startStdin(intake: LineIntake, input: Readable = process.stdin):
   input.on('data', onData);
   input.once('end', () => {
     splitter.flush();
-    finish();
+    // Everything read is handed over (held alerts too) before `done` resolves.
+    void intake.waitForRoom(stopped).then(finish);
   });
   input.once('error', (err) => {
     intake.ioError(err, 'read');
@@ -51,7 +54,9 @@ export function startStdin(intake: LineIntake, input: Readable = process.stdin):
     async stop() {
       if (stats.connected === 0) return;
       input.pause();
+      signalStop();
       intake.truncated(splitter.discard(), 'source stopped');
+      intake.releaseHeld();
       finish();
     },
   };
