@@ -10,10 +10,11 @@ import { ExitCode, type Command } from './command.ts';
 import { renderCommand } from './commands/render.ts';
 import { checkCommand } from './commands/check.ts';
 import { applyCommand } from './commands/apply.ts';
+import { labCommand } from './commands/lab.ts';
 
 export const DEFAULT_CONFIG = '/etc/nftsentry/nftsentry.yaml';
 
-const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand];
+const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand, labCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

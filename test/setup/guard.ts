@@ -5,3 +5,7 @@
  */
 process.env.NFTSENTRY_FORBID_HOST_NETNS = '1';
 process.env.NFTSENTRY_LOG_LEVEL ??= 'silent';
+
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  throw new Error(`tests need Node 24 (this is ${process.version}): run them with \`npm test\`, which uses node_modules/.bin/node`);
+}

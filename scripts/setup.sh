@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything nftsentry needs on a Debian machine (run as root): the system packages
+# (nftables, nmap, iproute2...) and the npm dependencies, including Node 24 from the npm registry
+# (the `node` package), which the npm scripts then use whatever the system node is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=()
+command -v nft >/dev/null 2>&1 || pkgs+=(nftables)
+command -v nmap >/dev/null 2>&1 || pkgs+=(nmap)
+command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
+command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+command -v sysctl >/dev/null 2>&1 || pkgs+=(procps)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+if [ "${#pkgs[@]}" -gt 0 ]; then
+  echo "setup: installing ${pkgs[*]}"
+  if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install system packages" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "setup: $(node_modules/.bin/node --version), $(nft --version), $(nmap --version | head -1)"

@@ -1,0 +1,39 @@
+import { renderTable, runApiCommand } from '../../api/cli-output.ts';
+import type { Command } from '../command.ts';
+
+interface StatusJson {
+  version: string;
+  uptimeSec: number;
+  ruleset: { applied: boolean; appliedAt: string | null } | null;
+  bans: { total: number; bySource: Record<string, number> } | null;
+  drops: Record<string, { packets: number; bytes: number }> | null;
+  sources: Array<{ name: string; type: string; connected: number; lines: number; alerts: number; bad: number; dropped: number; lagSec: number | null }> | null;
+}
+
+function text(s: StatusJson): string {
+  const out = [`nftsentry ${s.version}, up ${s.uptimeSec} s`];
+  if (s.ruleset) out.push(`ruleset: ${s.ruleset.applied ? `applied ${s.ruleset.appliedAt ?? ''}` : 'NOT applied'}`);
+  if (s.bans) {
+    const parts = Object.entries(s.bans.bySource).map(([k, v]) => `${k} ${v}`);
+    out.push(`bans: ${s.bans.total}${parts.length ? ` (${parts.join(', ')})` : ''}`);
+  }
+  if (s.sources?.length) {
+    out.push('', renderTable(['SOURCE', 'TYPE', 'CONNECTED', 'LINES', 'ALERTS', 'BAD', 'DROPPED', 'LAG'], s.sources.map((x) => [
+      x.name, x.type, String(x.connected), String(x.lines), String(x.alerts), String(x.bad), String(x.dropped), x.lagSec === null ? '-' : `${x.lagSec.toFixed(1)}s`,
+    ])));
+  }
+  if (s.drops) {
+    const rows = Object.entries(s.drops).filter(([, d]) => d.packets > 0);
+    out.push('', rows.length ? renderTable(['DROP REASON', 'PACKETS', 'BYTES'], rows.map(([r, d]) => [r, String(d.packets), String(d.bytes)])) : 'drops: none');
+  }
+  return out.join('\n');
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'the daemon at a glance (through the API): ruleset, bans by source, sources, drops by reason',
+  usage: 'nftsentry [-c FILE] [--json] status',
+  async run(ctx) {
+    return runApiCommand(ctx, 'status', (c) => c.call<StatusJson>('GET', '/v1/status'), text);
+  },
+};

@@ -1,0 +1,20 @@
+import { addressSegment } from '../../api/client.ts';
+import { oneAddress, runApiCommand } from '../../api/cli-output.ts';
+import { formatDurationSec } from '../../config/duration.ts';
+import { ExitCode, type Command } from '../command.ts';
+
+export const unbanCommand: Command = {
+  name: 'unban',
+  summary: 'lift a ban (through the API); exit 3 when there was none',
+  usage: 'nftsentry [-c FILE] [--json] unban ADDRESS',
+  async run(ctx, _values, positionals) {
+    const address = oneAddress(ctx, 'unban', this.usage, positionals);
+    if (address === null) return ExitCode.USAGE;
+    return runApiCommand(
+      ctx,
+      'unban',
+      (c) => c.call<{ address: string; graceSec: number }>('DELETE', `/v1/bans/${addressSegment(address)}`),
+      (a) => `unbanned ${a.address} (alerts from it are not acted on for ${formatDurationSec(a.graceSec)})`,
+    );
+  },
+};

@@ -1,0 +1,96 @@
+/**
+ * Set element changes -> the statements of one nft transaction. Pure: data in, text out.
+ *
+ * - A new ban is `add element` with its timeout.
+ * - A refresh must set a new timeout whatever the kernel holds (re-adding alone does not update
+ *   a timeout on older kernels): `add` (so the element surely exists) + `delete` + `add` with the
+ *   new timeout, all in the same transaction.
+ * - An unban is `add` + `delete` in one transaction, so an element that is already gone (expired,
+ *   flushed) is not an error.
+ * Keys must already be canonical (net/ip.ts); they are checked again here, since this text goes
+ * to nft: anything that is not an address or prefix throws.
+ */
+import { TABLE } from './ruleset.ts';
+
+export interface ElementChange {
+  set: string;
+  /** Canonical address, or `addr/len` for an interval set. */
+  key: string;
+  /** For a new or refreshed element; null: no timeout (permanent). */
+  timeoutSec?: number | null;
+  /** For a map element (scan_reason4/6): the data, e.g. a mark. */
+  data?: number;
+}
+
+export interface ElementBatch {
+  add?: readonly ElementChange[];
+  refresh?: readonly ElementChange[];
+  remove?: readonly ElementChange[];
+}
+
+/** Elements per statement: keeps lines readable by nft's parser without one huge token list. */
+const CHUNK = 4096;
+const SET_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+const KEY = /^[0-9a-f.:]{2,45}(\/\d{1,3})?$/;
+
+function element(e: ElementChange, withTimeout: boolean): string {
+  if (!KEY.test(e.key)) throw new Error(`not an address or prefix: ${JSON.stringify(e.key)}`);
+  let out = e.key;
+  if (withTimeout && e.timeoutSec != null) {
+    if (!Number.isSafeInteger(e.timeoutSec) || e.timeoutSec < 1) throw new Error(`bad timeout ${e.timeoutSec}`);
+    out += ` timeout ${e.timeoutSec}s`;
+  }
+  if (e.data !== undefined) out += ` : ${Math.trunc(e.data)}`;
+  return out;
+}
+
+function grouped(list: readonly ElementChange[]): Map<string, ElementChange[]> {
+  const bySet = new Map<string, ElementChange[]>();
+  for (const e of list) {
+    if (!SET_NAME.test(e.set)) throw new Error(`bad set name ${JSON.stringify(e.set)}`);
+    let g = bySet.get(e.set);
+    if (!g) bySet.set(e.set, (g = []));
+    g.push(e);
+  }
+  return bySet;
+}
+
+function statements(verb: 'add' | 'delete', list: readonly ElementChange[], withTimeout: boolean, out: string[]): void {
+  for (const [set, els] of grouped(list)) {
+    for (let i = 0; i < els.length; i += CHUNK) {
+      const body = els.slice(i, i + CHUNK).map((e) => element(e, withTimeout && verb === 'add'));
+      out.push(`${verb} element ${TABLE} ${set} { ${body.join(', ')} }`);
+    }
+  }
+}
+
+/** The statements of one transaction, in order. Empty when there is nothing to do. */
+export function elementStatements(batch: ElementBatch): string[] {
+  const out: string[] = [];
+  const refresh = batch.refresh ?? [];
+  const remove = batch.remove ?? [];
+  // Removal data for maps must be absent on delete; the ensuring add carries it.
+  const bare = (l: readonly ElementChange[]) => l.map((e) => ({ set: e.set, key: e.key }));
+  if (remove.length > 0) {
+    statements('add', remove, false, out);
+    statements('delete', bare(remove), false, out);
+  }
+  if (refresh.length > 0) {
+    statements('add', refresh, true, out);
+    statements('delete', bare(refresh), false, out);
+    statements('add', refresh, true, out);
+  }
+  statements('add', batch.add ?? [], true, out);
+  return out;
+}
+
+/** How many element changes the batch holds (what sizes a transaction). */
+export function batchSize(batch: ElementBatch): number {
+  return (batch.add?.length ?? 0) + (batch.refresh?.length ?? 0) + (batch.remove?.length ?? 0);
+}
+
+/** The batch as an nft script (for `nft -f`): one transaction. */
+export function elementScript(batch: ElementBatch): string {
+  const s = elementStatements(batch);
+  return s.length === 0 ? '' : `${s.join('\n')}\n`;
+}

@@ -1,0 +1,168 @@
+/**
+ * The ruleset against the real kernel, in a namespace made for this file: atomic apply,
+ * idempotent re-apply, ban elements kept, other tables untouched, broken config changes nothing,
+ * and the host-namespace guard.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { Netns } from '../../src/lab/netns.ts';
+import { NftRunner } from '../../src/nft/runner.ts';
+import { applyRuleset } from '../../src/nft/apply.ts';
+import { readSet, readCounters, tableExists } from '../../src/nft/state.ts';
+import { loadConfig, parseConfigText } from '../../src/config/config.ts';
+import { DROP_COUNTERS } from '../../src/nft/ruleset.ts';
+import { REPO, runCli } from '../helpers.ts';
+
+let ns: Netns;
+let nft: NftRunner;
+const FULL = join(REPO, 'test/fixtures/full.yaml');
+const BROKEN = join(REPO, 'test/fixtures/broken.yaml');
+const list = async () => (await nft.run(['list', 'table', 'inet', 'nftsentry'])).stdout;
+/** The listing without the parts that change on their own (time left on an element). */
+const stable = (s: string) => s.replace(/ expires [0-9hmsd]+/g, '');
+
+beforeAll(async () => {
+  ns = await Netns.create('apply');
+  nft = new NftRunner({ netns: ns.name });
+});
+afterAll(async () => {
+  await ns?.delete();
+});
+
+describe('apply', () => {
+  it('loads the full ruleset, and applying twice gives an identical table', async () => {
+    const config = loadConfig(FULL);
+    await applyRuleset(config, { runner: nft });
+    const first = await list();
+    await applyRuleset(config, { runner: nft });
+    expect(await list()).toBe(first);
+    expect(first).toContain('type filter hook input priority filter; policy drop;');
+    expect(first).toContain('type filter hook forward priority filter; policy drop;');
+    expect(first).toContain('type filter hook prerouting priority raw; policy accept;');
+    const counters = (await readCounters(nft)).map((c) => c.name).sort();
+    expect(counters).toEqual([...DROP_COUNTERS].sort());
+    expect((await readSet(nft, 'trap_udp')).map((e) => e.key)).toEqual(['1900']);
+    expect((await readSet(nft, 'allow4')).map((e) => e.key)).toEqual(['192.0.2.10', '203.0.113.0/24']);
+  });
+
+  it('keeps ban set elements (with their timeouts) across a re-apply, also with a different config', async () => {
+    await applyRuleset(loadConfig(FULL), { runner: nft });
+    await nft.runScript(
+      [
+        'add element inet nftsentry ban4 { 198.18.9.1 timeout 1h, 198.18.9.2 }',
+        'add element inet nftsentry ban6 { 2001:db8:9::1 timeout 2h }',
+        'add element inet nftsentry bannet4 { 198.18.10.0/24 timeout 1h }',
+        'add element inet nftsentry bannet6 { 2001:db8:a::/64 timeout 1h }',
+        'add element inet nftsentry scanners4 { 198.18.9.3 timeout 1h }',
+        'add element inet nftsentry scan_reason4 { 198.18.9.3 timeout 1h : 0x2 }',
+        'add element inet nftsentry scanners6 { 2001:db8:9::3 timeout 1h }',
+      ].join('\n'),
+    );
+    const before = stable(await list());
+    await applyRuleset(parseConfigText('services: { tcp: [80] }\nforward: { policy: accept }'), { runner: nft });
+    await applyRuleset(loadConfig(FULL), { runner: nft });
+    expect(stable(await list())).toBe(before);
+    const ban4 = await readSet(nft, 'ban4');
+    expect(ban4.map((e) => [e.key, e.timeoutSec])).toEqual([['198.18.9.1', 3600], ['198.18.9.2', null]]);
+    expect(ban4[0]!.expiresSec).toBeGreaterThan(3500);
+    expect((await readSet(nft, 'bannet6')).map((e) => e.key)).toEqual(['2001:db8:a::/64']);
+    expect((await readSet(nft, 'scan_reason4', 'map'))[0]).toMatchObject({ key: '198.18.9.3', data: 2 });
+  });
+
+  it('changes the forward policy in place', async () => {
+    await applyRuleset(parseConfigText('forward: { policy: accept }'), { runner: nft });
+    expect(await list()).toContain('hook forward priority filter; policy accept;');
+    await applyRuleset(parseConfigText('forward: { policy: drop }'), { runner: nft });
+    expect(await list()).toContain('hook forward priority filter; policy drop;');
+  });
+
+  it('never touches another table (Docker, firewalld, iptables-nft keep working beside it)', async () => {
+    await nft.runScript(
+      [
+        'table ip docker_like {',
+        '  chain DOCKER {',
+        '    type filter hook forward priority filter; policy accept;',
+        '    counter accept',
+        '  }',
+        '}',
+        'table inet firewalld_like {',
+        '  set s { type ipv4_addr; elements = { 198.18.7.7 }; }',
+        '  chain c { type filter hook input priority 10; policy accept; }',
+        '}',
+      ].join('\n'),
+    );
+    const others = async () => (await nft.run(['list', 'tables'])).stdout;
+    const docker = async () => (await nft.run(['list', 'table', 'ip', 'docker_like'])).stdout;
+    const fw = async () => (await nft.run(['list', 'table', 'inet', 'firewalld_like'])).stdout;
+    const [t0, d0, f0] = [await others(), await docker(), await fw()];
+    await applyRuleset(loadConfig(FULL), { runner: nft });
+    await applyRuleset(parseConfigText(''), { runner: nft });
+    expect([await others(), await docker(), await fw()]).toEqual([t0, d0, f0]);
+  });
+
+  it('rebuilds from nothing after `nft flush ruleset`', async () => {
+    await nft.run(['flush', 'ruleset']);
+    expect(await tableExists(nft)).toBe(false);
+    await applyRuleset(loadConfig(FULL), { runner: nft });
+    expect(await tableExists(nft)).toBe(true);
+  });
+});
+
+describe('the CLI', () => {
+  it('check accepts a good config through nft -c and changes nothing', async () => {
+    await applyRuleset(parseConfigText(''), { runner: nft });
+    const before = await list();
+    const r = await runCli(['-c', FULL, '--netns', ns.name, 'check']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(await list()).toBe(before);
+  });
+
+  it('a broken config: clear errors naming each key, exit 2, no nft change', async () => {
+    await applyRuleset(loadConfig(FULL), { runner: nft });
+    const before = await list();
+    for (const cmd of ['apply', 'check']) {
+      const r = await runCli(['-c', BROKEN, '--netns', ns.name, cmd]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain('services.udpp: unknown key');
+      expect(r.stderr).toContain('services.tcp[1]: Too big');
+      expect(r.stderr).toContain('allowlist[0]: "10.0.0.1/8" has host bits set');
+      expect(r.stderr).toContain('scan_detection.fast.window');
+    }
+    expect(await list()).toBe(before);
+  });
+
+  it('render prints what apply loads; apply loads it', async () => {
+    const rendered = await runCli(['-c', FULL, 'render']);
+    expect(rendered.exitCode).toBe(0);
+    expect(rendered.stdout).toContain('table inet nftsentry {');
+    await nft.run(['flush', 'ruleset']);
+    const applied = await runCli(['-c', FULL, '--netns', ns.name, 'apply']);
+    expect(applied.exitCode).toBe(0);
+    expect(await list()).toContain('tcp dport @services_tcp accept');
+  });
+
+  it('a missing config file: exit 2 with the path', async () => {
+    const r = await runCli(['-c', '/nonexistent/nftsentry.yaml', '--netns', ns.name, 'apply']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('/nonexistent/nftsentry.yaml');
+  });
+});
+
+describe('the host-namespace guard', () => {
+  it('refuses to run nft in this process own namespace', async () => {
+    await expect(new NftRunner().run(['list', 'tables'])).rejects.toMatchObject({ code: 'E_HOST_NETNS' });
+    await expect(new NftRunner().runScript('table inet nftsentry {}')).rejects.toMatchObject({ code: 'E_HOST_NETNS' });
+  });
+
+  it('refuses a namespace that does not exist, and a bad name', async () => {
+    await expect(new NftRunner({ netns: 'nfs-does-not-exist' }).run(['list', 'tables'])).rejects.toMatchObject({ code: 'E_NETNS_FAILED' });
+    expect(() => new NftRunner({ netns: '../../etc' })).toThrow(/invalid network namespace name/);
+  });
+
+  it('the CLI refuses too when the test environment forbids the host namespace', async () => {
+    const r = await runCli(['-c', FULL, 'apply']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('refusing to run nft in the host network namespace');
+  });
+});
