@@ -11,10 +11,15 @@ import { renderCommand } from './commands/render.ts';
 import { checkCommand } from './commands/check.ts';
 import { applyCommand } from './commands/apply.ts';
 import { labCommand } from './commands/lab.ts';
+import { bansCommand } from './commands/bans.ts';
+import { banCommand } from './commands/ban.ts';
+import { unbanCommand } from './commands/unban.ts';
+import { allowCommand } from './commands/allow.ts';
+import { statusCommand } from './commands/status.ts';
 
 export const DEFAULT_CONFIG = '/etc/nftsentry/nftsentry.yaml';
 
-const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand, labCommand];
+const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand, labCommand, bansCommand, banCommand, unbanCommand, allowCommand, statusCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
