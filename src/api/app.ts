@@ -71,6 +71,9 @@ export function buildApi(ops: Operations, options: ApiOptions): FastifyInstance 
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
   });
 
+  // JSON only: anything else is 415 rather than a string that reaches a handler.
+  app.removeContentTypeParser('text/plain');
+
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
     const client = clientOf(req);
