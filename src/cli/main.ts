@@ -16,10 +16,11 @@ import { banCommand } from './commands/ban.ts';
 import { unbanCommand } from './commands/unban.ts';
 import { allowCommand } from './commands/allow.ts';
 import { statusCommand } from './commands/status.ts';
+import { runCommand } from './commands/run.ts';
 
 export const DEFAULT_CONFIG = '/etc/nftsentry/nftsentry.yaml';
 
-const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand, labCommand, bansCommand, banCommand, unbanCommand, allowCommand, statusCommand];
+const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand, labCommand, bansCommand, banCommand, unbanCommand, allowCommand, statusCommand, runCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -9,12 +9,16 @@ import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { baseConfigShape } from './schema.ts';
 import { sourcesSchema } from '../ingest/config.ts';
 import { apiConfigSchema } from '../api/config.ts';
+import { policySchema, storeSchema, engineSchema } from '../engine/config.ts';
 
 export const configSchema = z
   .strictObject({
     ...baseConfigShape,
     sources: sourcesSchema,
     api: apiConfigSchema,
+    policy: policySchema,
+    store: storeSchema,
+    engine: engineSchema,
   })
   .superRefine((cfg, ctx) => {
     // A trap port that is also a service would ban every legitimate user of that service.

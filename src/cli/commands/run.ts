@@ -1,0 +1,92 @@
+/**
+ * `nftsentry run`: the daemon. Sources first (Suricata drops events while nobody listens), then
+ * the engine (ruleset, restore, reconcile), then alerts flow from the queue into decisions.
+ * SIGHUP reloads the config atomically (a bad file changes nothing; bans are kept); SIGTERM and
+ * SIGINT stop cleanly and leave the bans in the kernel.
+ */
+import { statSync } from 'node:fs';
+import type { Config } from '../../config/config.ts';
+import { loadConfig } from '../../config/config.ts';
+import { NftsentryError, ErrorCodes } from '../../errors.ts';
+import { AlertQueue, startSources, type IngestHandle } from '../../ingest/index.ts';
+import { Engine } from '../../engine/engine.ts';
+import { ExitCode, type Command } from '../command.ts';
+
+/**
+ * Tests start the daemon inside a namespace and pass the inode of their own (the host's) network
+ * namespace: if the daemon finds itself there after all, it refuses to start.
+ */
+function refuseHostNetns(): void {
+  const hostIno = process.env.NFTSENTRY_HOST_NETNS_INODE;
+  if (!hostIno) return;
+  if (String(statSync('/proc/self/ns/net').ino) === hostIno) {
+    throw new NftsentryError(ErrorCodes.HOST_NETNS, 'refusing to run in the host network namespace (NFTSENTRY_HOST_NETNS_INODE)');
+  }
+}
+
+function withDryRun(config: Readonly<Config>, dryRun: boolean): Readonly<Config> {
+  return dryRun ? { ...config, engine: { ...config.engine, dry_run: true } } : config;
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'the daemon: sources, decisions, nft and store (SIGHUP reloads, SIGTERM stops)',
+  usage: 'nftsentry [-c FILE] [--netns NAME] run [--dry-run]',
+  options: { 'dry-run': { type: 'boolean' } },
+  async run(ctx, values) {
+    refuseHostNetns();
+    const dryRun = Boolean(values['dry-run']);
+    let config = withDryRun(loadConfig(ctx.configPath), dryRun);
+    const log = ctx.log;
+    const queue = new AlertQueue(config.sources.queue_capacity);
+    const engine = new Engine(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
+    let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: engine.db });
+    engine.attachSourceStats(() => ingest.stats());
+    await engine.start();
+    const consumer = (async () => {
+      for await (const batch of queue) engine.handleAlerts(batch);
+    })();
+    log.info({ pid: process.pid, dryRun: engine.dryRun, sources: ingest.sources.map((s) => s.name) }, 'nftsentry running');
+
+    let busy: Promise<void> = Promise.resolve();
+    const serial = (fn: () => Promise<void>) => (busy = busy.then(fn).catch((err) => log.error({ err }, 'signal handler failed')));
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    let stopRequested!: () => void;
+    const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
+
+    const onHup = () =>
+      serial(async () => {
+        let next: Readonly<Config>;
+        try {
+          next = withDryRun(loadConfig(ctx.configPath), dryRun);
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'SIGHUP: config refused; keeping the running one');
+          return;
+        }
+        if (JSON.stringify(next.sources) !== JSON.stringify(config.sources)) {
+          await ingest.stop();
+          ingest = await startSources(next.sources, queue, { log, db: engine.db });
+        }
+        await engine.reload(next);
+        config = next;
+      });
+    const onStop = (signal: string) => {
+      log.info({ signal }, 'stopping; bans stay in the kernel');
+      stopRequested();
+    };
+    process.on('SIGHUP', onHup);
+    process.once('SIGTERM', () => onStop('SIGTERM'));
+    process.once('SIGINT', () => onStop('SIGINT'));
+
+    await stopping;
+    await busy;
+    await ingest.stop();
+    queue.close();
+    await consumer;
+    await engine.stop();
+    clearInterval(keepAlive);
+    process.off('SIGHUP', onHup);
+    log.info('stopped');
+    return ExitCode.OK;
+  },
+};

@@ -1,0 +1,111 @@
+/**
+ * Where element batches go (cs-firewall-bouncer's Backend, reduced to one call): nft, or nothing
+ * in dry-run mode. The nft backend sends small batches through the long-lived `nft -i` and large
+ * ones through a file in a tmpfs (`nft -f`), each batch one transaction. When nft refuses a batch
+ * for one bad element, the batch is split in halves until the bad element is alone, so the good
+ * ones still land; a missing table or set is not split (the self-healing puts it back).
+ */
+import { isNftsentryError, ErrorCodes } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { batchSize, elementScript, elementStatements, type ElementBatch, type ElementChange } from '../nft/elements.ts';
+import type { NftRunner, NftSession } from '../nft/runner.ts';
+
+export interface ApplyOutcome {
+  /** Transactions sent (more than one only when a batch had to be split). */
+  transactions: number;
+  /** Element changes nft refused (each alone in its own transaction). */
+  refused: ElementChange[];
+  durationMs: number;
+}
+
+export interface BanBackend {
+  readonly dryRun: boolean;
+  apply(batch: ElementBatch): Promise<ApplyOutcome>;
+  close(): void;
+}
+
+export class DryRunBackend implements BanBackend {
+  readonly dryRun = true;
+  private readonly log: Logger;
+
+  constructor(log: Logger) {
+    this.log = log;
+  }
+
+  async apply(batch: ElementBatch): Promise<ApplyOutcome> {
+    this.log.info({ dryRun: true, statements: elementStatements(batch).map((s) => s.slice(0, 200)) }, 'dry run: nft not touched');
+    return { transactions: 0, refused: [], durationMs: 0 };
+  }
+
+  close(): void {}
+}
+
+function split(batch: ElementBatch): [ElementBatch, ElementBatch] {
+  const all: Array<['add' | 'refresh' | 'remove', ElementChange]> = [
+    ...(batch.remove ?? []).map((e) => ['remove', e] as ['remove', ElementChange]),
+    ...(batch.refresh ?? []).map((e) => ['refresh', e] as ['refresh', ElementChange]),
+    ...(batch.add ?? []).map((e) => ['add', e] as ['add', ElementChange]),
+  ];
+  const half = Math.ceil(all.length / 2);
+  const make = (part: typeof all): ElementBatch => ({
+    remove: part.filter((p) => p[0] === 'remove').map((p) => p[1]),
+    refresh: part.filter((p) => p[0] === 'refresh').map((p) => p[1]),
+    add: part.filter((p) => p[0] === 'add').map((p) => p[1]),
+  });
+  return [make(all.slice(0, half)), make(all.slice(half))];
+}
+
+export class NftBackend implements BanBackend {
+  readonly dryRun = false;
+  private readonly runner: NftRunner;
+  private readonly session: NftSession | null;
+  private readonly coprocessMax: number;
+  private readonly log: Logger;
+
+  constructor(runner: NftRunner, session: NftSession | null, coprocessMax: number, log: Logger) {
+    this.runner = runner;
+    this.session = session;
+    this.coprocessMax = coprocessMax;
+    this.log = log;
+  }
+
+  async apply(batch: ElementBatch): Promise<ApplyOutcome> {
+    const started = performance.now();
+    const outcome: ApplyOutcome = { transactions: 0, refused: [], durationMs: 0 };
+    await this.applyOrSplit(batch, outcome);
+    outcome.durationMs = performance.now() - started;
+    return outcome;
+  }
+
+  /** One transaction, whatever the size (also used for probes and restore). */
+  async send(batch: ElementBatch): Promise<void> {
+    const n = batchSize(batch);
+    if (n === 0) return;
+    if (this.session && n <= this.coprocessMax) await this.session.run(elementStatements(batch));
+    else await this.runner.runScript(elementScript(batch));
+  }
+
+  close(): void {
+    this.session?.close();
+  }
+
+  private async applyOrSplit(batch: ElementBatch, outcome: ApplyOutcome): Promise<void> {
+    const n = batchSize(batch);
+    if (n === 0) return;
+    outcome.transactions++;
+    try {
+      await this.send(batch);
+    } catch (err) {
+      if (!isNftsentryError(err, ErrorCodes.NFT_REJECTED) && !isNftsentryError(err, ErrorCodes.NFT_EXISTS)) throw err;
+      if (n === 1) {
+        const one = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])][0]!;
+        this.log.warn({ set: one.set, key: one.key, err: err.message }, 'nft refused an element');
+        outcome.refused.push(one);
+        return;
+      }
+      const [a, b] = split(batch);
+      await this.applyOrSplit(a, outcome);
+      await this.applyOrSplit(b, outcome);
+    }
+  }
+}

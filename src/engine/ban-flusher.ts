@@ -1,0 +1,138 @@
+/**
+ * Coalesces ban decisions into batches: whatever is decided while nft is busy goes into the next
+ * transaction, so a burst of alerts becomes a few transactions, never one process per address.
+ * Order of one flush: unbans (their own transaction), then bans and refreshes (one transaction),
+ * then the store (one SQL transaction). nft first: a crash in between leaves a kernel element
+ * the store does not know, which the next start adopts; the reverse would lose a ban.
+ */
+import type { Logger } from '../log.ts';
+import type { ElementChange } from '../nft/elements.ts';
+import type { Store, BanWrite } from '../store/store.ts';
+import type { BanBackend } from './ban-backend.ts';
+
+interface PendingBan {
+  change: ElementChange;
+  refresh: boolean;
+  write: BanWrite;
+}
+
+export interface FlusherStats {
+  transactions: number;
+  elements: number;
+  failures: number;
+  refused: number;
+  lastDurationMs: number;
+  lastBatch: number;
+}
+
+export class BanFlusher {
+  private readonly backend: BanBackend;
+  private readonly store: Store;
+  private readonly log: Logger;
+  private readonly flushIntervalMs: number;
+  private readonly maxBatch: number;
+  private readonly onNftError: (err: unknown) => void;
+  private bans = new Map<string, PendingBan>();
+  private removes = new Map<string, ElementChange>();
+  private waiters: Array<() => void> = [];
+  private running: Promise<void> | null = null;
+  readonly stats: FlusherStats = { transactions: 0, elements: 0, failures: 0, refused: 0, lastDurationMs: 0, lastBatch: 0 };
+
+  constructor(backend: BanBackend, store: Store, log: Logger, opts: { flushIntervalMs: number; maxBatch: number; onNftError: (err: unknown) => void }) {
+    this.backend = backend;
+    this.store = store;
+    this.log = log;
+    this.flushIntervalMs = opts.flushIntervalMs;
+    this.maxBatch = opts.maxBatch;
+    this.onNftError = opts.onNftError;
+  }
+
+  get pending(): number {
+    return this.bans.size + this.removes.size;
+  }
+
+  queueBan(change: ElementChange, refresh: boolean, write: BanWrite): void {
+    const key = `${change.set}|${change.key}`;
+    this.removes.delete(key);
+    const prev = this.bans.get(key);
+    // A new ban still pending stays a plain add; otherwise the latest decision wins.
+    this.bans.set(key, { change, refresh: prev ? prev.refresh && refresh : refresh, write });
+    this.kick();
+  }
+
+  queueRemove(change: ElementChange): void {
+    const key = `${change.set}|${change.key}`;
+    this.bans.delete(key);
+    this.removes.set(key, change);
+    this.kick();
+  }
+
+  /** Resolves once everything queued so far has been sent (or failed and been logged). */
+  flushed(): Promise<void> {
+    if (this.pending === 0 && !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = new Promise<void>((resolve) => {
+      const start = () => void this.loop().finally(resolve);
+      if (this.flushIntervalMs > 0) setTimeout(start, this.flushIntervalMs);
+      else setImmediate(start);
+    }).then(() => {
+      this.running = null;
+      if (this.pending > 0) this.kick();
+      else this.wakeWaiters();
+    });
+  }
+
+  private wakeWaiters(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.pending > 0) {
+      const removes = [...this.removes.values()];
+      this.removes.clear();
+      const taken: PendingBan[] = [];
+      for (const [k, p] of this.bans) {
+        if (taken.length >= this.maxBatch) break;
+        taken.push(p);
+        this.bans.delete(k);
+      }
+      if (removes.length > 0) await this.send({ remove: removes });
+      if (taken.length > 0) {
+        await this.send({
+          add: taken.filter((p) => !p.refresh).map((p) => p.change),
+          refresh: taken.filter((p) => p.refresh).map((p) => p.change),
+        });
+        try {
+          this.store.recordBans(taken.map((p) => p.write));
+        } catch (err) {
+          this.log.error({ err }, 'store write failed; bans are in the kernel and in memory');
+        }
+      }
+    }
+  }
+
+  private async send(batch: { add?: ElementChange[]; refresh?: ElementChange[]; remove?: ElementChange[] }): Promise<void> {
+    const n = (batch.add?.length ?? 0) + (batch.refresh?.length ?? 0) + (batch.remove?.length ?? 0);
+    try {
+      const outcome = await this.backend.apply(batch);
+      this.stats.transactions += outcome.transactions;
+      this.stats.elements += n;
+      this.stats.refused += outcome.refused.length;
+      this.stats.lastDurationMs = outcome.durationMs;
+      this.stats.lastBatch = n;
+    } catch (err) {
+      this.stats.failures++;
+      this.log.warn({ err: (err as Error).message, elements: n }, 'nft transaction failed; self-healing will re-apply');
+      this.onNftError(err);
+    }
+  }
+}

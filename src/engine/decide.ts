@@ -1,0 +1,162 @@
+/**
+ * The decision core: an alert (or a kernel detection), what is known about the offender, and
+ * `nowMs` -> a Decision value. Never throws for a refusal: a skip is `{ kind: 'skip', why }`.
+ *
+ * Steps for an alert: which rules match -> who to blame (alert.source/target, else the home
+ * networks) -> may that address be banned at all -> what to ban (IPv4 address, IPv6 prefix,
+ * IPv4 aggregate) -> does it cross a rule's threshold -> how long (escalation from history).
+ */
+import type { Alert } from '../ingest/alert.ts';
+import type { BanSource } from './operations.ts';
+import { parseIp, prefixContaining, isFullLength, type IpAddress, type IpPrefix } from '../net/ip.ts';
+import type { PolicyConfig } from './config.ts';
+import { matchingRules, escalatedDurationSec } from './policy.ts';
+import type { Protection } from './protection.ts';
+import type { ThresholdTracker } from './threshold-tracker.ts';
+import { banTargetOf, type BanTarget } from './ban-target.ts';
+
+export type SkipWhy =
+  | 'no_rule'
+  | 'below_threshold'
+  | 'both_home'
+  | 'direction_unknown'
+  | 'bad_address'
+  | 'grace'
+  | 'already_banned'
+  | 'allowlisted'
+  | 'home'
+  | 'own_address'
+  | string;
+
+export interface BanDecision {
+  kind: 'ban';
+  target: BanTarget;
+  /** The address that caused it (inside `target`). */
+  offender: string;
+  /** null: permanent. */
+  durationSec: number | null;
+  /** This offence included. */
+  offences: number;
+  /** The target is already banned: extend the timeout rather than count a new offence. */
+  refresh: boolean;
+  source: BanSource;
+  /** Rule name, or the kernel's reason (trap_port, fast_scan, slow_scan). */
+  reason: string;
+  sid: number | null;
+  signature: string | null;
+}
+
+export interface SkipDecision {
+  kind: 'skip';
+  why: SkipWhy;
+  address?: string;
+}
+
+export type Decision = BanDecision | SkipDecision;
+
+/** What the decider may ask about the present (answered from memory by the engine). */
+export interface BanState {
+  /** The active ban of this target, if any. */
+  active(targetText: string): { expiresMs: number | null; durationSec: number | null; offences: number } | undefined;
+  /** Earlier offences of this target still remembered (not forgotten by `forget_after`). */
+  priorOffences(targetText: string, nowMs: number): number;
+  /** Until when alerts from this target are ignored after an unban (0: none). */
+  graceUntilMs(targetText: string): number;
+  /** Active single-address IPv4 bans inside this prefix (for aggregation). */
+  activeInPrefix(prefixText: string): number;
+}
+
+export interface DecideContext {
+  policy: PolicyConfig;
+  protection: Protection;
+  tracker: ThresholdTracker;
+  state: BanState;
+}
+
+/** Which address of the alert is the outside party, or why none can be blamed. */
+export function blame(alert: Alert, ctx: Pick<DecideContext, 'protection' | 'policy'>): IpAddress | SkipDecision {
+  if (alert.attacker) {
+    const a = parseIp(alert.attacker.ip);
+    return a ?? { kind: 'skip', why: 'bad_address', address: alert.attacker.ip };
+  }
+  const src = parseIp(alert.src.ip);
+  const dest = parseIp(alert.dest.ip);
+  if (!src || !dest) return { kind: 'skip', why: 'bad_address', address: alert.src.ip };
+  const srcHome = ctx.protection.isHome(src);
+  const destHome = ctx.protection.isHome(dest);
+  if (srcHome && destHome) return { kind: 'skip', why: 'both_home', address: src.text };
+  if (srcHome) return dest;
+  if (destHome) return src;
+  return ctx.policy.unknown_direction === 'source' ? src : { kind: 'skip', why: 'direction_unknown', address: src.text };
+}
+
+/** The target for an offender, or why it may not be banned. IPv6 by prefix, IPv4 maybe aggregated. */
+export function targetFor(addr: IpAddress, ctx: DecideContext): BanTarget | SkipDecision {
+  const why = ctx.protection.whyProtected(addr);
+  if (why) return { kind: 'skip', why, address: addr.text };
+  let prefix: IpPrefix = prefixContaining(addr, addr.family === 4 ? 32 : ctx.policy.ipv6_prefix);
+  // A prefix that would cover something protected falls back to the single address.
+  if (!isFullLength(prefix) && ctx.protection.whyPrefixProtected(prefix)) prefix = prefixContaining(addr, 128);
+  const agg = ctx.policy.ipv4_aggregate;
+  if (addr.family === 4 && agg.enabled) {
+    const net = prefixContaining(addr, agg.prefix);
+    if (ctx.state.activeInPrefix(net.text) + 1 >= agg.min_addresses && !ctx.protection.whyPrefixProtected(net)) prefix = net;
+  }
+  return banTargetOf(prefix);
+}
+
+function finish(
+  target: BanTarget, offender: IpAddress, baseSec: number, nowMs: number, ctx: DecideContext,
+  what: Pick<BanDecision, 'source' | 'reason' | 'sid' | 'signature'>,
+): Decision {
+  if (ctx.state.graceUntilMs(target.text) > nowMs) return { kind: 'skip', why: 'grace', address: target.text };
+  const active = ctx.state.active(target.text);
+  if (active) {
+    // Already banned: extend only when less than half of the ban is left (no nft call per alert).
+    const dur = active.durationSec;
+    if (dur === null || active.expiresMs === null) return { kind: 'skip', why: 'already_banned', address: target.text };
+    if (active.expiresMs - nowMs > (dur * 1000) / 2) return { kind: 'skip', why: 'already_banned', address: target.text };
+    return { kind: 'ban', target, offender: offender.text, durationSec: dur, offences: active.offences, refresh: true, ...what };
+  }
+  const offences = ctx.state.priorOffences(target.text, nowMs) + 1;
+  const durationSec = escalatedDurationSec(baseSec, offences, ctx.policy.escalation);
+  return { kind: 'ban', target, offender: offender.text, durationSec, offences, refresh: false, ...what };
+}
+
+export function decideAlert(alert: Alert, ctx: DecideContext, nowMs: number): Decision {
+  const rules = matchingRules(ctx.policy.rules, alert);
+  if (rules.length === 0) return { kind: 'skip', why: 'no_rule' };
+  const who = blame(alert, ctx);
+  if ('kind' in who) return who;
+  const target = targetFor(who, ctx);
+  if ('kind' in target) return target;
+  const attackerIsSrc = alert.attacker ? alert.attacker.ip === alert.src.ip : who.text === parseIp(alert.src.ip)?.text;
+  const victimPort = attackerIsSrc ? alert.dest.port : alert.src.port;
+  for (const i of rules) {
+    const rule = ctx.policy.rules[i]!;
+    const progress = ctx.tracker.observe(i, rule, target.text, { sid: alert.sid, port: victimPort }, nowMs);
+    if (!progress.crossed) continue;
+    const source: BanSource = alert.ids === 'snort' ? 'snort' : 'suricata';
+    return finish(target, who, rule.ban, nowMs, ctx, { source, reason: rule.name, sid: alert.sid, signature: alert.signature || null });
+  }
+  return { kind: 'skip', why: 'below_threshold', address: target.text };
+}
+
+/** A scanner the kernel meters caught (read from scanners4/6 with its reason). */
+export function decideKernelScan(address: string, reason: string, ctx: DecideContext, nowMs: number): Decision {
+  const addr = parseIp(address);
+  if (!addr) return { kind: 'skip', why: 'bad_address', address };
+  const target = targetFor(addr, ctx);
+  if ('kind' in target) return target;
+  return finish(target, addr, ctx.policy.kernel_scan_ban, nowMs, ctx, { source: 'kernel:scan', reason, sid: null, signature: null });
+}
+
+/** A ban asked for by a person (API/CLI): protection applies, thresholds do not. */
+export function decideManual(prefix: IpPrefix, durationSec: number | null, reason: string, ctx: DecideContext, nowMs: number): Decision {
+  const why = isFullLength(prefix) ? ctx.protection.whyProtected(prefix.network) : ctx.protection.whyPrefixProtected(prefix);
+  if (why) return { kind: 'skip', why, address: prefix.text };
+  const target = banTargetOf(prefix);
+  const active = ctx.state.active(target.text);
+  const offences = active ? active.offences : ctx.state.priorOffences(target.text, nowMs) + 1;
+  return { kind: 'ban', target, offender: prefix.network.text, durationSec, offences, refresh: Boolean(active), source: 'manual', reason, sid: null, signature: null };
+}

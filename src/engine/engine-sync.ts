@@ -1,0 +1,151 @@
+/**
+ * The engine against the kernel over time: restore at start (remaining time, never an expired
+ * ban, reconcile instead of flush + re-add), self-healing after the table or a set vanished,
+ * the kernel scanners poll, and lifting bans (unban, allowlist). Works on the engine's parts.
+ */
+import { isNftsentryError, ErrorCodes } from '../errors.ts';
+import { parsePrefix, prefixContains, parseIp, type IpPrefix } from '../net/ip.ts';
+import type { ElementChange } from '../nft/elements.ts';
+import type { Engine } from './engine.ts';
+import { parseBanTarget, type BanSetName } from './ban-target.ts';
+import { reconcile } from './reconcile.ts';
+import { readBanSets, PROBE } from './kernel-sync.ts';
+import { readKernelScanners } from './kernel-scanners.ts';
+import type { NftBackend } from './ban-backend.ts';
+
+export type EngineInternals = Engine;
+
+/** Loads the store into memory, drops what expired meanwhile, and makes the kernel agree. */
+export async function restoreBans(e: Engine): Promise<void> {
+  const started = performance.now();
+  const nowMs = e.clock();
+  const rows = e.store.loadOffenders(nowMs - e.config.policy.escalation.forget_after * 1000);
+  const expired: string[] = [];
+  for (const r of rows) {
+    const expiresMs = r.expires_ms === null ? null : Number(r.expires_ms);
+    const active = Number(r.active) === 1 && (expiresMs === null || expiresMs > nowMs);
+    if (Number(r.active) === 1 && !active) expired.push(r.target);
+    const entry = { set: r.set_name as BanSetName, expiresMs, durationSec: r.duration_sec === null ? null : Number(r.duration_sec),
+      offences: Number(r.offences), lastOffenceMs: Number(r.last_offence_ms) };
+    if (active) e.index.setActive(r.target, entry);
+    else {
+      e.index.setActive(r.target, entry);
+      e.index.setInactive(r.target);
+    }
+  }
+  e.store.deactivate(expired);
+  for (const g of e.store.loadGrace(nowMs)) e.index.setGrace(g.target, Number(g.until_ms));
+  e.stats.restored = e.index.activeSize;
+  if (e.dryRun) return;
+  const loadedMs = performance.now() - started;
+  const plan = await syncBanSets(e);
+  e.log.info({ active: e.index.activeSize, expiredDropped: expired.length, added: plan.added, refreshed: plan.refreshed, kept: plan.kept,
+    adopted: plan.adopted, loadMs: Math.round(loadedMs), totalMs: Math.round(performance.now() - started) }, 'bans restored');
+}
+
+/** Reads the ban sets, sends what is missing or wrong, adopts unknown kernel elements. */
+async function syncBanSets(e: Engine): Promise<{ added: number; refreshed: number; kept: number; adopted: number }> {
+  const nowMs = e.clock();
+  const kernel = await readBanSets(e.runner);
+  const plan = reconcile(e.index.activeEntries(), kernel, nowMs);
+  await e.backend.apply(plan.batch);
+  let adopted = 0;
+  const writes = [];
+  for (const u of plan.unknown) {
+    const target = parseBanTarget(u.key);
+    if (!target || target.set !== u.set) continue;
+    if (e.ctx.protection.whyPrefixProtected(target.prefix) && target.prefix.length < (target.family === 4 ? 32 : 128)) {
+      e.flusher.queueRemove({ set: u.set, key: u.key });
+      continue;
+    }
+    if (target.prefix.length === (target.family === 4 ? 32 : 128) && e.ctx.protection.whyProtected(target.prefix.network)) {
+      e.flusher.queueRemove({ set: u.set, key: u.key });
+      continue;
+    }
+    const expiresMs = u.expiresSec === null ? null : nowMs + u.expiresSec * 1000;
+    const prev = e.index.get(target.text);
+    const offences = prev ? prev.offences : 1;
+    e.index.setActive(target.text, { set: target.set, expiresMs, durationSec: u.expiresSec, offences, lastOffenceMs: nowMs });
+    writes.push({ target: target.text, family: target.family, set: target.set, source: 'manual' as const, reason: 'adopted from kernel',
+      sid: null, signature: null, nowMs, expiresMs, durationSec: u.expiresSec, offences });
+    adopted++;
+  }
+  e.store.recordBans(writes);
+  e.stats.adopted += adopted;
+  return { added: plan.batch.add?.length ?? 0, refreshed: plan.batch.refresh?.length ?? 0, kept: plan.kept, adopted };
+}
+
+/** Probes the ban sets; when they are gone, re-applies the base ruleset and every active ban. */
+export async function healKernel(e: Engine): Promise<void> {
+  if (e.dryRun) return;
+  try {
+    await (e.backend as NftBackend).send({ remove: PROBE });
+    return;
+  } catch (err) {
+    if (!isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) throw err;
+  }
+  const started = performance.now();
+  e.log.warn('table inet nftsentry or a ban set is gone: re-applying the ruleset and the bans');
+  await e.applyBaseRuleset();
+  const plan = await syncBanSets(e);
+  e.kernelSeen.clear();
+  e.stats.heals++;
+  e.stats.lastHealMs = e.clock();
+  e.log.warn({ bans: plan.added + plan.refreshed + plan.kept, durationMs: Math.round(performance.now() - started) }, 'self-healed');
+}
+
+/** New entries of the kernel's scanners sets become offences (escalation included). */
+export async function syncKernelScanners(e: Engine): Promise<void> {
+  if (e.dryRun || !e.config.scan_detection.enabled) return;
+  e.stats.kernelScanPolls++;
+  let scanners;
+  try {
+    scanners = await readKernelScanners(e.runner);
+  } catch (err) {
+    e.stats.kernelScanErrors++;
+    if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) return;
+    throw err;
+  }
+  const nowMs = e.clock();
+  const present = new Set<string>();
+  for (const s of scanners) {
+    present.add(s.address);
+    if (!e.kernelSeen.has(s.address)) e.handleKernelScan(s.address, s.reason, nowMs);
+  }
+  e.kernelSeen = present;
+}
+
+/**
+ * Ends every active ban whose target matches (unban, allowlist change): memory, store, kernel
+ * (its own transaction), and the kernel's scanners entries inside it. Returns how many.
+ */
+export async function liftBans(e: Engine, matches: (target: IpPrefix) => boolean): Promise<number> {
+  const lifted: Array<{ text: string; set: BanSetName; prefix: IpPrefix }> = [];
+  for (const [text, o] of e.index.activeEntries()) {
+    const p = parsePrefix(text);
+    if (p && matches(p)) lifted.push({ text, set: o.set, prefix: p });
+  }
+  if (lifted.length === 0) return 0;
+  for (const l of lifted) {
+    e.index.setInactive(l.text);
+    e.ctx.tracker.forgetSource(l.text);
+    e.flusher.queueRemove({ set: l.set, key: l.text });
+  }
+  e.store.deactivate(lifted.map((l) => l.text));
+  if (!e.dryRun) {
+    try {
+      for (const s of await readKernelScanners(e.runner)) {
+        const a = parseIp(s.address);
+        if (!a || !lifted.some((l) => prefixContains(l.prefix, a))) continue;
+        const fam = a.family === 4 ? '4' : '6';
+        const changes: ElementChange[] = [{ set: `scanners${fam}`, key: a.text }, { set: `scan_reason${fam}`, key: a.text, data: 0 }];
+        for (const c of changes) e.flusher.queueRemove(c);
+        e.kernelSeen.delete(a.text);
+      }
+    } catch (err) {
+      e.log.warn({ err: (err as Error).message }, 'cannot read the scanners sets while lifting bans');
+    }
+  }
+  await e.flusher.flushed();
+  return lifted.length;
+}

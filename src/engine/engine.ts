@@ -1,0 +1,323 @@
+/**
+ * The ban engine: decisions (pure core) + batches to nft + the store, and the Operations the
+ * HTTP API and the CLI are doors into. The composition root of `nftsentry run`.
+ *
+ *   const engine = new Engine(config, { log });   // constructor signature is stable
+ *   await engine.start();                          // ruleset, restore, reconcile, timers
+ *   engine.handleAlerts(batch);                    // from the ingest queue
+ *   await engine.ban({ address, durationSec, reason });
+ *   await engine.stop();                           // bans stay in the kernel
+ */
+import type { Config } from '../config/config.ts';
+import { NftsentryError, ErrorCodes, isNftsentryError } from '../errors.ts';
+import { RateLimitedLog, type Logger } from '../log.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { prefixContaining, prefixCovers, isFullLength, type IpAddress, type IpPrefix } from '../net/ip.ts';
+import type { Alert } from '../ingest/alert.ts';
+import type { IngestedAlert } from '../ingest/alert-queue.ts';
+import { NftRunner, openNftSession } from '../nft/runner.ts';
+import { applyRuleset } from '../nft/apply.ts';
+import { readCounters } from '../nft/state.ts';
+import { Store } from '../store/store.ts';
+import type { AllowEntry, BanListFilter, BanView, Operations } from './operations.ts';
+import { decideAlert, decideKernelScan, decideManual, type BanDecision, type Decision, type DecideContext } from './decide.ts';
+import { banTargetOf, parseBanTarget } from './ban-target.ts';
+import { Protection } from './protection.ts';
+import { ThresholdTracker } from './threshold-tracker.ts';
+import { OffenderIndex } from './offender-index.ts';
+import { NftBackend, DryRunBackend, type BanBackend } from './ban-backend.ts';
+import { BanFlusher } from './ban-flusher.ts';
+import { banViewOf } from './ban-view.ts';
+import { Allowlist } from './allowlist.ts';
+import { readOwnAddresses } from './own-addresses.ts';
+import { EngineTimers } from './engine-timers.ts';
+import { EngineStats } from './engine-stats.ts';
+import { restoreBans, healKernel, syncKernelScanners, liftBans, type EngineInternals } from './engine-sync.ts';
+
+export interface EngineDeps {
+  log: Logger;
+  clock?: Clock;
+  /** Run nft inside this named network namespace (`ip netns exec`); default: this process's. */
+  netns?: string;
+  runner?: NftRunner;
+  /** Default: `new Store(config.store.path)` (`:memory:` in dry-run mode). */
+  store?: Store;
+  /** Default: `ip -j addr` (in `netns` when given). */
+  readOwnAddresses?: () => Promise<IpAddress[]>;
+  version?: string;
+}
+
+export class Engine implements Operations, EngineInternals {
+  config: Readonly<Config>;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly runner: NftRunner;
+  readonly store: Store;
+  readonly index: OffenderIndex;
+  readonly stats = new EngineStats();
+  readonly allowlist: Allowlist;
+  ctx: DecideContext;
+  backend!: BanBackend;
+  flusher!: BanFlusher;
+  rulesetAppliedMs: number | null = null;
+  kernelSeen = new Set<string>();
+  private readonly timers: EngineTimers;
+  private readonly version: string;
+  private readonly ownReader: () => Promise<IpAddress[]>;
+  private sourceStats: () => unknown[] = () => [];
+  private readonly banLog = new RateLimitedLog(50, 10_000);
+
+  constructor(config: Readonly<Config>, deps: EngineDeps) {
+    this.config = config;
+    this.log = deps.log.child({ component: 'engine' });
+    this.clock = deps.clock ?? systemClock;
+    this.runner = deps.runner ?? new NftRunner({ netns: deps.netns });
+    this.store = deps.store ?? new Store(config.engine.dry_run ? ':memory:' : config.store.path);
+    this.version = deps.version ?? '0.1.0';
+    this.ownReader = deps.readOwnAddresses ?? (() => readOwnAddresses(this.runner.netns));
+    const p = config.policy;
+    this.index = new OffenderIndex(p.escalation.forget_after * 1000, p.ipv4_aggregate.enabled ? p.ipv4_aggregate.prefix : null);
+    this.allowlist = new Allowlist(this.store, config.allowlist, this.clock());
+    this.ctx = {
+      policy: p,
+      protection: new Protection(this.allowlist.effective(), config.home_networks, []),
+      tracker: new ThresholdTracker(p.max_tracked_sources),
+      state: this.index,
+    };
+    this.makeBackend();
+    this.timers = new EngineTimers(this);
+  }
+
+  /** The store's connection (ingestion keeps its file bookmarks there). */
+  get db() {
+    return this.store.db;
+  }
+
+  get dryRun(): boolean {
+    return this.config.engine.dry_run;
+  }
+
+  /** Lets status() report the sources' counters (run.ts passes the ingest handle's stats). */
+  attachSourceStats(stats: () => unknown[]): void {
+    this.sourceStats = stats;
+  }
+
+  async start(): Promise<void> {
+    await this.refreshOwnAddresses();
+    if (!this.dryRun) await this.applyBaseRuleset();
+    await restoreBans(this);
+    this.timers.start();
+  }
+
+  /** Sends what is pending, stops the timers and the co-process. Bans stay in the kernel. */
+  async stop(): Promise<void> {
+    this.timers.stop();
+    await this.flusher.flushed();
+    this.backend.close();
+    this.store.close();
+  }
+
+  /** Swaps in a new config (SIGHUP): policy, protection, ruleset. Bans are kept. */
+  async reload(config: Readonly<Config>): Promise<void> {
+    const wasDry = this.dryRun;
+    this.config = config;
+    const p = config.policy;
+    this.index.forgetAfterMs = p.escalation.forget_after * 1000;
+    this.index.aggregatePrefix = p.ipv4_aggregate.enabled ? p.ipv4_aggregate.prefix : null;
+    this.allowlist.setConfig(config.allowlist);
+    this.ctx = {
+      policy: p,
+      protection: new Protection(this.allowlist.effective(), config.home_networks, []).withOwn(this.ownAddresses),
+      tracker: new ThresholdTracker(p.max_tracked_sources),
+      state: this.index,
+    };
+    if (wasDry !== this.dryRun) {
+      await this.flusher.flushed();
+      this.backend.close();
+      this.makeBackend();
+    }
+    if (!this.dryRun) await this.applyBaseRuleset();
+    await liftBans(this, (t) => this.ctx.protection.whyPrefixProtected(t) !== null);
+    this.timers.restart();
+    this.log.info({ rules: p.rules.length }, 'config reloaded; bans kept');
+  }
+
+  handleAlerts(batch: readonly IngestedAlert[]): void {
+    for (const item of batch) this.handleAlert(item.alert);
+  }
+
+  /** Decides one alert and, for a ban, queues it. `nowMs`: receive time (the clock by default). */
+  handleAlert(alert: Alert, nowMs = this.clock()): Decision {
+    const d = decideAlert(alert, this.ctx, nowMs);
+    this.stats.count(d);
+    if (d.kind === 'ban') this.applyBan(d, nowMs);
+    return d;
+  }
+
+  /** A kernel detection (scanners set) -> the same model. */
+  handleKernelScan(address: string, reason: string, nowMs = this.clock()): Decision {
+    const d = decideKernelScan(address, reason, this.ctx, nowMs);
+    this.stats.count(d);
+    if (d.kind === 'ban') this.applyBan(d, nowMs);
+    return d;
+  }
+
+  applyBan(d: BanDecision, nowMs: number): void {
+    const expiresMs = d.durationSec === null ? null : nowMs + d.durationSec * 1000;
+    const prev = this.index.get(d.target.text);
+    this.index.setActive(d.target.text, {
+      set: d.target.set, expiresMs, durationSec: d.durationSec, offences: d.offences,
+      lastOffenceMs: d.refresh && prev ? prev.lastOffenceMs : nowMs,
+    });
+    this.flusher.queueBan({ set: d.target.set, key: d.target.text, timeoutSec: d.durationSec }, d.refresh, {
+      target: d.target.text, family: d.target.family, set: d.target.set, source: d.source, reason: d.reason,
+      sid: d.sid, signature: d.signature, nowMs, expiresMs, durationSec: d.durationSec, offences: d.offences,
+    });
+    const shown = this.banLog.take(nowMs);
+    if (shown) {
+      this.log.info({ target: d.target.text, offender: d.offender, durationSec: d.durationSec, offences: d.offences, refresh: d.refresh,
+        source: d.source, reason: d.reason, sid: d.sid, signature: d.signature, dryRun: this.dryRun, suppressedBefore: shown.suppressedBefore }, 'ban');
+    }
+  }
+
+  /** Resolves once every queued decision has reached nft (or failed and been logged). */
+  flushed(): Promise<void> {
+    return this.flusher.flushed();
+  }
+
+  // --- Operations ---
+
+  listBans(filter: BanListFilter): { total: number; items: BanView[] } {
+    const nowMs = this.clock();
+    const { total, rows } = this.store.listActive(filter);
+    return { total, items: rows.map((r) => banViewOf(r, nowMs)) };
+  }
+
+  getBan(address: IpPrefix): BanView | null {
+    const nowMs = this.clock();
+    const exact = this.store.get(banTargetOf(address).text);
+    if (exact && exact.active === 1) return banViewOf(exact, nowMs);
+    if (address.family === 6 && isFullLength(address)) {
+      const net = this.store.get(prefixContaining(address.network, this.config.policy.ipv6_prefix).text);
+      if (net && net.active === 1) return banViewOf(net, nowMs);
+    }
+    return null;
+  }
+
+  async ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
+    const nowMs = this.clock();
+    const reason = request.reason.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 256) || 'manual';
+    const d = decideManual(request.address, request.durationSec, reason, this.ctx, nowMs);
+    if (d.kind === 'skip') {
+      throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${request.address.text} may not be banned (${d.why})`, { details: { why: d.why } });
+    }
+    this.stats.count(d);
+    this.applyBan(d, nowMs);
+    await this.flusher.flushed();
+    return this.getBan(request.address) ?? banViewOf(this.store.get(d.target.text)!, nowMs);
+  }
+
+  async unban(address: IpPrefix): Promise<boolean> {
+    const target = banTargetOf(address);
+    const lifted = await liftBans(this, (t) => t.text === target.text);
+    if (lifted === 0) return false;
+    const untilMs = this.clock() + this.config.api.unban_grace * 1000;
+    this.index.setGrace(target.text, untilMs);
+    this.store.setGrace(target.text, untilMs);
+    return true;
+  }
+
+  listAllow(): AllowEntry[] {
+    return this.allowlist.list();
+  }
+
+  async addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }> {
+    const entry = this.allowlist.add(prefix, note, this.clock());
+    await this.allowChanged();
+    const liftedBans = await liftBans(this, (t) => prefixCovers(prefix, t) || prefixCovers(t, prefix));
+    return { entry, liftedBans };
+  }
+
+  async removeAllow(prefix: IpPrefix): Promise<boolean> {
+    const removed = this.allowlist.remove(prefix);
+    if (removed) await this.allowChanged();
+    return removed;
+  }
+
+  async status(): Promise<Record<string, unknown>> {
+    let drops: Record<string, number> | { error: string } = {};
+    if (!this.dryRun) {
+      try {
+        drops = Object.fromEntries((await readCounters(this.runner)).map((c) => [c.name, c.packets]));
+      } catch (err) {
+        drops = { error: (err as Error).message };
+      }
+    }
+    return {
+      version: this.version,
+      dryRun: this.dryRun,
+      ruleset: { applied: this.rulesetAppliedMs !== null, appliedMs: this.rulesetAppliedMs },
+      sources: this.sourceStats(),
+      drops,
+      bans: { active: this.index.activeSize, bySource: this.store.countActiveBySource(), offendersKnown: this.index.size },
+      engine: { ...this.stats.snapshot(), nft: { ...this.flusher.stats, pending: this.flusher.pending } },
+    };
+  }
+
+  // --- internals used by engine-sync.ts and engine-timers.ts ---
+
+  ownAddresses: IpAddress[] = [];
+
+  async refreshOwnAddresses(): Promise<void> {
+    try {
+      this.ownAddresses = await this.ownReader();
+      this.ctx.protection = this.ctx.protection.withOwn(this.ownAddresses);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot read own addresses; keeping the last ones');
+    }
+  }
+
+  async applyBaseRuleset(): Promise<void> {
+    const effective = { ...this.config, allowlist: this.allowlist.effective() } as Readonly<Config>;
+    await applyRuleset(effective, { runner: this.runner, log: this.log });
+    this.rulesetAppliedMs = this.clock();
+  }
+
+  /** Ends the bans whose time is up (the kernel has dropped their elements itself). */
+  expireNow(nowMs = this.clock()): number {
+    const expired = this.index.expired(nowMs);
+    for (const t of expired) this.index.setInactive(t);
+    this.store.deactivate(expired);
+    this.index.forget(nowMs);
+    return expired.length;
+  }
+
+  async heal(): Promise<void> {
+    await healKernel(this);
+  }
+
+  async pollKernelScanners(): Promise<void> {
+    await syncKernelScanners(this);
+  }
+
+  private async allowChanged(): Promise<void> {
+    this.ctx.protection = this.ctx.protection.withAllow(this.allowlist.effective());
+    if (!this.dryRun) await this.applyBaseRuleset();
+  }
+
+  private makeBackend(): void {
+    const e = this.config.engine;
+    this.backend = e.dry_run
+      ? new DryRunBackend(this.log)
+      : new NftBackend(this.runner, e.coprocess_max_elements > 0 ? openNftSession(this.runner) : null, e.coprocess_max_elements, this.log);
+    this.flusher = new BanFlusher(this.backend, this.store, this.log, {
+      flushIntervalMs: e.flush_interval_ms,
+      maxBatch: e.max_batch,
+      onNftError: (err) => {
+        if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) this.timers.healSoon();
+      },
+    });
+  }
+}
+
+export type { Operations } from './operations.ts';

@@ -1,0 +1,35 @@
+/**
+ * Scanners the kernel caught: the datapath adds them to scanners4/6 (and their reason mark to
+ * scan_reason4/6) with no netlink event, so they are read regularly. The join is pure; reading
+ * goes through the runner (one `nft -j list` per set).
+ */
+import type { NftRunner } from '../nft/runner.ts';
+import { SCAN_REASONS } from '../nft/ruleset.ts';
+import { readSet, type SetElement } from '../nft/state.ts';
+
+export interface KernelScanner {
+  address: string;
+  /** trap_port, fast_scan, slow_scan; `kernel_scan` when the reason is unknown. */
+  reason: string;
+  /** Seconds the kernel still keeps it in the scanners set. */
+  expiresSec: number | null;
+}
+
+export function joinScanners(scanners: readonly SetElement[], reasons: readonly SetElement[]): KernelScanner[] {
+  const why = new Map<string, string>();
+  for (const r of reasons) {
+    const mark = typeof r.data === 'number' ? r.data : Number(r.data);
+    why.set(r.key, SCAN_REASONS[mark] ?? 'kernel_scan');
+  }
+  return scanners.map((s) => ({ address: s.key, reason: why.get(s.key) ?? 'kernel_scan', expiresSec: s.expiresSec }));
+}
+
+export async function readKernelScanners(runner: NftRunner): Promise<KernelScanner[]> {
+  const [s4, s6, r4, r6] = await Promise.all([
+    readSet(runner, 'scanners4'),
+    readSet(runner, 'scanners6'),
+    readSet(runner, 'scan_reason4', 'map'),
+    readSet(runner, 'scan_reason6', 'map'),
+  ]);
+  return [...joinScanners(s4, r4), ...joinScanners(s6, r6)];
+}

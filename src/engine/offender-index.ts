@@ -1,0 +1,122 @@
+/**
+ * What the engine keeps in memory about offenders: per target, the present ban (if any) and the
+ * offence count that escalation reads. Small records only; the details (reason, signature, times)
+ * stay in the store. Implements the decider's BanState. No IO; times are parameters.
+ */
+import { prefixContaining, parseIp } from '../net/ip.ts';
+import type { BanSetName } from './ban-target.ts';
+import type { BanState } from './decide.ts';
+
+export interface Offender {
+  set: BanSetName;
+  active: boolean;
+  /** null: permanent (when active). */
+  expiresMs: number | null;
+  durationSec: number | null;
+  offences: number;
+  lastOffenceMs: number;
+}
+
+export class OffenderIndex implements BanState {
+  private readonly offenders = new Map<string, Offender>();
+  private readonly grace = new Map<string, number>();
+  /** Active single IPv4 bans per aggregation prefix (only when aggregation is on). */
+  private readonly perPrefix = new Map<string, number>();
+  private activeCount = 0;
+  forgetAfterMs: number;
+  aggregatePrefix: number | null;
+
+  constructor(forgetAfterMs: number, aggregatePrefix: number | null) {
+    this.forgetAfterMs = forgetAfterMs;
+    this.aggregatePrefix = aggregatePrefix;
+  }
+
+  get size(): number {
+    return this.offenders.size;
+  }
+
+  get activeSize(): number {
+    return this.activeCount;
+  }
+
+  get(target: string): Offender | undefined {
+    return this.offenders.get(target);
+  }
+
+  /** Records a ban (new or refreshed). */
+  setActive(target: string, o: Omit<Offender, 'active'>): void {
+    const prev = this.offenders.get(target);
+    if (!prev?.active) this.countActive(target, o.set, +1);
+    this.offenders.set(target, { ...o, active: true });
+  }
+
+  /** The ban ended (unban or expiry); the history stays for escalation. */
+  setInactive(target: string): boolean {
+    const o = this.offenders.get(target);
+    if (!o?.active) return false;
+    o.active = false;
+    this.countActive(target, o.set, -1);
+    return true;
+  }
+
+  /** Active bans whose time is up. */
+  expired(nowMs: number): string[] {
+    const out: string[] = [];
+    for (const [t, o] of this.offenders) if (o.active && o.expiresMs !== null && o.expiresMs <= nowMs) out.push(t);
+    return out;
+  }
+
+  /** Drops inactive history older than `forgetAfterMs`. */
+  forget(nowMs: number): number {
+    let n = 0;
+    for (const [t, o] of this.offenders) {
+      if (!o.active && o.lastOffenceMs < nowMs - this.forgetAfterMs) {
+        this.offenders.delete(t);
+        n++;
+      }
+    }
+    for (const [t, until] of this.grace) if (until <= nowMs) this.grace.delete(t);
+    return n;
+  }
+
+  setGrace(target: string, untilMs: number): void {
+    this.grace.set(target, untilMs);
+  }
+
+  // --- BanState ---
+
+  active(target: string): Offender | undefined {
+    const o = this.offenders.get(target);
+    return o?.active ? o : undefined;
+  }
+
+  priorOffences(target: string, nowMs: number): number {
+    const o = this.offenders.get(target);
+    if (!o || o.lastOffenceMs < nowMs - this.forgetAfterMs) return 0;
+    return o.offences;
+  }
+
+  graceUntilMs(target: string): number {
+    return this.grace.get(target) ?? 0;
+  }
+
+  activeInPrefix(prefixText: string): number {
+    return this.perPrefix.get(prefixText) ?? 0;
+  }
+
+  /** Every active ban (for restore, reconcile and self-healing). */
+  *activeEntries(): IterableIterator<[string, Offender]> {
+    for (const e of this.offenders) if (e[1].active) yield e;
+  }
+
+  private countActive(target: string, set: BanSetName, delta: number): void {
+    this.activeCount += delta;
+    if (this.aggregatePrefix === null || set !== 'ban4') return;
+    const addr = parseIp(target);
+    if (!addr) return;
+    const key = prefixContaining(addr, this.aggregatePrefix).text;
+    const n = (this.perPrefix.get(key) ?? 0) + delta;
+    if (n <= 0) this.perPrefix.delete(key);
+    else this.perPrefix.set(key, n);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The persistent store: one node:sqlite database (WAL) holding the bans and offender history,
+ * the API's allowlist entries, unban grace periods, and (through ingestion's SourceBookmarks, on
+ * the same connection) the file sources' bookmarks.
+ *
+ * One row per target (address or prefix) in `bans`: the present ban when `active = 1`, and in any
+ * case the offender's history (offences, last offence) that escalation reads. Writes come in
+ * batches inside one transaction.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { NftsentryError, ErrorCodes } from '../errors.ts';
+import type { BanSource } from '../engine/operations.ts';
+import { SCHEMA_SQL, type BanRow } from './schema.ts';
+
+export type { BanRow } from './schema.ts';
+
+export class Store {
+  readonly db: DatabaseSync;
+  private readonly upsertStmt: StatementSync;
+  private readonly deactivateStmt: StatementSync;
+  private readonly getStmt: StatementSync;
+  private readonly graceSetStmt: StatementSync;
+  private readonly allowAddStmt: StatementSync;
+  private readonly allowDelStmt: StatementSync;
+
+  constructor(path: string) {
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+      this.db = new DatabaseSync(path);
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+      this.db.exec(SCHEMA_SQL);
+      this.upsertStmt = this.db.prepare(
+        `INSERT INTO bans (target, family, set_name, source, reason, sid, signature, first_seen_ms, last_seen_ms,
+           expires_ms, duration_sec, active, offences, hits, last_offence_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 1, ?)
+         ON CONFLICT(target) DO UPDATE SET set_name = excluded.set_name, source = excluded.source,
+           reason = excluded.reason, sid = excluded.sid, signature = excluded.signature,
+           last_seen_ms = excluded.last_seen_ms, expires_ms = excluded.expires_ms,
+           duration_sec = excluded.duration_sec, active = 1, offences = excluded.offences,
+           hits = bans.hits + 1, last_offence_ms = excluded.last_offence_ms`,
+      );
+      this.deactivateStmt = this.db.prepare('UPDATE bans SET active = 0 WHERE target = ? AND active = 1');
+      this.getStmt = this.db.prepare('SELECT * FROM bans WHERE target = ?');
+      this.graceSetStmt = this.db.prepare(
+        'INSERT INTO grace (target, until_ms) VALUES (?, ?) ON CONFLICT(target) DO UPDATE SET until_ms = excluded.until_ms',
+      );
+      this.allowAddStmt = this.db.prepare(
+        'INSERT INTO allow (prefix, note, added_ms) VALUES (?, ?, ?) ON CONFLICT(prefix) DO UPDATE SET note = excluded.note',
+      );
+      this.allowDelStmt = this.db.prepare('DELETE FROM allow WHERE prefix = ?');
+    } catch (err) {
+      throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot open store ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Runs `fn` inside one transaction (all or nothing). */
+  transaction<T>(fn: () => T): T {
+    return this.guard('transaction', () => {
+      this.db.exec('BEGIN');
+      try {
+        const out = fn();
+        this.db.exec('COMMIT');
+        return out;
+      } catch (err) {
+        this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  /** Records bans (new ones and refreshes) in one transaction. */
+  recordBans(rows: readonly BanWrite[]): void {
+    if (rows.length === 0) return;
+    this.transaction(() => {
+      for (const r of rows) {
+        this.upsertStmt.run(r.target, r.family, r.set, r.source, r.reason, r.sid, r.signature, r.nowMs, r.nowMs,
+          r.expiresMs, r.durationSec, r.offences, r.nowMs);
+      }
+    });
+  }
+
+  /** Marks bans as no longer active (unban, expiry); the history stays. */
+  deactivate(targets: readonly string[]): void {
+    if (targets.length === 0) return;
+    this.transaction(() => {
+      for (const t of targets) this.deactivateStmt.run(t);
+    });
+  }
+
+  /** Active bans whose expiry has passed (for the expiry sweep). */
+  expiredActive(nowMs: number, limit = 100_000): string[] {
+    const rows = this.guard('expired', () =>
+      this.db.prepare('SELECT target FROM bans WHERE active = 1 AND expires_ms IS NOT NULL AND expires_ms <= ? LIMIT ?').all(nowMs, limit),
+    ) as Array<{ target: string }>;
+    return rows.map((r) => r.target);
+  }
+
+  /** Every row still relevant at start: active bans, and history not yet forgotten. */
+  loadOffenders(sinceMs: number): BanRow[] {
+    return this.guard('load', () =>
+      this.db
+        .prepare(
+          'SELECT target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms FROM bans WHERE active = 1 OR last_offence_ms >= ?',
+        )
+        .all(sinceMs),
+    ) as unknown as BanRow[];
+  }
+
+  get(target: string): BanRow | undefined {
+    return this.guard('get', () => this.getStmt.get(target)) as BanRow | undefined;
+  }
+
+  /** Active bans, newest first, optionally filtered. */
+  listActive(filter: { source?: BanSource; reason?: string; limit: number; offset: number }): { total: number; rows: BanRow[] } {
+    const where = ['active = 1'];
+    const args: Array<string | number> = [];
+    if (filter.source) (where.push('source = ?'), args.push(filter.source));
+    if (filter.reason) (where.push('reason = ?'), args.push(filter.reason));
+    const w = where.join(' AND ');
+    return this.guard('list', () => {
+      const total = (this.db.prepare(`SELECT count(*) AS n FROM bans WHERE ${w}`).get(...args) as { n: number }).n;
+      const rows = this.db
+        .prepare(`SELECT * FROM bans WHERE ${w} ORDER BY last_seen_ms DESC, target LIMIT ? OFFSET ?`)
+        .all(...args, filter.limit, filter.offset) as unknown as BanRow[];
+      return { total: Number(total), rows };
+    });
+  }
+
+  countActiveBySource(): Record<string, number> {
+    const rows = this.guard('count', () =>
+      this.db.prepare('SELECT source, count(*) AS n FROM bans WHERE active = 1 GROUP BY source').all(),
+    ) as Array<{ source: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.source, Number(r.n)]));
+  }
+
+  setGrace(target: string, untilMs: number): void {
+    this.guard('grace', () => this.graceSetStmt.run(target, untilMs));
+  }
+
+  loadGrace(nowMs: number): Array<{ target: string; until_ms: number }> {
+    return this.guard('grace', () => {
+      this.db.prepare('DELETE FROM grace WHERE until_ms <= ?').run(nowMs);
+      return this.db.prepare('SELECT target, until_ms FROM grace').all();
+    }) as Array<{ target: string; until_ms: number }>;
+  }
+
+  addAllow(prefix: string, note: string, addedMs: number): void {
+    this.guard('allow', () => this.allowAddStmt.run(prefix, note, addedMs));
+  }
+
+  removeAllow(prefix: string): boolean {
+    return Number(this.guard('allow', () => this.allowDelStmt.run(prefix)).changes) > 0;
+  }
+
+  listAllow(): Array<{ prefix: string; note: string; added_ms: number }> {
+    return this.guard('allow', () => this.db.prepare('SELECT prefix, note, added_ms FROM allow ORDER BY prefix').all()) as Array<{
+      prefix: string;
+      note: string;
+      added_ms: number;
+    }>;
+  }
+
+  close(): void {
+    try {
+      this.db.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  private guard<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof NftsentryError) throw err;
+      throw new NftsentryError(ErrorCodes.STORE_FAILED, `store (${what}): ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
+
+export interface BanWrite {
+  target: string;
+  family: 4 | 6;
+  set: string;
+  source: BanSource;
+  reason: string;
+  sid: number | null;
+  signature: string | null;
+  nowMs: number;
+  expiresMs: number | null;
+  durationSec: number | null;
+  offences: number;
+}
