@@ -17,10 +17,11 @@ import { unbanCommand } from './commands/unban.ts';
 import { allowCommand } from './commands/allow.ts';
 import { statusCommand } from './commands/status.ts';
 import { runCommand } from './commands/run.ts';
+import { replayCommand } from './commands/replay.ts';
 
 export const DEFAULT_CONFIG = '/etc/nftsentry/nftsentry.yaml';
 
-const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand, labCommand, bansCommand, banCommand, unbanCommand, allowCommand, statusCommand, runCommand];
+const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand, labCommand, bansCommand, banCommand, unbanCommand, allowCommand, statusCommand, runCommand, replayCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,71 @@
+/** The exact nft text of element batches, and the start-up reconcile plan. Pure. */
+import { describe, it, expect } from 'vitest';
+import { elementScript, elementStatements } from '../../src/nft/elements.ts';
+import { reconcile, remainingSec } from '../../src/engine/reconcile.ts';
+import type { BanSetName } from '../../src/engine/ban-target.ts';
+import type { SetElement } from '../../src/nft/state.ts';
+
+describe('element transactions', () => {
+  it('adds, refreshes (add+delete+add) and removes (add+delete) in one script', () => {
+    const text = elementScript({
+      add: [{ set: 'ban4', key: '198.51.100.7', timeoutSec: 3600 }, { set: 'bannet6', key: '2001:db8:1::/64', timeoutSec: 60 }],
+      refresh: [{ set: 'ban4', key: '198.51.100.8', timeoutSec: 7200 }],
+      remove: [{ set: 'ban4', key: '198.51.100.9' }, { set: 'scan_reason4', key: '198.51.100.9', data: 0 }],
+    });
+    expect(text).toMatchInlineSnapshot(`
+      "add element inet nftsentry ban4 { 198.51.100.9 }
+      add element inet nftsentry scan_reason4 { 198.51.100.9 : 0 }
+      delete element inet nftsentry ban4 { 198.51.100.9 }
+      delete element inet nftsentry scan_reason4 { 198.51.100.9 }
+      add element inet nftsentry ban4 { 198.51.100.8 timeout 7200s }
+      delete element inet nftsentry ban4 { 198.51.100.8 }
+      add element inet nftsentry ban4 { 198.51.100.8 timeout 7200s }
+      add element inet nftsentry ban4 { 198.51.100.7 timeout 3600s }
+      add element inet nftsentry bannet6 { 2001:db8:1::/64 timeout 60s }
+      "
+    `);
+  });
+  it('a permanent ban has no timeout; an empty batch is no text', () => {
+    expect(elementStatements({ add: [{ set: 'ban6', key: '2001:db8::5', timeoutSec: null }] })).toEqual(['add element inet nftsentry ban6 { 2001:db8::5 }']);
+    expect(elementScript({})).toBe('');
+  });
+  it('large batches are cut into statements of 4096 elements', () => {
+    const add = Array.from({ length: 10_000 }, (_, i) => ({ set: 'ban4', key: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, timeoutSec: 60 }));
+    expect(elementStatements({ add })).toHaveLength(3);
+  });
+  it('refuses anything that is not an address, a set name or a timeout', () => {
+    expect(() => elementStatements({ add: [{ set: 'ban4', key: '1.2.3.4 }; flush ruleset', timeoutSec: 1 }] })).toThrow();
+    expect(() => elementStatements({ add: [{ set: 'ban4; x', key: '1.2.3.4', timeoutSec: 1 }] })).toThrow();
+    expect(() => elementStatements({ add: [{ set: 'ban4', key: '1.2.3.4', timeoutSec: 0 }] })).toThrow();
+  });
+});
+
+describe('reconcile (start-up, self-healing)', () => {
+  const now = 1_000_000_000;
+  const kernel = (m: Record<string, SetElement[]>) => new Map(Object.entries(m) as Array<[BanSetName, SetElement[]]>);
+  it('missing -> add with the remaining time; wrong timeout -> refresh; right -> kept; unknown -> reported', () => {
+    const active: Array<[string, { set: BanSetName; expiresMs: number | null }]> = [
+      ['198.51.100.1', { set: 'ban4', expiresMs: now + 100_000 }],
+      ['198.51.100.2', { set: 'ban4', expiresMs: now + 100_000 }],
+      ['198.51.100.3', { set: 'ban4', expiresMs: now + 100_000 }],
+      ['2001:db8:1::/64', { set: 'bannet6', expiresMs: null }],
+    ];
+    const plan = reconcile(active, kernel({
+      ban4: [
+        { key: '198.51.100.2', timeoutSec: 100, expiresSec: 99 },
+        { key: '198.51.100.3', timeoutSec: 3600, expiresSec: 3000 },
+        { key: '198.51.100.99', timeoutSec: 60, expiresSec: 42 },
+      ],
+      bannet6: [{ key: '2001:db8:1::/64', timeoutSec: null, expiresSec: null }],
+    }), now);
+    expect(plan.batch.add).toEqual([{ set: 'ban4', key: '198.51.100.1', timeoutSec: 100 }]);
+    expect(plan.batch.refresh).toEqual([{ set: 'ban4', key: '198.51.100.3', timeoutSec: 100 }]);
+    expect(plan.kept).toBe(2);
+    expect(plan.unknown).toEqual([{ set: 'ban4', key: '198.51.100.99', expiresSec: 42 }]);
+  });
+  it('remaining time is at least 1 s and rounds up', () => {
+    expect(remainingSec(now + 1, now)).toBe(1);
+    expect(remainingSec(now + 1500, now)).toBe(2);
+    expect(remainingSec(null, now)).toBe(null);
+  });
+});
