@@ -1,0 +1,115 @@
+/**
+ * Runs `nftsentry run` as a real child process inside a test namespace, and the small tools the
+ * daemon tests need: wait for a log message, send lines over the unix socket, poll with deadlines.
+ */
+import { statSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { ResultPromise } from 'execa';
+import type { Netns } from '../../src/lab/netns.ts';
+
+export interface Daemon {
+  child: ResultPromise;
+  pid: number;
+  logs: Array<Record<string, unknown>>;
+  waitForLog(msg: string, deadlineMs?: number, after?: number): Promise<Record<string, unknown>>;
+  exited: Promise<{ exitCode: number | undefined; signal: string | undefined }>;
+  /** True once the process has exited. */
+  readonly done: boolean;
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or throws at the deadline. */
+export async function pollUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, deadlineMs = 10_000, everyMs = 20): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  let last: unknown;
+  for (let i = 0; i < 100_000; i++) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) break;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export function startDaemon(ns: Netns, configPath: string, extraArgs: string[] = []): Daemon {
+  const hostIno = String(statSync('/proc/self/ns/net').ino);
+  const child = ns.spawn(process.execPath, ['src/cli/main.ts', '-c', configPath, 'run', ...extraArgs], {
+    env: { NFTSENTRY_FORBID_HOST_NETNS: '0', NFTSENTRY_HOST_NETNS_INODE: hostIno, NFTSENTRY_LOG_LEVEL: 'info' },
+    buffer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let partial = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    partial += d;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      try {
+        logs.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: l });
+      }
+    }
+  });
+  let done = false;
+  const exited = child.then((r) => {
+    done = true;
+    return { exitCode: r.exitCode, signal: r.signal };
+  });
+  return {
+    get done() {
+      return done;
+    },
+    child,
+    pid: child.pid!,
+    logs,
+    exited,
+    waitForLog: (msg, deadlineMs = 15_000, after = 0) =>
+      pollUntil(`log "${msg}"`, () => logs.slice(after).find((l) => l.msg === msg), deadlineMs),
+  };
+}
+
+/** Sends lines over a unix_stream socket (the way Suricata does) and closes. */
+export function sendLines(path: string, lines: readonly string[], options: { gapMs?: number; onSent?: (i: number) => void } = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const sock = connect({ path });
+    let sent = 0;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      sock.destroy();
+      resolve(sent);
+    };
+    sock.on('error', finish);
+    sock.on('close', finish);
+    sock.on('connect', async () => {
+      if (!options.gapMs) {
+        sock.end(lines.map((l) => `${l}\n`).join(''), () => ((sent = lines.length), finish()));
+        return;
+      }
+      for (let i = 0; i < lines.length && !done; i++) {
+        sock.write(`${lines[i]}\n`);
+        sent = i + 1;
+        options.onSent?.(i);
+        await new Promise((r) => setTimeout(r, options.gapMs));
+      }
+      sock.end(() => finish());
+    });
+  });
+}
+
+export const SAMPLES = new URL('../../../shared/samples/', import.meta.url).pathname;
+
+/** The alert lines of a sample file, as they are. */
+export function alertLines(relPath: string): string[] {
+  return readFileSync(`${SAMPLES}${relPath}`, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"event_type":"alert"'));
+}
