@@ -71,8 +71,18 @@ export function buildApi(ops: Operations, options: ApiOptions): FastifyInstance 
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
   });
 
-  // JSON only: anything else is 415 rather than a string that reaches a handler.
-  app.removeContentTypeParser('text/plain');
+  // JSON only: anything else is 415 rather than a string that reaches a handler. An empty JSON
+  // body is no body (curl users send the header on a DELETE too).
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim().length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(ErrorCodes.BAD_REQUEST, 'the body is not valid JSON'), undefined);
+    }
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;

@@ -218,7 +218,7 @@ describe('DELETE /v1/bans/:address', () => {
     ops.seed({ address: '198.51.100.0/24' });
     const r = await del('/v1/bans/203.0.113.7');
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toEqual({ address: '203.0.113.7/32', unbanned: true, graceSec: 600 });
+    expect(r.json()).toEqual({ address: '203.0.113.7', unbanned: true, graceSec: 600 });
     expect((await del('/v1/bans/198.51.100.0%2F24')).statusCode).toBe(200);
     expect(ops.bans.size).toBe(0);
   });

@@ -82,7 +82,7 @@ describe('CLI client', () => {
     const json = await runCli(['-c', tcpConfig, '--json', 'bans', '--source', 'manual']);
     expect(JSON.parse(json.stdout)).toMatchObject({ total: 1, items: [{ address: '198.51.100.9', reason: 'cli test' }] });
     const unban = await runCli(['-c', tcpConfig, 'unban', '198.51.100.9']);
-    expect(unban).toMatchObject({ exitCode: 0, stdout: 'unbanned 198.51.100.9/32 (alerts from it are not acted on for 10m)' });
+    expect(unban).toMatchObject({ exitCode: 0, stdout: 'unbanned 198.51.100.9 (alerts from it are not acted on for 10m)' });
   });
 
   it('exit 3 for unban or lookup of an address that is not banned; 2 for a bad address or usage', async () => {
