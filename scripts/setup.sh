@@ -11,6 +11,7 @@ command -v nmap >/dev/null 2>&1 || pkgs+=(nmap)
 command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 command -v sysctl >/dev/null 2>&1 || pkgs+=(procps)
+command -v ping >/dev/null 2>&1 || pkgs+=(iputils-ping)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [ "${#pkgs[@]}" -gt 0 ]; then
   echo "setup: installing ${pkgs[*]}"

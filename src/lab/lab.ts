@@ -126,8 +126,9 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
 
     const sets: LabReport['sets'] = {};
     for (const fam of ['4', '6'] as const) {
+      const scanners = await readSet(runner, `scanners${fam}`);
       const reasons = new Map((await readSet(runner, `scan_reason${fam}`, 'map')).map((e) => [e.key, Number(e.data)]));
-      sets[`scanners${fam}`] = (await readSet(runner, `scanners${fam}`)).map((e) => ({
+      sets[`scanners${fam}`] = scanners.map((e) => ({
         address: e.key,
         reason: SCAN_REASONS[reasons.get(e.key) ?? 0] ?? 'unknown',
         expiresSec: e.expiresSec,

@@ -32,6 +32,9 @@ function keyOf(val: unknown): string {
     const p = (val as { prefix: { addr: string; len: number } }).prefix;
     return `${canonicalIp(p.addr) ?? p.addr}/${p.len}`;
   }
+  if (val && typeof val === 'object' && 'concat' in val) {
+    return (val as { concat: unknown[] }).concat.map(keyOf).join(' . ');
+  }
   if (val && typeof val === 'object' && 'range' in val) {
     const [a, b] = (val as { range: [unknown, unknown] }).range;
     return `${keyOf(a)}-${keyOf(b)}`;
