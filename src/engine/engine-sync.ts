@@ -119,11 +119,11 @@ export async function syncKernelScanners(e: Engine): Promise<void> {
  * Ends every active ban whose target matches (unban, allowlist change): memory, store, kernel
  * (its own transaction), and the kernel's scanners entries inside it. Returns how many.
  */
-export async function liftBans(e: Engine, matches: (target: IpPrefix) => boolean): Promise<number> {
+export async function liftBans(e: Engine, matches: (prefix: IpPrefix, target: string) => boolean): Promise<number> {
   const lifted: Array<{ text: string; set: BanSetName; prefix: IpPrefix }> = [];
   for (const [text, o] of e.index.activeEntries()) {
     const p = parsePrefix(text);
-    if (p && matches(p)) lifted.push({ text, set: o.set, prefix: p });
+    if (p && matches(p, text)) lifted.push({ text, set: o.set, prefix: p });
   }
   if (lifted.length === 0) return 0;
   for (const l of lifted) {

@@ -12,7 +12,7 @@ import type { Config } from '../config/config.ts';
 import { NftsentryError, ErrorCodes, isNftsentryError } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { prefixContaining, prefixCovers, isFullLength, type IpAddress, type IpPrefix } from '../net/ip.ts';
+import { parsePrefix, prefixCovers, type IpAddress, type IpPrefix } from '../net/ip.ts';
 import type { Alert } from '../ingest/alert.ts';
 import type { IngestedAlert } from '../ingest/alert-queue.ts';
 import { NftRunner, openNftSession } from '../nft/runner.ts';
@@ -21,7 +21,7 @@ import { readCounters } from '../nft/state.ts';
 import { Store } from '../store/store.ts';
 import type { AllowEntry, BanListFilter, BanView, Operations } from './operations.ts';
 import { decideAlert, decideKernelScan, decideManual, type BanDecision, type Decision, type DecideContext } from './decide.ts';
-import { banTargetOf, parseBanTarget } from './ban-target.ts';
+import { banTargetOf } from './ban-target.ts';
 import { Protection } from './protection.ts';
 import { ThresholdTracker } from './threshold-tracker.ts';
 import { OffenderIndex } from './offender-index.ts';
@@ -197,11 +197,14 @@ export class Engine implements Operations, EngineInternals {
     const nowMs = this.clock();
     const exact = this.store.get(banTargetOf(address).text);
     if (exact && exact.active === 1) return banViewOf(exact, nowMs);
-    if (address.family === 6 && isFullLength(address)) {
-      const net = this.store.get(prefixContaining(address.network, this.config.policy.ipv6_prefix).text);
-      if (net && net.active === 1) return banViewOf(net, nowMs);
+    // An address or prefix inside a banned prefix: that ban (the longest such prefix).
+    let best: IpPrefix | null = null;
+    for (const t of this.index.prefixTargets()) {
+      const p = parsePrefix(t);
+      if (p && prefixCovers(p, address) && (!best || p.length > best.length)) best = p;
     }
-    return null;
+    const row = best ? this.store.get(best.text) : undefined;
+    return row && row.active === 1 ? banViewOf(row, nowMs) : null;
   }
 
   async ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
@@ -219,7 +222,7 @@ export class Engine implements Operations, EngineInternals {
 
   async unban(address: IpPrefix): Promise<boolean> {
     const target = banTargetOf(address);
-    const lifted = await liftBans(this, (t) => t.text === target.text);
+    const lifted = await liftBans(this, (_, t) => t === target.text);
     if (lifted === 0) return false;
     const untilMs = this.clock() + this.config.api.unban_grace * 1000;
     this.index.setGrace(target.text, untilMs);

@@ -22,6 +22,8 @@ export class OffenderIndex implements BanState {
   private readonly grace = new Map<string, number>();
   /** Active single IPv4 bans per aggregation prefix (only when aggregation is on). */
   private readonly perPrefix = new Map<string, number>();
+  /** Active prefix bans (bannet4/bannet6): few, scanned to find the ban holding an address. */
+  private readonly activePrefixes = new Set<string>();
   private activeCount = 0;
   forgetAfterMs: number;
   aggregatePrefix: number | null;
@@ -109,8 +111,17 @@ export class OffenderIndex implements BanState {
     for (const e of this.offenders) if (e[1].active) yield e;
   }
 
+  /** Active prefix bans (their target texts). */
+  prefixTargets(): ReadonlySet<string> {
+    return this.activePrefixes;
+  }
+
   private countActive(target: string, set: BanSetName, delta: number): void {
     this.activeCount += delta;
+    if (set === 'bannet4' || set === 'bannet6') {
+      if (delta > 0) this.activePrefixes.add(target);
+      else this.activePrefixes.delete(target);
+    }
     if (this.aggregatePrefix === null || set !== 'ban4') return;
     const addr = parseIp(target);
     if (!addr) return;

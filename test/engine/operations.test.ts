@@ -1,0 +1,155 @@
+/**
+ * The Engine as the API sees it (Operations), in-process, with nft inside a lab namespace:
+ * manual ban/unban with grace, refusals, allowlist add lifting bans, status, kernel detections
+ * from a real trap-port touch, escalation across restarts, dry-run.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfigText, type Config } from '../../src/config/config.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { isNftsentryError } from '../../src/errors.ts';
+import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/topology.ts';
+import { silentLogger } from '../../src/log.ts';
+import { parsePrefix } from '../../src/net/ip.ts';
+import { NftRunner } from '../../src/nft/runner.ts';
+import { readSet } from '../../src/nft/state.ts';
+import { pollUntil } from './daemon-harness.ts';
+import { alert } from './helpers.ts';
+
+let lab: LabTopology;
+let nft: NftRunner;
+let dir: string;
+const engines: Engine[] = [];
+
+function cfg(extra = ''): Readonly<Config> {
+  return parseConfigText(`home_networks: [10.0.0.0/8]
+allowlist: [192.0.2.0/28]
+services: { tcp: [80] }
+store: { path: ${dir}/state.db }
+api: { unban_grace: 1h }
+engine: { heal_poll_ms: 200, kernel_scan_poll_ms: 200 }
+${extra}`);
+}
+
+async function engine(config = cfg()): Promise<Engine> {
+  const e = new Engine(config, { log: silentLogger(), netns: lab.gw.name, runner: nft });
+  engines.push(e);
+  await e.start();
+  return e;
+}
+
+const keys = async (set: string) => (await readSet(nft, set)).map((e) => e.key).sort();
+const P = (t: string) => parsePrefix(t)!;
+
+beforeAll(async () => {
+  lab = await createLabTopology();
+  nft = new NftRunner({ netns: lab.gw.name });
+  dir = mkdtempSync(join(tmpdir(), 'nftsentry-ops-'));
+});
+
+afterAll(async () => {
+  for (const e of engines) await e.stop().catch(() => undefined);
+  await lab?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Engine as Operations', () => {
+  it('ban, get, list, unban with grace; protected addresses refused', async () => {
+    const e = await engine();
+    const view = await e.ban({ address: P('198.51.100.7'), durationSec: 600, reason: 'by hand' });
+    expect(view).toMatchObject({ address: '198.51.100.7', family: 4, source: 'manual', reason: 'by hand', offences: 1 });
+    expect(view.remainingSec).toBeGreaterThan(595);
+    expect(await keys('ban4')).toEqual(['198.51.100.7']);
+    await e.ban({ address: P('2001:db8:77::/48'), durationSec: null, reason: 'net' });
+    expect(await keys('bannet6')).toEqual(['2001:db8:77::/48']);
+    expect(e.getBan(P('2001:db8:77:1::9'))?.address).toBe('2001:db8:77::/48');
+    expect(e.listBans({ limit: 10, offset: 0 }).total).toBe(2);
+    expect(e.listBans({ source: 'suricata', limit: 10, offset: 0 }).total).toBe(0);
+    for (const bad of ['10.1.2.3', '192.0.2.5', LAB_ADDR.gwScan4, '127.0.0.1', '224.0.0.1']) {
+      await expect(e.ban({ address: P(bad), durationSec: 60, reason: 'x' })).rejects.toSatisfy((err) => isNftsentryError(err, 'E_BAN_REFUSED'));
+    }
+    expect(await e.unban(P('198.51.100.7'))).toBe(true);
+    expect(await e.unban(P('198.51.100.7'))).toBe(false);
+    expect(await keys('ban4')).toEqual([]);
+    // Grace: the same alert stream does not re-ban at once.
+    expect(e.handleAlert(alert({ srcIp: '198.51.100.7' }))).toMatchObject({ kind: 'skip', why: 'grace' });
+    // An element already gone from the kernel: unban is still a success.
+    await e.ban({ address: P('198.51.100.8'), durationSec: 600, reason: 'x' });
+    await nft.run(['delete', 'element', 'inet', 'nftsentry', 'ban4', '{ 198.51.100.8 }']);
+    expect(await e.unban(P('198.51.100.8'))).toBe(true);
+    const st = await e.status();
+    expect(st).toMatchObject({ ruleset: { applied: true }, bans: { active: 1 } });
+    expect((st.drops as Record<string, number>).drop_banned).toBe(0);
+    await e.unban(P('2001:db8:77::/48'));
+    await e.stop();
+  });
+
+  it('allowlist: adding lifts the bans it covers, persists, config entries cannot be removed', async () => {
+    const e = await engine();
+    await e.ban({ address: P('198.51.100.20'), durationSec: 600, reason: 'x' });
+    await e.ban({ address: P('198.51.100.21'), durationSec: 600, reason: 'x' });
+    await e.ban({ address: P('203.0.113.5'), durationSec: 600, reason: 'x' });
+    const r = await e.addAllow(P('198.51.100.0/24'), 'partner');
+    expect(r).toMatchObject({ liftedBans: 2, entry: { prefix: '198.51.100.0/24', origin: 'api', note: 'partner' } });
+    expect(await keys('ban4')).toEqual(['203.0.113.5']);
+    expect(await keys('allow4')).toContain('198.51.100.0/24');
+    expect(e.handleAlert(alert({ srcIp: '198.51.100.30' }))).toMatchObject({ kind: 'skip', why: 'allowlisted' });
+    await expect(e.removeAllow(P('192.0.2.0/28'))).rejects.toSatisfy((err) => isNftsentryError(err, 'E_FORBIDDEN'));
+    await e.stop();
+    const e2 = await engine();
+    expect(e2.listAllow().map((a) => `${a.origin} ${a.prefix}`)).toEqual(['config 192.0.2.0/28', 'api 198.51.100.0/24']);
+    expect(await e2.removeAllow(P('198.51.100.0/24'))).toBe(true);
+    expect(await keys('allow4')).toEqual(['192.0.2.0/28']);
+    await e2.unban(P('203.0.113.5'));
+    await e2.stop();
+  });
+
+  it('a real trap-port touch: the kernel catches it, the engine records it with its reason (kernel:scan)', async () => {
+    const e = await engine(cfg('policy: { kernel_scan_ban: 2h }'));
+    // One SYN from the scanner namespace to the gateway's trap port 23 (lab addresses only).
+    await lab.scanner.exec('bash', ['-c', `timeout 1 bash -c 'echo > /dev/tcp/${LAB_ADDR.gwScan4}/23'`], { timeoutMs: 5000 });
+    expect(await keys('scanners4')).toEqual([LAB_ADDR.scanner4]);
+    const view = await pollUntil('kernel scan recorded', () => e.getBan(P(LAB_ADDR.scanner4)) ?? undefined, 5000);
+    expect(view).toMatchObject({ source: 'kernel:scan', reason: 'trap_port', offences: 1 });
+    expect(view.remainingSec).toBeGreaterThan(7190);
+    expect(await keys('ban4')).toEqual([LAB_ADDR.scanner4]);
+    // Unban lifts it from the kernel's scanners set too.
+    expect(await e.unban(P(LAB_ADDR.scanner4))).toBe(true);
+    expect(await keys('scanners4')).toEqual([]);
+    expect(await keys('ban4')).toEqual([]);
+    await e.stop();
+  });
+
+  it('escalation survives a restart (history from the store)', async () => {
+    let e = await engine();
+    e.handleAlert(alert({ srcIp: '198.51.100.99' }));
+    await e.flushed();
+    expect(e.getBan(P('198.51.100.99'))?.offences).toBe(1);
+    await e.stop();
+    e = await engine();
+    expect(await e.unban(P('198.51.100.99'))).toBe(true);
+    await e.stop();
+    e = await engine();
+    // The grace period from the unban also survived the restart.
+    expect(e.handleAlert(alert({ srcIp: '198.51.100.99' }))).toMatchObject({ kind: 'skip', why: 'grace' });
+    const d = e.handleAlert(alert({ srcIp: '198.51.100.99' }), Date.now() + 2 * 3_600_000);
+    expect(d).toMatchObject({ kind: 'ban', offences: 2, durationSec: 7200 });
+    await e.flushed();
+    await e.unban(P('198.51.100.99'));
+    await e.stop();
+  });
+
+  it('dry-run decides and logs but never touches nft', async () => {
+    const dry = new Engine({ ...cfg(), engine: { ...cfg().engine, dry_run: true } }, { log: silentLogger(), runner: nft });
+    engines.push(dry);
+    await nft.run(['flush', 'ruleset']);
+    await dry.start();
+    expect(dry.handleAlert(alert({ srcIp: '198.51.100.50' }))).toMatchObject({ kind: 'ban' });
+    await dry.flushed();
+    expect(dry.getBan(P('198.51.100.50'))).toMatchObject({ source: 'suricata' });
+    expect((await nft.run(['list', 'ruleset'])).stdout.trim()).toBe('');
+    await dry.stop();
+  });
+});
