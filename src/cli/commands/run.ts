@@ -10,6 +10,7 @@ import { loadConfig } from '../../config/config.ts';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import { AlertQueue, startSources, type IngestHandle } from '../../ingest/index.ts';
 import { Engine } from '../../engine/engine.ts';
+import { startDaemonApi } from '../../api/daemon-api.ts';
 import { ExitCode, type Command } from '../command.ts';
 
 /**
@@ -43,6 +44,8 @@ export const runCommand: Command = {
     let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: engine.db });
     engine.attachSourceStats(() => ingest.stats());
     await engine.start();
+    const apiDeps = { log, sources: () => ingest.stats() };
+    let api = await startDaemonApi(config, engine, apiDeps);
     const consumer = (async () => {
       for await (const batch of queue) engine.handleAlerts(batch);
     })();
@@ -68,6 +71,10 @@ export const runCommand: Command = {
           ingest = await startSources(next.sources, queue, { log, db: engine.db });
         }
         await engine.reload(next);
+        if (JSON.stringify(next.api) !== JSON.stringify(config.api)) {
+          await api?.close();
+          api = await startDaemonApi(next, engine, apiDeps);
+        }
         config = next;
       });
     const onStop = (signal: string) => {
@@ -80,6 +87,7 @@ export const runCommand: Command = {
 
     await stopping;
     await busy;
+    await api?.close();
     await ingest.stop();
     queue.close();
     await consumer;
