@@ -77,6 +77,7 @@ export class LineIntake implements LineSink {
   /** Counts received bytes and splits them. */
   push(splitter: LineSplitter, chunk: Buffer): void {
     this.stats.bytes += chunk.length;
+    this.parser.noteChunk(chunk);
     splitter.push(chunk);
   }
 

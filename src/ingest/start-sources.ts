@@ -75,6 +75,7 @@ export async function startSources(config: SourcesConfig, sink: AlertSink, deps:
         type: c.type,
         format: c.format,
         snortZone: c.snort_timezone,
+        strict: c.strict_json,
         maxLineBytes: c.max_line_bytes,
         sink,
         canWait: c.type === 'file' || c.type === 'stdin',

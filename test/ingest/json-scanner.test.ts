@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { JsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from '../../src/ingest/json-scanner.ts';
+import { LineParser } from '../../src/ingest/line-parser.ts';
 import { allSampleFiles, isIdsNdjson } from './helpers.ts';
 
 function jsonParseVerdict(buf: Buffer): 'object' | 'other' | 'invalid' {
@@ -93,6 +94,27 @@ describe('JsonScanner', () => {
     const b = Buffer.from(text);
     expect(scannerVerdict(s, b)).toBe(verdict);
     expect(jsonParseVerdict(b)).toBe(verdict);
+  });
+
+  it('fast and strict parsing give the same alerts on 30k mutated alert lines', () => {
+    const rand = rng(99);
+    const fast = new LineParser({ format: 'auto', snortZone: 'utc' });
+    const strict = new LineParser({ format: 'auto', snortZone: 'utc', strict: true });
+    const alerts = sampleLines.filter((b) => b.includes('"event_type":"alert"') || b.includes('"rule"'));
+    let stillAlerts = 0;
+    for (let n = 0; n < 30_000; n++) {
+      const b = Buffer.from(alerts[Math.floor(rand() * alerts.length)]!);
+      const at = Math.floor(rand() * b.length);
+      b[at] = Math.floor(rand() * 256);
+      if (b[at] === 0x0a) b[at] = 0x20;
+      const f = fast.parse(b, 0, b.length, 0);
+      const s2 = strict.parse(b, 0, b.length, 0);
+      if (f.kind === 'alert' || s2.kind === 'alert') {
+        stillAlerts++;
+        expect(f).toEqual(s2);
+      }
+    }
+    expect(stillAlerts).toBeGreaterThan(2_000);
   });
 
   it('finds the top-level event_type only, the last one when repeated', () => {

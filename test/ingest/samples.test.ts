@@ -19,8 +19,8 @@ interface Counts {
   noAddress: number;
 }
 
-function countWithParser(path: string): Counts & { list: Alert[] } {
-  const parser = new LineParser({ format: 'auto', snortZone: 'utc' });
+function countWithParser(path: string, strict = false): Counts & { list: Alert[] } {
+  const parser = new LineParser({ format: 'auto', snortZone: 'utc', strict });
   const c = { alerts: 0, nonAlerts: 0, bad: 0, noAddress: 0, list: [] as Alert[] };
   const splitter = new LineSplitter(
     {
@@ -41,7 +41,11 @@ function countWithParser(path: string): Counts & { list: Alert[] } {
   );
   const data = readFileSync(path);
   // Odd chunk sizes, so that lines straddle chunks.
-  for (let i = 0; i < data.length; i += 4093) splitter.push(data.subarray(i, i + 4093));
+  for (let i = 0; i < data.length; i += 4093) {
+    const chunk = data.subarray(i, i + 4093);
+    parser.noteChunk(chunk);
+    splitter.push(chunk);
+  }
   splitter.flush();
   return c;
 }
@@ -108,8 +112,8 @@ describe('every sample file', () => {
     expect(c.alerts + c.nonAlerts + c.bad + c.noAddress).toBeGreaterThan(0);
   });
 
-  it.each(idsFiles.map((f) => [relative(samplesDir, f), f]))('%s: alerts, non-alerts and bad lines match a simple count', (_name, path) => {
-    const { list, ...mine } = countWithParser(path);
+  it.each(idsFiles.map((f) => [relative(samplesDir, f), f]))('%s: strict_json counts match a simple count exactly', (_name, path) => {
+    const { list, ...mine } = countWithParser(path, true);
     expect(mine).toEqual(countSimply(path));
     for (const a of list) {
       expect(a.src.ip).not.toMatch(/:0000|[A-F]/);
@@ -117,12 +121,29 @@ describe('every sample file', () => {
     }
   });
 
-  it('matches the per-file numbers of SOURCES.md for every EVE file it lists', () => {
+  it.each(idsFiles.map((f) => [relative(samplesDir, f), f]))('%s: the fast path finds the same alerts; only bad non-alerts may pass as non-alerts', (_name, path) => {
+    const fast = countWithParser(path, false);
+    const strict = countWithParser(path, true);
+    const simple = countSimply(path);
+    expect(fast.list).toEqual(strict.list);
+    expect(fast.alerts).toBe(simple.alerts);
+    expect(fast.noAddress).toBe(simple.noAddress);
+    expect(fast.nonAlerts + fast.bad).toBe(simple.nonAlerts + simple.bad);
+    expect(fast.bad).toBeLessThanOrEqual(simple.bad);
+  });
+
+  it('the fast path misses exactly the two non-alert lines of eve_broken.json that are broken inside', () => {
+    const path = `${samplesDir}/rhaist__surevego/testdata/eve_broken.json`;
+    expect(countSimply(path).bad - countWithParser(path, false).bad).toBe(2);
+    expect(countSimply(path).bad - countWithParser(path, true).bad).toBe(0);
+  });
+
+  it('strict_json matches the per-file numbers of SOURCES.md for every EVE file it lists', () => {
     const listed = sourcesMdStats();
     expect(listed.size).toBeGreaterThanOrEqual(28);
     let checked = 0;
     for (const [file, s] of listed) {
-      const c = countWithParser(`${samplesDir}/${file}`);
+      const c = countWithParser(`${samplesDir}/${file}`, true);
       expect({ file, alerts: c.alerts, bad: c.bad, nonAlerts: c.nonAlerts }).toEqual({ file, alerts: s.alerts, bad: s.bad, nonAlerts: s.lines - s.bad - s.alerts });
       checked++;
     }
