@@ -18,7 +18,7 @@ import { ApiError, ApiOnlyCodes, mapError } from './errors.ts';
 import { AuthLimiter } from './auth-limiter.ts';
 import { TokenVerifier } from './token.ts';
 import { Histogram } from './histogram.ts';
-import type { ApiTelemetry } from './telemetry.ts';
+import { cachedReader, type ApiTelemetry } from './telemetry.ts';
 import { registerBanRoutes } from './routes/bans.ts';
 import { registerAllowlistRoutes } from './routes/allowlist.ts';
 import { registerStatusRoutes } from './routes/status.ts';
@@ -52,6 +52,7 @@ export function buildApi(ops: Operations, options: ApiOptions): FastifyInstance 
     log,
     version: options.version ?? '0.0.0',
     startedMs: clock(),
+    engineStatus: cachedReader(() => ops.status(), 1000, clock),
     requestDurations: new Map<string, Histogram>(),
     requestCounts: new Map<string, number>(),
   });

@@ -17,6 +17,8 @@ export interface ApiContext {
   readonly log: Logger;
   readonly version: string;
   readonly startedMs: number;
+  /** The engine's own status, refreshed in the background at most once a second (it reads nft). */
+  readonly engineStatus: () => Promise<Record<string, unknown>>;
   /** API request durations, by route template. */
   readonly requestDurations: Map<string, Histogram>;
   /** API answers by route template and status. */

@@ -1,7 +1,7 @@
 /**
- * In namespaces, with the real engine and the real kernel: the daemon (Engine + API) runs in the
- * gateway namespace, the API listens on the gateway's loopback, and every request is a real
- * `curl` run inside that namespace.
+ * In namespaces, with the real daemon and the real kernel: `nftsentry run` (sources, engine, API)
+ * runs in the gateway namespace, the API listens on the gateway's loopback, and every request is
+ * a real `curl` run inside that namespace.
  *
  * - A ban by curl puts the element in the kernel and the client loses the service; an unban by
  *   curl removes it and the client gets the service back (IPv4 address, IPv6 address, IPv4 prefix).
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/topology.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet } from '../../src/nft/state.ts';
-import { NODE_BIN, REPO, waitFor } from '../helpers.ts';
+import { CLI, NODE_BIN, REPO, waitFor } from '../helpers.ts';
 
 const PORT = 8765;
 const SERVICE_PORT = 8080;
@@ -93,15 +93,22 @@ beforeAll(async () => {
     ].join('\n'),
   );
   lab.gw.spawn(NODE_BIN, [join(REPO, 'src', 'lab', 'service.ts'), String(SERVICE_PORT)]);
-  const daemon = lab.gw.spawn(NODE_BIN, [join(REPO, 'test', 'api', 'api-daemon.ts'), config], {
+  const daemon = lab.gw.spawn(NODE_BIN, [CLI, '-c', config, 'run'], {
     env: { NFTSENTRY_FORBID_HOST_NETNS: '0', NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino), NFTSENTRY_LOG_LEVEL: 'warn' },
     buffer: false,
   });
-  let out = '';
-  daemon.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   let err = '';
   daemon.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  await waitFor(async () => (out.includes('api-ready') ? true : daemon.exitCode !== null ? Promise.reject(new Error(`daemon exited: ${err}`)) : undefined), 30_000, 'the daemon API', 50);
+  await waitFor(
+    async () => {
+      if (daemon.exitCode !== null) throw new Error(`nftsentry run exited ${daemon.exitCode}: ${err}`);
+      const r = await lab.gw.exec('curl', ['-s', '-m', '1', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${PORT}/readyz`]);
+      return r.stdout === '200' ? true : undefined;
+    },
+    30_000,
+    'nftsentry run to answer /readyz',
+    100,
+  );
   token = readFileSync(join(dir, 'api.token'), 'utf8').trim();
   expect(statSync(join(dir, 'api.token')).mode & 0o777).toBe(0o600);
   await untilServed(url4);
@@ -215,7 +222,7 @@ describe('API in the gateway namespace, real engine and kernel', () => {
   it('status and metrics show the kernel counters and the bans', async () => {
     const status = await api('GET', '/v1/status');
     expect(status.status).toBe(200);
-    expect(status.body).toMatchObject({ version: 'test', ruleset: { applied: true }, bans: { total: 0 } });
+    expect(status.body).toMatchObject({ ruleset: { applied: true }, bans: { total: 0 } });
     expect(Object.keys(status.body.drops)).toContain('banned');
     expect(status.body.drops.banned.packets).toBeGreaterThan(0);
     const metrics = await api('GET', '/metrics', undefined, false);

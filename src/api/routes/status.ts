@@ -14,7 +14,7 @@ function isoOrNull(ms: number | null | undefined): string | null {
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/status', async () => {
     const nowMs = ctx.clock();
-    const [o, engine] = await Promise.all([observe(ctx), ctx.ops.status().catch((err: unknown) => {
+    const [o, engine] = await Promise.all([observe(ctx), ctx.engineStatus().catch((err: unknown) => {
       ctx.log.warn({ err }, 'api: engine status failed');
       return null;
     })]);

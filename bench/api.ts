@@ -1,0 +1,186 @@
+/**
+ * API latency benchmark: request latency with no ingest load (the baseline), then the same
+ * requests while 50k alerts/s go through the real path (unix_stream source -> parser -> queue ->
+ * Engine decisions -> nft batches in a namespace), in one run.
+ *
+ *   node_modules/.bin/node bench/api.ts [--rate=50000] [--seconds=10] [--interval-ms=10] [--profile=DIR]
+ *
+ * The daemon (`nftsentry run`: sources, engine, API) runs inside a network namespace made for
+ * the run; nft only ever runs there. The API listens on a unix socket; the alert feeder
+ * (bench/api-feeder.ts) is its own process. Requests are sequential, one connection each (as
+ * curl or the CLI), paced every --interval-ms, rotating over: GET /v1/bans?limit=50,
+ * GET /v1/bans/:address, GET /v1/status, GET /metrics, POST /v1/bans and DELETE /v1/bans/:address.
+ * Goal: p99 under 50 ms under load.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { Netns } from '../src/lab/netns.ts';
+import { NODE_BIN } from '../src/lab/node-bin.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+function arg(name: string, fallback: number): number {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.split('=')[1]) : fallback;
+}
+const RATE = Math.min(arg('rate', 50_000), 500_000);
+const SECONDS = Math.min(arg('seconds', 10), 60);
+const INTERVAL_MS = Math.max(1, arg('interval-ms', 10));
+/** --profile=DIR: the daemon writes a V8 CPU profile there when it stops. */
+const PROFILE_DIR = process.argv.find((x) => x.startsWith('--profile='))?.slice('--profile='.length);
+
+interface Sample {
+  route: string;
+  ms: number;
+  status: number;
+}
+
+let socketPath = '';
+let token = '';
+
+function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { socketPath, method, path, agent: false, timeout: 10_000, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json: unknown = text;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            // metrics text
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+const ROUTES: Array<[string, () => Promise<number>]> = [
+  ['GET /v1/bans?limit=50', async () => (await call('GET', '/v1/bans?limit=50')).status],
+  ['GET /v1/bans/:address', async () => (await call('GET', '/v1/bans/198.19.0.7')).status],
+  ['GET /v1/status', async () => (await call('GET', '/v1/status')).status],
+  ['GET /metrics', async () => (await call('GET', '/metrics')).status],
+  ['POST /v1/bans', async () => (await call('POST', '/v1/bans', { address: '198.18.200.7', duration: '10m', reason: 'bench' })).status],
+  ['DELETE /v1/bans/:address', async () => (await call('DELETE', '/v1/bans/198.18.200.7')).status],
+];
+
+async function measure(seconds: number): Promise<Sample[]> {
+  const out: Sample[] = [];
+  const started = performance.now();
+  for (let i = 0; performance.now() - started < seconds * 1000; i++) {
+    const [route, run] = ROUTES[i % ROUTES.length]!;
+    const t0 = performance.now();
+    const status = await run();
+    const ms = performance.now() - t0;
+    out.push({ route, ms, status });
+    const wait = t0 + INTERVAL_MS - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  return out;
+}
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+}
+
+function summary(label: string, samples: Sample[]) {
+  const ms = samples.map((s) => s.ms);
+  const bad = samples.filter((s) => s.status >= 500 || s.status === 0).length;
+  return { phase: label, requests: samples.length, errors5xx: bad, p50: pct(ms, 50), p90: pct(ms, 90), p99: pct(ms, 99), max: Math.max(...ms) };
+}
+
+async function alertCounts(): Promise<{ alerts: number; dropped: number; bans: number; decisions: number }> {
+  const s = (await call('GET', '/v1/status')).json;
+  const src = (s.sources ?? []) as Array<{ alerts: number; dropped: number }>;
+  return {
+    alerts: src.reduce((a, x) => a + x.alerts, 0),
+    dropped: src.reduce((a, x) => a + x.dropped, 0),
+    bans: s.bans?.total ?? 0,
+    decisions: (s.engine?.engine?.decisions as number | undefined) ?? 0,
+  };
+}
+
+async function main(): Promise<void> {
+  const ns = await Netns.create('bench');
+  const dir = mkdtempSync(join(tmpdir(), 'nftsentry-bench-api-'));
+  try {
+    socketPath = join(dir, 'api.sock');
+    const eve = join(dir, 'eve.sock');
+    const config = join(dir, 'nftsentry.yaml');
+    writeFileSync(
+      config,
+      ['store:', `  path: ${join(dir, 'state.db')}`, 'sources:', '  queue_capacity: 200000', '  inputs:', '    - type: unix_stream', `      path: ${eve}`, 'api:', '  socket:', `    path: ${socketPath}`, `  token_file: ${join(dir, 'api.token')}`, ''].join('\n'),
+    );
+    const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+    const daemon = ns.spawn(NODE_BIN, [...nodeArgs, join(REPO, 'src', 'cli', 'main.ts'), '-c', config, 'run'], {
+      env: { NFTSENTRY_FORBID_HOST_NETNS: '0', NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino), NFTSENTRY_LOG_LEVEL: 'warn' },
+      buffer: false,
+    });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (Date.now() > deadline || daemon.exitCode !== null) throw new Error('the daemon did not start');
+      const ready = await new Promise<boolean>((resolve) => {
+        const req = request({ socketPath, path: '/readyz', agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        });
+        req.on('error', () => resolve(false));
+        req.end();
+      });
+      if (ready) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    token = readFileSync(join(dir, 'api.token'), 'utf8').trim();
+
+    console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()} (${availableParallelism()} CPUs)`);
+    console.log(`api bench: node ${process.version}, ${SECONDS} s per phase, one request every ${INTERVAL_MS} ms, ingest ${RATE} alerts/s during the load phase`);
+    await measure(1); // warm-up (JIT, first nft transaction)
+    const baseline = await measure(SECONDS);
+
+    const feeder = execa(NODE_BIN, [join(REPO, 'bench', 'api-feeder.ts'), eve, String(RATE), String((SECONDS + 3) * 1000)], { reject: false });
+    await new Promise((r) => setTimeout(r, 1500)); // the first burst of bans, and a steady stream
+    const before = await alertCounts();
+    const t0 = performance.now();
+    const loaded = await measure(SECONDS);
+    const elapsed = (performance.now() - t0) / 1000;
+    const after = await alertCounts();
+    const fed = JSON.parse(String((await feeder).stdout).trim().split('\n').at(-1) ?? '{}');
+
+    const rows = [summary('baseline (no ingest)', baseline), summary(`under ${RATE} alerts/s`, loaded)];
+    console.table(rows.map((r) => ({ ...r, p50: r.p50.toFixed(2), p90: r.p90.toFixed(2), p99: r.p99.toFixed(2), max: r.max.toFixed(2) })));
+    const perRoute = ROUTES.map(([route]) => ({
+      route,
+      'baseline p99 ms': pct(baseline.filter((s) => s.route === route).map((s) => s.ms), 99).toFixed(2),
+      'loaded p99 ms': pct(loaded.filter((s) => s.route === route).map((s) => s.ms), 99).toFixed(2),
+    }));
+    console.table(perRoute);
+    const ingested = (after.alerts - before.alerts) / elapsed;
+    console.log(
+      `ingest during the measured window: ${Math.round(ingested).toLocaleString('en-US')} alerts/s received by the source, ` +
+        `${Math.round((after.decisions - before.decisions) / elapsed).toLocaleString('en-US')} decisions/s, ${after.dropped - before.dropped} dropped by the queue, ` +
+        `${after.bans} bans active; feeder sent ${fed.sent} at ${fed.ratePerSec}/s (${fed.stalls} backpressure stalls)`,
+    );
+    const p99 = rows[1]!.p99;
+    console.log(`goal: p99 < 50 ms under load -> ${p99 < 50 ? 'met' : 'NOT met'} (${p99.toFixed(2)} ms; baseline ${rows[0]!.p99.toFixed(2)} ms)`);
+  } finally {
+    await ns.delete();
+    // The profile is written as the daemon exits (SIGTERM from ns.delete).
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
