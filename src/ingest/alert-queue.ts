@@ -64,7 +64,7 @@ export class AlertQueue implements AlertSink, AsyncIterable<IngestedAlert[]> {
 
   /** Waiting sources resume once the queue is at most half full. */
   get hasRoom(): boolean {
-    return this.size < this.capacity / 2 || this.closed;
+    return this.size <= this.capacity / 2 || this.closed;
   }
 
   offer(item: IngestedAlert): boolean {
