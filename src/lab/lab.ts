@@ -15,7 +15,7 @@ import { applyRuleset } from '../nft/apply.ts';
 import { SCAN_REASONS } from '../nft/ruleset.ts';
 import { NftRunner } from '../nft/runner.ts';
 import { readCounters, readSet } from '../nft/state.ts';
-import { sweepStaleNetns } from './netns.ts';
+import { deleteAllNetns, sweepStaleNetns } from './netns.ts';
 import { runNmap, type NmapReport } from './nmap.ts';
 import { createLabTopology, LAB_ADDR, type LabTopology } from './topology.ts';
 import { startClient, startService, type ClientResult } from './workload.ts';
@@ -91,16 +91,18 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   const swept = await sweepStaleNetns();
   if (swept.length > 0) out(`removed ${swept.length} namespace(s) left by an earlier run: ${swept.join(', ')}`);
 
-  const t = await createLabTopology();
-  const stopSignals = async (signal: NodeJS.Signals) => {
+  // Installed before anything is made: an interrupt at any point removes what exists so far.
+  const onSignal = (signal: NodeJS.Signals) => {
     out(`\n${signal}: removing the lab namespaces`);
-    await t.destroy();
-    process.exit(130);
+    void deleteAllNetns()
+      .then((failures) => failures.forEach((f) => out(`  could not remove ${f}`)))
+      .finally(() => process.exit(130));
   };
-  const onSignal = (s: NodeJS.Signals) => void stopSignals(s);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let t: LabTopology | undefined;
   try {
+    t = await createLabTopology();
     const A = LAB_ADDR;
     out(`lab namespaces: gateway ${t.gw.name}, scanner ${t.scanner.name}, client ${t.client.name}`);
     out(`  gateway ${A.gwScan4} ${A.gwScan6} (scanner side), ${A.gwClient4} ${A.gwClient6} (client side)`);
@@ -157,9 +159,9 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     out(`\nlab finished in ${(durationMs / 1000).toFixed(1)} s; removing the namespaces`);
     return { scans, counters, sets, scannerReachesServiceAfterBan: reach, client: clientResult, durationMs };
   } finally {
+    await t?.destroy();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await t.destroy();
   }
 }
 

@@ -10,6 +10,10 @@ import { NftsentryError, ErrorCodes } from '../errors.ts';
 
 const PREFIX = 'nfs';
 let counter = 0;
+/** Set by deleteAllNetns: no namespace may be created after cleanup began. */
+let closing = false;
+/** `ip netns add` calls under way, which cleanup waits for so that it sees what they made. */
+const creating = new Set<Promise<unknown>>();
 
 export interface ExecResult {
   stdout: string;
@@ -38,9 +42,20 @@ export class Netns {
   /** Creates a namespace with loopback up, IPv6 DAD off (addresses usable at once). */
   static async create(role: string): Promise<Netns> {
     if (!/^[a-z0-9]{1,12}$/.test(role)) throw new NftsentryError(ErrorCodes.NETNS_FAILED, `bad role name "${role}"`);
+    if (closing) throw new NftsentryError(ErrorCodes.NETNS_FAILED, 'namespaces are being removed; not creating another');
     const ns = new Netns(`${PREFIX}-${process.pid}-${++counter}-${role}`, role);
-    await ip(['netns', 'add', ns.name]);
+    const adding = ip(['netns', 'add', ns.name]);
+    creating.add(adding);
+    try {
+      await adding;
+    } finally {
+      creating.delete(adding);
+    }
     live.add(ns);
+    if (closing) {
+      await ns.delete();
+      throw new NftsentryError(ErrorCodes.NETNS_FAILED, 'namespaces are being removed; not creating another');
+    }
     try {
       await ns.run('ip', ['link', 'set', 'lo', 'up']);
       await ns.run('sysctl', ['-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
@@ -87,18 +102,38 @@ export class Netns {
     while (this.children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const child of this.children) child.kill('SIGKILL');
     live.delete(this);
-    const r = await execa('ip', ['netns', 'delete', this.name], { reject: false, stdin: 'ignore' });
-    if (r.exitCode !== 0 && !/No such file/.test(String(r.stderr))) {
-      throw new NftsentryError(ErrorCodes.NETNS_FAILED, `ip netns delete ${this.name}: ${String(r.stderr).trim()}`);
+    await deleteNetnsByName(this.name);
+  }
+}
+
+/**
+ * `ip netns delete`, retried for a moment while it reports busy (a process that was inside is
+ * still exiting and its mount namespace still holds the namespace file). Gone already: success.
+ */
+async function deleteNetnsByName(name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await execa('ip', ['netns', 'delete', name], { reject: false, stdin: 'ignore' });
+    const stderr = String(r.stderr);
+    if (r.exitCode === 0 || /No such file/.test(stderr)) return;
+    if (attempt >= 20 || !/busy/i.test(stderr)) {
+      throw new NftsentryError(ErrorCodes.NETNS_FAILED, `ip netns delete ${name}: ${stderr.trim()}`);
     }
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 const live = new Set<Netns>();
 
 /** Deletes every namespace this process created and has not deleted yet (for exit paths). */
-export async function deleteAllNetns(): Promise<void> {
-  await Promise.allSettled([...live].map((ns) => ns.delete()));
+export async function deleteAllNetns(): Promise<string[]> {
+  closing = true;
+  await Promise.allSettled([...creating]);
+  const results = await Promise.allSettled([...live].map((ns) => ns.delete()));
+  // Also by name: a namespace whose creation was under way when this was called is not in `live` yet.
+  const r = await execa('ip', ['netns', 'list'], { reject: false, stdin: 'ignore' });
+  const mine = String(r.stdout).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${PREFIX}-${process.pid}-`));
+  const byName = await Promise.allSettled(mine.map((n) => deleteNetnsByName(n)));
+  return [...results, ...byName].flatMap((x) => (x.status === 'rejected' ? [String((x.reason as Error).message)] : []));
 }
 
 /** Joins two namespaces with a veth pair, created directly inside them (no name in the host). */
@@ -134,7 +169,7 @@ export async function sweepStaleNetns(): Promise<string[]> {
     const name = line.split(' ')[0] ?? '';
     const m = new RegExp(`^${PREFIX}-(\\d+)-\\d+-[a-z0-9]+$`).exec(name);
     if (!m || pidAlive(Number(m[1]))) continue;
-    await execa('ip', ['netns', 'delete', name], { reject: false, stdin: 'ignore' });
+    await deleteNetnsByName(name).catch(() => undefined);
     swept.push(name);
   }
   return swept;

@@ -2,7 +2,7 @@
  * Real nmap from a scanner namespace against the gateway namespace running the ruleset, over 1000
  * ports, IPv4 and IPv6, while a client keeps using the service. Scan detection is off here so
  * that every probe meets the flag, conntrack and policy rules themselves (detection is tested in
- * detection.test.ts). A control run without the ruleset shows the same assertions failing.
+ * detection.test.ts, rate limits too). A control run without the ruleset shows the same assertions failing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/topology.ts';
@@ -23,7 +23,14 @@ const TARGETS = [LAB_ADDR.gwScan4, LAB_ADDR.gwScan6];
 beforeAll(async () => {
   t = await createLabTopology();
   nft = new NftRunner({ netns: t.gw.name });
-  await applyRuleset(parseConfigText('services: { tcp: [80] }\nscan_detection: { enabled: false }'), { runner: nft });
+  // Rate limits are set far above nmap's pace here: an -sT right after an -sS would otherwise find
+  // the scanner's SYN bucket empty and read port 80 as filtered (correctly). They have their own test.
+  await applyRuleset(
+    parseConfigText(`services: { tcp: [80] }
+scan_detection: { enabled: false }
+rate_limits: { tcp_syn: { rate: 100000/second, burst: 100000 }, udp_new: { rate: 100000/second, burst: 100000 } }`),
+    { runner: nft },
+  );
   service = await startService(t.gw, 80);
   client = await startClient(t.client, [`http://${LAB_ADDR.gwClient4}/`, `http://[${LAB_ADDR.gwClient6}]/`], 50);
 });
