@@ -91,15 +91,22 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   const swept = await sweepStaleNetns();
   if (swept.length > 0) out(`removed ${swept.length} namespace(s) left by an earlier run: ${swept.join(', ')}`);
 
-  // Installed before anything is made: an interrupt at any point removes what exists so far.
+  // Installed before anything is made: an interrupt at any point removes what exists so far. It
+  // stays installed until the process exits: a second Ctrl-C does not abort the cleanup.
+  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      out(`${signal}: still removing the lab namespaces`);
+      return;
+    }
+    interrupted = true;
     out(`\n${signal}: removing the lab namespaces`);
     void deleteAllNetns()
       .then((failures) => failures.forEach((f) => out(`  could not remove ${f}`)))
       .finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let t: LabTopology | undefined;
   try {
     t = await createLabTopology();
@@ -159,9 +166,11 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     out(`\nlab finished in ${(durationMs / 1000).toFixed(1)} s; removing the namespaces`);
     return { scans, counters, sets, scannerReachesServiceAfterBan: reach, client: clientResult, durationMs };
   } finally {
-    await t?.destroy();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (!interrupted) {
+      await t?.destroy();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }
 

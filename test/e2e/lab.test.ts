@@ -31,7 +31,7 @@ describe('nftsentry lab', () => {
     await waitFor(async () => ((await namespacesOf(child.pid!)).length >= 3 ? true : undefined), 20_000, 'the lab namespaces', 50);
     child.kill('SIGINT');
     const r = await child;
-    expect(r.exitCode).toBe(130);
+    expect(r.exitCode, `signal ${r.signal} stdout ${String(r.stdout).slice(-300)} stderr ${String(r.stderr).slice(-300)}`).toBe(130);
     expect(await namespacesOf(child.pid!)).toEqual([]);
   }, 90_000);
 });
