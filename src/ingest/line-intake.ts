@@ -37,6 +37,8 @@ export class LineIntake implements LineSink {
   private readonly badLog = new RateLimitedLog(10, 60_000);
   private canWait: boolean;
   private held: IngestedAlert[] = [];
+  private aborted = false;
+  private wakeWaiter: (() => void) | null = null;
 
   constructor(options: LineIntakeOptions) {
     this.stats = new SourceStats(options.name, options.type);
@@ -53,15 +55,26 @@ export class LineIntake implements LineSink {
     return this.held.length > 0 || !this.sink.hasRoom;
   }
 
-  /** Hands over held alerts as the sink makes room; resolves when it has room, or on `stop`. */
-  async waitForRoom(stop?: Promise<void>): Promise<void> {
-    let stopped = false;
-    void stop?.then(() => (stopped = true));
-    while (!stopped && this.mustWait) {
+  /**
+   * Hands over held alerts as the sink makes room; resolves when it has room, or once
+   * `abortWaits()` was called (at stop). Attaches nothing to long-lived promises.
+   */
+  async waitForRoom(): Promise<void> {
+    while (!this.aborted && this.mustWait) {
       while (this.held.length > 0 && this.sink.offer(this.held[0]!)) this.held.shift();
       if (!this.mustWait) return;
-      await (stop ? Promise.race([this.sink.whenRoom(), stop]) : this.sink.whenRoom());
+      await new Promise<void>((resolve) => {
+        this.wakeWaiter = resolve;
+        void this.sink.whenRoom().then(resolve);
+      });
+      this.wakeWaiter = null;
     }
+  }
+
+  /** Stop: any current or later `waitForRoom` returns at once. */
+  abortWaits(): void {
+    this.aborted = true;
+    this.wakeWaiter?.();
   }
 
   /** At stop: held alerts the sink still refuses are dropped, and counted. */

@@ -68,13 +68,11 @@ class FileFollower {
   private lastSaveMs = 0;
   private wake: (() => void) | null = null;
   private loop: Promise<void> = Promise.resolve();
-  readonly stop: { stopped: boolean; whenStopped: Promise<void> };
-  private signalStop!: () => void;
+  readonly stop = { stopped: false };
 
   constructor(config: FileSourceConfig, deps: FileFollowDeps) {
     this.config = config;
     this.deps = deps;
-    this.stop = { stopped: false, whenStopped: new Promise((resolve) => (this.signalStop = resolve)) };
   }
 
   get name(): string {
@@ -128,7 +126,7 @@ class FileFollower {
 
   async shutdown(): Promise<void> {
     this.stop.stopped = true;
-    this.signalStop();
+    this.deps.intake.abortWaits();
     this.wake?.();
     await this.loop;
     this.deps.intake.releaseHeld();

@@ -49,12 +49,12 @@ export class FileReader {
     return Number((await this.fh.stat({ bigint: true })).size);
   }
 
-  /** Reads until end of file, or until `stop` is set (`stopped` resolves then); returns the bytes read. */
-  async readToEnd(buf: Buffer, stop: { stopped: boolean; whenStopped: Promise<void> }): Promise<number> {
+  /** Reads until end of file, or until `stop.stopped`; returns the bytes read. */
+  async readToEnd(buf: Buffer, stop: { stopped: boolean }): Promise<number> {
     let total = 0;
     while (!stop.stopped) {
       if (this.intake.mustWait) {
-        await this.intake.waitForRoom(stop.whenStopped);
+        await this.intake.waitForRoom();
         continue;
       }
       const { bytesRead } = await this.fh.read(buf, 0, buf.length, this.pos);

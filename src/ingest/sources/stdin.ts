@@ -17,8 +17,6 @@ export function startStdin(intake: LineIntake, input: Readable = process.stdin):
   stats.connected = 1;
   stats.opened++;
   let resolveDone!: () => void;
-  let signalStop!: () => void;
-  const stopped = new Promise<void>((resolve) => (signalStop = resolve));
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const finish = (): void => {
     if (stats.connected === 0) return;
@@ -30,7 +28,7 @@ export function startStdin(intake: LineIntake, input: Readable = process.stdin):
     intake.push(splitter, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     if (intake.mustWait) {
       input.pause();
-      void intake.waitForRoom(stopped).then(() => {
+      void intake.waitForRoom().then(() => {
         if (stats.connected === 1) input.resume();
       });
     }
@@ -39,7 +37,7 @@ export function startStdin(intake: LineIntake, input: Readable = process.stdin):
   input.once('end', () => {
     splitter.flush();
     // Everything read is handed over (held alerts too) before `done` resolves.
-    void intake.waitForRoom(stopped).then(finish);
+    void intake.waitForRoom().then(finish);
   });
   input.once('error', (err) => {
     intake.ioError(err, 'read');
@@ -54,7 +52,7 @@ export function startStdin(intake: LineIntake, input: Readable = process.stdin):
     async stop() {
       if (stats.connected === 0) return;
       input.pause();
-      signalStop();
+      intake.abortWaits();
       intake.truncated(splitter.discard(), 'source stopped');
       intake.releaseHeld();
       finish();
