@@ -11,7 +11,7 @@ import { AlertQueue, type IngestedAlert } from '../../src/ingest/alert-queue.ts'
 import { sourcesSchema } from '../../src/ingest/config.ts';
 import { SourceBookmarks } from '../../src/ingest/bookmarks.ts';
 import { silentLogger } from '../../src/log.ts';
-import { makeTempDir, nonAlertLines, uniqueEveAlertLines, waitFor } from './helpers.ts';
+import { makeTempDir, nonAlertLines, samplesDir, uniqueEveAlertLines, waitFor } from './helpers.ts';
 
 let tmp: { dir: string; cleanup: () => void };
 let handle: IngestHandle | null = null;
@@ -166,6 +166,24 @@ describe('file source', () => {
     appendFileSync(eve, `${a2!.slice(50)}\n`);
     await waitFor(() => handle!.stats()[0]!.alerts === 2, 'the completed alert');
     expect(queue.take().map((g) => g.alert.flowId)).toEqual([/"flow_id":(\d+)/.exec(a1!)![1], /"flow_id":(\d+)/.exec(a2!)![1]]);
+  });
+
+  it('follows a real Snort 3 alert_json file (format snort, from the beginning)', async () => {
+    const file = join(tmp.dir, 'alert_json.txt');
+    copyFileSync(join(samplesDir, 'injaneity__CS204-project', 'alert_json.txt'), file);
+    const queue = new AlertQueue(10_000);
+    const config = sourcesSchema.parse({ inputs: [{ type: 'file', path: file, start: 'beginning', format: 'snort', snort_timezone: 'utc', poll_ms: 20 }] });
+    handle = await startSources(config, queue, { log: silentLogger(), clock: () => Date.UTC(2026, 11, 1) });
+    const got: IngestedAlert[] = [];
+    await waitFor(() => {
+      got.push(...queue.take());
+      return got.length >= 5732;
+    }, 'all 5732 Snort alerts');
+    expect(handle.stats()[0]!.alerts).toBe(5732);
+    const first = got[0]!.alert;
+    expect(first).toMatchObject({ ids: 'snort', proto: 'TCP', src: { ip: '192.168.0.64', port: 21029 }, dest: { ip: '192.168.1.100', port: 513 }, gid: 1, sid: 2000111 });
+    expect(new Date(first.timeMs).toISOString()).toBe('2026-11-08T22:02:43.096Z');
+    expect(handle.stats()[0]!.badTotal).toBe(0);
   });
 
   it('pauses instead of dropping when the queue is full', async () => {

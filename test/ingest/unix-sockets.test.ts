@@ -134,6 +134,21 @@ describe('unix_stream', () => {
     expect(statSync(file).isFile()).toBe(true);
   });
 
+  it.skipIf(process.getuid?.() !== 0)('applies owner and group by name or id (needs root)', async () => {
+    const path = join(tmp.dir, 'eve.sock');
+    handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path, owner: 'root', group: 65534, mode: '0660' }] }), new AlertQueue(16), {
+      log: silentLogger(),
+    });
+    expect(statSync(path)).toMatchObject({ uid: 0, gid: 65534 });
+  });
+
+  it('refuses an unknown group, and leaves no socket behind', async () => {
+    const path = join(tmp.dir, 'eve.sock');
+    const start = startSources(sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path, group: 'no-such-group-nftsentry' }] }), new AlertQueue(16), { log: silentLogger() });
+    await expect(start).rejects.toSatisfy((e) => isNftsentryError(e, ErrorCodes.CONFIG_INVALID));
+    expect(existsSync(path)).toBe(false);
+  });
+
   it('removes its socket file at stop', async () => {
     const path = join(tmp.dir, 'eve.sock');
     handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path }] }), new AlertQueue(16), { log: silentLogger() });
