@@ -8,12 +8,11 @@
  *   the one table in errors.ts.
  */
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { Operations } from '../engine/operations.ts';
 import { ErrorCodes } from '../errors.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { apiConfigSchema, type ApiConfig } from './config.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiContext, ApiOperations } from './context.ts';
 import { ApiError, ApiOnlyCodes, mapError } from './errors.ts';
 import { AuthLimiter } from './auth-limiter.ts';
 import { TokenVerifier } from './token.ts';
@@ -40,7 +39,7 @@ function clientOf(req: FastifyRequest): string {
   return req.ip || 'unix';
 }
 
-export function buildApi(ops: Operations, options: ApiOptions): FastifyInstance {
+export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstance {
   const config = options.config ?? apiConfigSchema.parse(undefined);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? silentLogger();

@@ -40,6 +40,16 @@ export const apiConfigSchema = z
         mode: modeSchema.default(0o660),
       })
       .optional(),
+    /**
+     * Serve HTTP from its own worker thread (reads from a read-only store connection), so that
+     * the API answers while the main thread is busy with alerts and nft. false: main thread.
+     */
+    worker: z.boolean().default(true),
+    /**
+     * Nice value of the API worker thread (-20 .. 19; Linux nice is per thread). Below 0 lets a
+     * request preempt alert processing; needs CAP_SYS_NICE (root), ignored otherwise.
+     */
+    worker_nice: z.number().int().min(-20).max(19).default(-5),
     /** TCP listen address; loopback by default. */
     host: hostSchema.default('127.0.0.1'),
     port: z.number().int().min(1).max(65_535).default(8765),

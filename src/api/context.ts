@@ -2,15 +2,31 @@
  * What every route module receives: the operations, the validated api config, the telemetry, the
  * clock and the logger. Built once by buildApi, frozen.
  */
-import type { Operations } from '../engine/operations.ts';
+import type { AllowEntry, BanListFilter, BanView, Operations } from '../engine/operations.ts';
+import type { IpPrefix } from '../net/ip.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ApiConfig } from './config.ts';
 import type { ApiTelemetry } from './telemetry.ts';
 import type { Histogram } from './histogram.ts';
 
+/**
+ * Operations as the API calls them: the engine's own (synchronous reads), or a proxy in the API
+ * worker thread whose reads may be asynchronous. Every route awaits.
+ */
+export interface ApiOperations {
+  listBans(filter: BanListFilter): { total: number; items: BanView[] } | Promise<{ total: number; items: BanView[] }>;
+  getBan(address: IpPrefix): BanView | null | Promise<BanView | null>;
+  ban: Operations['ban'];
+  unban: Operations['unban'];
+  listAllow(): AllowEntry[] | Promise<AllowEntry[]>;
+  addAllow: Operations['addAllow'];
+  removeAllow: Operations['removeAllow'];
+  status: Operations['status'];
+}
+
 export interface ApiContext {
-  readonly ops: Operations;
+  readonly ops: ApiOperations;
   readonly config: ApiConfig;
   readonly telemetry: ApiTelemetry;
   readonly clock: Clock;

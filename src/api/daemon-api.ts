@@ -1,6 +1,7 @@
 /**
  * The API as `nftsentry run` starts it: telemetry read from the running Engine and the ingest
- * handle, then startApi. Two lines in the daemon:
+ * handle; the HTTP server in its own worker thread (api.worker, the default: see
+ * worker/api-thread.ts) or in the main thread (startApi). Two lines in the daemon:
  *
  *   const api = await startDaemonApi(config, engine, { log, sources: () => ingest.stats() });
  *   ...
@@ -14,6 +15,8 @@ import type { Logger } from '../log.ts';
 import { readCounters } from '../nft/state.ts';
 import { Histogram } from './histogram.ts';
 import { startApi, type ApiHandle } from './server.ts';
+import { startApiThread } from './worker/api-thread.ts';
+import type { TelemetrySnapshot } from './worker/protocol.ts';
 import { cachedReader, type AlertResultCount, type ApiTelemetry } from './telemetry.ts';
 
 export interface DaemonApiDeps {
@@ -70,22 +73,40 @@ export function engineTelemetry(engine: Engine, deps: DaemonApiDeps, applyDurati
 }
 
 export async function startDaemonApi(config: Readonly<Config>, engine: Engine, deps: DaemonApiDeps): Promise<ApiHandle | null> {
+  if (!config.api.enabled) {
+    deps.log.info('api: disabled in the config');
+    return null;
+  }
   const sampler = applySampler(engine);
+  const log = deps.log.child({ component: 'api' });
   try {
-    const handle = await startApi(config.api, engine, {
-      log: deps.log.child({ component: 'api' }),
-      telemetry: engineTelemetry(engine, deps, sampler.histogram),
-      version: deps.version,
-    });
+    const telemetry = engineTelemetry(engine, deps, sampler.histogram);
+    let handle: ApiHandle | null;
+    if (config.api.worker) {
+      const storePath = engine.dryRun || config.store.path === ':memory:' ? null : config.store.path;
+      const snapshot = (): TelemetrySnapshot => ({
+        sources: (telemetry.sources?.() ?? []) as SourceStatsSnapshot[],
+        alertResults: [...(telemetry.alertResults?.() ?? [])],
+        // The worker counts bans on its own store connection; it needs these only without one.
+        bansActive: storePath ? [] : [...(telemetry.bansActive?.() ?? [])],
+        nftApply: sampler.histogram.snapshot(),
+        ruleset: { applied: engine.rulesetAppliedMs !== null, appliedMs: engine.rulesetAppliedMs },
+        ready: engine.dryRun || engine.rulesetAppliedMs !== null,
+      });
+      handle = await startApiThread({ engine, config: config.api, storePath, log, version: deps.version ?? '0.1.0', snapshot });
+    } else {
+      handle = await startApi(config.api, engine, { log, telemetry, version: deps.version });
+    }
     if (!handle) {
       sampler.stop();
       return null;
     }
+    const inner = handle;
     return {
-      ...handle,
+      ...inner,
       async close() {
         sampler.stop();
-        await handle.close();
+        await inner.close();
       },
     };
   } catch (err) {

@@ -18,8 +18,8 @@ export interface Observations {
   ruleset: RulesetState | null;
 }
 
-function bansFromList(ctx: ApiContext): BanCount[] {
-  return BAN_SOURCES.map((source: BanSource) => ({ source, count: ctx.ops.listBans({ source, limit: 0, offset: 0 }).total }));
+async function bansFromList(ctx: ApiContext): Promise<BanCount[]> {
+  return Promise.all(BAN_SOURCES.map(async (source: BanSource) => ({ source, count: (await ctx.ops.listBans({ source, limit: 0, offset: 0 })).total })));
 }
 
 function dropsFrom(counters: readonly CounterValue[]) {

@@ -6,7 +6,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { Operations } from '../engine/operations.ts';
+import type { ApiOperations } from './context.ts';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { parseIp } from '../net/ip.ts';
 import type { Logger } from '../log.ts';
@@ -24,7 +24,8 @@ export interface StartApiOptions {
 }
 
 export interface ApiHandle {
-  app: FastifyInstance;
+  /** The fastify app when it runs in this thread (not when the API runs in its worker). */
+  app?: FastifyInstance;
   /** `http://127.0.0.1:8765` or `unix:/run/nftsentry/api.sock`. */
   address: string;
   close(): Promise<void>;
@@ -55,27 +56,35 @@ async function clearStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
-export async function startApi(config: ApiConfig, ops: Operations, options: StartApiOptions): Promise<ApiHandle | null> {
-  const log = options.log;
-  if (!config.enabled) {
-    log.info('api: disabled in the config');
-    return null;
-  }
+/** Refuses a non-loopback TCP address unless the config says allow_remote (checked again at start). */
+export function checkListenAddress(config: ApiConfig): void {
   if (!config.socket && !isLoopbackHost(config.host) && !config.allow_remote) {
     throw new NftsentryError(ErrorCodes.FORBIDDEN, `refusing to listen on ${config.host}: not loopback and allow_remote is false`);
   }
-  const { token, generated } = loadOrCreateToken(config.token_file);
-  if (generated) log.info({ tokenFile: config.token_file }, 'api: generated a new bearer token (mode 0600)');
-  const app = buildApi(ops, { token, config, telemetry: options.telemetry, log, clock: options.clock, version: options.version });
+}
+
+export interface ListenApiOptions extends StartApiOptions {
+  token: string;
+}
+
+/** Builds the app and listens (unix socket with its mode, or TCP). The caller has the token. */
+export async function listenApi(config: ApiConfig, ops: ApiOperations, options: ListenApiOptions): Promise<ApiHandle> {
+  checkListenAddress(config);
+  const log = options.log;
+  const app = buildApi(ops, { token: options.token, config, telemetry: options.telemetry, log, clock: options.clock, version: options.version });
   let address: string;
-  if (config.socket) {
-    await clearStaleSocket(config.socket.path);
-    await app.listen({ path: config.socket.path });
-    chmodSync(config.socket.path, config.socket.mode);
-    address = `unix:${config.socket.path}`;
-  } else {
-    const listened = await app.listen({ host: config.host, port: config.port });
-    address = listened;
+  try {
+    if (config.socket) {
+      await clearStaleSocket(config.socket.path);
+      await app.listen({ path: config.socket.path });
+      chmodSync(config.socket.path, config.socket.mode);
+      address = `unix:${config.socket.path}`;
+    } else {
+      address = await app.listen({ host: config.host, port: config.port });
+    }
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
   }
   log.info({ address, remote: !config.socket && !isLoopbackHost(config.host) }, 'api: listening');
   return {
@@ -85,4 +94,16 @@ export async function startApi(config: ApiConfig, ops: Operations, options: Star
       await app.close();
     },
   };
+}
+
+/** Token file (read, or generated on first start), then listenApi, in this thread. */
+export async function startApi(config: ApiConfig, ops: ApiOperations, options: StartApiOptions): Promise<ApiHandle | null> {
+  if (!config.enabled) {
+    options.log.info('api: disabled in the config');
+    return null;
+  }
+  checkListenAddress(config);
+  const { token, generated } = loadOrCreateToken(config.token_file);
+  if (generated) options.log.info({ tokenFile: config.token_file }, 'api: generated a new bearer token (mode 0600)');
+  return listenApi(config, ops, { ...options, token });
 }

@@ -13,7 +13,7 @@ function allowJson(e: { prefix: string; origin: string; note: string; addedMs: n
 
 export function registerAllowlistRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/allowlist', async () => {
-    const items = ctx.ops.listAllow();
+    const items = await ctx.ops.listAllow();
     return { total: items.length, items: items.map(allowJson) };
   });
 
@@ -21,7 +21,7 @@ export function registerAllowlistRoutes(app: FastifyInstance, ctx: ApiContext): 
     const body = parseBody(req.body);
     const prefix = parseRequestAddress(body.address ?? body.prefix);
     const note = parseRequestText(body.note, 'note', '');
-    const existing = ctx.ops.listAllow().find((e) => e.prefix === prefix.text);
+    const existing = (await ctx.ops.listAllow()).find((e) => e.prefix === prefix.text);
     if (existing) {
       throw new NftsentryError(ErrorCodes.CONFLICT, `${prefix.text} is already in the allowlist (${existing.origin})`, {
         details: { prefix: prefix.text, origin: existing.origin },

@@ -25,13 +25,13 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/v1/bans', async (req) => {
     const q = parseQuery(listQuery, req.query);
-    const page = ctx.ops.listBans({ source: q.source, reason: q.reason, limit: q.limit, offset: q.offset });
+    const page = await ctx.ops.listBans({ source: q.source, reason: q.reason, limit: q.limit, offset: q.offset });
     return { total: page.total, limit: q.limit, offset: q.offset, items: page.items.map(banJson) };
   });
 
   app.get('/v1/bans/*', async (req) => {
     const address = parseRequestAddress(pathAddress(req));
-    const ban = ctx.ops.getBan(address);
+    const ban = await ctx.ops.getBan(address);
     if (!ban) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${banKey(address)} is not banned`);
     return banJson(ban);
   });
@@ -41,7 +41,7 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const address = parseBanAddress(body.address);
     const durationSec = parseRequestDuration(body.duration, ctx.config.default_ban_duration);
     const reason = parseRequestText(body.reason, 'reason', 'manual');
-    const existed = ctx.ops.getBan(address) !== null;
+    const existed = (await ctx.ops.getBan(address)) !== null;
     const ban = await ctx.ops.ban({ address, durationSec, reason });
     ctx.log.info({ address: banKey(address), durationSec, reason, client: req.ip, refreshed: existed }, 'api: ban');
     reply.code(existed ? 200 : 201);

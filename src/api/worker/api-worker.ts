@@ -1,0 +1,79 @@
+/**
+ * Entry of the API worker thread: the HTTP server with its own event loop, so that requests are
+ * answered while the daemon's main thread parses alerts, decides and forks nft. Reads come from a
+ * read-only store connection; bans, unbans and the allowlist go to the main thread's Engine;
+ * telemetry arrives as snapshots; nft's drop counters are read from here.
+ */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '../../log.ts';
+import { NftRunner } from '../../nft/runner.ts';
+import { readCounters } from '../../nft/state.ts';
+import { BAN_SOURCES } from '../request-schemas.ts';
+import { listenApi, type ApiHandle } from '../server.ts';
+import { cachedReader, type ApiTelemetry } from '../telemetry.ts';
+import type { ApiWorkerData, FromWorker, TelemetrySnapshot, ToWorker } from './protocol.ts';
+import { errorToWire, RpcClient } from './rpc.ts';
+import { StoreReader } from './store-reader.ts';
+import { WorkerOperations } from './worker-operations.ts';
+
+const port = parentPort!;
+const data = workerData as ApiWorkerData;
+const send = (m: FromWorker) => port.postMessage(m);
+const log = createLogger({ level: data.logLevel }).child({ component: 'api', thread: 'worker' });
+const rpc = new RpcClient(port);
+let snapshot: TelemetrySnapshot = data.snapshot;
+let handle: ApiHandle | null = null;
+let reader: StoreReader | null = null;
+
+async function close(): Promise<void> {
+  rpc.failAll();
+  await handle?.close().catch(() => undefined);
+  reader?.close();
+  send({ type: 'closed' });
+  port.close();
+}
+
+port.on('message', (m: ToWorker) => {
+  if (rpc.settle(m)) return;
+  if (m.type === 'snapshot') snapshot = m.snapshot;
+  else if (m.type === 'close') void close();
+});
+
+/** Linux: this thread's id from /proc/thread-self (`PID/task/TID`); its nice value is its own. */
+function setThreadNice(nice: number): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch (err) {
+    log.debug({ err: (err as Error).message, nice }, 'api worker: cannot set the thread priority');
+  }
+}
+
+try {
+  if (data.config.worker_nice !== 0) setThreadNice(data.config.worker_nice);
+  reader = data.storePath ? new StoreReader(data.storePath) : null;
+  const counters = data.readCounters ? cachedReader(() => readCounters(new NftRunner(data.netns ? { netns: data.netns } : {})), 1000) : undefined;
+  const telemetry: ApiTelemetry = {
+    sources: () => snapshot.sources,
+    alertResults: () => snapshot.alertResults,
+    bansActive: () => {
+      if (!reader) return snapshot.bansActive;
+      const by = reader.countBySource();
+      return BAN_SOURCES.map((source) => ({ source, count: by[source] ?? 0 }));
+    },
+    nftApplyDurations: () => snapshot.nftApply,
+    ...(counters ? { dropCounters: counters } : {}),
+    ruleset: () => snapshot.ruleset,
+    ready: () => snapshot.ready,
+  };
+  const ops = new WorkerOperations(rpc, reader, Date.now);
+  handle = await listenApi(data.config, ops, { token: data.token, telemetry, log, version: data.version });
+  send({ type: 'listening', address: handle.address });
+} catch (err) {
+  log.error({ err }, 'api worker: cannot start');
+  send({ type: 'failed', error: errorToWire(err) });
+  reader?.close();
+  port.close();
+}

@@ -1,0 +1,38 @@
+/** What the daemon's main thread and the API worker thread tell each other (besides RPC). */
+import type { ApiConfig } from '../config.ts';
+import type { SourceStatsSnapshot } from '../../ingest/source-stats.ts';
+import type { HistogramSnapshot } from '../histogram.ts';
+import type { AlertResultCount, BanCount, RulesetState } from '../telemetry.ts';
+import type { RpcResponse } from './rpc.ts';
+
+export interface ApiWorkerData {
+  config: ApiConfig;
+  token: string;
+  version: string;
+  /** The store file for the worker's read-only connection; null: reads over RPC. */
+  storePath: string | null;
+  /** Read nft's drop counters from the worker (in this namespace when set); false in dry-run. */
+  readCounters: boolean;
+  netns: string | null;
+  logLevel: string;
+  snapshot: TelemetrySnapshot;
+}
+
+/** Pushed by the main thread every `SNAPSHOT_INTERVAL_MS`. */
+export interface TelemetrySnapshot {
+  sources: SourceStatsSnapshot[];
+  alertResults: AlertResultCount[];
+  bansActive: BanCount[];
+  nftApply: HistogramSnapshot;
+  ruleset: RulesetState;
+  ready: boolean;
+}
+
+export const SNAPSHOT_INTERVAL_MS = 500;
+
+export type ToWorker = RpcResponse | { type: 'snapshot'; snapshot: TelemetrySnapshot } | { type: 'close' };
+export type FromWorker =
+  | { type: 'call'; id: number; op: string; args: unknown[] }
+  | { type: 'listening'; address: string }
+  | { type: 'failed'; error: NonNullable<RpcResponse['error']> }
+  | { type: 'closed' };
