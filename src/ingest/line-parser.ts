@@ -18,6 +18,8 @@
  *   accepts exactly what JSON.parse accepts, so bad-line counts are exact; about 2-3x slower.
  *
  * Pure: `nowMs` is a parameter (Snort's year). Not reentrant: one parser per splitter's sink.
+ * The search cursors assume lines come in order from one buffer; they start over when the buffer
+ * object changes, when a line starts before the previous one ended, or at `noteChunk`.
  */
 import { isUtf8 } from 'node:buffer';
 import type { ParseResult } from './alert.ts';
@@ -106,6 +108,7 @@ export class LineParser {
    */
   noteChunk(chunk: Buffer): void {
     this.utf8Chunk = isUtf8(chunk) ? chunk : null;
+    this.lastBuf = null; // new content: the search cursors start over, even in a reused buffer
   }
 
   /** 'alert' when some `"event_type"` key in the line has the value "alert". */

@@ -171,3 +171,29 @@ describe('bytes that are not JSON', () => {
     expect(parse(JSON.stringify(EVE) + '\r').kind).toBe('alert');
   });
 });
+
+describe('search cursors', () => {
+  it('start over when a reused buffer gets new content (noteChunk), and across lines of one chunk', () => {
+    const p = new LineParser({ format: 'eve' });
+    const alert = JSON.stringify(EVE);
+    const flow = eve((o) => (o.event_type = 'flow'));
+    const buf = Buffer.alloc(4096, 0x20);
+    const kinds = (text: string): string[] => {
+      buf.fill(0x20);
+      buf.write(text);
+      p.noteChunk(buf.subarray(0, Buffer.byteLength(text)));
+      const out: string[] = [];
+      let s = 0;
+      for (const line of text.split('\n')) {
+        const e = s + Buffer.byteLength(line);
+        out.push(p.parse(buf, s, e, NOW).kind);
+        s = e + 1;
+      }
+      return out;
+    };
+    expect(kinds(`${flow}\n${flow}\n${alert}`)).toEqual(['skip', 'skip', 'alert']);
+    // Same buffer object, new content where the cached key position would mislead.
+    expect(kinds(`${alert}\n${flow}`)).toEqual(['alert', 'skip']);
+    expect(kinds(`${flow}\n${alert}\n${alert}`)).toEqual(['skip', 'alert', 'alert']);
+  });
+});
