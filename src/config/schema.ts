@@ -49,6 +49,22 @@ export const prefixListSchema = z
   .default([])
   .transform((list) => normalizePrefixes(list));
 
+/** An absolute path (no NUL). */
+export const absolutePathSchema = z
+  .string()
+  .min(2)
+  .max(4096)
+  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'an absolute path');
+
+/** A unix socket's path must fit sun_path (108 bytes with its NUL). */
+export const socketPathSchema = absolutePathSchema.refine((p) => Buffer.byteLength(p) <= 107, 'a socket path of at most 107 bytes');
+
+/** A file mode as a quoted octal string ("0660"), kept as a number. */
+export const fileModeSchema = z
+  .string({ error: 'an octal mode as a quoted string, like "0660"' })
+  .regex(/^0?[0-7]{3}$/, 'an octal mode as a quoted string, like "0660"')
+  .transform((m) => parseInt(m, 8));
+
 export const durationSchema = z.union([z.number(), z.string()]).transform((v, ctx): number => {
   const sec = parseDurationSec(v);
   if (sec === null) {

@@ -4,20 +4,13 @@
  * samples/sources.yaml.part.
  */
 import { z } from 'zod';
+import { absolutePathSchema, socketPathSchema, fileModeSchema } from '../config/schema.ts';
 
 const formatSchema = z.enum(['eve', 'snort', 'auto']).default('auto');
 const nameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1-64 letters, digits, _ . -');
-const absolutePath = z
-  .string()
-  .min(2)
-  .max(4096)
-  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'an absolute path');
-/** A unix socket's path must fit sun_path (108 bytes with its NUL). */
-const socketPath = absolutePath.refine((p) => Buffer.byteLength(p) <= 107, 'a socket path of at most 107 bytes');
-const modeSchema = z
-  .string({ error: 'an octal mode as a quoted string, like "0660"' })
-  .regex(/^0?[0-7]{3}$/, 'an octal mode as a quoted string, like "0660"')
-  .transform((m) => parseInt(m, 8));
+const absolutePath = absolutePathSchema;
+const socketPath = socketPathSchema;
+const modeSchema = fileModeSchema;
 /** A user or group: a name, or a numeric id. */
 const accountSchema = z.union([z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'a user or group name'), z.number().int().min(0).max(4_294_967_294)]);
 const maxLineBytes = z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024);
