@@ -16,13 +16,40 @@ const TICK_MS = 10;
 const POOL = 5000;
 
 let fresh = 0;
-function address(i: number): string {
-  const n = i % 100 === 0 ? POOL + (fresh++ % 60_000) : i % POOL;
-  return `198.19.${(n >> 8) & 0xff}.${n & 0xff}`;
+function line(ip: string, i: number, ts: string): string {
+  return `{"timestamp":"${ts}","flow_id":${1_000_000 + i},"in_iface":"eth0","event_type":"alert","src_ip":"${ip}","src_port":${40_000 + (i % 20_000)},"dest_ip":"198.18.0.1","dest_port":${1 + (i % 1024)},"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2001219,"rev":20,"signature":"ET SCAN Potential SSH Scan","category":"Attempted Information Leak","severity":2}}\n`;
 }
+const poolIp = (n: number) => `198.19.${(n >> 8) & 0xff}.${n & 0xff}`;
+const freshIp = () => {
+  const n = POOL + (fresh++ % 60_000);
+  return `198.19.${(n >> 8) & 0xff}.${n & 0xff}`;
+};
 
-function line(i: number, ts: string): string {
-  return `{"timestamp":"${ts}","flow_id":${1_000_000 + i},"in_iface":"eth0","event_type":"alert","src_ip":"${address(i)}","src_port":${40_000 + (i % 20_000)},"dest_ip":"198.18.0.1","dest_port":${1 + (i % 1024)},"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2001219,"rev":20,"signature":"ET SCAN Potential SSH Scan","category":"Attempted Information Leak","severity":2}}\n`;
+// The pool's lines are rendered once (the feeder should spend its CPU on writing, not on
+// formatting); 1 line in 100 is rendered per tick with a new address.
+const RING = 99_000;
+const ringTs = new Date().toISOString();
+const ring = Buffer.from(Array.from({ length: RING }, (_, i) => line(poolIp(i % POOL), i, ringTs)).join(''));
+const offsets: number[] = [0];
+for (let i = 0, at = 0; i < RING; i++) offsets.push((at = ring.indexOf(10, at) + 1));
+let ringAt = 0;
+function nextChunk(count: number): Buffer {
+  const parts: Buffer[] = [];
+  const freshCount = Math.floor(count / 100);
+  let fromRing = count - freshCount;
+  while (fromRing > 0) {
+    const take = Math.min(fromRing, RING - ringAt);
+    parts.push(ring.subarray(offsets[ringAt]!, offsets[ringAt + take]!));
+    ringAt = (ringAt + take) % RING;
+    fromRing -= take;
+  }
+  if (freshCount > 0) {
+    const ts = new Date().toISOString();
+    let text = '';
+    for (let k = 0; k < freshCount; k++) text += line(freshIp(), k, ts);
+    parts.push(Buffer.from(text));
+  }
+  return Buffer.concat(parts);
 }
 
 const sock = connect({ path: path! });
@@ -38,9 +65,7 @@ const started = performance.now();
 const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
 let tick = 0;
 while (!stopping && performance.now() - started < durationMs) {
-  const ts = new Date().toISOString();
-  let chunk = '';
-  for (let k = 0; k < perTick; k++) chunk += line(sent + k, ts);
+  const chunk = nextChunk(perTick);
   sent += perTick;
   if (!sock.write(chunk)) {
     stalls++;

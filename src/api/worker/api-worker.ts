@@ -2,14 +2,13 @@
  * Entry of the API worker thread: the HTTP server with its own event loop, so that requests are
  * answered while the daemon's main thread parses alerts, decides and forks nft. Reads come from a
  * read-only store connection; bans, unbans and the allowlist go to the main thread's Engine;
- * telemetry arrives as snapshots; nft's drop counters are read from here.
+ * telemetry arrives as snapshots. This thread never starts a process: a fork would stall it.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../../log.ts';
-import { NftRunner } from '../../nft/runner.ts';
-import { readCounters } from '../../nft/state.ts';
+import type { CounterValue } from '../../nft/state.ts';
 import { BAN_SOURCES } from '../request-schemas.ts';
 import { listenApi, type ApiHandle } from '../server.ts';
 import { cachedReader, type ApiTelemetry } from '../telemetry.ts';
@@ -54,7 +53,8 @@ function setThreadNice(nice: number): void {
 try {
   if (data.config.worker_nice !== 0) setThreadNice(data.config.worker_nice);
   reader = data.storePath ? new StoreReader(data.storePath) : null;
-  const counters = data.readCounters ? cachedReader(() => readCounters(new NftRunner(data.netns ? { netns: data.netns } : {})), 1000) : undefined;
+  // Counters cost an nft process: the main thread forks it (a fork here would stall this thread).
+  const counters = data.readCounters ? cachedReader(() => rpc.call<CounterValue[]>('dropCounters'), 1000) : undefined;
   const telemetry: ApiTelemetry = {
     sources: () => snapshot.sources,
     alertResults: () => snapshot.alertResults,

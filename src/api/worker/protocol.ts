@@ -11,9 +11,8 @@ export interface ApiWorkerData {
   version: string;
   /** The store file for the worker's read-only connection; null: reads over RPC. */
   storePath: string | null;
-  /** Read nft's drop counters from the worker (in this namespace when set); false in dry-run. */
+  /** Ask the main thread for nft's drop counters (false in dry-run). */
   readCounters: boolean;
-  netns: string | null;
   logLevel: string;
   snapshot: TelemetrySnapshot;
 }
