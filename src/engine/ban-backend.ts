@@ -33,7 +33,9 @@ export class DryRunBackend implements BanBackend {
   }
 
   async apply(batch: ElementBatch): Promise<ApplyOutcome> {
-    this.log.info({ dryRun: true, statements: elementStatements(batch).map((s) => s.slice(0, 200)) }, 'dry run: nft not touched');
+    if (this.log.isLevelEnabled('debug')) {
+      this.log.debug({ dryRun: true, statements: elementStatements(batch).map((s) => s.slice(0, 200)) }, 'dry run: nft not touched');
+    }
     return { transactions: 0, refused: [], durationMs: 0 };
   }
 

@@ -36,6 +36,8 @@ export class BanFlusher {
   private removes = new Map<string, ElementChange>();
   private waiters: Array<() => void> = [];
   private running: Promise<void> | null = null;
+  /** Called after each ban transaction reached nft, with its targets (benchmarks, metrics). */
+  onBansSent: ((targets: readonly string[]) => void) | null = null;
   readonly stats: FlusherStats = { transactions: 0, elements: 0, failures: 0, refused: 0, lastDurationMs: 0, lastBatch: 0 };
 
   constructor(backend: BanBackend, store: Store, log: Logger, opts: { flushIntervalMs: number; maxBatch: number; onNftError: (err: unknown) => void }) {
@@ -111,6 +113,7 @@ export class BanFlusher {
           add: taken.filter((p) => !p.refresh).map((p) => p.change),
           refresh: taken.filter((p) => p.refresh).map((p) => p.change),
         });
+        this.onBansSent?.(taken.map((p) => p.change.key));
         try {
           this.store.recordBans(taken.map((p) => p.write));
         } catch (err) {

@@ -73,14 +73,19 @@ export interface DecideContext {
   state: BanState;
 }
 
-/** Which address of the alert is the outside party, or why none can be blamed. */
-export function blame(alert: Alert, ctx: Pick<DecideContext, 'protection' | 'policy'>): IpAddress | SkipDecision {
+/**
+ * Which address of the alert is the outside party, or why none can be blamed. `src`/`dest` are
+ * the alert's addresses, parsed once by the caller.
+ */
+export function blame(
+  alert: Alert, src: IpAddress | null, dest: IpAddress | null, ctx: Pick<DecideContext, 'protection' | 'policy'>,
+): IpAddress | SkipDecision {
   if (alert.attacker) {
+    if (alert.attacker.ip === alert.src.ip && src) return src;
+    if (alert.attacker.ip === alert.dest.ip && dest) return dest;
     const a = parseIp(alert.attacker.ip);
     return a ?? { kind: 'skip', why: 'bad_address', address: alert.attacker.ip };
   }
-  const src = parseIp(alert.src.ip);
-  const dest = parseIp(alert.dest.ip);
   if (!src || !dest) return { kind: 'skip', why: 'bad_address', address: alert.src.ip };
   const srcHome = ctx.protection.isHome(src);
   const destHome = ctx.protection.isHome(dest);
@@ -126,12 +131,13 @@ function finish(
 export function decideAlert(alert: Alert, ctx: DecideContext, nowMs: number): Decision {
   const rules = matchingRules(ctx.policy.rules, alert);
   if (rules.length === 0) return { kind: 'skip', why: 'no_rule' };
-  const who = blame(alert, ctx);
+  const src = parseIp(alert.src.ip);
+  const dest = parseIp(alert.dest.ip);
+  const who = blame(alert, src, dest, ctx);
   if ('kind' in who) return who;
   const target = targetFor(who, ctx);
   if ('kind' in target) return target;
-  const attackerIsSrc = alert.attacker ? alert.attacker.ip === alert.src.ip : who.text === parseIp(alert.src.ip)?.text;
-  const victimPort = attackerIsSrc ? alert.dest.port : alert.src.port;
+  const victimPort = who === dest ? alert.src.port : alert.dest.port;
   for (const i of rules) {
     const rule = ctx.policy.rules[i]!;
     const progress = ctx.tracker.observe(i, rule, target.text, { sid: alert.sid, port: victimPort }, nowMs);

@@ -8,7 +8,7 @@ import { parsePrefix, prefixContains, parseIp, type IpPrefix } from '../net/ip.t
 import type { ElementChange } from '../nft/elements.ts';
 import type { Engine } from './engine.ts';
 import { parseBanTarget, type BanSetName } from './ban-target.ts';
-import { reconcile } from './reconcile.ts';
+import { reconcile, remainingSec } from './reconcile.ts';
 import { readBanSets, PROBE } from './kernel-sync.ts';
 import { readKernelScanners } from './kernel-scanners.ts';
 import type { NftBackend } from './ban-backend.ts';
@@ -38,22 +38,37 @@ export async function restoreBans(e: Engine): Promise<void> {
   e.stats.restored = e.index.activeSize;
   if (e.dryRun) return;
   const loadedMs = performance.now() - started;
-  const plan = await syncBanSets(e);
-  e.log.info({ active: e.index.activeSize, expiredDropped: expired.length, added: plan.added, refreshed: plan.refreshed, kept: plan.kept,
-    adopted: plan.adopted, loadMs: Math.round(loadedMs), totalMs: Math.round(performance.now() - started) }, 'bans restored');
+  // 1. Every active ban with its remaining time, in one transaction: `add` keeps what the kernel
+  //    holds (nothing is flushed) and puts back what it lost. Bans are enforced from here on.
+  const add = [...e.index.activeEntries()].map(([key, o]) => ({ set: o.set, key, timeoutSec: remainingSec(o.expiresMs, nowMs) }));
+  await e.backend.apply({ add });
+  e.log.info({ active: e.index.activeSize, expiredDropped: expired.length, loadMs: Math.round(loadedMs),
+    totalMs: Math.round(performance.now() - started) }, 'bans restored');
+  // 2. Then the full reconcile against what the kernel holds (adopts elements the store does not
+  //    know: a crash between nft and the store leaves such bans), off the start-up path.
+  e.reconciled = syncBanSets(e).then(
+    (plan) => e.log.info({ ...plan, totalMs: Math.round(performance.now() - started) }, 'kernel reconciled'),
+    (err) => e.log.warn({ err: (err as Error).message }, 'kernel reconcile failed; self-healing will retry'),
+  );
 }
 
 /** Reads the ban sets, sends what is missing or wrong, adopts unknown kernel elements. */
-async function syncBanSets(e: Engine): Promise<{ added: number; refreshed: number; kept: number; adopted: number }> {
-  const nowMs = e.clock();
+async function syncBanSets(e: Engine): Promise<{ added: number; refreshed: number; kept: number; adopted: number; readMs: number; applyMs: number }> {
+  const t0 = performance.now();
   const kernel = await readBanSets(e.runner);
+  const readMs = performance.now() - t0;
+  const nowMs = e.clock();
   const plan = reconcile(e.index.activeEntries(), kernel, nowMs);
+  const t1 = performance.now();
   await e.backend.apply(plan.batch);
+  const applyMs = performance.now() - t1;
   let adopted = 0;
   const writes = [];
   for (const u of plan.unknown) {
     const target = parseBanTarget(u.key);
     if (!target || target.set !== u.set) continue;
+    // Lifted while we were reading: the kernel element is on its way out, not a lost ban.
+    if ((e.liftedAt.get(target.text) ?? -Infinity) >= t0) continue;
     if (e.ctx.protection.whyPrefixProtected(target.prefix) && target.prefix.length < (target.family === 4 ? 32 : 128)) {
       e.flusher.queueRemove({ set: u.set, key: u.key });
       continue;
@@ -72,7 +87,8 @@ async function syncBanSets(e: Engine): Promise<{ added: number; refreshed: numbe
   }
   e.store.recordBans(writes);
   e.stats.adopted += adopted;
-  return { added: plan.batch.add?.length ?? 0, refreshed: plan.batch.refresh?.length ?? 0, kept: plan.kept, adopted };
+  return { added: plan.batch.add?.length ?? 0, refreshed: plan.batch.refresh?.length ?? 0, kept: plan.kept, adopted,
+    readMs: Math.round(readMs), applyMs: Math.round(applyMs) };
 }
 
 /** Probes the ban sets; when they are gone, re-applies the base ruleset and every active ban. */
@@ -126,7 +142,10 @@ export async function liftBans(e: Engine, matches: (prefix: IpPrefix, target: st
     if (p && matches(p, text)) lifted.push({ text, set: o.set, prefix: p });
   }
   if (lifted.length === 0) return 0;
+  const now = performance.now();
+  for (const [t, at] of e.liftedAt) if (at < now - 600_000) e.liftedAt.delete(t);
   for (const l of lifted) {
+    e.liftedAt.set(l.text, now);
     e.index.setInactive(l.text);
     e.ctx.tracker.forgetSource(l.text);
     e.flusher.queueRemove({ set: l.set, key: l.text });

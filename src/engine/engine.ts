@@ -61,11 +61,16 @@ export class Engine implements Operations, EngineInternals {
   flusher!: BanFlusher;
   rulesetAppliedMs: number | null = null;
   kernelSeen = new Set<string>();
+  /** When each target was last lifted (performance.now()), so a reconcile racing it does not adopt it. */
+  readonly liftedAt = new Map<string, number>();
+  /** Resolves when the start-up reconcile against the kernel has finished (it runs after start). */
+  reconciled: Promise<void> = Promise.resolve();
   private readonly timers: EngineTimers;
   private readonly version: string;
   private readonly ownReader: () => Promise<IpAddress[]>;
   private sourceStats: () => unknown[] = () => [];
   private readonly banLog = new RateLimitedLog(50, 10_000);
+  private stopped = false;
 
   constructor(config: Readonly<Config>, deps: EngineDeps) {
     this.config = config;
@@ -111,7 +116,10 @@ export class Engine implements Operations, EngineInternals {
 
   /** Sends what is pending, stops the timers and the co-process. Bans stay in the kernel. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     this.timers.stop();
+    await this.reconciled;
     await this.flusher.flushed();
     this.backend.close();
     this.store.close();

@@ -49,7 +49,9 @@ export class OffenderIndex implements BanState {
   setActive(target: string, o: Omit<Offender, 'active'>): void {
     const prev = this.offenders.get(target);
     if (!prev?.active) this.countActive(target, o.set, +1);
-    this.offenders.set(target, { ...o, active: true });
+    this.offenders.set(target, {
+      set: o.set, active: true, expiresMs: o.expiresMs, durationSec: o.durationSec, offences: o.offences, lastOffenceMs: o.lastOffenceMs,
+    });
   }
 
   /** The ban ended (unban or expiry); the history stays for escalation. */

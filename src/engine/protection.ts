@@ -5,9 +5,29 @@
  */
 import { prefixContains, prefixCovers, specialAddressKind, type IpAddress, type IpPrefix } from '../net/ip.ts';
 
+/** `prefixContains` without allocating (this runs for every alert). */
+export function inPrefix(p: IpPrefix, a: IpAddress): boolean {
+  if (p.family !== a.family) return false;
+  const nb = p.network.bytes;
+  const ab = a.bytes;
+  let bits = p.length;
+  let i = 0;
+  for (; bits >= 8; i++, bits -= 8) if (nb[i] !== ab[i]) return false;
+  if (bits === 0) return true;
+  const mask = (0xff << (8 - bits)) & 0xff;
+  return (ab[i]! & mask) === nb[i];
+}
+
+/** Cheap pre-check: only these first bytes can be special (see specialAddressKind in net/ip.ts). */
+function maybeSpecial(a: IpAddress): boolean {
+  const b0 = a.bytes[0]!;
+  if (a.family === 4) return b0 === 0 || b0 === 127 || b0 === 169 || b0 >= 224;
+  return b0 === 0 || b0 === 0xfe || b0 === 0xff;
+}
+
 /** True when `addr` is the broadcast address (host bits all ones) of the IPv4 prefix `p`. */
 export function isDirectedBroadcast(p: IpPrefix, addr: IpAddress): boolean {
-  if (p.family !== 4 || addr.family !== 4 || p.length > 30 || !prefixContains(p, addr)) return false;
+  if (p.family !== 4 || addr.family !== 4 || p.length > 30 || !inPrefix(p, addr)) return false;
   const value = ((addr.bytes[0]! << 24) | (addr.bytes[1]! << 16) | (addr.bytes[2]! << 8) | addr.bytes[3]!) >>> 0;
   const hostMask = 2 ** (32 - p.length) - 1;
   return (value & hostMask) >>> 0 === hostMask;
@@ -38,17 +58,19 @@ export class Protection {
   }
 
   isHome(addr: IpAddress): boolean {
-    return this.own.has(addr.text) || this.home.some((p) => prefixContains(p, addr));
+    if (this.own.has(addr.text)) return true;
+    for (const p of this.home) if (inPrefix(p, addr)) return true;
+    return false;
   }
 
   /** Why this address may never be banned, or null. */
   whyProtected(addr: IpAddress): ProtectedWhy | null {
-    const special = specialAddressKind(addr);
+    const special = maybeSpecial(addr) ? specialAddressKind(addr) : null;
     if (special) return special;
-    if (this.home.some((p) => isDirectedBroadcast(p, addr))) return 'broadcast';
-    if (this.allow.some((p) => prefixContains(p, addr))) return 'allowlisted';
+    if (addr.family === 4 && this.home.some((p) => isDirectedBroadcast(p, addr))) return 'broadcast';
+    for (const p of this.allow) if (inPrefix(p, addr)) return 'allowlisted';
     if (this.own.has(addr.text)) return 'own_address';
-    if (this.home.some((p) => prefixContains(p, addr))) return 'home';
+    for (const p of this.home) if (inPrefix(p, addr)) return 'home';
     return null;
   }
 

@@ -99,13 +99,16 @@ export class Store {
 
   /** Every row still relevant at start: active bans, and history not yet forgotten. */
   loadOffenders(sinceMs: number): BanRow[] {
-    return this.guard('load', () =>
-      this.db
-        .prepare(
-          'SELECT target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms FROM bans WHERE active = 1 OR last_offence_ms >= ?',
-        )
-        .all(sinceMs),
-    ) as unknown as BanRow[];
+    return this.guard('load', () => {
+      const stmt = this.db.prepare(
+        'SELECT target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms FROM bans WHERE active = 1 OR last_offence_ms >= ?',
+      );
+      stmt.setReturnArrays(true);
+      const rows = stmt.all(sinceMs) as unknown as Array<[string, string, number | null, number | null, number, number, number]>;
+      return rows.map(([target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms]) => ({
+        target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms,
+      }));
+    });
   }
 
   get(target: string): BanRow | undefined {

@@ -51,6 +51,7 @@ async function start(): Promise<Daemon> {
   const d = startDaemon(ns, cfgPath);
   daemons.push(d);
   await d.waitForLog('nftsentry running');
+  await d.waitForLog('kernel reconciled');
   return d;
 }
 

@@ -1,0 +1,221 @@
+/**
+ * The cases of bench/engine.ts, run inside the namespace it made (see there). Refuses to run in
+ * the host's network namespace.
+ */
+import { statSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfigText, type Config } from '../src/config/config.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { AlertQueue, startSources, sourcesSchema, LineParser, type Alert } from '../src/ingest/index.ts';
+import { silentLogger } from '../src/log.ts';
+import { applyRuleset } from '../src/nft/apply.ts';
+import { NftRunner, openNftSession } from '../src/nft/runner.ts';
+import { parsePrefix } from '../src/net/ip.ts';
+import { Store } from '../src/store/store.ts';
+
+if (!process.env.NFTSENTRY_HOST_NETNS_INODE || String(statSync('/proc/self/ns/net').ino) === process.env.NFTSENTRY_HOST_NETNS_INODE) {
+  throw new Error('bench/engine-cases.ts runs only inside the namespace bench/engine.ts creates');
+}
+const quick = process.argv.includes('--quick');
+const BURST = quick ? 10_000 : 100_000;
+const MEMORY_BANS = quick ? 100_000 : 1_000_000;
+const PER_PROCESS = quick ? 200 : 1000;
+const LATENCY_ALERTS = quick ? 1000 : 3000;
+
+const runner = new NftRunner({ forbidHostNetns: false });
+const dir = mkdtempSync(join(tmpdir(), 'nftsentry-bench-'));
+const log = silentLogger();
+const TEMPLATE =
+  '{"timestamp":"2025-08-12T18:29:48.732867+0000","flow_id":1189257252974275,"in_iface":"ens5","event_type":"alert","src_ip":"85.255.233.2","src_port":47687,"dest_ip":"172.31.32.173","dest_port":22,"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2001219,"rev":20,"signature":"ET SCAN Potential SSH Scan","category":"Attempted Information Leak","severity":2}}';
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+/** The i-th address of 100.64.0.0/10 (CGNAT space; only ever a set element here). */
+const addr = (i: number) => `100.${64 + ((i >> 16) & 63)}.${(i >> 8) & 255}.${i & 255}`;
+let dbN = 0;
+function config(extra = '', storePath = `${dir}/state${++dbN}.db`): Readonly<Config> {
+  return parseConfigText(`home_networks: [172.31.0.0/16]\nservices: { tcp: [22] }\napi: { enabled: false }\nstore: { path: "${storePath}" }\n${extra}`);
+}
+function alertFrom(i: number): Alert {
+  const p = new LineParser({ format: 'eve' });
+  const line = Buffer.from(TEMPLATE.replace('85.255.233.2', addr(i)));
+  const r = p.parse(line, 0, line.length, Date.now());
+  if (r.kind !== 'alert') throw new Error('template did not parse');
+  return r.alert;
+}
+async function kernelCount(set = 'ban4'): Promise<number> {
+  const j = await runner.json(['list', 'set', 'inet', 'nftsentry', set]);
+  const s = j.nftables.find((o) => 'set' in o)?.set as { elem?: unknown[] } | undefined;
+  return s?.elem?.length ?? 0;
+}
+
+async function runnerChoice(): Promise<void> {
+  out('\n## 1. runner: one small transaction');
+  await applyRuleset(config(), { runner });
+  const file: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    await runner.runScript(`add element inet nftsentry ban4 { ${addr(i)} timeout 60s }\n`);
+    file.push(performance.now() - t);
+  }
+  const session = openNftSession(runner);
+  const started = performance.now();
+  const co: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const t = performance.now();
+    await session.run([`add element inet nftsentry ban4 { ${addr(1000 + i)} timeout 60s }`]);
+    co.push(performance.now() - t);
+  }
+  const total = performance.now() - started;
+  session.close();
+  out(`nft -f FILE (tmpfs), 200 runs:  p50 ${ms(pct(file, 50))}  p99 ${ms(pct(file, 99))}`);
+  out(`nft -i co-process, 1000 runs:  p50 ${ms(pct(co, 50))}  p99 ${ms(pct(co, 99))}  (1000 transactions in ${ms(total)}, start included)`);
+}
+
+async function latency(coprocess: boolean): Promise<void> {
+  const sock = join(dir, `eve-${coprocess ? 'co' : 'file'}.sock`);
+  const cfg = config(`engine: { coprocess_max_elements: ${coprocess ? 512 : 0}, kernel_scan_poll_ms: 60000, heal_poll_ms: 60000 }`, process.env.BENCH_MEMSTORE ? ':memory:' : undefined);
+  const queue = new AlertQueue(100_000);
+  const engine = new Engine(cfg, { log, runner });
+  const sources = sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path: sock }] });
+  const ingest = await startSources(sources, queue, { log, db: engine.db });
+  await engine.start();
+  const consumer = (async () => {
+    for await (const batch of queue) engine.handleAlerts(batch);
+  })();
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  const nftMs: number[] = [];
+  engine.flusher.onBansSent = (targets) => {
+    const t = performance.now();
+    nftMs.push(engine.flusher.stats.lastDurationMs);
+    for (const k of targets) {
+      const s = sentAt.get(k);
+      if (s !== undefined) lat.push(t - s);
+    }
+  };
+  const client = connect({ path: sock });
+  await new Promise((r) => client.once('connect', r));
+  const base = 200_000 + (coprocess ? 0 : 100_000);
+  const t0 = performance.now();
+  let i = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(LATENCY_ALERTS, Math.floor(performance.now() - t0) + 1); // 1 per ms
+      for (; i < due; i++) {
+        const a = addr(base + i);
+        sentAt.set(a, performance.now());
+        client.write(`${TEMPLATE.replace('85.255.233.2', a)}\n`);
+      }
+      if (i >= LATENCY_ALERTS) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  client.end();
+  const end = Date.now() + 10_000;
+  while (lat.length < LATENCY_ALERTS && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  const rate = LATENCY_ALERTS / ((performance.now() - t0) / 1000);
+  out(`${coprocess ? 'nft -i co-process (chosen)' : 'nft -f FILE only (baseline)'}: ${lat.length}/${LATENCY_ALERTS} alerts at ${rate.toFixed(0)}/s, ` +
+    `p50 ${ms(pct(lat, 50))}  p99 ${ms(pct(lat, 99))}  max ${ms(Math.max(...lat))}  (${engine.flusher.stats.transactions} transactions)`);
+  out(`  nft time per transaction: p50 ${ms(pct(nftMs, 50))}  p99 ${ms(pct(nftMs, 99))}  max ${ms(Math.max(...nftMs))}`);
+  await ingest.stop();
+  queue.close();
+  await consumer;
+  await engine.stop();
+}
+
+async function burstAndRestore(): Promise<void> {
+  out(`\n## 3. ${BURST} distinct bans from a burst of alerts into the kernel`);
+  await runner.run(['flush', 'ruleset']);
+  const cfg = config('engine: { kernel_scan_poll_ms: 60000, heal_poll_ms: 60000 }');
+  const alerts = Array.from({ length: BURST }, (_, i) => alertFrom(i));
+  let engine = new Engine(cfg, { log, runner });
+  await engine.start();
+  let inKernelMs = 0;
+  const t0 = performance.now();
+  engine.flusher.onBansSent = () => (inKernelMs = performance.now() - t0);
+  // As the daemon consumes its queue: batches of up to 1024 alerts, the event loop turning in
+  // between (so nft works on one batch while the next ones are decided).
+  for (let i = 0; i < alerts.length; i += 1024) {
+    for (const a of alerts.slice(i, i + 1024)) engine.handleAlert(a);
+    await new Promise((r) => setImmediate(r));
+  }
+  const decidedMs = performance.now() - t0;
+  await engine.flushed();
+  const totalMs = performance.now() - t0;
+  const n = await kernelCount();
+  out(`engine: decided in ${ms(decidedMs)}, in the kernel after ${ms(inKernelMs)} (${engine.flusher.stats.transactions} transaction(s)), store written after ${ms(totalMs)}; kernel holds ${n}`);
+  // Baseline: one `nft add element` process per ban.
+  const t1 = performance.now();
+  for (let i = 0; i < PER_PROCESS; i++) await runner.run(['add', 'element', 'inet', 'nftsentry', 'ban4', `{ ${addr(500_000 + i)} timeout 3600s }`]);
+  const perProcMs = performance.now() - t1;
+  out(`baseline, one nft process per ban: ${PER_PROCESS} bans in ${ms(perProcMs)} (${ms(perProcMs / PER_PROCESS)} each) -> ${BURST} extrapolated: ${(perProcMs * (BURST / PER_PROCESS) / 1000).toFixed(1)} s`);
+  await runner.run(['flush', 'set', 'inet', 'nftsentry', 'ban4']);
+  await engine.stop();
+  await runner.runScript(`add element inet nftsentry ban4 { ${alerts.map((a) => `${a.src.ip} timeout 3600s`).join(', ')} }\n`);
+
+  out(`\n## 4. restore of ${BURST} bans at start`);
+  engine = new Engine(cfg, { log, runner });
+  let t = performance.now();
+  await engine.start();
+  out(`daemon restart, kernel still holds them (reconcile, nothing re-added): start() in ${ms(performance.now() - t)}; kernel holds ${await kernelCount()}`);
+  await engine.stop();
+  await runner.run(['flush', 'ruleset']);
+  engine = new Engine(cfg, { log, runner });
+  t = performance.now();
+  await engine.start();
+  out(`after a reboot, empty kernel (ruleset + all bans with their remaining time): start() in ${ms(performance.now() - t)}; kernel holds ${await kernelCount()}`);
+  await engine.stop();
+  t = performance.now();
+  await runner.runScript(`flush set inet nftsentry ban4\nadd element inet nftsentry ban4 { ${alerts.map((a) => `${a.src.ip} timeout 3600s`).join(', ')} }\n`);
+  out(`baseline, flush + re-add of the set in one transaction (no store read, no reconcile): ${ms(performance.now() - t)}`);
+}
+
+async function memory(): Promise<void> {
+  out(`\n## 5. memory with ${MEMORY_BANS} bans recorded (dry-run: memory + store, kernel untouched)`);
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+  const cfg = config('engine: { dry_run: true }');
+  const engine = new Engine(cfg, { log, runner, store: new Store(cfg.store.path) });
+  await engine.start();
+  gc();
+  const before = process.memoryUsage();
+  const t = performance.now();
+  for (let i = 0; i < MEMORY_BANS; i += 10_000) {
+    for (let j = i; j < Math.min(MEMORY_BANS, i + 10_000); j++) {
+      engine.ban({ address: parsePrefix(addr(j))!, durationSec: 3600, reason: 'bench' }).catch(() => undefined);
+    }
+    await engine.flushed();
+  }
+  const took = performance.now() - t;
+  gc();
+  const after = process.memoryUsage();
+  const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+  out(`baseline (empty engine): heap ${mb(before.heapUsed)}, rss ${mb(before.rss)}`);
+  const fileMb = statSync(cfg.store.path).size + (() => { try { return statSync(`${cfg.store.path}-wal`).size; } catch { return 0; } })();
+  out(`store file: ${mb(fileMb)} (with WAL)`);
+  out(`${engine.index.activeSize} bans recorded in ${(took / 1000).toFixed(1)} s: heap ${mb(after.heapUsed)} (+${mb(after.heapUsed - before.heapUsed)}), rss ${mb(after.rss)} (+${mb(after.rss - before.rss)}); ` +
+    `${((after.heapUsed - before.heapUsed) / engine.index.activeSize).toFixed(0)} heap bytes per ban`);
+  await engine.stop();
+}
+
+try {
+  out(`# nftsentry engine benchmarks${quick ? ' (--quick)' : ''}: ${new Date().toISOString()}, node ${process.version}`);
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+  if (!only || only === 'runner') await runnerChoice();
+  if (!only || only === 'latency') {
+    out(`\n## 2. alert-to-kernel latency at 1k alerts/s (unix_stream -> parse -> decide -> nft), ${LATENCY_ALERTS} alerts, each a new ban`);
+    await latency(true);
+    if (!only) await latency(false);
+  }
+  if (!only || only === 'burst') await burstAndRestore();
+  if (!only || only === 'memory') await memory();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
