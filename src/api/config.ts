@@ -8,18 +8,7 @@
  */
 import { z } from 'zod';
 import { parseIp } from '../net/ip.ts';
-import { durationSchema } from '../config/schema.ts';
-
-const absolutePath = z
-  .string()
-  .min(2)
-  .max(4096)
-  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'an absolute path');
-const socketPath = absolutePath.refine((p) => Buffer.byteLength(p) <= 107, 'a socket path of at most 107 bytes');
-const modeSchema = z
-  .string({ error: 'an octal mode as a quoted string, like "0660"' })
-  .regex(/^0?[0-7]{3}$/, 'an octal mode as a quoted string, like "0660"')
-  .transform((m) => parseInt(m, 8));
+import { absolutePathSchema, durationSchema, fileModeSchema, socketPathSchema } from '../config/schema.ts';
 
 const hostSchema = z.string().transform((v, ctx): string => {
   const ip = parseIp(v.trim());
@@ -36,8 +25,8 @@ export const apiConfigSchema = z
     /** Listen on a unix socket instead of TCP when set. */
     socket: z
       .strictObject({
-        path: socketPath,
-        mode: modeSchema.default(0o660),
+        path: socketPathSchema,
+        mode: fileModeSchema.default(0o660),
       })
       .optional(),
     /**
@@ -54,7 +43,7 @@ export const apiConfigSchema = z
     host: hostSchema.default('127.0.0.1'),
     port: z.number().int().min(1).max(65_535).default(8765),
     /** Bearer token file (mode 0600); generated on first start when missing. */
-    token_file: absolutePath.default('/var/lib/nftsentry/api.token'),
+    token_file: absolutePathSchema.default('/var/lib/nftsentry/api.token'),
     /**
      * Refuse to listen on a non-loopback address unless true (the token is always required on
      * /v1; this is the admin saying "yes, expose it").

@@ -7,6 +7,7 @@
  *   ...
  *   await api?.close();
  */
+import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { BanSource } from '../engine/operations.ts';
@@ -18,6 +19,15 @@ import { startApi, type ApiHandle } from './server.ts';
 import { startApiThread } from './worker/api-thread.ts';
 import type { TelemetrySnapshot } from './worker/protocol.ts';
 import { cachedReader, type AlertResultCount, type ApiTelemetry } from './telemetry.ts';
+
+/** package.json's version: what /v1/status and nftsentry_build_info report unless told otherwise. */
+export const PACKAGE_VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
 
 export interface DaemonApiDeps {
   log: Logger;
@@ -93,9 +103,9 @@ export async function startDaemonApi(config: Readonly<Config>, engine: Engine, d
         ruleset: { applied: engine.rulesetAppliedMs !== null, appliedMs: engine.rulesetAppliedMs },
         ready: engine.dryRun || engine.rulesetAppliedMs !== null,
       });
-      handle = await startApiThread({ engine, config: config.api, storePath, log, version: deps.version ?? '0.1.0', snapshot });
+      handle = await startApiThread({ engine, config: config.api, storePath, log, version: deps.version ?? PACKAGE_VERSION, snapshot });
     } else {
-      handle = await startApi(config.api, engine, { log, telemetry, version: deps.version });
+      handle = await startApi(config.api, engine, { log, telemetry, version: deps.version ?? PACKAGE_VERSION });
     }
     if (!handle) {
       sampler.stop();
