@@ -3,7 +3,7 @@
  * requests while 50k alerts/s go through the real path (unix_stream source -> parser -> queue ->
  * Engine decisions -> nft batches in a namespace), in one run.
  *
- *   node_modules/.bin/node bench/api.ts [--rates=0,50000] [--seconds=10] [--interval-ms=10] [--slow-polls] [--profile=DIR]
+ *   node_modules/.bin/node bench/api.ts [--rates=0,50000] [--seconds=10] [--interval-ms=10] [--main-thread] [--slow-polls] [--profile=DIR]
  *
  * The daemon (`nftsentry run`: sources, engine, API) runs inside a network namespace made for
  * the run; nft only ever runs there. The API listens on a unix socket; the alert feeder
@@ -35,6 +35,8 @@ const INTERVAL_MS = Math.max(1, arg('interval-ms', 10));
  * 60 s / 600 s instead of 0.5 s / 1 s: shows how much of the latency comes from those processes.
  */
 const SLOW_POLLS = process.argv.includes('--slow-polls');
+/** --main-thread: the API in the daemon's main thread (api.worker: false), for comparison. */
+const MAIN_THREAD = process.argv.includes('--main-thread');
 /** --profile=DIR: the daemon writes a V8 CPU profile there when it stops. */
 const PROFILE_DIR = process.argv.find((x) => x.startsWith('--profile='))?.slice('--profile='.length);
 
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
     const config = join(dir, 'nftsentry.yaml');
     writeFileSync(
       config,
-      ['store:', `  path: ${join(dir, 'state.db')}`, 'sources:', '  queue_capacity: 200000', '  inputs:', '    - type: unix_stream', `      path: ${eve}`, 'api:', '  socket:', `    path: ${socketPath}`, `  token_file: ${join(dir, 'api.token')}`, ...(SLOW_POLLS ? ['engine:', '  heal_poll_ms: 60000', '  kernel_scan_poll_ms: 600000'] : []), ''].join('\n'),
+      ['store:', `  path: ${join(dir, 'state.db')}`, 'sources:', '  queue_capacity: 200000', '  inputs:', '    - type: unix_stream', `      path: ${eve}`, 'api:', '  socket:', `    path: ${socketPath}`, `  token_file: ${join(dir, 'api.token')}`, `  worker: ${!MAIN_THREAD}`, ...(SLOW_POLLS ? ['engine:', '  heal_poll_ms: 60000', '  kernel_scan_poll_ms: 600000'] : []), ''].join('\n'),
     );
     const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
     const daemon = ns.spawn(NODE_BIN, [...nodeArgs, join(REPO, 'src', 'cli', 'main.ts'), '-c', config, 'run'], {
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
     token = readFileSync(join(dir, 'api.token'), 'utf8').trim();
 
     console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()} (${availableParallelism()} CPUs)`);
-    console.log(`api bench: node ${process.version}, ${SECONDS} s per phase, reads every ${INTERVAL_MS} ms and a write every ${WRITE_INTERVAL_MS} ms side by side, phases at ${RATES.join(', ')} alerts/s${SLOW_POLLS ? ', engine polls slowed (--slow-polls)' : ''}`);
+    console.log(`api bench: node ${process.version}, ${SECONDS} s per phase, reads every ${INTERVAL_MS} ms and a write every ${WRITE_INTERVAL_MS} ms side by side, phases at ${RATES.join(', ')} alerts/s, API in the ${MAIN_THREAD ? 'main thread (--main-thread)' : 'worker thread'}${SLOW_POLLS ? ', engine polls slowed (--slow-polls)' : ''}`);
     await measure(1); // warm-up (JIT, first nft transaction)
     const phases: Array<{ rate: number; samples: Array<Sample & { kind: Kind }>; ingest: string }> = [];
     for (const rate of RATES) {
