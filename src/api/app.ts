@@ -2,12 +2,13 @@
  * The fastify app factory: `buildApi(ops, options)` returns an app that is ready for `inject` (in
  * tests) or `listen` (see server.ts). The API is a door into Operations, never a path to nft.
  *
- * - /v1/*: bearer token (constant time), failed attempts rate-limited per client (429).
+ * - /v1/*: bearer token (constant time), failed attempts rate-limited per client (429); the
+ *   check is a hook of the /v1 routes' own plugin, whatever the URL's spelling.
  * - /healthz, /readyz, /metrics: no token (counts only, never addresses).
  * - Every error, fastify's own included, answers `{error: {code, message}}` with the status from
  *   the one table in errors.ts.
  */
-import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ErrorCodes } from '../errors.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
@@ -84,24 +85,6 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     }
   });
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
-    const client = clientOf(req);
-    const lockedMs = limiter.lockedForMs(client, clock());
-    if (lockedMs > 0) {
-      const retry = String(Math.ceil(lockedMs / 1000));
-      reply.header('retry-after', retry);
-      throw new ApiError(ApiOnlyCodes.RATE_LIMITED, `too many failed authentications; retry in ${retry} s`);
-    }
-    if (!verifier.verifyHeader(req.headers.authorization)) {
-      const triggered = limiter.fail(client, clock());
-      log.warn({ client, url: req.url.slice(0, 200), lockedOutSec: triggered / 1000 }, 'api: authentication failed');
-      reply.header('www-authenticate', 'Bearer realm="nftsentry"');
-      throw new ApiError(ErrorCodes.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer TOKEN)');
-    }
-    limiter.succeed(client);
-  });
-
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unknown';
     const key = `${req.method} ${route} ${reply.statusCode}`;
@@ -124,9 +107,33 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     reply.code(mapped.status).send(mapped.body);
   });
 
+  /**
+   * The token check belongs to the /v1 routes themselves (an encapsulated plugin), not to a URL
+   * prefix test: the router decodes percent-escapes, so `/%76%31/bans` is /v1/bans too.
+   */
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const client = clientOf(req);
+    const lockedMs = limiter.lockedForMs(client, clock());
+    if (lockedMs > 0) {
+      const retry = String(Math.ceil(lockedMs / 1000));
+      reply.header('retry-after', retry);
+      throw new ApiError(ApiOnlyCodes.RATE_LIMITED, `too many failed authentications; retry in ${retry} s`);
+    }
+    if (!verifier.verifyHeader(req.headers.authorization)) {
+      const triggered = limiter.fail(client, clock());
+      log.warn({ client, url: req.url.slice(0, 200), lockedOutSec: triggered / 1000 }, 'api: authentication failed');
+      reply.header('www-authenticate', 'Bearer realm="nftsentry"');
+      throw new ApiError(ErrorCodes.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer TOKEN)');
+    }
+    limiter.succeed(client);
+  };
+
   registerHealthRoutes(app, ctx);
-  registerBanRoutes(app, ctx);
-  registerAllowlistRoutes(app, ctx);
-  registerStatusRoutes(app, ctx);
+  void app.register(async (v1) => {
+    v1.addHook('onRequest', authenticate);
+    registerBanRoutes(v1, ctx);
+    registerAllowlistRoutes(v1, ctx);
+    registerStatusRoutes(v1, ctx);
+  });
   return app;
 }
