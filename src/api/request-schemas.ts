@@ -81,13 +81,13 @@ export function parseRequestText(raw: unknown, what: string, fallback: string): 
   return raw.length === 0 ? fallback : raw;
 }
 
-/** A body must be a JSON object; its known fields are then checked one by one. */
-export const jsonObject = z.record(z.string(), z.unknown());
-
+/**
+ * A body must be a JSON object; its known fields are then checked one by one. The copy holds own
+ * properties only, on a null prototype: a `"__proto__"` key is a plain key, never a prototype.
+ */
 export function parseBody(body: unknown): Record<string, unknown> {
-  const r = jsonObject.safeParse(body);
-  if (!r.success || Array.isArray(body)) fail(ErrorCodes.BAD_REQUEST, 'the body must be a JSON object');
-  return r.data;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) fail(ErrorCodes.BAD_REQUEST, 'the body must be a JSON object');
+  return Object.assign(Object.create(null) as Record<string, unknown>, Object.fromEntries(Object.entries(body)));
 }
 
 const intText = (max: number) => z.string().regex(/^(0|[1-9]\d{0,9})$/, 'a whole number').transform(Number).pipe(z.number().max(max));

@@ -174,6 +174,12 @@ describe('POST /v1/bans', () => {
     expect((await post('/v1/bans', { address: '203.0.113.10', duration: 'permanent' })).json()).toMatchObject({ expires: null, remainingSec: null });
   });
 
+  it('a "__proto__" key in the body is a plain key: it cannot supply the address', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/bans', headers: { ...AUTH, 'content-type': 'application/json' }, payload: '{"__proto__":{"address":"203.0.113.8"}}' });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error.code).toBe('E_ADDRESS_INVALID');
+  });
+
   it('a repeated ban answers 200 (refreshed), not 201', async () => {
     expect((await post('/v1/bans', { address: '203.0.113.8' })).statusCode).toBe(201);
     const again = await post('/v1/bans', { address: '203.0.113.8', duration: '2h' });
