@@ -13,6 +13,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/topology.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
@@ -62,6 +63,24 @@ const url6 = `http://[${LAB_ADDR.gwClient6}]:${SERVICE_PORT}/`;
 
 const untilServed = (url: string) => waitFor(async () => ((await served(url)) ? true : undefined), 10_000, `service reachable at ${url}`, 50);
 const untilRefused = (url: string) => waitFor(async () => ((await served(url)) ? undefined : true), 10_000, `service cut off at ${url}`, 50);
+
+/** One ET SCAN alert line from `src` into the daemon's EVE socket (Suricata's side of it). */
+async function sendAlert(src: string): Promise<void> {
+  const line = JSON.stringify({
+    timestamp: new Date().toISOString(), flow_id: 1, event_type: 'alert', src_ip: src, src_port: 40000, dest_ip: LAB_ADDR.gwScan4,
+    dest_port: 22, proto: 'TCP', alert: { action: 'allowed', gid: 1, signature_id: 2001219, rev: 20, signature: 'ET SCAN Potential SSH Scan', category: 'Attempted Information Leak', severity: 2 },
+  });
+  await new Promise<void>((resolve, reject) => {
+    const s = connect({ path: join(dir, 'eve.sock') }, () => s.end(`${line}\n`, () => resolve()));
+    s.on('error', reject);
+  });
+}
+
+/** A sample of /metrics, or 0 when absent. */
+async function metric(pattern: RegExp): Promise<number> {
+  const m = pattern.exec((await api('GET', '/metrics', undefined, false)).body as string);
+  return m ? Number(m[1]) : 0;
+}
 
 async function elements(set: string): Promise<Map<string, number | null>> {
   return new Map((await readSet(nft, set)).map((e) => [e.key, e.timeoutSec]));
@@ -148,6 +167,19 @@ export function defineNetnsSuite(worker: boolean): void {
       expect((await elements('ban4')).has(LAB_ADDR.client4)).toBe(false);
       await untilServed(url4);
       expect((await api('DELETE', `/v1/bans/${LAB_ADDR.client4}`)).status).toBe(404);
+    });
+
+    it('an unban by curl grants the grace period: the same alert stream does not re-ban at once (an alert from another address does)', async () => {
+      expect((await api('POST', '/v1/bans', JSON.stringify({ address: LAB_ADDR.scanner4 }))).status).toBe(201);
+      expect((await api('DELETE', `/v1/bans/${LAB_ADDR.scanner4}`)).status).toBe(200);
+      const graceBefore = await metric(/^nftsentry_alerts_total\{source="any",result="skipped_grace"\} (\d+)$/m);
+      await sendAlert(LAB_ADDR.scanner4);
+      await waitFor(async () => ((await metric(/^nftsentry_alerts_total\{source="any",result="skipped_grace"\} (\d+)$/m)) > graceBefore ? true : undefined), 10_000, 'the alert skipped for grace', 100);
+      expect((await elements('ban4')).has(LAB_ADDR.scanner4)).toBe(false);
+      // Control: the same alert from an address that was never unbanned is banned.
+      await sendAlert('198.18.0.77');
+      await waitFor(async () => ((await elements('ban4')).has('198.18.0.77') ? true : undefined), 10_000, 'the control alert banned', 100);
+      expect((await api('DELETE', '/v1/bans/198.18.0.77')).status).toBe(200);
     });
 
     it('curl ban of the client (IPv6 address) cuts IPv6 only; unban gives it back', async () => {
