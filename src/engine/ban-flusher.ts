@@ -2,8 +2,9 @@
  * Coalesces ban decisions into batches: whatever is decided while nft is busy goes into the next
  * transaction, so a burst of alerts becomes a few transactions, never one process per address.
  * Order of one flush: unbans (their own transaction), then bans and refreshes (one transaction),
- * then the store (one SQL transaction). nft first: a crash in between leaves a kernel element
- * the store does not know, which the next start adopts; the reverse would lose a ban.
+ * then the store (one SQL transaction; in a burst, once the kernel has the burst). nft first: a
+ * crash in between leaves kernel elements the store does not know, which the next start adopts;
+ * a failed nft transaction is repaired by the self-healing from memory.
  */
 import type { Logger } from '../log.ts';
 import type { ElementChange } from '../nft/elements.ts';
@@ -25,6 +26,8 @@ export interface FlusherStats {
   lastBatch: number;
 }
 
+const STORE_CHUNK = 250_000;
+
 export class BanFlusher {
   private readonly backend: BanBackend;
   private readonly store: Store;
@@ -33,6 +36,7 @@ export class BanFlusher {
   private readonly maxBatch: number;
   private readonly onNftError: (err: unknown) => void;
   private bans = new Map<string, PendingBan>();
+  private storeQueue: BanWrite[] = [];
   private removes = new Map<string, ElementChange>();
   private waiters: Array<() => void> = [];
   private running: Promise<void> | null = null;
@@ -40,7 +44,17 @@ export class BanFlusher {
   onBansSent: ((targets: readonly string[]) => void) | null = null;
   readonly stats: FlusherStats = { transactions: 0, elements: 0, failures: 0, refused: 0, lastDurationMs: 0, lastBatch: 0 };
 
-  constructor(backend: BanBackend, store: Store, log: Logger, opts: { flushIntervalMs: number; maxBatch: number; onNftError: (err: unknown) => void }) {
+  private readonly smallBatch: number;
+  private readonly burstBatch: number;
+  private readonly burstWaitMs: number;
+
+  constructor(
+    backend: BanBackend, store: Store, log: Logger,
+    opts: { flushIntervalMs: number; maxBatch: number; smallBatch: number; burstBatch: number; burstWaitMs: number; onNftError: (err: unknown) => void },
+  ) {
+    this.smallBatch = opts.smallBatch;
+    this.burstBatch = opts.burstBatch;
+    this.burstWaitMs = opts.burstWaitMs;
     this.backend = backend;
     this.store = store;
     this.log = log;
@@ -53,19 +67,19 @@ export class BanFlusher {
     return this.bans.size + this.removes.size;
   }
 
+  /** Pending bans are keyed by target (a target lives in exactly one ban set). */
   queueBan(change: ElementChange, refresh: boolean, write: BanWrite): void {
-    const key = `${change.set}|${change.key}`;
-    this.removes.delete(key);
-    const prev = this.bans.get(key);
+    if (this.removes.size > 0) this.removes.delete(`${change.set}|${change.key}`);
+    const prev = this.bans.get(change.key);
     // A new ban still pending stays a plain add; otherwise the latest decision wins.
-    this.bans.set(key, { change, refresh: prev ? prev.refresh && refresh : refresh, write });
-    this.kick();
+    this.bans.set(change.key, { change, refresh: prev ? prev.refresh && refresh : refresh, write });
+    if (!this.running) this.kick();
   }
 
   queueRemove(change: ElementChange): void {
-    const key = `${change.set}|${change.key}`;
-    this.bans.delete(key);
-    this.removes.set(key, change);
+    const pending = this.bans.get(change.key);
+    if (pending && pending.change.set === change.set) this.bans.delete(change.key);
+    this.removes.set(`${change.set}|${change.key}`, change);
     this.kick();
   }
 
@@ -97,8 +111,26 @@ export class BanFlusher {
     for (const resolve of w) resolve();
   }
 
+  /**
+   * During a burst (more pending than a small transaction holds), a transaction costs ~15 ms
+   * whatever its size, so let the batch grow while decisions keep coming: until `burstBatch`,
+   * a pause in the decisions, or `burstWaitMs`. Small batches (the usual case) never wait.
+   */
+  private async fill(): Promise<void> {
+    const started = performance.now();
+    let last = this.bans.size;
+    for (let i = 0; i < 10_000; i++) {
+      if (this.bans.size <= this.smallBatch || this.bans.size >= this.burstBatch) return;
+      if (performance.now() - started >= this.burstWaitMs) return;
+      await new Promise((r) => setImmediate(r));
+      if (this.bans.size === last) return;
+      last = this.bans.size;
+    }
+  }
+
   private async loop(): Promise<void> {
     while (this.pending > 0) {
+      await this.fill();
       const removes = [...this.removes.values()];
       this.removes.clear();
       const taken: PendingBan[] = [];
@@ -114,12 +146,22 @@ export class BanFlusher {
           refresh: taken.filter((p) => p.refresh).map((p) => p.change),
         });
         this.onBansSent?.(taken.map((p) => p.change.key));
-        try {
-          this.store.recordBans(taken.map((p) => p.write));
-        } catch (err) {
-          this.log.error({ err }, 'store write failed; bans are in the kernel and in memory');
-        }
+        for (const p of taken) this.storeQueue.push(p.write);
       }
+      // The store follows the kernel: at once when nothing else waits (the usual case), and in a
+      // burst after the kernel has the bans (or every STORE_CHUNK rows).
+      if (this.bans.size === 0 || this.storeQueue.length >= STORE_CHUNK) this.writeStore();
+    }
+  }
+
+  private writeStore(): void {
+    if (this.storeQueue.length === 0) return;
+    const rows = this.storeQueue;
+    this.storeQueue = [];
+    try {
+      this.store.recordBans(rows);
+    } catch (err) {
+      this.log.error({ err }, 'store write failed; bans are in the kernel and in memory');
     }
   }
 

@@ -135,6 +135,10 @@ export const engineSchema = z
     max_batch: z.number().int().min(1).max(1_000_000).default(200_000),
     /** Batches up to this many elements go through the long-lived `nft -i`; larger ones through a file. */
     coprocess_max_elements: z.number().int().min(0).max(100_000).default(512),
+    /** In a burst (more pending than a co-process batch), let a batch grow up to this many elements... */
+    burst_batch: z.number().int().min(1).max(1_000_000).default(4096),
+    /** ...or for at most this long, or until the decisions pause. */
+    burst_wait_ms: z.number().int().min(0).max(10_000).default(20),
     /** How often the kernel's scanners sets are read. */
     kernel_scan_poll_ms: z.number().int().min(100).max(600_000).default(1000),
     /** How often the table and sets are checked (self-healing). */

@@ -14,6 +14,7 @@ import { matchingRules, escalatedDurationSec } from './policy.ts';
 import type { Protection } from './protection.ts';
 import type { ThresholdTracker } from './threshold-tracker.ts';
 import { banTargetOf, type BanTarget } from './ban-target.ts';
+import { parseIpFast } from './fast-ip.ts';
 
 export type SkipWhy =
   | 'no_rule'
@@ -99,7 +100,8 @@ export function blame(
 export function targetFor(addr: IpAddress, ctx: DecideContext): BanTarget | SkipDecision {
   const why = ctx.protection.whyProtected(addr);
   if (why) return { kind: 'skip', why, address: addr.text };
-  let prefix: IpPrefix = prefixContaining(addr, addr.family === 4 ? 32 : ctx.policy.ipv6_prefix);
+  let prefix: IpPrefix =
+    addr.family === 4 ? { family: 4, network: addr, length: 32, text: `${addr.text}/32` } : prefixContaining(addr, ctx.policy.ipv6_prefix);
   // A prefix that would cover something protected falls back to the single address.
   if (!isFullLength(prefix) && ctx.protection.whyPrefixProtected(prefix)) prefix = prefixContaining(addr, 128);
   const agg = ctx.policy.ipv4_aggregate;
@@ -131,8 +133,8 @@ function finish(
 export function decideAlert(alert: Alert, ctx: DecideContext, nowMs: number): Decision {
   const rules = matchingRules(ctx.policy.rules, alert);
   if (rules.length === 0) return { kind: 'skip', why: 'no_rule' };
-  const src = parseIp(alert.src.ip);
-  const dest = parseIp(alert.dest.ip);
+  const src = parseIpFast(alert.src.ip);
+  const dest = parseIpFast(alert.dest.ip);
   const who = blame(alert, src, dest, ctx);
   if ('kind' in who) return who;
   const target = targetFor(who, ctx);

@@ -324,6 +324,9 @@ export class Engine implements Operations, EngineInternals {
     this.flusher = new BanFlusher(this.backend, this.store, this.log, {
       flushIntervalMs: e.flush_interval_ms,
       maxBatch: e.max_batch,
+      smallBatch: e.coprocess_max_elements,
+      burstBatch: e.burst_batch,
+      burstWaitMs: e.burst_wait_ms,
       onNftError: (err) => {
         if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) this.timers.healSoon();
       },
