@@ -52,33 +52,24 @@ export interface ApiThreadOptions {
   startTimeoutMs?: number;
 }
 
-export async function startApiThread(options: ApiThreadOptions): Promise<ApiHandle> {
-  const { engine, config, log } = options;
-  checkListenAddress(config);
-  const { token, generated } = loadOrCreateToken(config.token_file);
-  if (generated) log.info({ tokenFile: config.token_file }, 'api: generated a new bearer token (mode 0600)');
-  const data: ApiWorkerData = {
-    config,
-    token,
-    version: options.version,
-    storePath: options.storePath,
-    readCounters: !engine.dryRun,
-    logLevel: log.level,
-    snapshot: options.snapshot(),
-  };
+interface RunningWorker {
+  worker: Worker;
+  address: string;
+  /** Resolves when the worker has exited (for whatever reason). */
+  exited: Promise<number>;
+}
+
+/** Starts one worker; resolves once it listens, rejects when it cannot. */
+async function spawnWorker(data: ApiWorkerData, handlers: RpcHandlers, log: Logger, startTimeoutMs: number): Promise<RunningWorker> {
   const worker = new Worker(new URL('./api-worker.ts', import.meta.url), { workerData: data });
-  const handlers = engineHandlers(engine);
-  const send = (m: ToWorker) => worker.postMessage(m);
-  let closing = false;
-  let closed: () => void = () => undefined;
-  const closedPromise = new Promise<void>((r) => (closed = r));
-  const started = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new NftsentryError(ErrorCodes.INTERNAL, 'the API worker did not start in time')), options.startTimeoutMs ?? 15_000);
+  let onExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((r) => (onExit = r));
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new NftsentryError(ErrorCodes.INTERNAL, 'the API worker did not start in time')), startTimeoutMs);
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'call') void answer(worker, m as RpcRequest, handlers);
       else if (m.type === 'listening') (clearTimeout(timer), resolve(m.address));
       else if (m.type === 'failed') (clearTimeout(timer), reject(errorFromWire(m.error)));
-      else if (m.type === 'closed') closed();
     });
     worker.on('error', (err) => {
       clearTimeout(timer);
@@ -87,33 +78,83 @@ export async function startApiThread(options: ApiThreadOptions): Promise<ApiHand
     });
     worker.on('exit', (code) => {
       clearTimeout(timer);
-      closed();
-      if (!closing) log.error({ code }, 'api worker exited; the API is down');
+      onExit(code);
       reject(new NftsentryError(ErrorCodes.INTERNAL, `the API worker exited (${code})`));
     });
-  });
-  let address: string;
-  try {
-    address = await started;
-  } catch (err) {
-    closing = true;
+  }).catch(async (err: unknown) => {
     await worker.terminate();
     throw err;
-  }
-  const pusher = setInterval(() => send({ type: 'snapshot', snapshot: options.snapshot() }), SNAPSHOT_INTERVAL_MS);
-  pusher.unref();
+  });
   worker.unref();
-  log.info({ address, thread: 'worker' }, 'api: listening');
+  return { worker, address, exited };
+}
+
+/** At most this many restarts of a worker that died on its own, each after RESTART_DELAY_MS. */
+const MAX_RESTARTS = 5;
+const RESTART_DELAY_MS = 1000;
+
+export interface ApiThreadHandle extends ApiHandle {
+  /** The worker now serving (diagnostics and tests). */
+  currentWorker(): Worker;
+}
+
+export async function startApiThread(options: ApiThreadOptions): Promise<ApiThreadHandle> {
+  const { engine, config, log } = options;
+  checkListenAddress(config);
+  const { token, generated } = loadOrCreateToken(config.token_file);
+  if (generated) log.info({ tokenFile: config.token_file }, 'api: generated a new bearer token (mode 0600)');
+  const dataNow = (): ApiWorkerData => ({
+    config,
+    token,
+    version: options.version,
+    storePath: options.storePath,
+    readCounters: !engine.dryRun,
+    logLevel: log.level,
+    snapshot: options.snapshot(),
+  });
+  const handlers = engineHandlers(engine);
+  const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  let current: RunningWorker = await spawnWorker(dataNow(), handlers, log, startTimeoutMs);
+  let closing = false;
+  let restarts = 0;
+
+  // A worker that dies on its own (not through close) is restarted, a bounded number of times.
+  const supervise = (w: RunningWorker): void => {
+    void w.exited.then(async (code) => {
+      if (closing || w !== current) return;
+      if (restarts >= MAX_RESTARTS) {
+        log.error({ code, restarts }, 'api worker exited again; the API stays down');
+        return;
+      }
+      restarts++;
+      log.error({ code, restart: restarts }, 'api worker exited; restarting it');
+      await new Promise((r) => setTimeout(r, RESTART_DELAY_MS).unref());
+      if (closing) return;
+      try {
+        current = await spawnWorker(dataNow(), handlers, log, startTimeoutMs);
+        supervise(current);
+      } catch (err) {
+        log.error({ err }, 'api worker restart failed; the API stays down');
+      }
+    });
+  };
+  supervise(current);
+
+  const pusher = setInterval(() => current.worker.postMessage({ type: 'snapshot', snapshot: options.snapshot() } satisfies ToWorker), SNAPSHOT_INTERVAL_MS);
+  pusher.unref();
+  log.info({ address: current.address, thread: 'worker' }, 'api: listening');
   return {
-    address,
+    address: current.address,
+    currentWorker: () => current.worker,
     async close() {
       if (closing) return;
       closing = true;
       clearInterval(pusher);
-      send({ type: 'close' });
+      const w = current;
+      w.worker.postMessage({ type: 'close' } satisfies ToWorker);
       const timeout = new Promise<void>((r) => setTimeout(r, 3000).unref());
-      await Promise.race([closedPromise, timeout]);
-      await worker.terminate();
+      await Promise.race([w.exited, timeout]);
+      await w.worker.terminate();
     },
   };
 }
