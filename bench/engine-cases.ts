@@ -4,6 +4,8 @@
  */
 import { statSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText, type Config } from '../src/config/config.ts';
@@ -75,6 +77,19 @@ async function runnerChoice(): Promise<void> {
   const total = performance.now() - started;
   session.close();
   out(`nft -f FILE (tmpfs), 200 runs:  p50 ${ms(pct(file, 50))}  p99 ${ms(pct(file, 99))}`);
+  // The machine's floor: a round trip through a pipe to \`cat\`, with 1 ms pauses like 1k alerts/s.
+  const cat = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let wake: (() => void) | null = null;
+  cat.stdout.on('data', () => wake?.());
+  const floor: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const t = performance.now();
+    await new Promise<void>((r) => ((wake = r), cat.stdin.write('x\n')));
+    floor.push(performance.now() - t);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  cat.stdin.end();
+  out(`floor of this machine, a pipe round trip to cat with 1 ms pauses: p50 ${ms(pct(floor, 50))}  p99 ${ms(pct(floor, 99))}  max ${ms(Math.max(...floor))}`);
   out(`nft -i co-process, 1000 runs:  p50 ${ms(pct(co, 50))}  p99 ${ms(pct(co, 99))}  (1000 transactions in ${ms(total)}, start included)`);
 }
 
@@ -100,6 +115,8 @@ async function latency(coprocess: boolean): Promise<void> {
       if (s !== undefined) lat.push(t - s);
     }
   };
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const client = connect({ path: sock });
   await new Promise((r) => client.once('connect', r));
   const base = 200_000 + (coprocess ? 0 : 100_000);
@@ -124,7 +141,9 @@ async function latency(coprocess: boolean): Promise<void> {
   const rate = LATENCY_ALERTS / ((performance.now() - t0) / 1000);
   out(`${coprocess ? 'nft -i co-process (chosen)' : 'nft -f FILE only (baseline)'}: ${lat.length}/${LATENCY_ALERTS} alerts at ${rate.toFixed(0)}/s, ` +
     `p50 ${ms(pct(lat, 50))}  p99 ${ms(pct(lat, 99))}  max ${ms(Math.max(...lat))}  (${engine.flusher.stats.transactions} transactions)`);
-  out(`  nft time per transaction: p50 ${ms(pct(nftMs, 50))}  p99 ${ms(pct(nftMs, 99))}  max ${ms(Math.max(...nftMs))}`);
+  loopDelay.disable();
+  out(`  nft time per transaction: p50 ${ms(pct(nftMs, 50))}  p99 ${ms(pct(nftMs, 99))}  max ${ms(Math.max(...nftMs))}; ` +
+    `event loop delay p99 ${ms(loopDelay.percentile(99) / 1e6)} max ${ms(loopDelay.max / 1e6)}`);
   await ingest.stop();
   queue.close();
   await consumer;

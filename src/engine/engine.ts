@@ -300,6 +300,7 @@ export class Engine implements Operations, EngineInternals {
     for (const t of expired) this.index.setInactive(t);
     this.store.deactivate(expired);
     this.index.forget(nowMs);
+    this.store.checkpoint();
     return expired.length;
   }
 

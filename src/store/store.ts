@@ -16,9 +16,28 @@ import { SCHEMA_SQL, type BanRow } from './schema.ts';
 
 export type { BanRow } from './schema.ts';
 
+const ROWS_PER_INSERT = 64;
+const COLUMNS = '(target, family, set_name, source, reason, sid, signature, first_seen_ms, last_seen_ms, expires_ms, duration_sec, active, offences, hits, last_offence_ms)';
+
+/** One upsert of `n` rows. A row's first_seen_ms stays as first written; hits counts its bans. */
+function upsertSql(n: number): string {
+  const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 1, ?)';
+  return `INSERT INTO bans ${COLUMNS} VALUES ${Array.from({ length: n }, () => row).join(', ')}
+    ON CONFLICT(target) DO UPDATE SET set_name = excluded.set_name, source = excluded.source,
+      reason = excluded.reason, sid = excluded.sid, signature = excluded.signature,
+      last_seen_ms = excluded.last_seen_ms, expires_ms = excluded.expires_ms,
+      duration_sec = excluded.duration_sec, active = 1, offences = excluded.offences,
+      hits = bans.hits + 1, last_offence_ms = excluded.last_offence_ms`;
+}
+
+function pushRow(args: Array<string | number | null>, r: BanWrite): void {
+  args.push(r.target, r.family, r.set, r.source, r.reason, r.sid, r.signature, r.nowMs, r.nowMs, r.expiresMs, r.durationSec, r.offences, r.nowMs);
+}
+
 export class Store {
   readonly db: DatabaseSync;
   private readonly upsertStmt: StatementSync;
+  private readonly upsertManyStmt: StatementSync;
   private readonly deactivateStmt: StatementSync;
   private readonly getStmt: StatementSync;
   private readonly graceSetStmt: StatementSync;
@@ -29,18 +48,12 @@ export class Store {
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
       this.db = new DatabaseSync(path);
-      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+      // WAL; checkpoints run from the engine's timer (checkpoint()), not inside a commit on the
+      // alert path, where one would stall the next decisions for several ms.
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;');
       this.db.exec(SCHEMA_SQL);
-      this.upsertStmt = this.db.prepare(
-        `INSERT INTO bans (target, family, set_name, source, reason, sid, signature, first_seen_ms, last_seen_ms,
-           expires_ms, duration_sec, active, offences, hits, last_offence_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 1, ?)
-         ON CONFLICT(target) DO UPDATE SET set_name = excluded.set_name, source = excluded.source,
-           reason = excluded.reason, sid = excluded.sid, signature = excluded.signature,
-           last_seen_ms = excluded.last_seen_ms, expires_ms = excluded.expires_ms,
-           duration_sec = excluded.duration_sec, active = 1, offences = excluded.offences,
-           hits = bans.hits + 1, last_offence_ms = excluded.last_offence_ms`,
-      );
+      this.upsertStmt = this.db.prepare(upsertSql(1));
+      this.upsertManyStmt = this.db.prepare(upsertSql(ROWS_PER_INSERT));
       this.deactivateStmt = this.db.prepare('UPDATE bans SET active = 0 WHERE target = ? AND active = 1');
       this.getStmt = this.db.prepare('SELECT * FROM bans WHERE target = ?');
       this.graceSetStmt = this.db.prepare(
@@ -70,13 +83,21 @@ export class Store {
     });
   }
 
-  /** Records bans (new ones and refreshes) in one transaction. */
+  /** Records bans (new ones and refreshes) in one transaction, many rows per statement. */
   recordBans(rows: readonly BanWrite[]): void {
     if (rows.length === 0) return;
     this.transaction(() => {
-      for (const r of rows) {
-        this.upsertStmt.run(r.target, r.family, r.set, r.source, r.reason, r.sid, r.signature, r.nowMs, r.nowMs,
-          r.expiresMs, r.durationSec, r.offences, r.nowMs);
+      let i = 0;
+      const args: Array<string | number | null> = [];
+      for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
+        args.length = 0;
+        for (let j = i; j < i + ROWS_PER_INSERT; j++) pushRow(args, rows[j]!);
+        this.upsertManyStmt.run(...args);
+      }
+      for (; i < rows.length; i++) {
+        args.length = 0;
+        pushRow(args, rows[i]!);
+        this.upsertStmt.run(...args);
       }
     });
   }
@@ -165,7 +186,17 @@ export class Store {
     }>;
   }
 
+  /** Moves the WAL into the database (PASSIVE: never waits for readers). Called by a timer. */
+  checkpoint(): void {
+    this.guard('checkpoint', () => this.db.exec('PRAGMA wal_checkpoint(PASSIVE)'));
+  }
+
   close(): void {
+    try {
+      this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch {
+      // closed already, or busy: the next open checkpoints
+    }
     try {
       this.db.close();
     } catch {
