@@ -9,25 +9,23 @@
  *   await engine.stop();                           // bans stay in the kernel
  */
 import type { Config } from '../config/config.ts';
-import { NftsentryError, ErrorCodes, isNftsentryError } from '../errors.ts';
+import { ErrorCodes, isNftsentryError } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { parsePrefix, prefixCovers, type IpAddress, type IpPrefix } from '../net/ip.ts';
+import type { IpAddress, IpPrefix } from '../net/ip.ts';
 import type { Alert } from '../ingest/alert.ts';
 import type { IngestedAlert } from '../ingest/alert-queue.ts';
 import { NftRunner, openNftSession } from '../nft/runner.ts';
 import { applyRuleset } from '../nft/apply.ts';
-import { readCounters } from '../nft/state.ts';
 import { Store } from '../store/store.ts';
 import type { AllowEntry, BanListFilter, BanView, Operations } from './operations.ts';
-import { decideAlert, decideKernelScan, decideManual, type BanDecision, type Decision, type DecideContext } from './decide.ts';
-import { banTargetOf } from './ban-target.ts';
+import { decideAlert, decideKernelScan, type BanDecision, type Decision, type DecideContext } from './decide.ts';
+import * as ops from './ban-operations.ts';
 import { Protection } from './protection.ts';
 import { ThresholdTracker } from './threshold-tracker.ts';
 import { OffenderIndex } from './offender-index.ts';
 import { NftBackend, DryRunBackend, type BanBackend } from './ban-backend.ts';
 import { BanFlusher } from './ban-flusher.ts';
-import { banViewOf } from './ban-view.ts';
 import { Allowlist } from './allowlist.ts';
 import { readOwnAddresses } from './own-addresses.ts';
 import { EngineTimers } from './engine-timers.ts';
@@ -66,9 +64,9 @@ export class Engine implements Operations, EngineInternals {
   /** Resolves when the start-up reconcile against the kernel has finished (it runs after start). */
   reconciled: Promise<void> = Promise.resolve();
   private readonly timers: EngineTimers;
-  private readonly version: string;
+  readonly version: string;
   private readonly ownReader: () => Promise<IpAddress[]>;
-  private sourceStats: () => unknown[] = () => [];
+  sourceStats: () => unknown[] = () => [];
   private readonly banLog = new RateLimitedLog(50, 10_000);
   private stopped = false;
 
@@ -196,57 +194,27 @@ export class Engine implements Operations, EngineInternals {
   // --- Operations ---
 
   listBans(filter: BanListFilter): { total: number; items: BanView[] } {
-    const nowMs = this.clock();
-    const { total, rows } = this.store.listActive(filter);
-    return { total, items: rows.map((r) => banViewOf(r, nowMs)) };
+    return ops.listBans(this, filter);
   }
 
   getBan(address: IpPrefix): BanView | null {
-    const nowMs = this.clock();
-    const exact = this.store.get(banTargetOf(address).text);
-    if (exact && exact.active === 1) return banViewOf(exact, nowMs);
-    // An address or prefix inside a banned prefix: that ban (the longest such prefix).
-    let best: IpPrefix | null = null;
-    for (const t of this.index.prefixTargets()) {
-      const p = parsePrefix(t);
-      if (p && prefixCovers(p, address) && (!best || p.length > best.length)) best = p;
-    }
-    const row = best ? this.store.get(best.text) : undefined;
-    return row && row.active === 1 ? banViewOf(row, nowMs) : null;
+    return ops.getBan(this, address);
   }
 
-  async ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
-    const nowMs = this.clock();
-    const reason = request.reason.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 256) || 'manual';
-    const d = decideManual(request.address, request.durationSec, reason, this.ctx, nowMs);
-    if (d.kind === 'skip') {
-      throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${request.address.text} may not be banned (${d.why})`, { details: { why: d.why } });
-    }
-    this.stats.count(d);
-    this.applyBan(d, nowMs);
-    await this.flusher.flushed();
-    return this.getBan(request.address) ?? banViewOf(this.store.get(d.target.text)!, nowMs);
+  ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
+    return ops.ban(this, request);
   }
 
-  async unban(address: IpPrefix): Promise<boolean> {
-    const target = banTargetOf(address);
-    const lifted = await liftBans(this, (_, t) => t === target.text);
-    if (lifted === 0) return false;
-    const untilMs = this.clock() + this.config.api.unban_grace * 1000;
-    this.index.setGrace(target.text, untilMs);
-    this.store.setGrace(target.text, untilMs);
-    return true;
+  unban(address: IpPrefix): Promise<boolean> {
+    return ops.unban(this, address);
   }
 
   listAllow(): AllowEntry[] {
     return this.allowlist.list();
   }
 
-  async addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }> {
-    const entry = this.allowlist.add(prefix, note, this.clock());
-    await this.allowChanged();
-    const liftedBans = await liftBans(this, (t) => prefixCovers(prefix, t) || prefixCovers(t, prefix));
-    return { entry, liftedBans };
+  addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }> {
+    return ops.addAllow(this, prefix, note);
   }
 
   async removeAllow(prefix: IpPrefix): Promise<boolean> {
@@ -255,24 +223,8 @@ export class Engine implements Operations, EngineInternals {
     return removed;
   }
 
-  async status(): Promise<Record<string, unknown>> {
-    let drops: Record<string, number> | { error: string } = {};
-    if (!this.dryRun) {
-      try {
-        drops = Object.fromEntries((await readCounters(this.runner)).map((c) => [c.name, c.packets]));
-      } catch (err) {
-        drops = { error: (err as Error).message };
-      }
-    }
-    return {
-      version: this.version,
-      dryRun: this.dryRun,
-      ruleset: { applied: this.rulesetAppliedMs !== null, appliedMs: this.rulesetAppliedMs },
-      sources: this.sourceStats(),
-      drops,
-      bans: { active: this.index.activeSize, bySource: this.store.countActiveBySource(), offendersKnown: this.index.size },
-      engine: { ...this.stats.snapshot(), nft: { ...this.flusher.stats, pending: this.flusher.pending } },
-    };
+  status(): Promise<Record<string, unknown>> {
+    return ops.status(this);
   }
 
   // --- internals used by engine-sync.ts and engine-timers.ts ---
@@ -312,7 +264,8 @@ export class Engine implements Operations, EngineInternals {
     await syncKernelScanners(this);
   }
 
-  private async allowChanged(): Promise<void> {
+  /** The allowlist changed: protection and the kernel's allow sets follow. */
+  async allowChanged(): Promise<void> {
     this.ctx.protection = this.ctx.protection.withAllow(this.allowlist.effective());
     if (!this.dryRun) await this.applyBaseRuleset();
   }
