@@ -104,41 +104,31 @@ async function latency(coprocess: boolean): Promise<void> {
   const consumer = (async () => {
     for await (const batch of queue) engine.handleAlerts(batch);
   })();
-  const sentAt = new Map<string, number>();
   const lat: number[] = [];
   const nftMs: number[] = [];
-  engine.flusher.onBansSent = (targets) => {
-    const t = performance.now();
-    nftMs.push(engine.flusher.stats.lastDurationMs);
-    for (const k of targets) {
-      const s = sentAt.get(k);
-      if (s !== undefined) lat.push(t - s);
-    }
-  };
+  const base = 200_000 + (coprocess ? 0 : 100_000);
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
-  const client = connect({ path: sock });
-  await new Promise((r) => client.once('connect', r));
-  const base = 200_000 + (coprocess ? 0 : 100_000);
-  const t0 = performance.now();
-  let i = 0;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(LATENCY_ALERTS, Math.floor(performance.now() - t0) + 1); // 1 per ms
-      for (; i < due; i++) {
-        const a = addr(base + i);
-        sentAt.set(a, performance.now());
-        client.write(`${TEMPLATE.replace('85.255.233.2', a)}\n`);
-      }
-      if (i >= LATENCY_ALERTS) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
-  });
-  client.end();
+  // The sender is its own process (as Suricata is), so its timers do not share our event loop.
+  const kernelAt = new Map<string, number>();
+  engine.flusher.onBansSent = (targets) => {
+    const t = performance.timeOrigin + performance.now();
+    nftMs.push(engine.flusher.stats.lastDurationMs);
+    for (const k of targets) kernelAt.set(k, t);
+  };
+  const sender = spawn(process.execPath, ['bench/engine-sender.ts', sock, String(LATENCY_ALERTS), String(base)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let senderOut = '';
+  sender.stdout.setEncoding('utf8');
+  sender.stdout.on('data', (d: string) => (senderOut += d));
+  await new Promise((r) => sender.once('exit', r));
   const end = Date.now() + 10_000;
-  while (lat.length < LATENCY_ALERTS && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  const rate = LATENCY_ALERTS / ((performance.now() - t0) / 1000);
+  while (kernelAt.size < LATENCY_ALERTS && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  const report = JSON.parse(senderOut) as { sent: Array<[string, number]>; rate: number };
+  for (const [a, at] of report.sent) {
+    const k = kernelAt.get(a);
+    if (k !== undefined) lat.push(k - at);
+  }
+  const rate = report.rate;
   out(`${coprocess ? 'nft -i co-process (chosen)' : 'nft -f FILE only (baseline)'}: ${lat.length}/${LATENCY_ALERTS} alerts at ${rate.toFixed(0)}/s, ` +
     `p50 ${ms(pct(lat, 50))}  p99 ${ms(pct(lat, 99))}  max ${ms(Math.max(...lat))}  (${engine.flusher.stats.transactions} transactions)`);
   loopDelay.disable();
