@@ -12,6 +12,7 @@ import { reconcile, remainingSec } from './reconcile.ts';
 import { readBanSets, PROBE } from './kernel-sync.ts';
 import { readKernelScanners } from './kernel-scanners.ts';
 import type { NftBackend } from './ban-backend.ts';
+import { TABLE_FAMILY, TABLE_NAME } from '../nft/ruleset.ts';
 
 export type EngineInternals = Engine;
 
@@ -91,17 +92,27 @@ async function syncBanSets(e: Engine): Promise<{ added: number; refreshed: numbe
     readMs: Math.round(readMs), applyMs: Math.round(applyMs) };
 }
 
-/** Probes the ban sets; when they are gone, re-applies the base ruleset and every active ban. */
+/**
+ * Probes the ban sets (every tick, through the co-process) and the prerouting rules (every other
+ * tick: `nft flush table` empties the chains but keeps the sets); when something is gone,
+ * re-applies the base ruleset and every active ban.
+ */
 export async function healKernel(e: Engine): Promise<void> {
   if (e.dryRun) return;
+  let why: string | null = null;
   try {
     await (e.backend as NftBackend).send({ remove: PROBE });
-    return;
+    if (++e.healTicks % 2 === 0) {
+      const chain = await e.runner.run(['list', 'chain', TABLE_FAMILY, TABLE_NAME, 'prerouting']);
+      if (!chain.stdout.includes('@ban4')) why = 'the prerouting rules are gone';
+    }
   } catch (err) {
     if (!isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) throw err;
+    why = 'table inet nftsentry or a ban set is gone';
   }
+  if (!why) return;
   const started = performance.now();
-  e.log.warn('table inet nftsentry or a ban set is gone: re-applying the ruleset and the bans');
+  e.log.warn({ why }, 're-applying the ruleset and the bans');
   await e.applyBaseRuleset();
   const plan = await syncBanSets(e);
   e.kernelSeen.clear();

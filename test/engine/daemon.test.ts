@@ -170,7 +170,7 @@ describe('nftsentry run in a namespace', () => {
     await d2.exited;
   });
 
-  it('nft flush ruleset while it runs: the ruleset and every ban are back within 2 s', async () => {
+  it('nft flush ruleset (and nft flush table) while it runs: the ruleset and every ban are back within 2 s', async () => {
     const d = await start();
     const before = await elements('ban4');
     expect(before.size).toBeGreaterThan(50);
@@ -182,6 +182,12 @@ describe('nftsentry run in a namespace', () => {
     console.log(`self-healed ${before.size} bans in ${tookMs} ms after nft flush ruleset`);
     expect((await nft.run(['list', 'chain', 'inet', 'nftsentry', 'prerouting'])).stdout).toContain('@ban4');
     expect([...(await elements('bannet6')).keys()]).toEqual(['2001:db8:bad:1::/64']);
+    // `nft flush table` empties the chains but keeps the sets: the rules come back too.
+    await nft.run(['flush', 'table', 'inet', 'nftsentry']);
+    const flushedTableAt = Date.now();
+    await pollUntil('rules back', async () => ((await nft.run(['list', 'chain', 'inet', 'nftsentry', 'prerouting'])).stdout.includes('@ban4') ? true : undefined), 2000, 20);
+    expect(Date.now() - flushedTableAt).toBeLessThan(2000);
+    expect((await elements('ban4')).size).toBe(before.size);
     process.kill(d.pid, 'SIGTERM');
     await d.exited;
   });
