@@ -43,9 +43,18 @@ export const runCommand: Command = {
     const engine = new Engine(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
     let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: engine.db });
     engine.attachSourceStats(() => ingest.stats());
-    await engine.start();
     const apiDeps = { log, sources: () => ingest.stats() };
-    let api = await startDaemonApi(config, engine, apiDeps);
+    let api: Awaited<ReturnType<typeof startDaemonApi>>;
+    try {
+      await engine.start();
+      api = await startDaemonApi(config, engine, apiDeps);
+    } catch (err) {
+      // Do not stay alive on open sockets after a failed start.
+      await ingest.stop().catch(() => undefined);
+      queue.close();
+      await engine.stop().catch(() => undefined);
+      throw err;
+    }
     const consumer = (async () => {
       for await (const batch of queue) engine.handleAlerts(batch);
     })();
