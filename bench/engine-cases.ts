@@ -95,7 +95,7 @@ async function runnerChoice(): Promise<void> {
 
 async function latency(coprocess: boolean): Promise<void> {
   const sock = join(dir, `eve-${coprocess ? 'co' : 'file'}.sock`);
-  const cfg = config(`engine: { coprocess_max_elements: ${coprocess ? 512 : 0}, kernel_scan_poll_ms: 60000, heal_poll_ms: 60000 }`, process.env.BENCH_MEMSTORE ? ':memory:' : undefined);
+  const cfg = config(`engine: { coprocess_max_elements: ${coprocess ? 512 : 0}${process.env.BENCH_TIMERS ?? ''} }`, process.env.BENCH_MEMSTORE ? ':memory:' : undefined);
   const queue = new AlertQueue(100_000);
   const engine = new Engine(cfg, { log, runner });
   const sources = sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path: sock }] });

@@ -140,9 +140,15 @@ export const engineSchema = z
     /** ...or for at most this long, or until the decisions pause. */
     burst_wait_ms: z.number().int().min(0).max(10_000).default(20),
     /** How often the kernel's scanners sets are read. */
-    kernel_scan_poll_ms: z.number().int().min(100).max(600_000).default(1000),
+    kernel_scan_poll_ms: z.number().int().min(100).max(600_000).default(5000),
     /** How often the table and sets are checked (self-healing). */
     heal_poll_ms: z.number().int().min(100).max(60_000).default(500),
+    /**
+     * How often the prerouting rules are checked too (`nft flush table` keeps the sets, so the
+     * probe does not see it); costs an `nft list chain`, which reads every set's elements
+     * (~0.6 s of CPU with 100k bans). 0: never.
+     */
+    rules_check_ms: z.number().int().min(0).max(3_600_000).default(60_000),
     /** How often the gateway's own addresses are re-read (`ip -j addr`). */
     own_addresses_poll_ms: z.number().int().min(1000).max(3_600_000).default(30_000),
     /** How often expired bans are removed from the store. */

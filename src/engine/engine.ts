@@ -59,7 +59,7 @@ export class Engine implements Operations, EngineInternals {
   flusher!: BanFlusher;
   rulesetAppliedMs: number | null = null;
   kernelSeen = new Set<string>();
-  healTicks = 0;
+  lastRulesCheck = performance.now();
   /** When each target was last lifted (performance.now()), so a reconcile racing it does not adopt it. */
   readonly liftedAt = new Map<string, number>();
   /** Resolves when the start-up reconcile against the kernel has finished (it runs after start). */

@@ -24,12 +24,16 @@ export function joinScanners(scanners: readonly SetElement[], reasons: readonly 
   return scanners.map((s) => ({ address: s.key, reason: why.get(s.key) ?? 'kernel_scan', expiresSec: s.expiresSec }));
 }
 
-export async function readKernelScanners(runner: NftRunner): Promise<KernelScanner[]> {
-  const [s4, s6, r4, r6] = await Promise.all([
-    readSet(runner, 'scanners4'),
-    readSet(runner, 'scanners6'),
-    readSet(runner, 'scan_reason4', 'map'),
-    readSet(runner, 'scan_reason6', 'map'),
-  ]);
+/**
+ * Reads the scanners sets one after the other (each read starts an nft process, and starting a
+ * process stalls this thread for a few ms: four at once would stall it for four), and the reason
+ * maps only when there is a scanner not in `known`.
+ */
+export async function readKernelScanners(runner: NftRunner, known?: ReadonlySet<string>): Promise<KernelScanner[]> {
+  const s4 = await readSet(runner, 'scanners4');
+  const s6 = await readSet(runner, 'scanners6');
+  if (known && [...s4, ...s6].every((s) => known.has(s.key))) return [...joinScanners(s4, []), ...joinScanners(s6, [])];
+  const r4 = s4.length > 0 ? await readSet(runner, 'scan_reason4', 'map') : [];
+  const r6 = s6.length > 0 ? await readSet(runner, 'scan_reason6', 'map') : [];
   return [...joinScanners(s4, r4), ...joinScanners(s6, r6)];
 }

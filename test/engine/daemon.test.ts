@@ -34,7 +34,7 @@ services: { tcp: [22] }
 api: { enabled: false }
 store: { path: ${dir}/state.db }
 sources: { inputs: [ { type: unix_stream, path: ${sock} } ] }
-engine: { heal_poll_ms: 200, kernel_scan_poll_ms: 300, expire_poll_ms: 200 }
+engine: { heal_poll_ms: 200, kernel_scan_poll_ms: 300, expire_poll_ms: 200, rules_check_ms: 1000 }
 policy:
   rules:
     - { name: short, match: { sids: [9000001] }, ban: 2 }
