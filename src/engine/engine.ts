@@ -60,6 +60,7 @@ export class Engine implements Operations, EngineInternals {
   rulesetAppliedMs: number | null = null;
   kernelSeen = new Set<string>();
   lastRulesCheck = performance.now();
+  private lastCheckpointMs = 0;
   /** When each target was last lifted (performance.now()), so a reconcile racing it does not adopt it. */
   readonly liftedAt = new Map<string, number>();
   /** Resolves when the start-up reconcile against the kernel has finished (it runs after start). */
@@ -253,7 +254,11 @@ export class Engine implements Operations, EngineInternals {
     for (const t of expired) this.index.setInactive(t);
     this.store.deactivate(expired);
     this.index.forget(nowMs);
-    this.store.checkpoint();
+    // A checkpoint syncs the files (a stall of several ms on this thread): once a minute is enough.
+    if (nowMs - this.lastCheckpointMs >= 60_000) {
+      this.lastCheckpointMs = nowMs;
+      this.store.checkpoint();
+    }
     return expired.length;
   }
 
