@@ -94,9 +94,11 @@ async function runnerChoice(): Promise<void> {
 }
 
 const latencyP99s: number[] = [];
+let latencyRuns = 0;
 
 async function latency(coprocess: boolean): Promise<void> {
-  const sock = join(dir, `eve-${coprocess ? 'co' : 'file'}.sock`);
+  const run = ++latencyRuns;
+  const sock = join(dir, `eve-${run}.sock`);
   const cfg = config(`engine: { coprocess_max_elements: ${coprocess ? 512 : 0}${process.env.BENCH_TIMERS ?? ''} }`, process.env.BENCH_MEMSTORE ? ':memory:' : undefined);
   const queue = new AlertQueue(100_000);
   const engine = new Engine(cfg, { log, runner });
@@ -108,7 +110,7 @@ async function latency(coprocess: boolean): Promise<void> {
   })();
   const lat: number[] = [];
   const nftMs: number[] = [];
-  const base = 200_000 + (coprocess ? 0 : 100_000);
+  const base = 200_000 + run * 10_000;
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
   // The sender is its own process (as Suricata is), so its timers do not share our event loop.
