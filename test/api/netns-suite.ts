@@ -118,7 +118,7 @@ export function defineNetnsSuite(worker: boolean): void {
     );
     lab.gw.spawn(NODE_BIN, [join(REPO, 'src', 'lab', 'service.ts'), String(SERVICE_PORT)]);
     const daemon = lab.gw.spawn(NODE_BIN, [CLI, '-c', config, 'run'], {
-      env: { NFTSENTRY_FORBID_HOST_NETNS: '0', NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino), NFTSENTRY_LOG_LEVEL: 'warn' },
+      env: { NFTSENTRY_FORBID_HOST_NETNS: '1', NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino), NFTSENTRY_LOG_LEVEL: 'warn' },
       buffer: false,
     });
     let err = '';

@@ -37,7 +37,7 @@ export async function pollUntil<T>(what: string, check: () => Promise<T | undefi
 export function startDaemon(ns: Netns, configPath: string, extraArgs: string[] = []): Daemon {
   const hostIno = String(statSync('/proc/self/ns/net').ino);
   const child = ns.spawn(process.execPath, ['src/cli/main.ts', '-c', configPath, 'run', ...extraArgs], {
-    env: { NFTSENTRY_FORBID_HOST_NETNS: '0', NFTSENTRY_HOST_NETNS_INODE: hostIno, NFTSENTRY_LOG_LEVEL: 'info' },
+    env: { NFTSENTRY_FORBID_HOST_NETNS: '1', NFTSENTRY_HOST_NETNS_INODE: hostIno, NFTSENTRY_LOG_LEVEL: 'info' },
     buffer: false,
     stdout: 'ignore',
     stderr: 'pipe',

@@ -11,7 +11,7 @@ import { applyRuleset } from '../../src/nft/apply.ts';
 import { readSet, readCounters, tableExists } from '../../src/nft/state.ts';
 import { loadConfig, parseConfigText } from '../../src/config/config.ts';
 import { DROP_COUNTERS } from '../../src/nft/ruleset.ts';
-import { REPO, runCli } from '../helpers.ts';
+import { REPO, runCli, NODE_BIN, CLI } from '../helpers.ts';
 
 let ns: Netns;
 let nft: NftRunner;
@@ -158,6 +158,12 @@ describe('the host-namespace guard', () => {
   it('refuses a namespace that does not exist, and a bad name', async () => {
     await expect(new NftRunner({ netns: 'nfs-does-not-exist' }).run(['list', 'tables'])).rejects.toMatchObject({ code: 'E_NETNS_FAILED' });
     expect(() => new NftRunner({ netns: '../../etc' })).toThrow(/invalid network namespace name/);
+  });
+
+  it('a process started inside a test namespace, with the guard on, may run nft there', async () => {
+    const r = await ns.exec(NODE_BIN, [CLI, '-c', FULL, 'check']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
   });
 
   it('the CLI refuses too when the test environment forbids the host namespace', async () => {

@@ -3,7 +3,12 @@
  * NftRunner created in a test refuses it (see src/nft/runner.ts), and this file refuses to start
  * a kernel test at all unless this machine can make namespaces.
  */
+import { statSync } from 'node:fs';
+
 process.env.NFTSENTRY_FORBID_HOST_NETNS = '1';
+// The namespace the tests start in is the host's: children started inside test namespaces inherit
+// this and compare their own namespace with it (src/nft/runner.ts).
+process.env.NFTSENTRY_HOST_NETNS_INODE ??= String(statSync('/proc/self/ns/net').ino);
 process.env.NFTSENTRY_LOG_LEVEL ??= 'silent';
 
 if (Number(process.versions.node.split('.')[0]) < 24) {

@@ -4,25 +4,21 @@
  * SIGHUP reloads the config atomically (a bad file changes nothing; bans are kept); SIGTERM and
  * SIGINT stop cleanly and leave the bans in the kernel.
  */
-import { statSync } from 'node:fs';
 import type { Config } from '../../config/config.ts';
 import { loadConfig } from '../../config/config.ts';
-import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import { AlertQueue, startSources, type IngestHandle } from '../../ingest/index.ts';
 import { Engine } from '../../engine/engine.ts';
 import { startDaemonApi } from '../../api/daemon-api.ts';
+import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/runner.ts';
 import { ExitCode, type Command } from '../command.ts';
 
 /**
- * Tests start the daemon inside a namespace and pass the inode of their own (the host's) network
- * namespace: if the daemon finds itself there after all, it refuses to start.
+ * Tests start the daemon inside a namespace with the host-namespace guard on (and the host's
+ * inode in NFTSENTRY_HOST_NETNS_INODE): if the daemon finds itself in the host's namespace after
+ * all, it refuses to start, before it opens a socket.
  */
-function refuseHostNetns(): void {
-  const hostIno = process.env.NFTSENTRY_HOST_NETNS_INODE;
-  if (!hostIno) return;
-  if (String(statSync('/proc/self/ns/net').ino) === hostIno) {
-    throw new NftsentryError(ErrorCodes.HOST_NETNS, 'refusing to run in the host network namespace (NFTSENTRY_HOST_NETNS_INODE)');
-  }
+function refuseHostNetns(netns: string | undefined): void {
+  if (hostNetnsForbiddenByEnv() || process.env.NFTSENTRY_HOST_NETNS_INODE) assertNotHostNetns(netns);
 }
 
 function withDryRun(config: Readonly<Config>, dryRun: boolean): Readonly<Config> {
@@ -35,7 +31,7 @@ export const runCommand: Command = {
   usage: 'nftsentry [-c FILE] [--netns NAME] run [--dry-run]',
   options: { 'dry-run': { type: 'boolean' } },
   async run(ctx, values) {
-    refuseHostNetns();
+    refuseHostNetns(ctx.netns);
     const dryRun = Boolean(values['dry-run']);
     let config = withDryRun(loadConfig(ctx.configPath), dryRun);
     const log = ctx.log;
