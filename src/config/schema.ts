@@ -145,8 +145,6 @@ export const baseConfigShape = {
           udp: portListSchema,
         })
         .prefault({ tcp: [23, 135, 445, 1433, 3389, 5900] }),
-      /** Most sources (or source+port pairs) a detection meter tracks at once. */
-      meter_size: z.number().int().min(1024).max(4_194_304).default(65_536),
       /** Home networks are never counted by the kernel meters (a LAN's own discovery traffic). */
       exempt_home_networks: z.boolean().default(true),
     })
@@ -166,12 +164,6 @@ export const baseConfigShape = {
         .prefault({}),
       /** Run scan detection on routed traffic too (trap ports always; meters when policy is drop). */
       scan_detection: z.boolean().default(true),
-    })
-    .prefault({}),
-  bans: z
-    .strictObject({
-      /** Most elements a ban set holds (per family). */
-      set_size: z.number().int().min(1024).max(16_777_216).default(1_048_576),
     })
     .prefault({}),
 };

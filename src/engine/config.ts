@@ -1,7 +1,7 @@
 /**
  * The ban engine's config sections: `policy` (what to ban, for how long), `store` (where state
  * lives) and `engine` (how decisions reach nft). Strict objects: a misspelt key fails with its
- * path. Documented key by key in samples/engine.yaml.part.
+ * path. Documented key by key in samples/nftsentry.yaml.
  */
 import { z } from 'zod';
 import { durationSchema } from '../config/schema.ts';

@@ -1,7 +1,7 @@
 /**
  * The `sources` section of the config file: where alerts come from. Strict objects (a misspelt
  * key fails with its path); every key has a default except the paths. Documented key by key in
- * samples/sources.yaml.part.
+ * samples/nftsentry.yaml.
  */
 import { z } from 'zod';
 import { absolutePathSchema, socketPathSchema, fileModeSchema } from '../config/schema.ts';

@@ -41,8 +41,9 @@ describe('sources config', () => {
     ]);
   });
 
-  it('parses samples/sources.yaml.part as written, and with every commented input enabled', () => {
-    const text = readFileSync(join(repoRoot, 'samples', 'sources.yaml.part'), 'utf8');
+  it('parses the sources section of samples/nftsentry.yaml as written, and with every commented input enabled', () => {
+    const whole = readFileSync(join(repoRoot, 'samples', 'nftsentry.yaml'), 'utf8');
+    const text = whole.slice(whole.indexOf('\nsources:'), whole.indexOf('\n# --- policy'));
     const asWritten = sourcesSchema.parse(parse(text).sources);
     expect(asWritten.inputs.map((i) => i.type)).toEqual(['unix_stream']);
     const enabled = text.replace(/^(\s+)# (- type|  [a-z_]+:)/gm, '$1$2');
