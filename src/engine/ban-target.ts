@@ -1,11 +1,19 @@
 /**
- * What a ban is put on: a single address (hash sets ban4/ban6) or a prefix (interval sets
- * bannet4/bannet6). The text is the key everywhere (store, API, memory): the canonical address
- * for a single one (`203.0.113.7`), `addr/len` for a prefix (`2001:db8:1::/64`). Pure.
+ * What a ban is put on: a single address (hash sets ban4/ban6), an IPv6 /64 (hash set ban6net64,
+ * holding the /64's network address: an interval set is read whole by nft before each change, a
+ * hash set is not) or any other prefix (interval sets bannet4/bannet6). The text is the key
+ * everywhere (store, API, memory, element changes): the canonical address for a single one
+ * (`203.0.113.7`), `addr/len` for a prefix (`2001:db8:1::/64`, also for ban6net64); only the nft
+ * boundary (nft/elements.ts on the way in, kernel-sync.ts on the way out) writes a ban6net64
+ * element as its bare network address. Pure.
  */
 import { isFullLength, parsePrefix, type Family, type IpPrefix } from '../net/ip.ts';
+import { NETWORK_KEY_SETS } from '../nft/ruleset.ts';
 
-export type BanSetName = 'ban4' | 'ban6' | 'bannet4' | 'bannet6';
+export type BanSetName = 'ban4' | 'ban6' | 'ban6net64' | 'bannet4' | 'bannet6';
+
+/** Sets whose elements are prefixes (a ban there can hold many addresses). */
+export const PREFIX_BAN_SETS: readonly BanSetName[] = ['ban6net64', 'bannet4', 'bannet6'];
 
 export interface BanTarget {
   text: string;
@@ -14,10 +22,15 @@ export interface BanTarget {
   prefix: IpPrefix;
 }
 
+export function banSetOf(prefix: IpPrefix): BanSetName {
+  if (prefix.family === 4) return isFullLength(prefix) ? 'ban4' : 'bannet4';
+  if (isFullLength(prefix)) return 'ban6';
+  return prefix.length === NETWORK_KEY_SETS.ban6net64 ? 'ban6net64' : 'bannet6';
+}
+
 export function banTargetOf(prefix: IpPrefix): BanTarget {
   const single = isFullLength(prefix);
-  const set: BanSetName = prefix.family === 4 ? (single ? 'ban4' : 'bannet4') : single ? 'ban6' : 'bannet6';
-  return { text: single ? prefix.network.text : prefix.text, family: prefix.family, set, prefix };
+  return { text: single ? prefix.network.text : prefix.text, family: prefix.family, set: banSetOf(prefix), prefix };
 }
 
 /** Parses a stored or requested key back into a target; null when it does not parse. */

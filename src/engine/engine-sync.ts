@@ -26,7 +26,8 @@ export async function restoreBans(e: Engine): Promise<void> {
     const expiresMs = r.expires_ms === null ? null : Number(r.expires_ms);
     const active = Number(r.active) === 1 && (expiresMs === null || expiresMs > nowMs);
     if (Number(r.active) === 1 && !active) expired.push(r.target);
-    const entry = { set: r.set_name as BanSetName, expiresMs, durationSec: r.duration_sec === null ? null : Number(r.duration_sec),
+    // The set follows from the target (a store written before ban6net64 says bannet6 for a /64).
+    const entry = { set: parseBanTarget(r.target)?.set ?? (r.set_name as BanSetName), expiresMs, durationSec: r.duration_sec === null ? null : Number(r.duration_sec),
       offences: Number(r.offences), lastOffenceMs: Number(r.last_offence_ms) };
     if (active) e.index.setActive(r.target, entry);
     else {
@@ -65,9 +66,16 @@ async function syncBanSets(e: Engine): Promise<{ added: number; refreshed: numbe
   const applyMs = performance.now() - t1;
   let adopted = 0;
   const writes = [];
+  const moved: { add: ElementChange[]; remove: ElementChange[] } = { add: [], remove: [] };
   for (const u of plan.unknown) {
     const target = parseBanTarget(u.key);
-    if (!target || target.set !== u.set) continue;
+    if (!target) continue;
+    if (target.set !== u.set) {
+      // In a set that no longer holds such targets (an IPv6 /64 in bannet6 from before ban6net64):
+      // out of there; an active ban is already in its own set, an unknown one is adopted into it.
+      moved.remove.push({ set: u.set, key: u.key });
+      if (e.index.active(target.text)) continue;
+    }
     // Lifted while we were reading: the kernel element is on its way out, not a lost ban.
     if ((e.liftedAt.get(target.text) ?? -Infinity) >= t0) continue;
     if (e.ctx.protection.whyPrefixProtected(target.prefix) && target.prefix.length < (target.family === 4 ? 32 : 128)) {
@@ -78,6 +86,7 @@ async function syncBanSets(e: Engine): Promise<{ added: number; refreshed: numbe
       e.flusher.queueRemove({ set: u.set, key: u.key });
       continue;
     }
+    if (target.set !== u.set) moved.add.push({ set: target.set, key: target.text, timeoutSec: u.expiresSec });
     const expiresMs = u.expiresSec === null ? null : nowMs + u.expiresSec * 1000;
     const prev = e.index.get(target.text);
     const offences = prev ? prev.offences : 1;
@@ -88,6 +97,7 @@ async function syncBanSets(e: Engine): Promise<{ added: number; refreshed: numbe
   }
   e.store.recordBans(writes);
   e.stats.adopted += adopted;
+  if (moved.remove.length > 0) await e.backend.apply(moved);
   return { added: plan.batch.add?.length ?? 0, refreshed: plan.batch.refresh?.length ?? 0, kept: plan.kept, adopted,
     readMs: Math.round(readMs), applyMs: Math.round(applyMs) };
 }

@@ -9,10 +9,10 @@ import type { NftRunner } from '../nft/runner.ts';
 import type { NftJson } from '../nft/runner.ts';
 import type { SetElement } from '../nft/state.ts';
 import { canonicalIp } from '../net/ip.ts';
-import { TABLE_FAMILY, TABLE_NAME } from '../nft/ruleset.ts';
+import { NETWORK_KEY_SETS, TABLE_FAMILY, TABLE_NAME } from '../nft/ruleset.ts';
 import type { BanSetName } from './ban-target.ts';
 
-export const BAN_SET_NAMES: readonly BanSetName[] = ['ban4', 'ban6', 'bannet4', 'bannet6'];
+export const BAN_SET_NAMES: readonly BanSetName[] = ['ban4', 'ban6', 'ban6net64', 'bannet4', 'bannet6'];
 
 /**
  * Probe elements: 0.0.0.0 and :: are never banned (unspecified addresses). Only the hash sets:
@@ -35,8 +35,12 @@ function keyText(val: unknown): string | null {
   return null;
 }
 
-/** The elements of a ban set from `nft -j list set` (the generic reader, made lean for big sets). */
-export function banSetElements(json: NftJson): SetElement[] {
+/**
+ * The elements of a ban set from `nft -j list set` (the generic reader, made lean for big sets).
+ * With `prefixLen` (a network-address set, ban6net64), each key comes back as `addr/len`: the
+ * text the store, the memory and element changes use.
+ */
+export function banSetElements(json: NftJson, prefixLen?: number): SetElement[] {
   const set = json.nftables.find((o) => 'set' in o)?.set as { elem?: unknown[] } | undefined;
   const out: SetElement[] = [];
   for (const raw of set?.elem ?? []) {
@@ -50,12 +54,15 @@ export function banSetElements(json: NftJson): SetElement[] {
       expiresSec = e.expires ?? e.timeout ?? null;
     }
     const key = keyText(val);
-    if (key !== null) out.push({ key, timeoutSec, expiresSec });
+    if (key !== null) out.push({ key: prefixLen !== undefined && !key.includes('/') ? `${key}/${prefixLen}` : key, timeoutSec, expiresSec });
   }
   return out;
 }
 
 export async function readBanSets(runner: NftRunner): Promise<Map<BanSetName, SetElement[]>> {
-  const lists = await Promise.all(BAN_SET_NAMES.map(async (s) => banSetElements(await runner.json(['list', 'set', TABLE_FAMILY, TABLE_NAME, s]))));
+  const netLen = NETWORK_KEY_SETS as Record<string, number>;
+  const lists = await Promise.all(
+    BAN_SET_NAMES.map(async (s) => banSetElements(await runner.json(['list', 'set', TABLE_FAMILY, TABLE_NAME, s]), netLen[s])),
+  );
   return new Map(BAN_SET_NAMES.map((s, i) => [s, lists[i]!]));
 }

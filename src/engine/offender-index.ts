@@ -4,7 +4,7 @@
  * stay in the store. Implements the decider's BanState. No IO; times are parameters.
  */
 import { prefixContaining, parseIp } from '../net/ip.ts';
-import type { BanSetName } from './ban-target.ts';
+import { PREFIX_BAN_SETS, type BanSetName } from './ban-target.ts';
 import type { BanState } from './decide.ts';
 
 export interface Offender {
@@ -22,7 +22,7 @@ export class OffenderIndex implements BanState {
   private readonly grace = new Map<string, number>();
   /** Active single IPv4 bans per aggregation prefix (only when aggregation is on). */
   private readonly perPrefix = new Map<string, number>();
-  /** Active prefix bans (bannet4/bannet6): few, scanned to find the ban holding an address. */
+  /** Active prefix bans (ban6net64/bannet4/bannet6): few, scanned to find the ban holding an address. */
   private readonly activePrefixes = new Set<string>();
   private activeCount = 0;
   forgetAfterMs: number;
@@ -120,7 +120,7 @@ export class OffenderIndex implements BanState {
 
   private countActive(target: string, set: BanSetName, delta: number): void {
     this.activeCount += delta;
-    if (set === 'bannet4' || set === 'bannet6') {
+    if (PREFIX_BAN_SETS.includes(set)) {
       if (delta > 0) this.activePrefixes.add(target);
       else this.activePrefixes.delete(target);
     }

@@ -9,12 +9,14 @@
  *   flushed) is not an error.
  * Keys must already be canonical (net/ip.ts); they are checked again here, since this text goes
  * to nft: anything that is not an address or prefix throws.
+ * In a network-address hash set (NETWORK_KEY_SETS: ban6net64) an element `addr/64` is written as
+ * `addr` (a hash set takes no prefix); any other prefix length there throws.
  */
-import { TABLE } from './ruleset.ts';
+import { NETWORK_KEY_SETS, TABLE } from './ruleset.ts';
 
 export interface ElementChange {
   set: string;
-  /** Canonical address, or `addr/len` for an interval set. */
+  /** Canonical address, or `addr/len` for an interval set or a network-address set (ban6net64). */
   key: string;
   /** For a new or refreshed element; null: no timeout (permanent). */
   timeoutSec?: number | null;
@@ -33,9 +35,19 @@ const CHUNK = 4096;
 const SET_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 const KEY = /^[0-9a-f.:]{2,45}(\/\d{1,3})?$/;
 
+/** The key as nft takes it in that set: `addr/len` becomes `addr` in a network-address set. */
+export function kernelKey(set: string, key: string): string {
+  const len = (NETWORK_KEY_SETS as Record<string, number>)[set];
+  if (len === undefined) return key;
+  const slash = key.indexOf('/');
+  if (slash < 0) return key;
+  if (key.slice(slash + 1) !== String(len)) throw new Error(`${set} holds /${len} networks only, not ${JSON.stringify(key)}`);
+  return key.slice(0, slash);
+}
+
 function element(e: ElementChange, withTimeout: boolean): string {
   if (!KEY.test(e.key)) throw new Error(`not an address or prefix: ${JSON.stringify(e.key)}`);
-  let out = e.key;
+  let out = kernelKey(e.set, e.key);
   if (withTimeout && e.timeoutSec != null) {
     if (!Number.isSafeInteger(e.timeoutSec) || e.timeoutSec < 1) throw new Error(`bad timeout ${e.timeoutSec}`);
     out += ` timeout ${e.timeoutSec}s`;

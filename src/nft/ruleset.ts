@@ -37,7 +37,16 @@ export const METER_SETS = [
 ] as const;
 
 /** Sets whose elements survive every apply. */
-export const BAN_SETS = { ban4: 'ban4', ban6: 'ban6', bannet4: 'bannet4', bannet6: 'bannet6', scanners4: 'scanners4', scanners6: 'scanners6' } as const;
+export const BAN_SETS = {
+  ban4: 'ban4', ban6: 'ban6', ban6net64: 'ban6net64', bannet4: 'bannet4', bannet6: 'bannet6', scanners4: 'scanners4', scanners6: 'scanners6',
+} as const;
+
+/**
+ * Hash sets of network addresses, one fixed prefix length each: an element is the network
+ * address of a prefix of that length (the rule masks the source before the lookup). Element
+ * changes name such an element `addr/len` like any prefix; nft/elements.ts writes it as `addr`.
+ */
+export const NETWORK_KEY_SETS = { ban6net64: 64 } as const;
 
 /** Marks stored in scan_reason4/6 by the kernel, and what they mean. */
 export const SCAN_REASONS: Record<number, string> = { 1: 'trap_port', 2: 'fast_scan', 3: 'slow_scan' };

@@ -147,10 +147,16 @@ describe('never banned', () => {
 });
 
 describe('IPv6 by prefix', () => {
-  it('an address is banned by its /64 in the interval set', () => {
+  it('an address is banned by its /64 in the /64 hash set (the text stays addr/64)', () => {
     expect(summary(decideAlert(alert({ srcIp: '2001:db8:1:2:aaaa::5', destIp: '2001:db8:ffff::1' }), ctxFor(config()), T0))).toBe(
-      'ban bannet6 2001:db8:1:2::/64 3600s #1 et-scan',
+      'ban ban6net64 2001:db8:1:2::/64 3600s #1 et-scan',
     );
+  });
+  it('a manual /64 ban goes to ban6net64, other IPv6 prefix lengths to bannet6', () => {
+    const ctx = ctxFor(config());
+    expect(summary(decideManual(parsePrefix('2001:db8:5:6::/64')!, 60, 'x', ctx, T0))).toBe('ban ban6net64 2001:db8:5:6::/64 60s #1 x');
+    expect(summary(decideManual(parsePrefix('2001:db8:5::/56')!, 60, 'x', ctx, T0))).toBe('ban bannet6 2001:db8:5::/56 60s #1 x');
+    expect(summary(decideManual(parsePrefix('2001:db8:5:6::/65')!, 60, 'x', ctx, T0))).toBe('ban bannet6 2001:db8:5:6::/65 60s #1 x');
   });
   it('two addresses of one /64 are one ban', () => {
     const ctx = ctxFor(config());

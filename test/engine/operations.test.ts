@@ -5,6 +5,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText, type Config } from '../../src/config/config.ts';
@@ -88,6 +89,36 @@ describe('Engine as Operations', () => {
     expect((st.drops as Record<string, number>).drop_banned).toBe(0);
     await e.unban(P('2001:db8:77::/48'));
     await e.stop();
+  });
+
+  it('an IPv6 /64 ban: its network address in ban6net64, found by any address inside, unbanned; one left in bannet6 by an older version is moved', async () => {
+    const e = await engine();
+    await e.ban({ address: P('2001:db8:64:1::/64'), durationSec: 600, reason: 'net64' });
+    expect(await keys('ban6net64')).toEqual(['2001:db8:64:1::']);
+    expect(await keys('bannet6')).toEqual([]);
+    expect(e.getBan(P('2001:db8:64:1:ffff::9'))).toMatchObject({ address: '2001:db8:64:1::/64', reason: 'net64' });
+    expect(await e.unban(P('2001:db8:64:1::/64'))).toBe(true);
+    expect(await keys('ban6net64')).toEqual([]);
+    // Before ban6net64: a /64 the store knows (set_name bannet6) and one only the kernel holds,
+    // both in the interval set.
+    await e.ban({ address: P('2001:db8:64:2::/64'), durationSec: 600, reason: 'old' });
+    await e.stop();
+    const db = new DatabaseSync(join(dir, 'state.db'));
+    db.prepare("UPDATE bans SET set_name = 'bannet6' WHERE target = '2001:db8:64:2::/64'").run();
+    db.close();
+    await nft.runScript([
+      'delete element inet nftsentry ban6net64 { 2001:db8:64:2:: }',
+      'add element inet nftsentry bannet6 { 2001:db8:64:2::/64 timeout 600s, 2001:db8:64:3::/64 timeout 500s }',
+    ].join('\n'));
+    const e2 = await engine();
+    await e2.reconciled;
+    expect(await keys('ban6net64')).toEqual(['2001:db8:64:2::', '2001:db8:64:3::']);
+    expect(await keys('bannet6')).toEqual([]);
+    expect(e2.getBan(P('2001:db8:64:3::1'))).toMatchObject({ address: '2001:db8:64:3::/64', reason: 'adopted from kernel' });
+    expect(await e2.unban(P('2001:db8:64:2::/64'))).toBe(true);
+    expect(await e2.unban(P('2001:db8:64:3::/64'))).toBe(true);
+    expect(await keys('ban6net64')).toEqual([]);
+    await e2.stop();
   });
 
   it('allowlist: adding lifts the bans it covers, persists, config entries cannot be removed', async () => {

@@ -24,7 +24,7 @@ export class StoreReader {
       this.db = new DatabaseSync(path, { readOnly: true });
       this.db.exec('PRAGMA busy_timeout = 2000;');
       this.getStmt = this.db.prepare('SELECT * FROM bans WHERE target = ? AND active = 1');
-      this.prefixStmt = this.db.prepare("SELECT target FROM bans WHERE active = 1 AND set_name IN ('bannet4', 'bannet6')");
+      this.prefixStmt = this.db.prepare("SELECT target FROM bans WHERE active = 1 AND set_name IN ('ban6net64', 'bannet4', 'bannet6')");
       this.bySourceStmt = this.db.prepare('SELECT source, count(*) AS n FROM bans WHERE active = 1 GROUP BY source');
     } catch (err) {
       throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot open store ${path} for reading: ${(err as Error).message}`, { cause: err });
