@@ -41,8 +41,8 @@ export async function ban(e: Engine, request: { address: IpPrefix; durationSec: 
     throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${request.address.text} may not be banned (${d.why})`, { details: { why: d.why } });
   }
   e.stats.count(d);
-  e.applyBan(d, nowMs);
-  await e.flusher.flushed();
+  // Waits for this ban's own element (sent ahead of any alert backlog), not for the backlog.
+  await e.applyBan(d, nowMs, true);
   return getBan(e, request.address) ?? banViewOf(e.store.get(d.target.text)!, nowMs);
 }
 

@@ -169,11 +169,13 @@ export async function liftBans(e: Engine, matches: (prefix: IpPrefix, target: st
   if (lifted.length === 0) return 0;
   const now = performance.now();
   for (const [t, at] of e.liftedAt) if (at < now - 600_000) e.liftedAt.delete(t);
+  // Each removal is waited for on its own (removals go before the alert backlog), not the backlog.
+  const applied: Array<Promise<void>> = [];
   for (const l of lifted) {
     e.liftedAt.set(l.text, now);
     e.index.setInactive(l.text);
     e.ctx.tracker.forgetSource(l.text);
-    e.flusher.queueRemove({ set: l.set, key: l.text });
+    applied.push(e.flusher.queueManualRemove({ set: l.set, key: l.text }));
   }
   e.store.deactivate(lifted.map((l) => l.text));
   if (!e.dryRun) {
@@ -183,13 +185,13 @@ export async function liftBans(e: Engine, matches: (prefix: IpPrefix, target: st
         if (!a || !lifted.some((l) => prefixContains(l.prefix, a))) continue;
         const fam = a.family === 4 ? '4' : '6';
         const changes: ElementChange[] = [{ set: `scanners${fam}`, key: a.text }, { set: `scan_reason${fam}`, key: a.text, data: 0 }];
-        for (const c of changes) e.flusher.queueRemove(c);
+        for (const c of changes) applied.push(e.flusher.queueManualRemove(c));
         e.kernelSeen.delete(a.text);
       }
     } catch (err) {
       e.log.warn({ err: (err as Error).message }, 'cannot read the scanners sets while lifting bans');
     }
   }
-  await e.flusher.flushed();
+  await Promise.all(applied);
   return lifted.length;
 }

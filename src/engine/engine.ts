@@ -170,22 +170,33 @@ export class Engine implements Operations, EngineInternals {
     return d;
   }
 
-  applyBan(d: BanDecision, nowMs: number): void {
+  /**
+   * Records a ban decision and queues its element. `manual`: the element goes ahead of the alert
+   * backlog and the returned promise resolves once nft has applied it and the store has the row.
+   */
+  applyBan(d: BanDecision, nowMs: number): void;
+  applyBan(d: BanDecision, nowMs: number, manual: true): Promise<void>;
+  applyBan(d: BanDecision, nowMs: number, manual = false): Promise<void> | void {
     const expiresMs = d.durationSec === null ? null : nowMs + d.durationSec * 1000;
     const prev = this.index.get(d.target.text);
     this.index.setActive(d.target.text, {
       set: d.target.set, expiresMs, durationSec: d.durationSec, offences: d.offences,
       lastOffenceMs: d.refresh && prev ? prev.lastOffenceMs : nowMs,
     });
-    this.flusher.queueBan({ set: d.target.set, key: d.target.text, timeoutSec: d.durationSec }, d.refresh, {
+    const change = { set: d.target.set, key: d.target.text, timeoutSec: d.durationSec };
+    const write = {
       target: d.target.text, family: d.target.family, set: d.target.set, source: d.source, reason: d.reason,
       sid: d.sid, signature: d.signature, nowMs, expiresMs, durationSec: d.durationSec, offences: d.offences,
-    });
+    };
+    let applied: Promise<void> | undefined;
+    if (manual) applied = this.flusher.queueManualBan(change, d.refresh, write);
+    else this.flusher.queueBan(change, d.refresh, write);
     const shown = this.banLog.take(nowMs);
     if (shown) {
       this.log.info({ target: d.target.text, offender: d.offender, durationSec: d.durationSec, offences: d.offences, refresh: d.refresh,
         source: d.source, reason: d.reason, sid: d.sid, signature: d.signature, dryRun: this.dryRun, suppressedBefore: shown.suppressedBefore }, 'ban');
     }
+    return applied;
   }
 
   /** Resolves once every queued decision has reached nft (or failed and been logged). */

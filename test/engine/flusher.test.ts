@@ -16,8 +16,11 @@ class RecordingBackend implements BanBackend {
   readonly dryRun = false;
   readonly batches: string[][] = [];
   fail: Error | null = null;
+  /** Extra time per element (a large batch takes long, like nft -f). */
+  perElementMs = 0;
   async apply(batch: ElementBatch): Promise<ApplyOutcome> {
-    await new Promise((r) => setTimeout(r, 2));
+    const n = (batch.add?.length ?? 0) + (batch.refresh?.length ?? 0) + (batch.remove?.length ?? 0);
+    await new Promise((r) => setTimeout(r, 2 + n * this.perElementMs));
     if (this.fail) throw this.fail;
     this.batches.push(elementStatements(batch));
     return { transactions: 1, refused: [], durationMs: 2 };
@@ -87,5 +90,45 @@ describe('BanFlusher', () => {
     expect(errors).toHaveLength(1);
     expect(flusher.stats.failures).toBe(1);
     expect(store.get('198.51.100.7')?.active).toBe(1);
+  });
+
+  it('a manual ban or removal resolves with its own small transaction while a large backlog is still pending', async () => {
+    const { backend, store, flusher } = make();
+    backend.perElementMs = 0.05; // a batch of 1,000 takes ~50 ms
+    const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    for (let i = 1; i <= 20_000; i++) flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
+    await new Promise((r) => setImmediate(r)); // the first backlog transaction is in flight
+    const started = performance.now();
+    await flusher.queueManualBan({ set: 'ban4', key: '198.51.100.20', timeoutSec: 600 }, false, write('198.51.100.20'));
+    const banMs = performance.now() - started;
+    // Applied by nft in a transaction of its own, and the store has the row, while most of the backlog still waits.
+    expect(backend.batches.some((b) => b.length === 1 && b[0] === 'add element inet nftsentry ban4 { 198.51.100.20 timeout 600s }')).toBe(true);
+    expect(store.get('198.51.100.20')?.active).toBe(1);
+    expect(flusher.pending).toBeGreaterThan(15_000);
+    expect(banMs).toBeLessThan(500);
+
+    // A removal of a backlog element that was not sent yet cancels it and resolves at once too.
+    await flusher.queueManualRemove({ set: 'ban4', key: ip(20_000) });
+    expect(flusher.pending).toBeGreaterThan(10_000);
+    // A manual ban cancelled by a removal before it was sent is answered with the removal.
+    const cancelled = flusher.queueManualBan({ set: 'ban4', key: '198.51.100.21', timeoutSec: 600 }, false, write('198.51.100.21'));
+    const removed = flusher.queueManualRemove({ set: 'ban4', key: '198.51.100.21' });
+    await Promise.all([cancelled, removed]);
+    expect(flusher.pending).toBeGreaterThan(5_000);
+
+    await flusher.flushed();
+    const sent = backend.batches.flat().join('\n');
+    expect(sent).not.toContain(`${ip(20_000)} timeout`);
+    expect(sent).not.toContain('198.51.100.21 timeout');
+    expect(store.listActive({ limit: 1, offset: 0 }).total).toBe(20_000); // 19,999 from the backlog + the manual one
+  });
+
+  it('a manual ban resolves even when its transaction fails (self-healing re-applies it)', async () => {
+    const errors: unknown[] = [];
+    const { backend, store, flusher } = make((err) => errors.push(err));
+    backend.fail = new NftsentryError(ErrorCodes.NFT_NOT_FOUND, 'table gone');
+    await flusher.queueManualBan({ set: 'ban4', key: '198.51.100.22', timeoutSec: 600 }, false, write('198.51.100.22'));
+    expect(errors).toHaveLength(1);
+    expect(store.get('198.51.100.22')?.active).toBe(1);
   });
 });
