@@ -22,6 +22,13 @@ fi
 
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  log=$(mktemp)
+  # npm 11 refuses some lockfiles with platform-specific optional packages (node-unix-socket's)
+  # even when freshly generated; npm install then installs the same locked versions.
+  if ! npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
+    echo "setup: npm ci refused the lockfile ($(grep -m1 -o 'Missing: [^ ]*' "$log" || echo 'see npm log')); using npm install"
+    npm install --no-audit --no-fund --loglevel=error
+  fi
+  rm -f "$log"
 fi
 echo "setup: $(node_modules/.bin/node --version), $(nft --version), $(nmap --version | head -1)"
