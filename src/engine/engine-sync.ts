@@ -4,7 +4,7 @@
  * the kernel scanners poll, and lifting bans (unban, allowlist). Works on the engine's parts.
  */
 import { isNftsentryError, ErrorCodes } from '../errors.ts';
-import { parsePrefix, prefixContains, parseIp, type IpPrefix } from '../net/ip.ts';
+import { parsePrefix, prefixContains, parseIp, isFullLength, type IpAddress, type IpPrefix } from '../net/ip.ts';
 import type { ElementChange } from '../nft/elements.ts';
 import type { Engine } from './engine.ts';
 import { parseBanTarget, type BanSetName } from './ban-target.ts';
@@ -179,17 +179,27 @@ export async function liftBans(e: Engine, matches: (prefix: IpPrefix, target: st
   }
   e.store.deactivate(lifted.map((l) => l.text));
   if (!e.dryRun) {
-    try {
-      for (const s of await readKernelScanners(e.runner)) {
-        const a = parseIp(s.address);
-        if (!a || !lifted.some((l) => prefixContains(l.prefix, a))) continue;
-        const fam = a.family === 4 ? '4' : '6';
-        const changes: ElementChange[] = [{ set: `scanners${fam}`, key: a.text }, { set: `scan_reason${fam}`, key: a.text, data: 0 }];
-        for (const c of changes) applied.push(e.flusher.queueManualRemove(c));
-        e.kernelSeen.delete(a.text);
+    const removeScanner = (a: IpAddress) => {
+      const fam = a.family === 4 ? '4' : '6';
+      const changes: ElementChange[] = [{ set: `scanners${fam}`, key: a.text }, { set: `scan_reason${fam}`, key: a.text, data: 0 }];
+      for (const c of changes) applied.push(e.flusher.queueManualRemove(c));
+      e.kernelSeen.delete(a.text);
+    };
+    // A single address needs no read: a removal is add+delete in one transaction, which succeeds
+    // whether the kernel holds the element or not. Only a wider prefix has to find the scanners
+    // it covers, which takes reading the sets (processes started from this thread: avoided when
+    // it can be, it is most of an unban's latency under load).
+    const wide = lifted.filter((l) => !isFullLength(l.prefix));
+    for (const l of lifted) if (isFullLength(l.prefix)) removeScanner(l.prefix.network);
+    if (wide.length > 0) {
+      try {
+        for (const s of await readKernelScanners(e.runner)) {
+          const a = parseIp(s.address);
+          if (a && wide.some((l) => prefixContains(l.prefix, a))) removeScanner(a);
+        }
+      } catch (err) {
+        e.log.warn({ err: (err as Error).message }, 'cannot read the scanners sets while lifting bans');
       }
-    } catch (err) {
-      e.log.warn({ err: (err as Error).message }, 'cannot read the scanners sets while lifting bans');
     }
   }
   await Promise.all(applied);
