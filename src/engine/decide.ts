@@ -14,7 +14,6 @@ import { matchingRules, escalatedDurationSec } from './policy.ts';
 import type { Protection } from './protection.ts';
 import type { ThresholdTracker } from './threshold-tracker.ts';
 import { banTargetOf, type BanTarget } from './ban-target.ts';
-import { parseIpFast } from './fast-ip.ts';
 
 export type SkipWhy =
   | 'no_rule'
@@ -133,8 +132,8 @@ function finish(
 export function decideAlert(alert: Alert, ctx: DecideContext, nowMs: number): Decision {
   const rules = matchingRules(ctx.policy.rules, alert);
   if (rules.length === 0) return { kind: 'skip', why: 'no_rule' };
-  const src = parseIpFast(alert.src.ip);
-  const dest = parseIpFast(alert.dest.ip);
+  const src = parseIp(alert.src.ip);
+  const dest = parseIp(alert.dest.ip);
   const who = blame(alert, src, dest, ctx);
   if ('kind' in who) return who;
   const target = targetFor(who, ctx);

@@ -108,17 +108,3 @@ describe('reconcile (start-up, self-healing)', () => {
     expect(remainingSec(null, now)).toBe(null);
   });
 });
-
-describe('parseIpFast agrees with parseIp', async () => {
-  const { parseIpFast } = await import('../../src/engine/fast-ip.ts');
-  const { parseIp } = await import('../../src/net/ip.ts');
-  const inputs = ['1.2.3.4', '0.0.0.0', '255.255.255.255', '256.1.1.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.', '.1.2.3',
-    '1.2.3.4 ', 'a.b.c.d', '1.2.3.04', '10.0.0.255', '2001:db8::1', '::ffff:1.2.3.4', '', '1234.1.1.1', '1.2.3.1000', '9.9.9.9'];
-  for (const t of inputs) {
-    it(JSON.stringify(t), () => {
-      const a = parseIpFast(t);
-      const b = parseIp(t);
-      expect(a === null ? null : { family: a.family, bytes: [...a.bytes], text: a.text }).toEqual(b === null ? null : { family: b.family, bytes: [...b.bytes], text: b.text });
-    });
-  }
-});

@@ -24,6 +24,21 @@ describe('parseIp', () => {
     },
   );
 
+  // The char-code IPv4 parser against an independent reference: the rules written as a regex.
+  const V4_REFERENCE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+  it.each(['1.2.3.4', '0.0.0.0', '255.255.255.255', '256.1.1.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.', '.1.2.3',
+    '1.2.3.4 ', 'a.b.c.d', '1.2.3.04', '10.0.0.255', '1234.1.1.1', '1.2.3.1000', '9.9.9.9', '199.200.249.250', '00.0.0.0', '1.2.3.-4'])(
+    'IPv4 %j agrees with the reference rules, bytes and text included',
+    (input) => {
+      const a = parseIp(input);
+      expect(a !== null).toBe(V4_REFERENCE.test(input));
+      if (a) {
+        expect([...a.bytes]).toEqual(input.split('.').map(Number));
+        expect(a.text).toBe(input);
+      }
+    },
+  );
+
   it('unmaps IPv4-mapped IPv6', () => {
     expect(unmapV4(parseIp('::ffff:198.18.0.9')!)?.text).toBe('198.18.0.9');
     expect(unmapV4(parseIp('2001:db8::1')!)).toBeNull();
