@@ -6,6 +6,7 @@ import { statSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { ResultPromise } from 'execa';
 import type { Netns } from '../../src/lab/netns.ts';
+import { waitFor } from '../helpers.ts';
 
 export interface Daemon {
   child: ResultPromise;
@@ -17,21 +18,26 @@ export interface Daemon {
   readonly done: boolean;
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or throws at the deadline. */
+/**
+ * Polls `check` until it returns a value other than undefined/false, or throws at the deadline.
+ * A check that throws is polled again (the daemon may not be up yet); the last error is reported.
+ */
 export async function pollUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, deadlineMs = 10_000, everyMs = 20): Promise<T> {
-  const end = Date.now() + deadlineMs;
   let last: unknown;
-  for (let i = 0; i < 100_000; i++) {
+  const probe = async (): Promise<T | undefined> => {
     try {
       const v = await check();
-      if (v !== undefined && v !== false) return v as T;
+      return v === undefined || v === false ? undefined : v;
     } catch (err) {
       last = err;
+      return undefined;
     }
-    if (Date.now() > end) break;
-    await new Promise((r) => setTimeout(r, everyMs));
+  };
+  try {
+    return await waitFor(probe, deadlineMs, what, everyMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}${last ? `: ${(last as Error).message}` : ''}`);
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 export function startDaemon(ns: Netns, configPath: string, extraArgs: string[] = []): Daemon {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor as pollFor } from '../helpers.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const samplesDir = resolve(repoRoot, '..', 'shared', 'samples');
@@ -36,11 +37,7 @@ export function makeTempDir(prefix = 'nftsentry-ingest-'): { dir: string; cleanu
 
 /** Polls `check` until it returns true; fails with `what` after `timeoutMs`. Never a bare sleep. */
 export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await pollFor(async () => ((await check()) ? true : undefined), timeoutMs, what, 10);
 }
 
 /**
