@@ -18,8 +18,7 @@ import { readCounters, readSet } from '../nft/state.ts';
 import { deleteAllNetns, sweepStaleNetns } from './netns.ts';
 import { runNmap, type NmapReport } from './nmap.ts';
 import { createLabTopology, LAB_ADDR, type LabTopology } from './topology.ts';
-import { startClient, startService, type ClientResult } from './workload.ts';
-import { NODE_BIN } from './node-bin.ts';
+import { httpReaches, startClient, startService, type ClientResult } from './workload.ts';
 
 export const LAB_CONFIG_PATH = fileURLToPath(new URL('../../samples/lab.yaml', import.meta.url));
 
@@ -77,11 +76,6 @@ async function scanBoth(t: LabTopology, scans: Array<[string, string]>, out: (l:
     }
   }
   return result;
-}
-
-async function httpFrom(t: LabTopology, url: string): Promise<boolean> {
-  const r = await t.scanner.exec(NODE_BIN, ['-e', `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(1500) }).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))`]);
-  return r.exitCode === 0;
 }
 
 export async function runLab(options: LabOptions): Promise<LabReport> {
@@ -149,8 +143,8 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       if (elements.length === 0) out(`  ${name.padEnd(10)} (empty)`);
     }
     const reach = {
-      v4: await httpFrom(t, `http://${A.gwScan4}/`),
-      v6: await httpFrom(t, `http://[${A.gwScan6}]/`),
+      v4: await httpReaches(t.scanner, `http://${A.gwScan4}/`, 1500),
+      v6: await httpReaches(t.scanner, `http://[${A.gwScan6}]/`, 1500),
     };
     out(`  the scanner reaching the service now: IPv4 ${reach.v4 ? 'YES' : 'blocked'}, IPv6 ${reach.v6 ? 'YES' : 'blocked'}`);
 

@@ -41,6 +41,13 @@ export function waitForLine(child: ResultPromise, pattern: RegExp, timeoutMs: nu
   });
 }
 
+/** One HTTP GET from inside `ns`: true when it answered 200 within `timeoutMs`. */
+export async function httpReaches(ns: Netns, url: string, timeoutMs = 1000): Promise<boolean> {
+  const script = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(${timeoutMs}) }).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+  const r = await ns.exec(NODE_BIN, ['-e', script], { timeoutMs: timeoutMs + 10_000 });
+  return r.exitCode === 0;
+}
+
 export interface Service {
   child: ResultPromise;
   stop(): Promise<void>;

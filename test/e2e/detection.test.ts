@@ -5,8 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/topology.ts';
 import { runNmap } from '../../src/lab/nmap.ts';
-import { startClient, startService, type Client } from '../../src/lab/workload.ts';
-import { NODE_BIN } from '../../src/lab/node-bin.ts';
+import { httpReaches, startClient, startService, type Client } from '../../src/lab/workload.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { readCounters, readSet } from '../../src/nft/state.ts';
@@ -34,10 +33,7 @@ async function banned(family: 4 | 6): Promise<Array<{ address: string; reason: s
   return scanners.map((e) => ({ address: e.key, reason: SCAN_REASONS[reasons.get(e.key) ?? 0] ?? '?', timeoutSec: e.timeoutSec }));
 }
 
-async function scannerReaches(url: string): Promise<boolean> {
-  const r = await t.scanner.exec(NODE_BIN, ['-e', `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(1000) }).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))`]);
-  return r.exitCode === 0;
-}
+const scannerReaches = (url: string) => httpReaches(t.scanner, url);
 
 beforeAll(async () => {
   t = await createLabTopology({ inner: true });

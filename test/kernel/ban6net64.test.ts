@@ -7,8 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/topology.ts';
-import { startService } from '../../src/lab/workload.ts';
-import { NODE_BIN } from '../../src/lab/node-bin.ts';
+import { httpReaches, startService } from '../../src/lab/workload.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { elementScript } from '../../src/nft/elements.ts';
@@ -23,10 +22,7 @@ let nft: NftRunner;
 const A = LAB_ADDR;
 const config = parseConfigText('services: { tcp: [80] }\n');
 
-async function reaches(ns: Netns, url: string): Promise<boolean> {
-  const r = await ns.exec(NODE_BIN, ['-e', `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(1000) }).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))`]);
-  return r.exitCode === 0;
-}
+const reaches = (ns: Netns, url: string) => httpReaches(ns, url);
 const scannerUrl = `http://[${A.gwScan6}]/`;
 const clientUrl = `http://[${A.gwClient6}]/`;
 const bannedNet = async () => (await readCounters(nft)).find((c) => c.name === 'drop_banned_net')!.packets;
