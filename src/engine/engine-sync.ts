@@ -10,7 +10,7 @@ import type { Engine } from './engine.ts';
 import { parseBanTarget, type BanSetName } from './ban-target.ts';
 import { reconcile, remainingSec } from './reconcile.ts';
 import { readBanSets, PROBE } from './kernel-sync.ts';
-import { readKernelScanners } from './kernel-scanners.ts';
+import { readKernelScanners } from '../nft/scanners.ts';
 import type { NftBackend } from './ban-backend.ts';
 import { TABLE_FAMILY, TABLE_NAME } from '../nft/ruleset.ts';
 

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { parseConfigText, type Config } from '../config/config.ts';
 import { formatDurationSec } from '../config/duration.ts';
 import { applyRuleset } from '../nft/apply.ts';
-import { SCAN_REASONS } from '../nft/ruleset.ts';
 import { NftRunner } from '../nft/runner.ts';
-import { readCounters, readSet } from '../nft/state.ts';
+import { readCounters } from '../nft/state.ts';
+import { readKernelScanners, type KernelScanner } from '../nft/scanners.ts';
 import { deleteAllNetns, sweepStaleNetns } from './netns.ts';
 import { runNmap, type NmapReport } from './nmap.ts';
 import { createLabTopology, LAB_ADDR, type LabTopology } from './topology.ts';
@@ -45,7 +45,7 @@ export interface LabScan {
 export interface LabReport {
   scans: LabScan[];
   counters: Record<string, number>;
-  sets: Record<string, Array<{ address: string; reason: string; expiresSec: number | null }>>;
+  sets: Record<string, KernelScanner[]>;
   scannerReachesServiceAfterBan: { v4: boolean; v6: boolean };
   client: ClientResult;
   durationMs: number;
@@ -127,16 +127,11 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     const scans2 = await scanBoth(t, PROBING_SCANS, out);
     scans.push(...scans2);
 
-    const sets: LabReport['sets'] = {};
-    for (const fam of ['4', '6'] as const) {
-      const scanners = await readSet(runner, `scanners${fam}`);
-      const reasons = new Map((await readSet(runner, `scan_reason${fam}`, 'map')).map((e) => [e.key, Number(e.data)]));
-      sets[`scanners${fam}`] = scanners.map((e) => ({
-        address: e.key,
-        reason: SCAN_REASONS[reasons.get(e.key) ?? 0] ?? 'unknown',
-        expiresSec: e.expiresSec,
-      }));
-    }
+    const scanners = await readKernelScanners(runner);
+    const sets: LabReport['sets'] = {
+      scanners4: scanners.filter((e) => !e.address.includes(':')),
+      scanners6: scanners.filter((e) => e.address.includes(':')),
+    };
     out('\n3. who is banned');
     for (const [name, elements] of Object.entries(sets)) {
       for (const e of elements) out(`  ${name.padEnd(10)} ${e.address.padEnd(14)} ${e.reason.padEnd(10)} expires in ${formatDurationSec(e.expiresSec ?? 0)}`);

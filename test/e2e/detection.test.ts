@@ -9,7 +9,7 @@ import { httpReaches, startClient, startService, type Client } from '../../src/l
 import { NftRunner } from '../../src/nft/runner.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { readCounters, readSet } from '../../src/nft/state.ts';
-import { SCAN_REASONS } from '../../src/nft/ruleset.ts';
+import { readKernelScanners } from '../../src/nft/scanners.ts';
 import { parseConfigText } from '../../src/config/config.ts';
 import { waitFor } from '../helpers.ts';
 
@@ -26,11 +26,9 @@ async function reset(yaml: string) {
 }
 
 async function banned(family: 4 | 6): Promise<Array<{ address: string; reason: string; timeoutSec: number | null }>> {
-  // Scanners first: the kernel writes the reason in the same packet's evaluation, so any scanner
-  // read here already has its reason when the map is read next.
-  const scanners = await readSet(nft, `scanners${family}`);
-  const reasons = new Map((await readSet(nft, `scan_reason${family}`, 'map')).map((e) => [e.key, Number(e.data)]));
-  return scanners.map((e) => ({ address: e.key, reason: SCAN_REASONS[reasons.get(e.key) ?? 0] ?? '?', timeoutSec: e.timeoutSec }));
+  return (await readKernelScanners(nft))
+    .filter((e) => e.address.includes(':') === (family === 6))
+    .map((e) => ({ address: e.address, reason: e.reason, timeoutSec: e.timeoutSec }));
 }
 
 const scannerReaches = (url: string) => httpReaches(t.scanner, url);

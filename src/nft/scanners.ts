@@ -3,14 +3,16 @@
  * scan_reason4/6) with no netlink event, so they are read regularly. The join is pure; reading
  * goes through the runner (one `nft -j list` per set).
  */
-import type { NftRunner } from '../nft/runner.ts';
-import { SCAN_REASONS } from '../nft/ruleset.ts';
-import { readSet, type SetElement } from '../nft/state.ts';
+import type { NftRunner } from './runner.ts';
+import { SCAN_REASONS } from './ruleset.ts';
+import { readSet, type SetElement } from './state.ts';
 
 export interface KernelScanner {
   address: string;
   /** trap_port, fast_scan, slow_scan; `kernel_scan` when the reason is unknown. */
   reason: string;
+  /** The ban's length as the kernel set it (scan_detection.ban_timeout), in seconds. */
+  timeoutSec: number | null;
   /** Seconds the kernel still keeps it in the scanners set. */
   expiresSec: number | null;
 }
@@ -21,7 +23,7 @@ export function joinScanners(scanners: readonly SetElement[], reasons: readonly 
     const mark = typeof r.data === 'number' ? r.data : Number(r.data);
     why.set(r.key, SCAN_REASONS[mark] ?? 'kernel_scan');
   }
-  return scanners.map((s) => ({ address: s.key, reason: why.get(s.key) ?? 'kernel_scan', expiresSec: s.expiresSec }));
+  return scanners.map((s) => ({ address: s.key, reason: why.get(s.key) ?? 'kernel_scan', timeoutSec: s.timeoutSec, expiresSec: s.expiresSec }));
 }
 
 /**
