@@ -5,7 +5,7 @@
 import { statSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText, type Config } from '../src/config/config.ts';
@@ -113,6 +113,32 @@ async function latency(coprocess: boolean): Promise<void> {
   const base = 200_000 + run * 10_000;
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
+  const stalls: string[] = [];
+  const gcs: string[] = [];
+  const gcObs = new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) if (e.duration > 3) gcs.push(`${((performance.timeOrigin + e.startTime) % 100000).toFixed(0)}+${e.duration.toFixed(0)}`);
+  });
+  gcObs.observe({ entryTypes: ['gc'] });
+  const tasks: string[] = [];
+  if (process.env.BENCH_TRACE) {
+    const e = engine as unknown as Record<string, (...a: unknown[]) => unknown>;
+    for (const name of ['heal', 'pollKernelScanners', 'expireNow', 'refreshOwnAddresses']) {
+      const orig = e[name]!.bind(engine);
+      e[name] = (...a: unknown[]) => {
+        const t = performance.timeOrigin + performance.now();
+        const r = orig(...a);
+        tasks.push(`${name}@${(t % 100000).toFixed(0)}+${(performance.timeOrigin + performance.now() - t).toFixed(1)}`);
+        return r;
+      };
+    }
+  }
+  const spawnAt = performance.timeOrigin + performance.now();
+  let lastTick = performance.timeOrigin + performance.now();
+  const stallTimer = setInterval(() => {
+    const t = performance.timeOrigin + performance.now();
+    if (t - lastTick > 6) stalls.push(`${(lastTick % 100000).toFixed(0)}+${(t - lastTick).toFixed(0)}`);
+    lastTick = t;
+  }, 1);
   // The sender is its own process (as Suricata is), so its timers do not share our event loop.
   const kernelAt = new Map<string, number>();
   engine.flusher.onBansSent = (targets) => {
@@ -133,6 +159,14 @@ async function latency(coprocess: boolean): Promise<void> {
     if (k !== undefined) lat.push(k - at);
   }
   const rate = report.rate;
+  clearInterval(stallTimer);
+  gcObs.disconnect();
+  if (process.env.BENCH_TRACE) {
+    const slow = report.sent.map(([a, at]) => [at, (kernelAt.get(a) ?? NaN) - at] as const).filter(([, l]) => l > 5);
+    out(`  slow (send%1e5 +latency): ${slow.map(([at, l]) => `${(at % 100000).toFixed(0)}+${l.toFixed(0)}`).join(' ')}`);
+    out(`  loop stalls (at%1e5 +gap): ${stalls.join(' ')}; gc pauses: ${gcs.join(' ')}; sender spawned at ${(spawnAt % 100000).toFixed(0)}`);
+    out(`  tasks (sync part): ${tasks.join(' ')}`);
+  }
   if (coprocess) latencyP99s.push(pct(lat, 99));
   out(`${coprocess ? 'nft -i co-process (chosen)' : 'nft -f FILE only (baseline)'}: ${lat.length}/${LATENCY_ALERTS} alerts at ${rate.toFixed(0)}/s, ` +
     `p50 ${ms(pct(lat, 50))}  p99 ${ms(pct(lat, 99))}  max ${ms(Math.max(...lat))}  (${engine.flusher.stats.transactions} transactions)`);

@@ -111,7 +111,17 @@ export class Engine implements Operations, EngineInternals {
     await this.refreshOwnAddresses();
     if (!this.dryRun) await this.applyBaseRuleset();
     await restoreBans(this);
+    await this.warmBackend();
     this.timers.start();
+  }
+
+  private async warmBackend(): Promise<void> {
+    try {
+      await this.backend.warm();
+    } catch (err) {
+      // Not fatal: the first batch starts the co-process again, and reports a failure then.
+      this.log.warn({ err: (err as Error).message }, 'nft -i co-process did not start; batches will retry it');
+    }
   }
 
   /** Sends what is pending, stops the timers and the co-process. Bans stay in the kernel. */
@@ -143,6 +153,7 @@ export class Engine implements Operations, EngineInternals {
       await this.flusher.flushed();
       this.backend.close();
       this.makeBackend();
+      await this.warmBackend();
     }
     if (!this.dryRun) await this.applyBaseRuleset();
     await liftBans(this, (t) => this.ctx.protection.whyPrefixProtected(t) !== null);

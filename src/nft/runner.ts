@@ -212,6 +212,11 @@ export class NftSession {
     return next;
   }
 
+  /** True while the co-process is running. */
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null;
+  }
+
   close(): void {
     const c = this.child;
     this.child = null;

@@ -25,6 +25,7 @@ class RecordingBackend implements BanBackend {
     this.batches.push(elementStatements(batch));
     return { transactions: 1, refused: [], durationMs: 2 };
   }
+  async warm(): Promise<void> {}
   close(): void {}
 }
 

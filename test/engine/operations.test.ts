@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText, type Config } from '../../src/config/config.ts';
 import { Engine } from '../../src/engine/engine.ts';
+import type { NftBackend } from '../../src/engine/ban-backend.ts';
 import { isNftsentryError } from '../../src/errors.ts';
 import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/topology.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -61,6 +62,14 @@ afterAll(async () => {
 });
 
 describe('Engine as Operations', () => {
+  it('start() has the nft -i co-process running before the first alert; stop() ends it', async () => {
+    const e = await engine();
+    const backend = e.backend as NftBackend;
+    expect(backend.coprocessRunning).toBe(true);
+    await e.stop();
+    expect(backend.coprocessRunning).toBe(false);
+  });
+
   it('ban, get, list, unban with grace; protected addresses refused', async () => {
     const e = await engine();
     const view = await e.ban({ address: P('198.51.100.7'), durationSec: 600, reason: 'by hand' });
