@@ -21,7 +21,8 @@ export interface ApplyOutcome {
 
 export interface BanBackend {
   readonly dryRun: boolean;
-  apply(batch: ElementBatch): Promise<ApplyOutcome>;
+  /** `lane` 'manual': API and CLI operations, through their own co-process (see BanFlusher). */
+  apply(batch: ElementBatch, lane?: 'backlog' | 'manual'): Promise<ApplyOutcome>;
   /** Starts what the first batch would otherwise start (the `nft -i` co-process), at daemon start. */
   warm(): Promise<void>;
   close(): void;
@@ -66,29 +67,33 @@ export class NftBackend implements BanBackend {
   readonly dryRun = false;
   private readonly runner: NftRunner;
   private readonly session: NftSession | null;
+  /** The manual lane's own co-process: API and CLI operations never queue behind the backlog's. */
+  private readonly manualSession: NftSession | null;
   private readonly coprocessMax: number;
   private readonly log: Logger;
 
-  constructor(runner: NftRunner, session: NftSession | null, coprocessMax: number, log: Logger) {
+  constructor(runner: NftRunner, session: NftSession | null, coprocessMax: number, log: Logger, manualSession: NftSession | null = null) {
     this.runner = runner;
     this.session = session;
+    this.manualSession = manualSession;
     this.coprocessMax = coprocessMax;
     this.log = log;
   }
 
-  async apply(batch: ElementBatch): Promise<ApplyOutcome> {
+  async apply(batch: ElementBatch, lane: 'backlog' | 'manual' = 'backlog'): Promise<ApplyOutcome> {
     const started = performance.now();
     const outcome: ApplyOutcome = { transactions: 0, refused: [], durationMs: 0 };
-    await this.applyOrSplit(batch, outcome);
+    await this.applyOrSplit(batch, outcome, lane);
     outcome.durationMs = performance.now() - started;
     return outcome;
   }
 
   /** One transaction, whatever the size (also used for probes and restore). */
-  async send(batch: ElementBatch): Promise<void> {
+  async send(batch: ElementBatch, lane: 'backlog' | 'manual' = 'backlog'): Promise<void> {
     const n = batchSize(batch);
     if (n === 0) return;
-    if (this.session && n <= this.coprocessMax) await this.session.run(elementStatements(batch));
+    const session = lane === 'manual' ? (this.manualSession ?? this.session) : this.session;
+    if (session && n <= this.coprocessMax) await session.run(elementStatements(batch));
     else await this.runner.runScript(elementScript(batch));
   }
 
@@ -98,24 +103,26 @@ export class NftBackend implements BanBackend {
    * 15-25 ms, most of the p99 tail of bench/engine.ts case 2).
    */
   async warm(): Promise<void> {
-    await this.session?.run(elementStatements({ remove: PROBE }));
+    const probe = elementStatements({ remove: PROBE });
+    await Promise.all([this.session?.run(probe), this.manualSession?.run(probe)]);
   }
 
-  /** True while the `nft -i` co-process runs (false without one). */
+  /** True while the `nft -i` co-processes run (false without them). */
   get coprocessRunning(): boolean {
-    return this.session?.running ?? false;
+    return (this.session?.running ?? false) && (this.manualSession?.running ?? true);
   }
 
   close(): void {
     this.session?.close();
+    this.manualSession?.close();
   }
 
-  private async applyOrSplit(batch: ElementBatch, outcome: ApplyOutcome): Promise<void> {
+  private async applyOrSplit(batch: ElementBatch, outcome: ApplyOutcome, lane: 'backlog' | 'manual'): Promise<void> {
     const n = batchSize(batch);
     if (n === 0) return;
     outcome.transactions++;
     try {
-      await this.send(batch);
+      await this.send(batch, lane);
     } catch (err) {
       if (!isNftsentryError(err, ErrorCodes.NFT_REJECTED) && !isNftsentryError(err, ErrorCodes.NFT_EXISTS)) throw err;
       if (n === 1) {
@@ -125,8 +132,8 @@ export class NftBackend implements BanBackend {
         return;
       }
       const [a, b] = split(batch);
-      await this.applyOrSplit(a, outcome);
-      await this.applyOrSplit(b, outcome);
+      await this.applyOrSplit(a, outcome, lane);
+      await this.applyOrSplit(b, outcome, lane);
     }
   }
 }

@@ -6,14 +6,23 @@
  * crash in between leaves kernel elements the store does not know, which the next start adopts;
  * a failed nft transaction is repaired by the self-healing from memory.
  *
- * Manual operations (API, CLI) queue through `queueManualBan`/`queueManualRemove`: their element
- * goes into the next transaction ahead of any alert backlog (a small one of its own, through the
- * `nft -i` co-process), and the returned promise resolves once the transaction that carried it
- * has been applied by nft (or failed and been logged, like `flushed()`) and, for a ban, the store
- * has its row. A caller waits for its own element, never for the whole backlog.
+ * Two lanes. The backlog lane carries what alerts, kernel detections and expiry decide. Manual
+ * operations (API, CLI: `queueManualBan`/`queueManualRemove`) take the manual lane: their own
+ * small transactions through their own `nft -i` co-process, sent at once, concurrently with a
+ * backlog transaction in flight (the kernel serialises the two commits; measured, a backlog
+ * transaction under 50k alerts/s is what a manual write used to wait for). The returned promise
+ * resolves once nft has applied the element (or failed and it was logged, like `flushed()`) and,
+ * for a ban, the store has its row: a caller waits for its own element, never for the backlog.
+ *
+ * Ordering between the lanes, per element key: a decision still pending in one lane is replaced
+ * or cancelled by a newer one in the other (the latest decision wins), and a transaction never
+ * starts while the other lane has one in flight that holds the same key: it waits for that one
+ * (rare: only when an address is unbanned or banned by hand while the backlog is sending it).
+ * The manual lane writes the backlog's queued store rows of its keys before its own, so a
+ * burst's older row never lands over a newer manual one.
  */
 import type { Logger } from '../log.ts';
-import type { ElementChange } from '../nft/elements.ts';
+import type { ElementBatch, ElementChange } from '../nft/elements.ts';
 import type { Store, BanWrite } from '../store/store.ts';
 import type { BanBackend } from './ban-backend.ts';
 
@@ -23,7 +32,7 @@ interface PendingBan {
   change: ElementChange;
   refresh: boolean;
   write: BanWrite;
-  /** Manual operations waiting for this element (they also make it urgent). */
+  /** Manual operations waiting for this element (they put it in the manual lane). */
   done?: Done[];
 }
 
@@ -43,6 +52,14 @@ export interface FlusherStats {
 
 const STORE_CHUNK = 250_000;
 
+type Lane = 'backlog' | 'manual';
+
+interface InFlight {
+  keys: ReadonlySet<string>;
+  /** Resolves once the transaction is done and its store rows are queued (or written). */
+  done: Promise<void>;
+}
+
 export class BanFlusher {
   private readonly backend: BanBackend;
   private readonly store: Store;
@@ -50,13 +67,19 @@ export class BanFlusher {
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
   private readonly onNftError: (err: unknown) => void;
+  /** Backlog lane: pending bans keyed by target (a target lives in exactly one ban set), removals by set|key. */
   private bans = new Map<string, PendingBan>();
-  private storeQueue: BanWrite[] = [];
   private removes = new Map<string, PendingRemove>();
-  /** Targets of pending bans someone waits for: sent before the backlog, in a transaction of their own. */
-  private urgent = new Set<string>();
+  /** Manual lane: the same, each with its waiters. */
+  private manualBans = new Map<string, PendingBan>();
+  private manualRemoves = new Map<string, PendingRemove>();
+  private storeQueue: BanWrite[] = [];
   private waiters: Array<() => void> = [];
   private running: Promise<void> | null = null;
+  private manualRunning: Promise<void> | null = null;
+  private readonly inFlight: Record<Lane, InFlight | null> = { backlog: null, manual: null };
+  /** Targets unbanned while a backlog transaction holding them was in flight (see `lifting`). */
+  private readonly liftedInFlight = new Set<string>();
   /** Called after each ban transaction reached nft, with its targets (benchmarks, metrics). */
   onBansSent: ((targets: readonly string[]) => void) | null = null;
   readonly stats: FlusherStats = { transactions: 0, elements: 0, failures: 0, refused: 0, lastDurationMs: 0, lastBatch: 0 };
@@ -81,17 +104,17 @@ export class BanFlusher {
   }
 
   get pending(): number {
-    return this.bans.size + this.removes.size;
+    return this.bans.size + this.removes.size + this.manualBans.size + this.manualRemoves.size;
   }
 
-  /** Pending bans are keyed by target (a target lives in exactly one ban set). */
+  /** A ban decided from alerts or the kernel: the backlog lane. */
   queueBan(change: ElementChange, refresh: boolean, write: BanWrite): void {
     this.enqueueBan(change, refresh, write, null);
   }
 
   /**
-   * A manual ban: sent in the next transaction, ahead of the alert backlog. Resolves once that
-   * transaction has been applied by nft (or failed and been logged) and the store has the row.
+   * A manual ban: sent at once through the manual lane. Resolves once that transaction has been
+   * applied by nft (or failed and been logged) and the store has the row.
    */
   queueManualBan(change: ElementChange, refresh: boolean, write: BanWrite): Promise<void> {
     return new Promise((resolve) => this.enqueueBan(change, refresh, write, resolve));
@@ -106,64 +129,112 @@ export class BanFlusher {
     return new Promise((resolve) => this.enqueueRemove(change, resolve));
   }
 
+  /**
+   * The store is about to mark these targets inactive (an unban): their queued rows are written
+   * now, and a row still to come from a backlog transaction in flight is deactivated as soon as it
+   * is written, so that no older row of a burst lands after the deactivation and brings the ban
+   * back at the next start. Synchronous: call it right before `store.deactivate`.
+   */
+  lifting(keys: readonly string[]): void {
+    this.writeRowsOf(new Set(keys), []);
+    const f = this.inFlight.backlog;
+    if (f) for (const k of keys) if (f.keys.has(k)) this.liftedInFlight.add(k);
+  }
+
   private enqueueBan(change: ElementChange, refresh: boolean, write: BanWrite, done: Done | null): void {
+    const rk = `${change.set}|${change.key}`;
     let waiting: Done[] | undefined;
-    if (this.removes.size > 0) {
-      const rk = `${change.set}|${change.key}`;
-      const r = this.removes.get(rk);
+    // Whoever waited for a removal of this element now waits for the element that replaces it.
+    for (const m of [this.removes, this.manualRemoves]) {
+      const r = m.get(rk);
       if (r) {
-        this.removes.delete(rk);
-        // Whoever waited for the removal now waits for the element that replaces it.
-        if (r.done) waiting = [...r.done];
+        m.delete(rk);
+        if (r.done) waiting = [...(waiting ?? []), ...r.done];
       }
     }
-    const prev = this.bans.get(change.key);
+    const prevManual = this.manualBans.get(change.key);
+    const prev = prevManual ?? this.bans.get(change.key);
     if (prev?.done) waiting = [...(waiting ?? []), ...prev.done];
     if (done) waiting = [...(waiting ?? []), done];
     // A new ban still pending stays a plain add; otherwise the latest decision wins.
-    this.bans.set(change.key, { change, refresh: prev ? prev.refresh && refresh : refresh, write, done: waiting });
-    if (waiting) this.urgent.add(change.key);
-    if (!this.running) this.kick();
+    const entry: PendingBan = { change, refresh: prev ? prev.refresh && refresh : refresh, write, done: waiting };
+    if (waiting) {
+      this.bans.delete(change.key);
+      this.manualBans.set(change.key, entry);
+      this.kickManual();
+    } else {
+      this.bans.set(change.key, entry);
+      this.kick();
+    }
   }
 
   private enqueueRemove(change: ElementChange, done: Done | null): void {
     const rk = `${change.set}|${change.key}`;
-    let waiting = this.removes.get(rk)?.done;
-    const pending = this.bans.get(change.key);
-    if (pending && pending.change.set === change.set) {
-      this.bans.delete(change.key);
-      this.urgent.delete(change.key);
-      // The ban never reaches nft: its waiters are answered with the removal.
-      if (pending.done) waiting = [...(waiting ?? []), ...pending.done];
+    let waiting = [...(this.manualRemoves.get(rk)?.done ?? []), ...(this.removes.get(rk)?.done ?? [])];
+    for (const m of [this.bans, this.manualBans]) {
+      const pending = m.get(change.key);
+      if (pending && pending.change.set === change.set) {
+        m.delete(change.key);
+        // The ban never reaches nft: its waiters are answered with the removal.
+        if (pending.done) waiting.push(...pending.done);
+      }
     }
-    if (done) waiting = [...(waiting ?? []), done];
-    this.removes.set(rk, { change, done: waiting });
-    this.kick();
+    if (done) waiting.push(done);
+    this.removes.delete(rk);
+    this.manualRemoves.delete(rk);
+    if (waiting.length > 0) {
+      this.manualRemoves.set(rk, { change, done: waiting });
+      this.kickManual();
+    } else {
+      this.removes.set(rk, { change });
+      this.kick();
+    }
   }
 
   /** Resolves once everything queued so far has been sent (or failed and been logged). */
   flushed(): Promise<void> {
-    if (this.pending === 0 && !this.running) return Promise.resolve();
+    if (this.pending === 0 && !this.running && !this.manualRunning) return Promise.resolve();
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       this.kick();
+      this.kickManual();
     });
   }
 
   private kick(): void {
     if (this.running) return;
+    if (this.bans.size + this.removes.size === 0) {
+      this.wakeWaitersIfIdle();
+      return;
+    }
     this.running = new Promise<void>((resolve) => {
       const start = () => void this.loop().finally(resolve);
       if (this.flushIntervalMs > 0) setTimeout(start, this.flushIntervalMs);
       else setImmediate(start);
     }).then(() => {
       this.running = null;
-      if (this.pending > 0) this.kick();
-      else this.wakeWaiters();
+      this.kick();
     });
   }
 
-  private wakeWaiters(): void {
+  private kickManual(): void {
+    if (this.manualRunning) return;
+    if (this.manualBans.size + this.manualRemoves.size === 0) {
+      this.wakeWaitersIfIdle();
+      return;
+    }
+    // Started after the current synchronous run (a microtask), so that what one operation queues
+    // at once (an unban: the ban element and the scanners entries) is one transaction.
+    this.manualRunning = Promise.resolve()
+      .then(() => this.manualLoop())
+      .finally(() => {
+        this.manualRunning = null;
+        this.kickManual();
+      });
+  }
+
+  private wakeWaitersIfIdle(): void {
+    if (this.pending > 0 || this.running || this.manualRunning) return;
     const w = this.waiters;
     this.waiters = [];
     for (const resolve of w) resolve();
@@ -178,7 +249,6 @@ export class BanFlusher {
     const started = performance.now();
     let last = this.bans.size;
     for (let i = 0; i < 10_000; i++) {
-      if (this.urgent.size > 0) return;
       if (this.bans.size <= this.smallBatch || this.bans.size >= this.burstBatch) return;
       if (performance.now() - started >= this.burstWaitMs) return;
       await new Promise((r) => setImmediate(r));
@@ -188,57 +258,84 @@ export class BanFlusher {
   }
 
   private async loop(): Promise<void> {
-    while (this.pending > 0) {
+    while (this.bans.size + this.removes.size > 0) {
       await this.fill();
       const removes = [...this.removes.values()];
       this.removes.clear();
       const taken: PendingBan[] = [];
-      if (this.urgent.size > 0) {
-        // Manual bans first, alone: a small transaction, not behind the backlog.
-        for (const k of this.urgent) {
-          const p = this.bans.get(k);
-          if (!p) continue;
-          if (taken.length >= this.maxBatch) break;
-          taken.push(p);
-          this.bans.delete(k);
-          this.urgent.delete(k);
-        }
-        if (taken.length === 0) this.urgent.clear();
-      } else {
-        for (const [k, p] of this.bans) {
-          if (taken.length >= this.maxBatch) break;
-          taken.push(p);
-          this.bans.delete(k);
-        }
+      for (const [k, p] of this.bans) {
+        if (taken.length >= this.maxBatch) break;
+        taken.push(p);
+        this.bans.delete(k);
       }
-      if (removes.length > 0) {
-        await this.send({ remove: removes.map((r) => r.change) });
-        for (const r of removes) if (r.done) for (const d of r.done) d();
-      }
-      let answered = false;
+      if (removes.length > 0) await this.send('backlog', { remove: removes.map((r) => r.change) });
       if (taken.length > 0) {
-        await this.send({
+        await this.send('backlog', {
+          add: taken.filter((p) => !p.refresh).map((p) => p.change),
+          refresh: taken.filter((p) => p.refresh).map((p) => p.change),
+        }, () => {
+          for (const p of taken) this.storeQueue.push(p.write);
+          if (this.liftedInFlight.size > 0) {
+            const lifted = new Set(this.liftedInFlight);
+            this.liftedInFlight.clear();
+            this.writeRowsOf(lifted, []);
+            try {
+              this.store.deactivate([...lifted]);
+            } catch (err) {
+              this.log.error({ err }, 'store write failed');
+            }
+          }
+        });
+        this.onBansSent?.(taken.map((p) => p.change.key));
+      }
+      // The store follows the kernel: at once when nothing else waits (the usual case), and in a
+      // burst after the kernel has the bans (or every STORE_CHUNK rows).
+      if (this.bans.size === 0 || this.storeQueue.length >= STORE_CHUNK) this.writeStore();
+    }
+  }
+
+  private async manualLoop(): Promise<void> {
+    while (this.manualBans.size + this.manualRemoves.size > 0) {
+      const removes = [...this.manualRemoves.values()];
+      this.manualRemoves.clear();
+      const taken = [...this.manualBans.values()].slice(0, this.maxBatch);
+      for (const p of taken) this.manualBans.delete(p.change.key);
+      if (removes.length > 0) {
+        await this.send('manual', { remove: removes.map((r) => r.change) });
+        for (const r of removes) for (const d of r.done ?? []) d();
+      }
+      if (taken.length > 0) {
+        await this.send('manual', {
           add: taken.filter((p) => !p.refresh).map((p) => p.change),
           refresh: taken.filter((p) => p.refresh).map((p) => p.change),
         });
         this.onBansSent?.(taken.map((p) => p.change.key));
-        for (const p of taken) {
-          this.storeQueue.push(p.write);
-          if (p.done) answered = true;
-        }
+        this.writeRowsOf(new Set(taken.map((p) => p.write.target)), taken.map((p) => p.write));
+        for (const p of taken) for (const d of p.done ?? []) d();
       }
-      // The store follows the kernel: at once when nothing else waits (the usual case) or someone
-      // waits for a row just sent, and in a burst after the kernel has the bans (or every
-      // STORE_CHUNK rows).
-      if (answered || this.bans.size === 0 || this.storeQueue.length >= STORE_CHUNK) this.writeStore();
-      if (answered) for (const p of taken) if (p.done) for (const d of p.done) d();
     }
+  }
+
+  /** Writes the backlog's queued rows of these targets (older), then `rows` (newer), in one SQL transaction. */
+  private writeRowsOf(targets: ReadonlySet<string>, rows: BanWrite[]): void {
+    const older: BanWrite[] = [];
+    if (this.storeQueue.length > 0 && targets.size > 0) {
+      const rest: BanWrite[] = [];
+      for (const w of this.storeQueue) (targets.has(w.target) ? older : rest).push(w);
+      if (older.length > 0) this.storeQueue = rest;
+    }
+    this.recordRows([...older, ...rows]);
   }
 
   private writeStore(): void {
     if (this.storeQueue.length === 0) return;
     const rows = this.storeQueue;
     this.storeQueue = [];
+    this.recordRows(rows);
+  }
+
+  private recordRows(rows: BanWrite[]): void {
+    if (rows.length === 0) return;
     try {
       this.store.recordBans(rows);
     } catch (err) {
@@ -246,19 +343,34 @@ export class BanFlusher {
     }
   }
 
-  private async send(batch: { add?: ElementChange[]; refresh?: ElementChange[]; remove?: ElementChange[] }): Promise<void> {
-    const n = (batch.add?.length ?? 0) + (batch.refresh?.length ?? 0) + (batch.remove?.length ?? 0);
+  /**
+   * One batch through the lane's transaction path. Waits first for the other lane's transaction
+   * in flight when it holds one of the same keys. `after` runs once nft answered, before the
+   * lane's in-flight mark clears.
+   */
+  private async send(lane: Lane, batch: ElementBatch, after?: () => void): Promise<void> {
+    const all = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])];
+    const keys = new Set(all.map((c) => c.key));
+    const other = this.inFlight[lane === 'manual' ? 'backlog' : 'manual'];
+    if (other && all.some((c) => other.keys.has(c.key))) await other.done;
+    let finish!: () => void;
+    const mark: InFlight = { keys, done: new Promise<void>((r) => (finish = r)) };
+    this.inFlight[lane] = mark;
     try {
-      const outcome = await this.backend.apply(batch);
+      const outcome = await this.backend.apply(batch, lane);
       this.stats.transactions += outcome.transactions;
-      this.stats.elements += n;
+      this.stats.elements += all.length;
       this.stats.refused += outcome.refused.length;
       this.stats.lastDurationMs = outcome.durationMs;
-      this.stats.lastBatch = n;
+      this.stats.lastBatch = all.length;
     } catch (err) {
       this.stats.failures++;
-      this.log.warn({ err: (err as Error).message, elements: n }, 'nft transaction failed; self-healing will re-apply');
+      this.log.warn({ err: (err as Error).message, elements: all.length, lane }, 'nft transaction failed; self-healing will re-apply');
       this.onNftError(err);
+    } finally {
+      after?.();
+      if (this.inFlight[lane] === mark) this.inFlight[lane] = null;
+      finish();
     }
   }
 }

@@ -11,7 +11,7 @@ import type { AllowEntry, BanListFilter, BanView } from './operations.ts';
 import { decideManual } from './decide.ts';
 import { banTargetOf } from './ban-target.ts';
 import { banViewOf } from './ban-view.ts';
-import { liftBans } from './engine-sync.ts';
+import { liftBan, liftBans } from './engine-sync.ts';
 
 export function listBans(e: Engine, filter: BanListFilter): { total: number; items: BanView[] } {
   const nowMs = e.clock();
@@ -48,7 +48,7 @@ export async function ban(e: Engine, request: { address: IpPrefix; durationSec: 
 
 export async function unban(e: Engine, address: IpPrefix): Promise<boolean> {
   const target = banTargetOf(address);
-  const lifted = await liftBans(e, (_, t) => t === target.text);
+  const lifted = await liftBan(e, target.text);
   if (lifted === 0) return false;
   const untilMs = e.clock() + e.config.api.unban_grace * 1000;
   e.index.setGrace(target.text, untilMs);

@@ -161,11 +161,28 @@ export async function syncKernelScanners(e: Engine): Promise<void> {
  * (its own transaction), and the kernel's scanners entries inside it. Returns how many.
  */
 export async function liftBans(e: Engine, matches: (prefix: IpPrefix, target: string) => boolean): Promise<number> {
-  const lifted: Array<{ text: string; set: BanSetName; prefix: IpPrefix }> = [];
+  const lifted: Lifted[] = [];
   for (const [text, o] of e.index.activeEntries()) {
     const p = parsePrefix(text);
     if (p && matches(p, text)) lifted.push({ text, set: o.set, prefix: p });
   }
+  return liftTargets(e, lifted);
+}
+
+/** Lifts one ban by its target text (an unban): a lookup, not a scan of every active ban. */
+export async function liftBan(e: Engine, target: string): Promise<number> {
+  const o = e.index.active(target);
+  const p = o ? parsePrefix(target) : null;
+  return o && p ? liftTargets(e, [{ text: target, set: o.set, prefix: p }]) : 0;
+}
+
+interface Lifted {
+  text: string;
+  set: BanSetName;
+  prefix: IpPrefix;
+}
+
+async function liftTargets(e: Engine, lifted: Lifted[]): Promise<number> {
   if (lifted.length === 0) return 0;
   const now = performance.now();
   for (const [t, at] of e.liftedAt) if (at < now - 600_000) e.liftedAt.delete(t);
@@ -177,6 +194,8 @@ export async function liftBans(e: Engine, matches: (prefix: IpPrefix, target: st
     e.ctx.tracker.forgetSource(l.text);
     applied.push(e.flusher.queueManualRemove({ set: l.set, key: l.text }));
   }
+  // A burst row of these targets not yet written must not land after the deactivation.
+  e.flusher.lifting(lifted.map((l) => l.text));
   e.store.deactivate(lifted.map((l) => l.text));
   if (!e.dryRun) {
     const removeScanner = (a: IpAddress) => {

@@ -302,7 +302,9 @@ export class Engine implements Operations, EngineInternals {
     const e = this.config.engine;
     this.backend = e.dry_run
       ? new DryRunBackend(this.log)
-      : new NftBackend(this.runner, e.coprocess_max_elements > 0 ? openNftSession(this.runner) : null, e.coprocess_max_elements, this.log);
+      : e.coprocess_max_elements > 0
+        ? new NftBackend(this.runner, openNftSession(this.runner), e.coprocess_max_elements, this.log, openNftSession(this.runner))
+        : new NftBackend(this.runner, null, 0, this.log);
     this.flusher = new BanFlusher(this.backend, this.store, this.log, {
       flushIntervalMs: e.flush_interval_ms,
       maxBatch: e.max_batch,
