@@ -25,6 +25,8 @@ export const ErrorCodes = {
   HOST_NETNS: 'E_HOST_NETNS',
   /** A network namespace could not be created or used. */
   NETNS_FAILED: 'E_NETNS_FAILED',
+  /** The gateway's own addresses could not be read (`ip -j addr show`). */
+  OWN_ADDRESSES: 'E_OWN_ADDRESSES',
   /** A line of IDS output was refused (the reason says why). */
   INPUT_BAD: 'E_INPUT_BAD',
   /** The persistent store failed. */

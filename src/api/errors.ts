@@ -29,6 +29,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freeze
   [ErrorCodes.NFT_FAILED]: 503,
   [ErrorCodes.HOST_NETNS]: 500,
   [ErrorCodes.NETNS_FAILED]: 500,
+  [ErrorCodes.OWN_ADDRESSES]: 500,
   [ErrorCodes.INPUT_BAD]: 400,
   [ErrorCodes.STORE_FAILED]: 503,
   [ErrorCodes.BAN_REFUSED]: 409,

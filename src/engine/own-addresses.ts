@@ -4,6 +4,7 @@
  * step is pure.
  */
 import { execa } from 'execa';
+import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { parseIp, type IpAddress } from '../net/ip.ts';
 
 interface IpAddrJson {
@@ -33,6 +34,10 @@ export function parseIpAddrJson(text: string): IpAddress[] {
 export async function readOwnAddresses(netns?: string): Promise<IpAddress[]> {
   const args = [...(netns ? ['-n', netns] : []), '-j', 'addr', 'show'];
   const r = await execa('ip', args, { reject: false, stdin: 'ignore', timeout: 10_000 });
-  if (r.exitCode !== 0) throw new Error(`ip ${args.join(' ')}: ${String(r.stderr).trim() || `exit ${r.exitCode}`}`);
+  if (r.exitCode !== 0) {
+    throw new NftsentryError(ErrorCodes.OWN_ADDRESSES, `cannot read the gateway's own addresses: ip ${args.join(' ')}: ${String(r.stderr).trim() || `exit ${r.exitCode ?? r.message}`}`, {
+      details: { args, exitCode: r.exitCode },
+    });
+  }
   return parseIpAddrJson(String(r.stdout));
 }
