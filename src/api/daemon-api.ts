@@ -37,23 +37,11 @@ export interface DaemonApiDeps {
   countersTtlMs?: number;
 }
 
-/**
- * nft apply durations: the engine keeps the last one only, so a sampler observes it each time
- * the transaction count moves (a burst of several transactions between samples counts once).
- */
+/** nft apply durations: every batch the engine's flusher applies, observed as it happens. */
 function applySampler(engine: Engine): { histogram: Histogram; stop: () => void } {
   const histogram = new Histogram();
-  let seen = -1;
-  const tick = () => {
-    const s = engine.flusher.stats;
-    if (s.transactions !== seen) {
-      if (seen >= 0 && s.lastDurationMs > 0) histogram.observe(s.lastDurationMs / 1000);
-      seen = s.transactions;
-    }
-  };
-  const timer = setInterval(tick, 100);
-  timer.unref();
-  return { histogram, stop: () => clearInterval(timer) };
+  const stop = engine.onNftApply((ms) => histogram.observe(ms / 1000));
+  return { histogram, stop };
 }
 
 export function engineTelemetry(engine: Engine, deps: DaemonApiDeps, applyDurations: Histogram): ApiTelemetry {

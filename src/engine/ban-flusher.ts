@@ -67,6 +67,7 @@ export class BanFlusher {
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
   private readonly onNftError: (err: unknown) => void;
+  private readonly onApplied: (durationMs: number) => void;
   /** Backlog lane: pending bans keyed by target (a target lives in exactly one ban set), removals by set|key. */
   private bans = new Map<string, PendingBan>();
   private removes = new Map<string, PendingRemove>();
@@ -90,7 +91,12 @@ export class BanFlusher {
 
   constructor(
     backend: BanBackend, store: Store, log: Logger,
-    opts: { flushIntervalMs: number; maxBatch: number; smallBatch: number; burstBatch: number; burstWaitMs: number; onNftError: (err: unknown) => void },
+    opts: {
+      flushIntervalMs: number; maxBatch: number; smallBatch: number; burstBatch: number; burstWaitMs: number;
+      onNftError: (err: unknown) => void;
+      /** Every batch nft applied, with its duration (the metrics histogram). */
+      onApplied?: (durationMs: number) => void;
+    },
   ) {
     this.smallBatch = opts.smallBatch;
     this.burstBatch = opts.burstBatch;
@@ -101,6 +107,7 @@ export class BanFlusher {
     this.flushIntervalMs = opts.flushIntervalMs;
     this.maxBatch = opts.maxBatch;
     this.onNftError = opts.onNftError;
+    this.onApplied = opts.onApplied ?? (() => undefined);
   }
 
   get pending(): number {
@@ -363,6 +370,7 @@ export class BanFlusher {
       this.stats.refused += outcome.refused.length;
       this.stats.lastDurationMs = outcome.durationMs;
       this.stats.lastBatch = all.length;
+      this.onApplied(outcome.durationMs);
     } catch (err) {
       this.stats.failures++;
       this.log.warn({ err: (err as Error).message, elements: all.length, lane }, 'nft transaction failed; self-healing will re-apply');

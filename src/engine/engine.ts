@@ -254,6 +254,13 @@ export class Engine implements Operations, EngineInternals {
   // --- internals used by engine-sync.ts and engine-timers.ts ---
 
   ownAddresses: IpAddress[] = [];
+  private readonly applyListeners = new Set<(durationMs: number) => void>();
+
+  /** Calls `listener` with the duration of every batch nft applies (either lane); returns the unsubscribe. */
+  onNftApply(listener: (durationMs: number) => void): () => void {
+    this.applyListeners.add(listener);
+    return () => this.applyListeners.delete(listener);
+  }
 
   async refreshOwnAddresses(): Promise<void> {
     try {
@@ -311,6 +318,9 @@ export class Engine implements Operations, EngineInternals {
       smallBatch: e.coprocess_max_elements,
       burstBatch: e.burst_batch,
       burstWaitMs: e.burst_wait_ms,
+      onApplied: (ms) => {
+        for (const l of this.applyListeners) l(ms);
+      },
       onNftError: (err) => {
         if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) this.timers.healSoon();
       },

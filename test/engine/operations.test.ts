@@ -70,6 +70,21 @@ describe('Engine as Operations', () => {
     expect(backend.coprocessRunning).toBe(false);
   });
 
+  it('every batch nft applies is observed once (the metrics histogram is exact, not sampled)', async () => {
+    const e = await engine();
+    const seen: number[] = [];
+    const stop = e.onNftApply((ms) => seen.push(ms));
+    const before = e.flusher.stats.transactions;
+    await e.ban({ address: P('203.0.113.77'), durationSec: 600, reason: 'histogram' });
+    await e.unban(P('203.0.113.77'));
+    stop();
+    await e.ban({ address: P('203.0.113.78'), durationSec: 600, reason: 'after unsubscribe' });
+    expect(seen).toHaveLength(2); // the ban's transaction and the unban's (ban element and scanner entries in one)
+    expect(e.flusher.stats.transactions - before).toBe(3);
+    expect(seen.every((ms) => ms > 0)).toBe(true);
+    await e.unban(P('203.0.113.78')); // the store is shared by the tests below
+  });
+
   it('ban, get, list, unban with grace; protected addresses refused', async () => {
     const e = await engine();
     const view = await e.ban({ address: P('198.51.100.7'), durationSec: 600, reason: 'by hand' });
