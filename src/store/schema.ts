@@ -22,6 +22,11 @@ CREATE TABLE IF NOT EXISTS bans (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS bans_active_expiry ON bans (active, expires_ms);
 CREATE INDEX IF NOT EXISTS bans_last_offence ON bans (last_offence_ms);
+-- The API's lists (newest first, optionally by source) and the per-source counts walk these
+-- instead of sorting: at 100k active bans a page took 45 ms without, 0.1 ms with (measured);
+-- a row update costs about 1.4 us more.
+CREATE INDEX IF NOT EXISTS bans_active_seen ON bans (active, last_seen_ms DESC, target);
+CREATE INDEX IF NOT EXISTS bans_active_source_seen ON bans (active, source, last_seen_ms DESC, target);
 CREATE TABLE IF NOT EXISTS allow (
   prefix TEXT PRIMARY KEY,
   note TEXT NOT NULL,
