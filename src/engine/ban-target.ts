@@ -1,11 +1,11 @@
 /**
  * What a ban is put on: a single address (hash sets ban4/ban6), an IPv6 /64 (hash set ban6net64,
- * holding the /64's network address: an interval set is read whole by nft before each change, a
- * hash set is not) or any other prefix (interval sets bannet4/bannet6). The text is the key
- * everywhere (store, API, memory, element changes): the canonical address for a single one
- * (`203.0.113.7`), `addr/len` for a prefix (`2001:db8:1::/64`, also for ban6net64); only the nft
+ * holding the /64's network address: a hash set costs the same at any size) or any other prefix
+ * (bannet4/bannet6, interval sets keyed `address . protocol`). The text is the key everywhere
+ * (store, API, memory, element changes): the canonical address for a single one (`203.0.113.7`),
+ * `addr/len` for a prefix (`2001:db8:1::/64`, also for ban6net64 and bannet4/6); only the nft
  * boundary (nft/elements.ts on the way in, kernel-sync.ts on the way out) writes a ban6net64
- * element as its bare network address. Pure.
+ * element as its bare network address and a bannet4/6 element as `addr/len . 0-255`. Pure.
  */
 import { isFullLength, parsePrefix, type Family, type IpPrefix } from '../net/ip.ts';
 import { NETWORK_KEY_SETS } from '../nft/ruleset.ts';

@@ -1,12 +1,24 @@
 /**
  * Loading the base ruleset: render, then one `nft -f` transaction. Also the lock-out warnings an
  * admin wants to read before it bites.
+ *
+ * Upgrade: the objects file declares every object, which keeps an existing one only when its
+ * definition is the same; one that differs is refused (by the kernel: E_NFT_EXISTS; before that,
+ * nft checks the rules against the set it has: E_NFT_REJECTED, "datatype mismatch"). When nft
+ * refuses the script and the kernel holds an older definition of a prefix-ban set (a plain
+ * `ipv4_addr` bannet4 from before ANY_PROTOCOL_SETS), the script is rendered again with a
+ * RulesetUpgrade: the chains emptied, the old sets deleted and declared anew, their elements
+ * carried over with the time they had left; still one transaction. Nothing is read while the
+ * definitions are current.
  */
 import type { Config } from '../config/config.ts';
+import { isNftsentryError, ErrorCodes } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { parseIp, prefixContains, unmapV4 } from '../net/ip.ts';
-import { renderRuleset, loadTemplates } from './ruleset.ts';
-import { NftRunner } from './runner.ts';
+import { isFullLength, parseIp, parsePrefix, prefixContains, unmapV4 } from '../net/ip.ts';
+import { elementStatements, type ElementChange } from './elements.ts';
+import { renderRuleset, loadTemplates, ANY_PROTOCOL_SETS, TABLE_FAMILY, TABLE_NAME, type RulesetUpgrade } from './ruleset.ts';
+import { NftRunner, type NftJson, type NftResult } from './runner.ts';
+import { readSet } from './state.ts';
 
 export interface ApplyOptions {
   netns?: string | undefined;
@@ -48,11 +60,73 @@ export function lockoutWarnings(config: Config, sshConnection: string | undefine
   return warnings;
 }
 
+/**
+ * From `nft -j -t list table inet nftsentry`: the sets of ANY_PROTOCOL_SETS whose type differs
+ * from the objects file's, and the table's chains. Pure.
+ */
+export function outdatedSets(table: NftJson): { sets: string[]; chains: string[] } {
+  const sets: string[] = [];
+  const chains: string[] = [];
+  const want = ANY_PROTOCOL_SETS as Record<string, readonly string[]>;
+  for (const o of table.nftables) {
+    if (o.chain) chains.push((o.chain as { name: string }).name);
+    const set = o.set as { name: string; type: string | string[] } | undefined;
+    if (set && Object.hasOwn(want, set.name) && [set.type].flat().join(' . ') !== want[set.name]!.join(' . ')) sets.push(set.name);
+  }
+  return { sets, chains };
+}
+
+/** The upgrade the kernel needs (see the top of this file); null when there is nothing to upgrade. */
+export async function readUpgrade(runner: NftRunner): Promise<RulesetUpgrade | null> {
+  let table: NftJson;
+  try {
+    // -t: no elements printed (nft still reads them: costly with many bans, but only on this path).
+    table = await runner.json(['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+  } catch (err) {
+    if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) return null;
+    throw err;
+  }
+  const { sets, chains } = outdatedSets(table);
+  if (sets.length === 0) return null;
+  const carried: ElementChange[] = [];
+  for (const set of sets) {
+    for (const e of await readSet(runner, set)) {
+      // Anything but an address or prefix (not written by nftsentry) is not carried over.
+      const p = parsePrefix(e.key);
+      if (!p) continue;
+      carried.push({ set, key: isFullLength(p) ? p.network.text : p.text, timeoutSec: e.expiresSec === null ? null : Math.max(1, e.expiresSec) });
+    }
+  }
+  return { sets, chains, elements: elementStatements({ add: carried }) };
+}
+
+/**
+ * Runs the rendered ruleset (`check`: through `nft -c`, nothing loaded); when nft refuses it, again
+ * with the upgrade if the kernel needs one (see the top of this file).
+ */
+export async function runRuleset(
+  runner: NftRunner,
+  render: (upgrade?: RulesetUpgrade) => string,
+  options: { check?: boolean } = {},
+): Promise<{ result: NftResult; upgrade: RulesetUpgrade | null }> {
+  try {
+    return { result: await runner.runScript(render(), options), upgrade: null };
+  } catch (err) {
+    if (!isNftsentryError(err, ErrorCodes.NFT_EXISTS) && !isNftsentryError(err, ErrorCodes.NFT_REJECTED)) throw err;
+    const upgrade = await readUpgrade(runner);
+    if (!upgrade) throw err;
+    return { result: await runner.runScript(render(upgrade), options), upgrade };
+  }
+}
+
 export async function applyRuleset(config: Config, options: ApplyOptions = {}): Promise<ApplyResult> {
   const runner = options.runner ?? new NftRunner({ netns: options.netns });
-  const script = renderRuleset(config, loadTemplates());
+  const templates = loadTemplates();
   const warnings = options.netns ? [] : lockoutWarnings(config, options.sshConnection ?? process.env.SSH_CONNECTION);
-  const result = await runner.runScript(script);
+  const { result, upgrade } = await runRuleset(runner, (u) => renderRuleset(config, templates, u));
+  if (upgrade) {
+    options.log?.warn({ sets: upgrade.sets, statements: upgrade.elements.length }, 'older set definitions replaced, their elements carried over');
+  }
   options.log?.info({ durationMs: Math.round(result.durationMs), netns: runner.netns }, 'ruleset applied');
   return { durationMs: result.durationMs, warnings };
 }

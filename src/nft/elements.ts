@@ -10,13 +10,14 @@
  * Keys must already be canonical (net/ip.ts); they are checked again here, since this text goes
  * to nft: anything that is not an address or prefix throws.
  * In a network-address hash set (NETWORK_KEY_SETS: ban6net64) an element `addr/64` is written as
- * `addr` (a hash set takes no prefix); any other prefix length there throws.
+ * `addr` (a hash set takes no prefix); any other prefix length there throws. In a set keyed
+ * `address . protocol` (ANY_PROTOCOL_SETS: bannet4, bannet6) it is written `addr/len . 0-255`.
  */
-import { NETWORK_KEY_SETS, TABLE } from './ruleset.ts';
+import { ANY_PROTOCOL, ANY_PROTOCOL_SETS, NETWORK_KEY_SETS, TABLE } from './ruleset.ts';
 
 export interface ElementChange {
   set: string;
-  /** Canonical address, or `addr/len` for an interval set or a network-address set (ban6net64). */
+  /** Canonical address, or `addr/len` for a prefix (any ban set that holds prefixes). */
   key: string;
   /** For a new or refreshed element; null: no timeout (permanent). */
   timeoutSec?: number | null;
@@ -35,8 +36,12 @@ const CHUNK = 4096;
 const SET_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 const KEY = /^[0-9a-f.:]{2,45}(\/\d{1,3})?$/;
 
-/** The key as nft takes it in that set: `addr/len` becomes `addr` in a network-address set. */
+/**
+ * The key as nft takes it in that set: `addr/len` becomes `addr` in a network-address set, any
+ * key `key . 0-255` in a set keyed `address . protocol`.
+ */
 export function kernelKey(set: string, key: string): string {
+  if (Object.hasOwn(ANY_PROTOCOL_SETS, set)) return `${key} . ${ANY_PROTOCOL}`;
   const len = (NETWORK_KEY_SETS as Record<string, number>)[set];
   if (len === undefined) return key;
   const slash = key.indexOf('/');

@@ -48,6 +48,21 @@ export const BAN_SETS = {
  */
 export const NETWORK_KEY_SETS = { ban6net64: 64 } as const;
 
+/**
+ * Prefix-ban sets keyed `address . protocol` (concatenated interval sets; why: nft/00-objects.nft).
+ * A ban covers every protocol: element changes name such an element `addr/len` like any prefix,
+ * nft/elements.ts writes it `addr/len . 0-255`, engine/kernel-sync.ts reads it back as `addr/len`.
+ * The value is the set's type as `nft -j` prints it, which apply compares to find an older
+ * definition.
+ */
+export const ANY_PROTOCOL_SETS = {
+  bannet4: ['ipv4_addr', 'inet_proto'],
+  bannet6: ['ipv6_addr', 'inet_proto'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** The protocol half of an element in ANY_PROTOCOL_SETS: every protocol. */
+export const ANY_PROTOCOL = '0-255';
+
 /** Marks stored in scan_reason4/6 by the kernel, and what they mean. */
 export const SCAN_REASONS: Record<number, string> = { 1: 'trap_port', 2: 'fast_scan', 3: 'slow_scan' };
 
@@ -197,8 +212,32 @@ export function rulesetParameters(config: Config): { flags: Flags; values: Value
   };
 }
 
-/** The whole script `apply` loads, as one transaction. */
-export function renderRuleset(config: Config, templates: readonly Template[]): string {
+/**
+ * What a re-declaration cannot change: sets whose definition in the kernel is older than the
+ * objects file (the kernel refuses a re-declaration that differs). Read by nft/apply.ts.
+ */
+export interface RulesetUpgrade {
+  /** Deleted, then declared anew by the objects file, in the same transaction. */
+  sets: readonly string[];
+  /** Our table's chains in the kernel: flushed before the sets are deleted (rules refer to them). */
+  chains: readonly string[];
+  /** Statements putting the old sets' elements into the new ones (at the end of the script). */
+  elements: readonly string[];
+}
+
+function upgradeStatements(upgrade: RulesetUpgrade): string[] {
+  if (upgrade.sets.length === 0) return [];
+  return [
+    `# Upgrade: the kernel holds an older definition of ${upgrade.sets.join(', ')}. Rules refer to them:`,
+    '# the chains are emptied first; the sets are deleted, declared anew below, their elements carried over.',
+    ...upgrade.chains.map((c) => `flush chain ${TABLE} ${c}`),
+    ...upgrade.sets.map((s) => `delete set ${TABLE} ${s}`),
+    '',
+  ];
+}
+
+/** The whole script `apply` loads, as one transaction (with `upgrade`: see RulesetUpgrade). */
+export function renderRuleset(config: Config, templates: readonly Template[], upgrade?: RulesetUpgrade): string {
   const { flags, values } = rulesetParameters(config);
   const [objects, ...rules] = templates;
   if (!objects || !objects.name.startsWith('00-')) throw new Error('the first template must be 00-objects.nft');
@@ -206,6 +245,7 @@ export function renderRuleset(config: Config, templates: readonly Template[]): s
     '#!/usr/sbin/nft -f',
     '# Rendered by nftsentry: one atomic transaction. Only `table inet nftsentry` is touched.',
     '',
+    ...(upgrade ? upgradeStatements(upgrade) : []),
     expandTemplate(objects, flags, values).trimEnd(),
     '',
     '# Rebuild the chains; refill the config sets; reset the meters. Ban sets keep their elements.',
@@ -221,5 +261,6 @@ export function renderRuleset(config: Config, templates: readonly Template[]): s
     for (const e of elements) parts.push(`add element ${TABLE} ${e.set} { ${e.elements.join(', ')} }`);
     parts.push('');
   }
+  if (upgrade && upgrade.elements.length > 0) parts.push('# Elements of the replaced sets.', ...upgrade.elements, '');
   return parts.join('\n');
 }

@@ -8,7 +8,10 @@ import type { NftJson, NftRunner } from './runner.ts';
 import { TABLE_FAMILY, TABLE_NAME } from './ruleset.ts';
 
 export interface SetElement {
-  /** Canonical address, or `addr/len` for a prefix in an interval set. */
+  /**
+   * Canonical address, or `addr/len` for a prefix in an interval set; the parts of a
+   * concatenation joined as nft prints them (`198.51.100.0/24 . 0-255` in bannet4).
+   */
   key: string;
   /** Seconds, as declared on the element; null when it has none. */
   timeoutSec: number | null;

@@ -199,7 +199,7 @@ export function defineNetnsSuite(worker: boolean): void {
       expect((await api('POST', '/v1/bans', JSON.stringify({ address: '198.18.1.0/24' }))).status).toBe(409);
       const ban = await api('POST', '/v1/bans', JSON.stringify({ address: '198.18.1.2/31', duration: '10m' }));
       expect(ban.status).toBe(201);
-      expect([...(await elements('bannet4')).keys()]).toEqual(['198.18.1.2/31']);
+      expect([...(await elements('bannet4')).keys()]).toEqual(['198.18.1.2/31 . 0-255']);
       await untilRefused(url4);
       expect((await api('GET', '/v1/bans?source=manual')).body).toMatchObject({ total: 1, items: [{ address: '198.18.1.2/31' }] });
       expect((await api('DELETE', '/v1/bans/198.18.1.2%2F31')).status).toBe(200);

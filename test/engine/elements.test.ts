@@ -22,9 +22,23 @@ describe('element transactions', () => {
       delete element inet nftsentry ban4 { 198.51.100.8 }
       add element inet nftsentry ban4 { 198.51.100.8 timeout 7200s }
       add element inet nftsentry ban4 { 198.51.100.7 timeout 3600s }
-      add element inet nftsentry bannet6 { 2001:db8:1::/56 timeout 60s }
+      add element inet nftsentry bannet6 { 2001:db8:1::/56 . 0-255 timeout 60s }
       "
     `);
+  });
+  it('a prefix in bannet4/bannet6 is written `prefix . 0-255` (every protocol): add, refresh, remove', () => {
+    expect(elementStatements({
+      add: [{ set: 'bannet4', key: '198.51.100.0/24', timeoutSec: 60 }],
+      refresh: [{ set: 'bannet6', key: '2001:db8:1::/48', timeoutSec: 9 }],
+      remove: [{ set: 'bannet4', key: '203.0.113.0/25' }],
+    })).toEqual([
+      'add element inet nftsentry bannet4 { 203.0.113.0/25 . 0-255 }',
+      'delete element inet nftsentry bannet4 { 203.0.113.0/25 . 0-255 }',
+      'add element inet nftsentry bannet6 { 2001:db8:1::/48 . 0-255 timeout 9s }',
+      'delete element inet nftsentry bannet6 { 2001:db8:1::/48 . 0-255 }',
+      'add element inet nftsentry bannet6 { 2001:db8:1::/48 . 0-255 timeout 9s }',
+      'add element inet nftsentry bannet4 { 198.51.100.0/24 . 0-255 timeout 60s }',
+    ]);
   });
   it('a /64 in ban6net64 is written as its network address (add, refresh, remove); another length there throws', () => {
     expect(elementStatements({
@@ -100,6 +114,21 @@ describe('reconcile (start-up, self-healing)', () => {
     expect(banSetElements(json as never, 64)).toEqual([
       { key: '2001:db8:0:1::/64', timeoutSec: 60, expiresSec: 50 },
       { key: '2001:db8:2::/64', timeoutSec: null, expiresSec: null },
+    ]);
+  });
+  it('the kernel reader gives bannet4/bannet6 elements (`prefix . 0-255`, as nft -j prints them) back as the prefix', () => {
+    const json = { nftables: [{ set: { name: 'bannet6', type: ['ipv6_addr', 'inet_proto'], elem: [
+      { elem: { val: { concat: [{ prefix: { addr: '2001:db8:1:0:0:0:0:0', len: 48 } }, { range: [0, 255] }] }, timeout: 60, expires: 50 } },
+      { concat: [{ prefix: { addr: '2001:db8:2::', len: 56 } }, { range: [0, 255] }] },
+      // A /128 comes back as a bare address; one for some protocols only is not nftsentry's: skipped.
+      { concat: ['2001:db8:3::1', { range: [0, 255] }] },
+      { concat: [{ prefix: { addr: '2001:db8:4::', len: 48 } }, 'tcp'] },
+      { concat: [{ prefix: { addr: '2001:db8:5::', len: 48 } }, { range: [6, 17] }] },
+    ] } }] };
+    expect(banSetElements(json as never)).toEqual([
+      { key: '2001:db8:1::/48', timeoutSec: 60, expiresSec: 50 },
+      { key: '2001:db8:2::/56', timeoutSec: null, expiresSec: null },
+      { key: '2001:db8:3::1', timeoutSec: null, expiresSec: null },
     ]);
   });
   it('remaining time is at least 1 s and rounds up', () => {

@@ -92,7 +92,7 @@ describe('Engine as Operations', () => {
     expect(view.remainingSec).toBeGreaterThan(595);
     expect(await keys('ban4')).toEqual(['198.51.100.7']);
     await e.ban({ address: P('2001:db8:77::/48'), durationSec: null, reason: 'net' });
-    expect(await keys('bannet6')).toEqual(['2001:db8:77::/48']);
+    expect(await keys('bannet6')).toEqual(['2001:db8:77::/48 . 0-255']);
     expect(e.getBan(P('2001:db8:77:1::9'))?.address).toBe('2001:db8:77::/48');
     expect(e.listBans({ limit: 10, offset: 0 }).total).toBe(2);
     expect(e.listBans({ source: 'suricata', limit: 10, offset: 0 }).total).toBe(0);
@@ -132,7 +132,7 @@ describe('Engine as Operations', () => {
     db.close();
     await nft.runScript([
       'delete element inet nftsentry ban6net64 { 2001:db8:64:2:: }',
-      'add element inet nftsentry bannet6 { 2001:db8:64:2::/64 timeout 600s, 2001:db8:64:3::/64 timeout 500s }',
+      'add element inet nftsentry bannet6 { 2001:db8:64:2::/64 . 0-255 timeout 600s, 2001:db8:64:3::/64 . 0-255 timeout 500s }',
     ].join('\n'));
     const e2 = await engine();
     await e2.reconciled;

@@ -51,8 +51,8 @@ describe('apply', () => {
       [
         'add element inet nftsentry ban4 { 198.18.9.1 timeout 1h, 198.18.9.2 }',
         'add element inet nftsentry ban6 { 2001:db8:9::1 timeout 2h }',
-        'add element inet nftsentry bannet4 { 198.18.10.0/24 timeout 1h }',
-        'add element inet nftsentry bannet6 { 2001:db8:a::/64 timeout 1h }',
+        'add element inet nftsentry bannet4 { 198.18.10.0/24 . 0-255 timeout 1h }',
+        'add element inet nftsentry bannet6 { 2001:db8:a::/64 . 0-255 timeout 1h }',
         'add element inet nftsentry scanners4 { 198.18.9.3 timeout 1h }',
         'add element inet nftsentry scan_reason4 { 198.18.9.3 timeout 1h : 0x2 }',
         'add element inet nftsentry scanners6 { 2001:db8:9::3 timeout 1h }',
@@ -65,7 +65,7 @@ describe('apply', () => {
     const ban4 = await readSet(nft, 'ban4');
     expect(ban4.map((e) => [e.key, e.timeoutSec])).toEqual([['198.18.9.1', 3600], ['198.18.9.2', null]]);
     expect(ban4[0]!.expiresSec).toBeGreaterThan(3500);
-    expect((await readSet(nft, 'bannet6')).map((e) => e.key)).toEqual(['2001:db8:a::/64']);
+    expect((await readSet(nft, 'bannet6')).map((e) => e.key)).toEqual(['2001:db8:a::/64 . 0-255']);
     expect((await readSet(nft, 'scan_reason4', 'map'))[0]).toMatchObject({ key: '198.18.9.3', data: 2 });
   });
 

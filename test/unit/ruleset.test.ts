@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, parseConfigText } from '../../src/config/config.ts';
 import { renderRuleset, loadTemplates, expandTemplate } from '../../src/nft/ruleset.ts';
+import { outdatedSets } from '../../src/nft/apply.ts';
 import { REPO } from '../helpers.ts';
 
 const templates = loadTemplates();
@@ -37,6 +38,42 @@ describe('render', () => {
     expect(off).not.toContain('echo-request accept');
     expect(off).not.toContain('@rl_udp4');
     expect(off).toContain('@rl_syn4');
+  });
+
+  it('an upgrade empties the chains and deletes the old sets before the declarations, and carries their elements at the end', () => {
+    const config = parseConfigText('');
+    const plain = renderRuleset(config, templates);
+    const up = renderRuleset(config, templates, {
+      sets: ['bannet4'],
+      chains: ['prerouting', 'input'],
+      elements: ['add element inet nftsentry bannet4 { 198.51.100.0/24 . 0-255 timeout 60s }'],
+    });
+    const lines = up.split('\n');
+    const at = (l: string) => lines.indexOf(l);
+    expect(at('flush chain inet nftsentry prerouting')).toBeLessThan(at('delete set inet nftsentry bannet4'));
+    expect(at('flush chain inet nftsentry input')).toBeLessThan(at('delete set inet nftsentry bannet4'));
+    expect(at('delete set inet nftsentry bannet4')).toBeLessThan(at('table inet nftsentry {'));
+    expect(lines.slice(-3)).toEqual(['# Elements of the replaced sets.', 'add element inet nftsentry bannet4 { 198.51.100.0/24 . 0-255 timeout 60s }', '']);
+    // The rest is the plain script; with nothing to replace, the script is the plain one.
+    const start = lines.findIndex((l) => l.startsWith('# Upgrade:'));
+    const rest = [...lines.slice(0, start), ...lines.slice(at('delete set inet nftsentry bannet4') + 2, -3)];
+    expect(rest.join('\n')).toBe(plain);
+    expect(renderRuleset(config, templates, { sets: [], chains: ['prerouting'], elements: [] })).toBe(plain);
+  });
+
+  it('finds the prefix-ban sets whose kernel type is older (nft -j -t list table), and the chains', () => {
+    const json = (t4: unknown, t6: unknown) => ({ nftables: [
+      { metainfo: { version: '1.0.6' } },
+      { table: { family: 'inet', name: 'nftsentry' } },
+      { set: { name: 'ban4', type: 'ipv4_addr' } },
+      { set: { name: 'bannet4', type: t4 } },
+      { set: { name: 'bannet6', type: t6 } },
+      { chain: { name: 'prerouting', hook: 'prerouting' } },
+      { chain: { name: 'tcp_flags' } },
+    ] });
+    expect(outdatedSets(json('ipv4_addr', 'ipv6_addr'))).toEqual({ sets: ['bannet4', 'bannet6'], chains: ['prerouting', 'tcp_flags'] });
+    expect(outdatedSets(json(['ipv4_addr', 'inet_proto'], 'ipv6_addr')).sets).toEqual(['bannet6']);
+    expect(outdatedSets(json(['ipv4_addr', 'inet_proto'], ['ipv6_addr', 'inet_proto'])).sets).toEqual([]);
   });
 
   it('template errors are caught', () => {
