@@ -13,6 +13,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { AlertQueue, startSources, sourcesSchema, LineParser, type Alert } from '../src/ingest/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { applyRuleset } from '../src/nft/apply.ts';
+import { loadTemplates, renderRuleset } from '../src/nft/ruleset.ts';
 import { NftRunner, openNftSession } from '../src/nft/runner.ts';
 import { parsePrefix } from '../src/net/ip.ts';
 import { Store } from '../src/store/store.ts';
@@ -278,6 +279,55 @@ async function memory(): Promise<void> {
   await engine.stop();
 }
 
+/**
+ * Case 6: nft 1.0.6 reads every plain interval set of every table before any element change;
+ * bannet4/bannet6 are concatenations (`address . protocol`) so that it skips them. Measured with
+ * this version's ruleset and, as the baseline, the same ruleset with the plain interval bannet4
+ * and bannet6 of the versions before; one loaded at a time, since the read covers every table.
+ */
+async function prefixBansHeld(): Promise<void> {
+  const sizes = quick ? [0, 1000] : [0, 1000, 10_000];
+  const runs = quick ? 200 : 500;
+  out(`\n## 6. one ban transaction through nft -i while bannet4 holds 0 / 1,000 / 10,000 prefix bans (${runs} transactions each)`);
+  const current = renderRuleset(config(), loadTemplates());
+  const plain = current
+    .replace('set bannet4 { type ipv4_addr . inet_proto;', 'set bannet4 { type ipv4_addr;')
+    .replace('set bannet6 { type ipv6_addr . inet_proto;', 'set bannet6 { type ipv6_addr;')
+    .replace('ip saddr . ip protocol @bannet4', 'ip saddr @bannet4')
+    .replace('ip6 saddr . ip6 nexthdr @bannet6', 'ip6 saddr @bannet6');
+  if (plain.includes('inet_proto; flags interval')) throw new Error('the baseline ruleset still has a concatenated bannet set');
+  const definitions = [
+    { label: 'bannet4 `address . protocol` (this version)', script: current, any: ' . 0-255' },
+    { label: 'bannet4 plain interval (before; baseline)', script: plain, any: '' },
+  ];
+  for (const d of definitions) {
+    await runner.run(['flush', 'ruleset']);
+    await runner.runScript(d.script);
+    for (const n of sizes) {
+      await runner.run(['flush', 'set', 'inet', 'nftsentry', 'bannet4']);
+      const held = Array.from({ length: n }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24${d.any} timeout 3600s`);
+      if (n > 0) await runner.runScript(`add element inet nftsentry bannet4 { ${held.join(', ')} }\n`);
+      const session = openNftSession(runner);
+      await session.run([`add element inet nftsentry ban4 { ${addr(0)} timeout 60s }`]);
+      const single: number[] = [];
+      const prefix: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        let t = performance.now();
+        await session.run([`add element inet nftsentry ban4 { ${addr(1 + i)} timeout 60s }`]);
+        single.push(performance.now() - t);
+        t = performance.now();
+        await session.run([`add element inet nftsentry bannet4 { 100.${64 + (i >> 8)}.${i & 255}.0/24${d.any} timeout 60s }`]);
+        prefix.push(performance.now() - t);
+      }
+      session.close();
+      await runner.run(['flush', 'set', 'inet', 'nftsentry', 'ban4']);
+      out(`${d.label}, ${String(n).padStart(5)} held: single address (ban4) p50 ${ms(pct(single, 50))}  p99 ${ms(pct(single, 99))}; ` +
+        `a prefix (bannet4) p50 ${ms(pct(prefix, 50))}  p99 ${ms(pct(prefix, 99))}`);
+    }
+  }
+  await runner.run(['flush', 'ruleset']);
+}
+
 try {
   out(`# nftsentry engine benchmarks${quick ? ' (--quick)' : ''}: ${new Date().toISOString()}, node ${process.version}`);
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -290,6 +340,7 @@ try {
   }
   if (!only || only === 'burst') await burstAndRestore();
   if (!only || only === 'memory') await memory();
+  if (!only || only === 'prefix') await prefixBansHeld();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

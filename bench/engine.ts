@@ -9,8 +9,10 @@
  *   4. restore of 100k bans at start (empty kernel after a reboot; full kernel after a daemon
  *      restart) vs flush + re-add
  *   5. memory with 1M bans recorded (in memory + store; dry-run, so the kernel is not filled)
+ *   6. one ban transaction through `nft -i` while bannet4 holds 0 / 1,000 / 10,000 prefix bans:
+ *      bannet4/bannet6 as `address . protocol` concatenations vs the plain interval sets before
  *
- *   node_modules/.bin/node bench/engine.ts [--quick]
+ *   node_modules/.bin/node bench/engine.ts [--quick] [--only=runner|latency|burst|memory|prefix]
  *
  * The benchmark creates its own network namespace and re-runs itself inside it (so nft runs
  * the way the daemon runs it, without `ip netns exec` per call); nft never runs in the host's.
