@@ -117,8 +117,8 @@ export async function healKernel(e: Engine): Promise<void> {
     if (every > 0 && now - e.lastRulesCheck >= every) {
       // Costly: `nft list chain` reads every set's elements (~0.6 s of CPU with 100k bans).
       e.lastRulesCheck = now;
-      const chain = await e.runner.run(['list', 'chain', TABLE_FAMILY, TABLE_NAME, 'prerouting']);
-      if (!chain.stdout.includes('@ban4')) why = 'the prerouting rules are gone';
+      const chain = await e.runner.json(['list', 'chain', TABLE_FAMILY, TABLE_NAME, 'prerouting']);
+      if (!JSON.stringify(chain).includes('"@ban4"')) why = 'the prerouting rules are gone';
     }
   } catch (err) {
     if (!isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) throw err;

@@ -110,6 +110,9 @@ export class Engine implements Operations, EngineInternals {
   async start(): Promise<void> {
     await this.refreshOwnAddresses();
     if (!this.dryRun) await this.applyBaseRuleset();
+    // The daemon's periodic reads (scanners, heal, counters) go through one nft -j -i, not a
+    // process each: starting a process stalls this thread's event loop (see NftRunner).
+    if (!this.dryRun) this.runner.useReadSession(true);
     await restoreBans(this);
     await this.warmBackend();
     this.timers.start();
@@ -132,6 +135,7 @@ export class Engine implements Operations, EngineInternals {
     await this.reconciled;
     await this.flusher.flushed();
     this.backend.close();
+    this.runner.useReadSession(false);
     this.store.close();
   }
 

@@ -1,0 +1,84 @@
+/**
+ * The read session (`nft -j -i` as a long-lived co-process, NftRunner.useReadSession): the same
+ * answers as a process per read, errors classified the same, megabyte answers whole, and one
+ * process for any number of reads. In a namespace made for this file.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Netns } from '../../src/lab/netns.ts';
+import { NftRunner } from '../../src/nft/runner.ts';
+import { applyRuleset } from '../../src/nft/apply.ts';
+import { readSet, readCounters } from '../../src/nft/state.ts';
+import { parseConfigText } from '../../src/config/config.ts';
+import { isNftsentryError, ErrorCodes } from '../../src/errors.ts';
+
+let ns: Netns;
+let nft: NftRunner;
+
+/** nft processes of this test's namespace that are children of this process. */
+function nftChildren(): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (cmd.startsWith('nft\0') && (ppid === process.pid || cmd.includes(ns.name))) n++;
+    } catch {
+      // gone
+    }
+  }
+  return n;
+}
+
+beforeAll(async () => {
+  ns = await Netns.create('reads');
+  nft = new NftRunner({ netns: ns.name });
+  await applyRuleset(parseConfigText('home_networks: [198.18.0.0/24]\nservices: { tcp: [22] }\n'), { runner: nft });
+  const els = Array.from({ length: 20_000 }, (_, i) => `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255} timeout 3600s`);
+  await nft.runScript(`add element inet nftsentry ban4 { ${els.join(', ')} }\n`);
+});
+afterAll(async () => {
+  nft?.useReadSession(false);
+  await ns?.delete();
+});
+
+describe('read session', () => {
+  it('answers like a process per read, for sets, maps and counters; a 20k-element set comes whole', async () => {
+    const byProcess = { ban4: (await readSet(nft, 'ban4')).map((e) => e.key).sort(), counters: (await readCounters(nft)).map((c) => c.name).sort() };
+    nft.useReadSession(true);
+    const bySession = { ban4: (await readSet(nft, 'ban4')).map((e) => e.key).sort(), counters: (await readCounters(nft)).map((c) => c.name).sort() };
+    expect(bySession.ban4).toHaveLength(20_000);
+    expect(bySession).toEqual(byProcess);
+    expect(await readSet(nft, 'scan_reason4', 'map')).toEqual([]);
+    nft.useReadSession(false);
+  });
+
+  it('a missing object is E_NFT_NOT_FOUND, and the next read still gets its own answer', async () => {
+    nft.useReadSession(true);
+    const err = await nft.json(['list', 'set', 'inet', 'nftsentry', 'no_such_set']).catch((e: unknown) => e);
+    expect(isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)).toBe(true);
+    const j = await nft.json(['list', 'set', 'inet', 'nftsentry', 'allow4']);
+    expect(JSON.stringify(j)).toContain('"name":"allow4"');
+    nft.useReadSession(false);
+  });
+
+  it('one co-process for many reads, concurrent ones included; closed again by useReadSession(false)', async () => {
+    nft.useReadSession(true);
+    const before = nftChildren();
+    await Promise.all(Array.from({ length: 30 }, (_, i) => nft.json(['list', 'set', 'inet', 'nftsentry', i % 2 ? 'home4' : 'allow6'])));
+    expect(nftChildren()).toBe(before + 1);
+    nft.useReadSession(false);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(nftChildren()).toBe(before);
+  });
+
+  it('only plain list commands take the session; anything else still starts nft', async () => {
+    nft.useReadSession(true);
+    const err = await nft.json(['list', 'set', 'inet', 'nftsentry', 'ban4;flush']).catch((e: unknown) => e);
+    expect(isNftsentryError(err)).toBe(true); // refused by nft as a process, never sent on the session's line
+    const t = await nft.json(['-t', 'list', 'table', 'inet', 'nftsentry']);
+    expect(t.nftables.some((o) => 'table' in o)).toBe(true);
+    nft.useReadSession(false);
+  });
+});
