@@ -7,7 +7,7 @@
  * boundary (nft/elements.ts on the way in, kernel-sync.ts on the way out) writes a ban6net64
  * element as its bare network address and a bannet4/6 element as `addr/len . 0-255`. Pure.
  */
-import { isFullLength, parsePrefix, type Family, type IpPrefix } from '../net/ip.ts';
+import { isFullLength, parsePrefix, prefixKey, type Family, type IpPrefix } from '../net/ip.ts';
 import { NETWORK_KEY_SETS } from '../nft/ruleset.ts';
 
 export type BanSetName = 'ban4' | 'ban6' | 'ban6net64' | 'bannet4' | 'bannet6';
@@ -29,8 +29,7 @@ export function banSetOf(prefix: IpPrefix): BanSetName {
 }
 
 export function banTargetOf(prefix: IpPrefix): BanTarget {
-  const single = isFullLength(prefix);
-  return { text: single ? prefix.network.text : prefix.text, family: prefix.family, set: banSetOf(prefix), prefix };
+  return { text: prefixKey(prefix), family: prefix.family, set: banSetOf(prefix), prefix };
 }
 
 /** Parses a stored or requested key back into a target; null when it does not parse. */

@@ -221,6 +221,11 @@ export function isFullLength(p: IpPrefix): boolean {
   return p.length === (p.family === 4 ? 32 : 128);
 }
 
+/** How a prefix is written as a ban key and an nft element: the bare address when full length, `addr/len` otherwise. */
+export function prefixKey(p: IpPrefix): string {
+  return isFullLength(p) ? p.network.text : p.text;
+}
+
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

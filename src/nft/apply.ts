@@ -14,7 +14,7 @@
 import type { Config } from '../config/config.ts';
 import { isNftsentryError, ErrorCodes } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { isFullLength, parseIp, parsePrefix, prefixContains, unmapV4 } from '../net/ip.ts';
+import { parseIp, parsePrefix, prefixContains, prefixKey, unmapV4 } from '../net/ip.ts';
 import { elementStatements, type ElementChange } from './elements.ts';
 import { renderRuleset, loadTemplates, ANY_PROTOCOL_SETS, TABLE_FAMILY, TABLE_NAME, type RulesetUpgrade } from './ruleset.ts';
 import { NftRunner, type NftJson, type NftResult } from './runner.ts';
@@ -94,7 +94,7 @@ export async function readUpgrade(runner: NftRunner): Promise<RulesetUpgrade | n
       // Anything but an address or prefix (not written by nftsentry) is not carried over.
       const p = parsePrefix(e.key);
       if (!p) continue;
-      carried.push({ set, key: isFullLength(p) ? p.network.text : p.text, timeoutSec: e.expiresSec === null ? null : Math.max(1, e.expiresSec) });
+      carried.push({ set, key: prefixKey(p), timeoutSec: e.expiresSec === null ? null : Math.max(1, e.expiresSec) });
     }
   }
   return { sets, chains, elements: elementStatements({ add: carried }) };

@@ -15,7 +15,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config.ts';
 import type { IpPrefix } from '../net/ip.ts';
-import { isFullLength } from '../net/ip.ts';
+import { prefixKey } from '../net/ip.ts';
 
 export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'nftsentry';
@@ -127,12 +127,8 @@ function portElements(ranges: ReadonlyArray<readonly [number, number]>): string[
     .map(([from, to]) => (from === to ? String(from) : `${from}-${to}`));
 }
 
-function prefixElement(p: IpPrefix): string {
-  return isFullLength(p) ? p.network.text : p.text;
-}
-
 function prefixElements(prefixes: readonly IpPrefix[], family: 4 | 6): string[] {
-  return prefixes.filter((p) => p.family === family).map(prefixElement);
+  return prefixes.filter((p) => p.family === family).map(prefixKey);
 }
 
 function restrictedRules(config: Config): string {

@@ -3,7 +3,7 @@
  * path may be a prefix with its slash URL-encoded (`203.0.113.0%2F24`) or plain (`.../24`).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isFullLength, type IpPrefix } from '../../net/ip.ts';
+import { prefixKey } from '../../net/ip.ts';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import { banJson } from '../ban-view.ts';
@@ -13,11 +13,6 @@ import { banListQuery, parseBanAddress, parseBody, parseQuery, parseRequestAddre
 export function pathAddress(req: FastifyRequest): string {
   const raw = (req.params as { '*'?: string })['*'] ?? '';
   return raw;
-}
-
-/** How a ban is named everywhere: `203.0.113.7` for one address, `addr/len` for a prefix. */
-function banKey(p: IpPrefix): string {
-  return isFullLength(p) ? p.network.text : p.text;
 }
 
 export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -32,7 +27,7 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/bans/*', async (req) => {
     const address = parseRequestAddress(pathAddress(req));
     const ban = await ctx.ops.getBan(address);
-    if (!ban) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${banKey(address)} is not banned`);
+    if (!ban) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
     return banJson(ban);
   });
 
@@ -43,7 +38,7 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const reason = parseRequestText(body.reason, 'reason', 'manual');
     const existed = (await ctx.ops.getBan(address)) !== null;
     const ban = await ctx.ops.ban({ address, durationSec, reason });
-    ctx.log.info({ address: banKey(address), durationSec, reason, client: req.ip, refreshed: existed }, 'api: ban');
+    ctx.log.info({ address: prefixKey(address), durationSec, reason, client: req.ip, refreshed: existed }, 'api: ban');
     reply.code(existed ? 200 : 201);
     return banJson(ban);
   });
@@ -51,9 +46,9 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.delete('/v1/bans/*', async (req, reply) => {
     const address = parseRequestAddress(pathAddress(req));
     const removed = await ctx.ops.unban(address);
-    if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${banKey(address)} is not banned`);
-    ctx.log.info({ address: banKey(address), client: req.ip, graceSec: ctx.config.unban_grace }, 'api: unban');
+    if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
+    ctx.log.info({ address: prefixKey(address), client: req.ip, graceSec: ctx.config.unban_grace }, 'api: unban');
     reply.code(200);
-    return { address: banKey(address), unbanned: true, graceSec: ctx.config.unban_grace };
+    return { address: prefixKey(address), unbanned: true, graceSec: ctx.config.unban_grace };
   });
 }
