@@ -79,7 +79,7 @@ export class BanFlusher {
   private running: Promise<void> | null = null;
   private manualRunning: Promise<void> | null = null;
   private readonly inFlight: Record<Lane, InFlight | null> = { backlog: null, manual: null };
-  /** Targets unbanned while a backlog transaction holding them was in flight (see `lifting`). */
+  /** Targets unbanned while a backlog transaction holding them was in flight (see `deactivate`). */
   private readonly liftedInFlight = new Set<string>();
   /** Called after each ban transaction reached nft, with its targets (benchmarks, metrics). */
   onBansSent: ((targets: readonly string[]) => void) | null = null;
@@ -137,15 +137,16 @@ export class BanFlusher {
   }
 
   /**
-   * The store is about to mark these targets inactive (an unban): their queued rows are written
-   * now, and a row still to come from a backlog transaction in flight is deactivated as soon as it
-   * is written, so that no older row of a burst lands after the deactivation and brings the ban
-   * back at the next start. Synchronous: call it right before `store.deactivate`.
+   * Marks these targets inactive in the store (an unban). Their queued rows are written first,
+   * and a row still to come from a backlog transaction in flight is deactivated as soon as it is
+   * written, so that no older row of a burst lands after the deactivation and brings the ban back
+   * at the next start.
    */
-  lifting(keys: readonly string[]): void {
+  deactivate(keys: readonly string[]): void {
     this.writeRowsOf(new Set(keys), []);
     const f = this.inFlight.backlog;
     if (f) for (const k of keys) if (f.keys.has(k)) this.liftedInFlight.add(k);
+    this.store.deactivate(keys);
   }
 
   private enqueueBan(change: ElementChange, refresh: boolean, write: BanWrite, done: Done | null): void {
@@ -159,8 +160,7 @@ export class BanFlusher {
         if (r.done) waiting = [...(waiting ?? []), ...r.done];
       }
     }
-    const prevManual = this.manualBans.get(change.key);
-    const prev = prevManual ?? this.bans.get(change.key);
+    const prev = this.manualBans.get(change.key) ?? this.bans.get(change.key);
     if (prev?.done) waiting = [...(waiting ?? []), ...prev.done];
     if (done) waiting = [...(waiting ?? []), done];
     // A new ban still pending stays a plain add; otherwise the latest decision wins.

@@ -194,9 +194,8 @@ async function liftTargets(e: Engine, lifted: Lifted[]): Promise<number> {
     e.ctx.tracker.forgetSource(l.text);
     applied.push(e.flusher.queueManualRemove({ set: l.set, key: l.text }));
   }
-  // A burst row of these targets not yet written must not land after the deactivation.
-  e.flusher.lifting(lifted.map((l) => l.text));
-  e.store.deactivate(lifted.map((l) => l.text));
+  // Through the flusher: a burst row of these targets not yet written must not land after it.
+  e.flusher.deactivate(lifted.map((l) => l.text));
   if (!e.dryRun) {
     const removeScanner = (a: IpAddress) => {
       const fam = a.family === 4 ? '4' : '6';
