@@ -39,6 +39,8 @@ const SLOW_POLLS = process.argv.includes('--slow-polls');
 const MAIN_THREAD = process.argv.includes('--main-thread');
 /** --profile=DIR: the daemon writes a V8 CPU profile there when it stops. */
 const PROFILE_DIR = process.argv.find((x) => x.startsWith('--profile='))?.slice('--profile='.length);
+/** --node-args="--max-semi-space-size=32 ...": extra Node/V8 flags for the daemon, to compare. */
+const NODE_ARGS = (process.argv.find((x) => x.startsWith('--node-args='))?.slice('--node-args='.length) ?? '').split(' ').filter(Boolean);
 
 interface Sample {
   route: string;
@@ -146,7 +148,7 @@ async function main(): Promise<void> {
       config,
       ['store:', `  path: ${join(dir, 'state.db')}`, 'sources:', '  queue_capacity: 200000', '  inputs:', '    - type: unix_stream', `      path: ${eve}`, 'api:', '  socket:', `    path: ${socketPath}`, `  token_file: ${join(dir, 'api.token')}`, `  worker: ${!MAIN_THREAD}`, ...(SLOW_POLLS ? ['engine:', '  heal_poll_ms: 60000', '  kernel_scan_poll_ms: 600000'] : []), ''].join('\n'),
     );
-    const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+    const nodeArgs = [...NODE_ARGS, ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
     const daemon = ns.spawn(NODE_BIN, [...nodeArgs, join(REPO, 'src', 'cli', 'main.ts'), '-c', config, 'run'], {
       env: { NFTSENTRY_FORBID_HOST_NETNS: '0', NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino), NFTSENTRY_LOG_LEVEL: 'warn' },
       buffer: false,
@@ -168,7 +170,7 @@ async function main(): Promise<void> {
     token = readFileSync(join(dir, 'api.token'), 'utf8').trim();
 
     console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()} (${availableParallelism()} CPUs)`);
-    console.log(`api bench: node ${process.version}, ${SECONDS} s per phase, reads every ${INTERVAL_MS} ms and a write every ${WRITE_INTERVAL_MS} ms side by side, phases at ${RATES.join(', ')} alerts/s, API in the ${MAIN_THREAD ? 'main thread (--main-thread)' : 'worker thread'}${SLOW_POLLS ? ', engine polls slowed (--slow-polls)' : ''}`);
+    console.log(`api bench: node ${process.version}, ${SECONDS} s per phase, reads every ${INTERVAL_MS} ms and a write every ${WRITE_INTERVAL_MS} ms side by side, phases at ${RATES.join(', ')} alerts/s, API in the ${MAIN_THREAD ? 'main thread (--main-thread)' : 'worker thread'}${NODE_ARGS.length ? `, daemon flags ${NODE_ARGS.join(' ')}` : ''}${SLOW_POLLS ? ', engine polls slowed (--slow-polls)' : ''}`);
     await measure(1); // warm-up (JIT, first nft transaction)
     const phases: Array<{ rate: number; samples: Array<Sample & { kind: Kind }>; ingest: string }> = [];
     for (const rate of RATES) {

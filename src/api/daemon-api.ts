@@ -13,12 +13,11 @@ import type { Engine } from '../engine/engine.ts';
 import type { BanSource } from '../engine/operations.ts';
 import type { SourceStatsSnapshot } from '../ingest/source-stats.ts';
 import type { Logger } from '../log.ts';
-import { readCounters } from '../nft/state.ts';
 import { Histogram } from './histogram.ts';
 import { startApi, type ApiHandle } from './server.ts';
 import { startApiThread } from './worker/api-thread.ts';
 import type { TelemetrySnapshot } from './worker/protocol.ts';
-import { cachedReader, type AlertResultCount, type ApiTelemetry } from './telemetry.ts';
+import { type AlertResultCount, type ApiTelemetry } from './telemetry.ts';
 
 /** package.json's version: what /v1/status and nftsentry_build_info report unless told otherwise. */
 export const PACKAGE_VERSION: string = (() => {
@@ -33,8 +32,6 @@ export interface DaemonApiDeps {
   log: Logger;
   sources: () => readonly unknown[];
   version?: string;
-  /** How often nft's counters may be read at most (per /metrics or /v1/status). Default 1 s. */
-  countersTtlMs?: number;
 }
 
 /** nft apply durations: every batch the engine's flusher applies, observed as it happens. */
@@ -64,7 +61,7 @@ export function engineTelemetry(engine: Engine, deps: DaemonApiDeps, applyDurati
       return (['suricata', 'snort', 'kernel:scan', 'manual'] as BanSource[]).map((source) => ({ source, count: by[source] ?? 0 }));
     },
     nftApplyDurations: () => applyDurations.snapshot(),
-    dropCounters: engine.dryRun ? undefined : cachedReader(() => readCounters(engine.runner), deps.countersTtlMs ?? 1000),
+    dropCounters: engine.dryRun ? undefined : engine.dropCounters,
     ruleset: () => ({ applied: engine.rulesetAppliedMs !== null, appliedMs: engine.rulesetAppliedMs }),
     ready: () => engine.dryRun || engine.rulesetAppliedMs !== null,
   };

@@ -5,7 +5,6 @@
  */
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { parsePrefix, prefixCovers, type IpPrefix } from '../net/ip.ts';
-import { readCounters } from '../nft/state.ts';
 import type { Engine } from './engine.ts';
 import type { AllowEntry, BanListFilter, BanView } from './operations.ts';
 import { decideManual } from './decide.ts';
@@ -67,7 +66,7 @@ export async function status(e: Engine): Promise<Record<string, unknown>> {
   let drops: Record<string, number> | { error: string } = {};
   if (!e.dryRun) {
     try {
-      drops = Object.fromEntries((await readCounters(e.runner)).map((c) => [c.name, c.packets]));
+      drops = Object.fromEntries((await e.dropCounters()).map((c) => [c.name, c.packets]));
     } catch (err) {
       drops = { error: (err as Error).message };
     }

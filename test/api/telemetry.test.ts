@@ -1,6 +1,6 @@
 /** cachedReader: a slow reader (nft, engine status) answers from cache and refreshes in the background. */
 import { describe, it, expect } from 'vitest';
-import { cachedReader } from '../../src/api/telemetry.ts';
+import { cachedReader } from '../../src/cached-reader.ts';
 import { Histogram } from '../../src/api/histogram.ts';
 import { renderPrometheus } from '../../src/api/prometheus.ts';
 
@@ -27,6 +27,23 @@ describe('cachedReader', () => {
     expect(reads).toBe(2);
     release!();
     await new Promise((r) => setImmediate(r));
+    expect(await get()).toBe(2);
+  });
+
+  it('a ttl given as a function is asked at each call (the engine stretches it after slow reads)', async () => {
+    let now = 0;
+    let ttl = 1000;
+    let reads = 0;
+    const get = cachedReader(async () => ++reads, () => ttl, () => now);
+    expect(await get()).toBe(1);
+    now = 1500;
+    ttl = 5000; // the last read was slow: the value stays fresh longer
+    expect(await get()).toBe(1);
+    expect(reads).toBe(1);
+    ttl = 1000;
+    expect(await get()).toBe(1); // now stale: served, and one refresh started
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toBe(2);
     expect(await get()).toBe(2);
   });
 

@@ -85,6 +85,24 @@ describe('Engine as Operations', () => {
     await e.unban(P('203.0.113.78')); // the store is shared by the tests below
   });
 
+  it('status and metrics share one drop-counters reader: polling status does not run nft each time', async () => {
+    const e = await engine();
+    const json = nft.json.bind(nft);
+    let counterReads = 0;
+    nft.json = (args) => {
+      if (args.includes('counters')) counterReads++;
+      return json(args);
+    };
+    try {
+      for (let i = 0; i < 5; i++) await e.status();
+      await e.dropCounters();
+      expect(counterReads).toBe(1);
+      expect((await e.dropCounters()).map((c) => c.name)).toContain('drop_banned');
+    } finally {
+      nft.json = json;
+    }
+  });
+
   it('ban, get, list, unban with grace; protected addresses refused', async () => {
     const e = await engine();
     const view = await e.ban({ address: P('198.51.100.7'), durationSec: 600, reason: 'by hand' });

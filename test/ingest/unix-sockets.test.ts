@@ -2,6 +2,7 @@
  * A test peer plays Suricata on unix_stream and unix_dgram with real sample lines: several clients,
  * a disconnect in the middle of a line, a reconnect. Every complete alert arrives exactly once.
  */
+import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { statSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -119,6 +120,37 @@ describe('unix_stream', () => {
     expect(st).toMatchObject({ alerts: 3000, nonAlerts: 60_000, badTotal: 1, dropped: 0, connected: 0, opened: 3 });
     expect(st.bad.truncated).toBe(1);
     expect(st.lines).toBe(63_000);
+  });
+
+  it('hands over one read per turn of the event loop while a client floods it (an API request never waits behind megabytes)', async () => {
+    const path = join(tmp.dir, 'flood.sock');
+    const queue = new AlertQueue(1_000_000);
+    const config = sourcesSchema.parse({ inputs: [{ type: 'unix_stream', name: 'suricata', path, format: 'eve' }] });
+    handle = await startSources(config, queue, { log: silentLogger() });
+    const text = `${mixedLines(200).lines.join('\n')}\n`;
+    const file = join(tmp.dir, 'flood.txt');
+    const copies = Math.ceil((16 << 20) / Buffer.byteLength(text));
+    writeFileSync(file, text.repeat(copies));
+    const total = Buffer.byteLength(text) * copies;
+    // A writer process of its own, as fast as the socket takes it.
+    const writer = spawn(process.execPath, ['-e', `const s = require('node:net').connect(${JSON.stringify(path)}, () => s.end(require('node:fs').readFileSync(${JSON.stringify(file)})));`]);
+    let most = 0;
+    let last = 0;
+    await new Promise<void>((resolve) => {
+      const turn = (): void => {
+        const bytes = handle!.stats()[0]!.bytes;
+        most = Math.max(most, bytes - last);
+        last = bytes;
+        if (bytes >= total) resolve();
+        else setImmediate(turn);
+      };
+      setImmediate(turn);
+    });
+    await new Promise((r) => writer.once('exit', r));
+    queue.take();
+    expect(last).toBe(total);
+    // One read is at most 64 KiB; libuv alone would read up to 32 of them in one turn.
+    expect(most).toBeLessThanOrEqual(2 * 65_536);
   });
 
   it('refuses to replace a live socket or a regular file', async () => {

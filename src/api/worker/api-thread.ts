@@ -12,8 +12,6 @@ import type { ApiConfig } from '../config.ts';
 import type { ApiHandle } from '../server.ts';
 import { checkListenAddress } from '../server.ts';
 import { loadOrCreateToken } from '../token.ts';
-import { cachedReader } from '../telemetry.ts';
-import { readCounters } from '../../nft/state.ts';
 import type { ApiWorkerData, FromWorker, TelemetrySnapshot, ToWorker } from './protocol.ts';
 import { SNAPSHOT_INTERVAL_MS } from './protocol.ts';
 import { answer, errorFromWire, type RpcHandlers, type RpcRequest } from './rpc.ts';
@@ -25,9 +23,8 @@ function prefixArg(v: unknown): IpPrefix {
 }
 
 export function engineHandlers(engine: Engine): RpcHandlers {
-  const counters = cachedReader(() => readCounters(engine.runner), 1000);
   return {
-    dropCounters: () => counters(),
+    dropCounters: () => engine.dropCounters(),
     listBans: (filter) => engine.listBans(filter as Parameters<Engine['listBans']>[0]),
     getBan: (address) => engine.getBan(prefixArg(address)),
     ban: (r) => {
