@@ -207,6 +207,13 @@ export interface NftJson {
  * the transaction, and any `Error:` before it belongs to the transaction. Calls are serialised.
  * A dead or timed-out co-process is replaced on the next call. Large transactions belong in
  * `NftRunner.runScript` (nft's line editor is slow on very long lines).
+ *
+ * `nft -i` is GNU readline: it keeps every distinct line it reads in its history (about 140 bytes
+ * plus the line, measured; for a daemon that runs for months this is a leak) and writes that
+ * history to `$HOME/.nft.history` when it exits, after reading the whole file at start. Without
+ * HOME that was `/.nft.history`, growing across restarts and holding banned addresses. So the
+ * co-process gets HOME=/dev/null (nothing can be read or written under it), and it is replaced
+ * after `recycleBytes` of input (16 MiB by default: the next call starts a fresh one).
  */
 export class NftSession {
   private readonly runner: NftRunner;
@@ -221,12 +228,23 @@ export class NftSession {
   private seq = 0;
   private waiter: { token: string; resolve: (err: string) => void } | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly recycleBytes: number;
+  /** Input written to the current co-process. */
+  private bytesIn = 0;
+  /** Co-processes started so far. */
+  private started = 0;
 
-  constructor(runner: NftRunner, argv: [string, string[]], timeoutMs: number, json = false) {
+  constructor(runner: NftRunner, argv: [string, string[]], timeoutMs: number, json = false, recycleBytes = 16 << 20) {
     this.runner = runner;
     this.argv = argv;
     this.timeoutMs = timeoutMs;
     this.json = json;
+    this.recycleBytes = recycleBytes;
+  }
+
+  /** The running co-process's pid, and how many have been started (for tests and status). */
+  get processInfo(): { pid: number | null; started: number } {
+    return { pid: this.running ? (this.child!.pid ?? null) : null, started: this.started };
   }
 
   /**
@@ -237,6 +255,7 @@ export class NftSession {
     const next = this.chain.then(async () => {
       await this.runNow([args.join(' ')]);
       const line = await this.nextLine();
+      this.recycleIfDue();
       try {
         return JSON.parse(line) as NftJson;
       } catch (err) {
@@ -274,9 +293,18 @@ export class NftSession {
 
   /** Runs the statements as one transaction. Same errors as `NftRunner.run`. */
   run(statements: readonly string[]): Promise<NftResult> {
-    const next = this.chain.then(() => this.runNow(statements));
+    const next = this.chain.then(async () => {
+      const result = await this.runNow(statements);
+      this.recycleIfDue();
+      return result;
+    });
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /** readline's history grows with every distinct line: past `recycleBytes`, a fresh co-process on the next call. */
+  private recycleIfDue(): void {
+    if (this.bytesIn >= this.recycleBytes) this.close();
   }
 
   /** True while the co-process is running. */
@@ -287,6 +315,10 @@ export class NftSession {
   close(): void {
     const c = this.child;
     this.child = null;
+    // A call still waiting on it gets its answer now (its output is ignored from here on).
+    const w = this.waiter;
+    this.waiter = null;
+    w?.resolve('\u0000exited');
     if (c && c.exitCode === null) {
       c.stdin?.end();
       c.kill('SIGTERM');
@@ -295,12 +327,18 @@ export class NftSession {
 
   private spawnChild(): ChildProcess {
     if (this.runner.forbidsHostNetns) assertNotHostNetns(this.runner.netns);
-    const child = spawn(this.argv[0], this.argv[1], { stdio: ['pipe', this.json ? 'pipe' : 'ignore', 'pipe'], env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const child = spawn(this.argv[0], this.argv[1], {
+      stdio: ['pipe', this.json ? 'pipe' : 'ignore', 'pipe'],
+      env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/dev/null' },
+    });
+    this.started++;
+    this.bytesIn = 0;
     this.stderr = '';
     this.stdout = '';
     if (this.json) {
       child.stdout!.setEncoding('utf8');
       child.stdout!.on('data', (d: string) => {
+        if (this.child !== child) return; // a replaced co-process (recycled, timed out)
         this.stdout += d;
         // Only a chunk with a newline can complete the line (a large set's line is megabytes).
         if (d.includes('\n')) this.lineWaiter?.();
@@ -308,13 +346,16 @@ export class NftSession {
     }
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
+      if (this.child !== child) return;
       this.stderr += d;
       this.check();
     });
     child.on('error', () => undefined);
     child.stdin!.on('error', () => undefined);
     child.on('exit', () => {
-      if (this.child === child) this.child = null;
+      // A co-process closed on purpose (recycled) may exit while its successor has a call waiting.
+      if (this.child !== child) return;
+      this.child = null;
       const w = this.waiter;
       this.waiter = null;
       w?.resolve('\u0000exited');
@@ -355,7 +396,9 @@ export class NftSession {
           resolve(s);
         },
       };
-      child.stdin!.write(`${line}\n${token}\n`);
+      const input = `${line}\n${token}\n`;
+      this.bytesIn += input.length;
+      child.stdin!.write(input);
     });
     const durationMs = performance.now() - started;
     if (answer === '\u0000timeout') {
@@ -376,9 +419,11 @@ export class NftSession {
  * Opens a long-lived `nft -i` for this runner's namespace (see NftSession); `json`: `nft -j -i`,
  * for `NftSession.list`.
  */
-export function openNftSession(runner: NftRunner, options: { nftPath?: string; timeoutMs?: number; json?: boolean } = {}): NftSession {
+export function openNftSession(
+  runner: NftRunner, options: { nftPath?: string; timeoutMs?: number; json?: boolean; recycleBytes?: number } = {},
+): NftSession {
   const nft = options.nftPath ?? 'nft';
   const flags = options.json ? ['-j', '-i'] : ['-i'];
   const argv: [string, string[]] = runner.netns ? ['ip', ['netns', 'exec', runner.netns, nft, ...flags]] : [nft, flags];
-  return new NftSession(runner, argv, options.timeoutMs ?? 30_000, options.json ?? false);
+  return new NftSession(runner, argv, options.timeoutMs ?? 30_000, options.json ?? false, options.recycleBytes);
 }

@@ -4,9 +4,9 @@
  * process for any number of reads. In a namespace made for this file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { Netns } from '../../src/lab/netns.ts';
-import { NftRunner } from '../../src/nft/runner.ts';
+import { NftRunner, openNftSession } from '../../src/nft/runner.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { readSet, readCounters } from '../../src/nft/state.ts';
 import { parseConfigText } from '../../src/config/config.ts';
@@ -80,5 +80,36 @@ describe('read session', () => {
     const t = await nft.json(['-t', 'list', 'table', 'inet', 'nftsentry']);
     expect(t.nftables.some((o) => 'table' in o)).toBe(true);
     nft.useReadSession(false);
+  });
+});
+
+describe('nft -i co-process hygiene (readline history)', () => {
+  const historyAt = (): string | null => (existsSync('/.nft.history') ? `${statSync('/.nft.history').size}@${statSync('/.nft.history').mtimeMs}` : null);
+
+  it('writes no history file: without HOME it used to be /.nft.history, rewritten whole at every exit', async () => {
+    const before = historyAt();
+    const session = openNftSession(nft);
+    for (let i = 0; i < 20; i++) await session.run([`add element inet nftsentry ban4 { 100.100.0.${i} timeout 60s }`]);
+    const pid = session.processInfo.pid!;
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    expect(environ).toContain('HOME=/dev/null');
+    session.close();
+    for (let i = 0; i < 50 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(historyAt()).toBe(before);
+  });
+
+  it('is replaced after recycleBytes of input (readline keeps every distinct line), and no transaction is lost', async () => {
+    const session = openNftSession(nft, { recycleBytes: 2000 });
+    const pids = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      await session.run([`add element inet nftsentry ban4 { 100.101.0.${i} timeout 60s }`]);
+      if (session.processInfo.pid) pids.add(session.processInfo.pid);
+    }
+    expect(session.processInfo.started).toBeGreaterThanOrEqual(3);
+    expect(pids.size).toBe(session.processInfo.started);
+    session.close();
+    const keys = (await readSet(nft, 'ban4')).map((e) => e.key).filter((k) => k.startsWith('100.101.0.'));
+    expect(keys).toHaveLength(60);
   });
 });
