@@ -5,18 +5,19 @@
  * Upgrade: the objects file declares every object, which keeps an existing one only when its
  * definition is the same; one that differs is refused (by the kernel: E_NFT_EXISTS; before that,
  * nft checks the rules against the set it has: E_NFT_REJECTED, "datatype mismatch"). When nft
- * refuses the script and the kernel holds an older definition of a prefix-ban set (a plain
- * `ipv4_addr` bannet4 from before ANY_PROTOCOL_SETS), the script is rendered again with a
- * RulesetUpgrade: the chains emptied, the old sets deleted and declared anew, their elements
- * carried over with the time they had left; still one transaction. Nothing is read while the
- * definitions are current.
+ * refuses the script and the kernel holds an older definition of a set in SET_TYPES (a plain
+ * `ipv4_addr` bannet4 or allow4 from before they became concatenations), the script is rendered
+ * again with a RulesetUpgrade: the chains emptied, the old sets deleted and declared anew, the
+ * sets no longer declared (OBSOLETE_SETS) deleted; the prefix bans' elements are carried over
+ * with the time they had left (the config sets are refilled from the config anyway); still one
+ * transaction. Nothing is read while the definitions are current.
  */
 import type { Config } from '../config/config.ts';
 import { isNftsentryError, ErrorCodes } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { parseIp, parsePrefix, prefixContains, prefixKey, unmapV4 } from '../net/ip.ts';
 import { elementStatements, type ElementChange } from './elements.ts';
-import { renderRuleset, loadTemplates, ANY_PROTOCOL_SETS, TABLE_FAMILY, TABLE_NAME, type RulesetUpgrade } from './ruleset.ts';
+import { renderRuleset, loadTemplates, ANY_PROTOCOL_SETS, OBSOLETE_SETS, SET_TYPES, TABLE_FAMILY, TABLE_NAME, type RulesetUpgrade } from './ruleset.ts';
 import { NftRunner, type NftJson, type NftResult } from './runner.ts';
 import { readSet } from './state.ts';
 
@@ -61,17 +62,19 @@ export function lockoutWarnings(config: Config, sshConnection: string | undefine
 }
 
 /**
- * From `nft -j -t list table inet nftsentry`: the sets of ANY_PROTOCOL_SETS whose type differs
- * from the objects file's, and the table's chains. Pure.
+ * From `nft -j -t list table inet nftsentry`: the sets of SET_TYPES whose type differs from the
+ * objects file's and the OBSOLETE_SETS still there (all to delete), and the table's chains. Pure.
  */
 export function outdatedSets(table: NftJson): { sets: string[]; chains: string[] } {
   const sets: string[] = [];
   const chains: string[] = [];
-  const want = ANY_PROTOCOL_SETS as Record<string, readonly string[]>;
+  const obsolete: readonly string[] = OBSOLETE_SETS;
   for (const o of table.nftables) {
     if (o.chain) chains.push((o.chain as { name: string }).name);
     const set = o.set as { name: string; type: string | string[] } | undefined;
-    if (set && Object.hasOwn(want, set.name) && [set.type].flat().join(' . ') !== want[set.name]!.join(' . ')) sets.push(set.name);
+    if (!set) continue;
+    const want = Object.hasOwn(SET_TYPES, set.name) ? SET_TYPES[set.name]! : null;
+    if ((want && [set.type].flat().join(' . ') !== want.join(' . ')) || obsolete.includes(set.name)) sets.push(set.name);
   }
   return { sets, chains };
 }
@@ -89,7 +92,8 @@ export async function readUpgrade(runner: NftRunner): Promise<RulesetUpgrade | n
   const { sets, chains } = outdatedSets(table);
   if (sets.length === 0) return null;
   const carried: ElementChange[] = [];
-  for (const set of sets) {
+  // Only the prefix bans hold state; the config sets are filled again from the config.
+  for (const set of sets.filter((s) => Object.hasOwn(ANY_PROTOCOL_SETS, s))) {
     for (const e of await readSet(runner, set)) {
       // Anything but an address or prefix (not written by nftsentry) is not carried over.
       const p = parsePrefix(e.key);

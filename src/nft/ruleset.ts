@@ -15,7 +15,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config.ts';
 import type { IpPrefix } from '../net/ip.ts';
-import { prefixKey } from '../net/ip.ts';
+import { normalizePrefixes, prefixKey } from '../net/ip.ts';
 
 export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'nftsentry';
@@ -23,11 +23,17 @@ export const TABLE = `${TABLE_FAMILY} ${TABLE_NAME}`;
 
 export const CHAINS = ['prerouting', 'input', 'forward', 'tcp_flags', 'scan_detect', 'scan_ban_trap'] as const;
 
-/** Sets filled from the config: flushed and refilled on every apply. */
-export const CONFIG_SETS = [
-  'allow4', 'allow6', 'home4', 'home6', 'services_tcp', 'services_udp',
-  'fwd_services_tcp', 'fwd_services_udp', 'trap_tcp', 'trap_udp',
-] as const;
+/**
+ * Sets filled from the config: flushed and refilled on every apply. All concatenations (why:
+ * nft/00-objects.nft): the address ones `address . protocol`, the port ones `protocol . port`.
+ */
+export const CONFIG_SETS = ['allow4', 'allow6', 'home4', 'home6', 'services', 'fwd_services', 'trap_ports'] as const;
+
+/**
+ * Sets of older versions that are no longer declared (the port sets were one per protocol, plain
+ * interval sets): deleted by an upgrade (nft/apply.ts), or nft would go on reading them.
+ */
+export const OBSOLETE_SETS = ['services_tcp', 'services_udp', 'fwd_services_tcp', 'fwd_services_udp', 'trap_tcp', 'trap_udp'] as const;
 
 /** Per-source meter state: flushed on every apply (a reload restarts the counting). */
 export const METER_SETS = [
@@ -62,6 +68,18 @@ export const ANY_PROTOCOL_SETS = {
 
 /** The protocol half of an element in ANY_PROTOCOL_SETS: every protocol. */
 export const ANY_PROTOCOL = '0-255';
+
+/**
+ * Every set whose type changed since an older version, with its type as `nft -j` prints it:
+ * nft/apply.ts replaces a set the kernel holds with another type.
+ */
+export const SET_TYPES: Record<string, readonly string[]> = {
+  ...ANY_PROTOCOL_SETS,
+  allow4: ['ipv4_addr', 'inet_proto'],
+  allow6: ['ipv6_addr', 'inet_proto'],
+  home4: ['ipv4_addr', 'inet_proto'],
+  home6: ['ipv6_addr', 'inet_proto'],
+};
 
 /** Marks stored in scan_reason4/6 by the kernel, and what they mean. */
 export const SCAN_REASONS: Record<number, string> = { 1: 'trap_port', 2: 'fast_scan', 3: 'slow_scan' };
@@ -121,25 +139,57 @@ export function expandTemplate(t: Template, flags: Flags, values: Values): strin
   return out.join('\n');
 }
 
+/**
+ * Port ranges sorted, overlapping and adjacent ones merged: the concatenated sets take no
+ * overlapping elements (the kernel refuses them; nothing merges them as auto-merge did).
+ */
+export function mergePortRanges(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [from, to] of [...ranges].sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
+    const last = out.at(-1);
+    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else out.push([from, to]);
+  }
+  return out;
+}
+
+function portText([from, to]: readonly [number, number]): string {
+  return from === to ? String(from) : `${from}-${to}`;
+}
+
 function portElements(ranges: ReadonlyArray<readonly [number, number]>): string[] {
-  return [...ranges]
-    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
-    .map(([from, to]) => (from === to ? String(from) : `${from}-${to}`));
+  return mergePortRanges(ranges).map(portText);
 }
 
+/** `protocol . port` elements of a port set, for each protocol's ranges. */
+function protoPortElements(byProto: { tcp: ReadonlyArray<readonly [number, number]>; udp: ReadonlyArray<readonly [number, number]> }): string[] {
+  return (['tcp', 'udp'] as const).flatMap((proto) => portElements(byProto[proto]).map((p) => `${proto} . ${p}`));
+}
+
+/** One family's prefixes, sorted, without those inside another: no overlaps, see above. */
+function outermostPrefixes(prefixes: readonly IpPrefix[], family: 4 | 6): IpPrefix[] {
+  return normalizePrefixes(prefixes.filter((p) => p.family === family));
+}
+
+/** `prefix . 0-255` elements: the prefix, any protocol. */
 function prefixElements(prefixes: readonly IpPrefix[], family: 4 | 6): string[] {
-  return prefixes.filter((p) => p.family === family).map(prefixKey);
+  return outermostPrefixes(prefixes, family).map((p) => `${prefixKey(p)} . ${ANY_PROTOCOL}`);
 }
 
+/**
+ * One rule per restricted service and family, with an anonymous concatenated set of
+ * `source . port` (an anonymous plain interval set would be read by nft before every ban too).
+ */
 function restrictedRules(config: Config): string {
   const lines: string[] = [];
   for (const r of config.services.restricted) {
-    const ports = portElements(r.ports).join(', ');
+    const ports = portElements(r.ports);
     for (const family of [4, 6] as const) {
-      const from = prefixElements(r.from, family);
+      const from = outermostPrefixes(r.from, family).map(prefixKey);
       if (from.length === 0) continue;
       const selector = family === 4 ? 'ip saddr' : 'ip6 saddr';
-      lines.push(`\t\t${selector} { ${from.join(', ')} } ${r.proto} dport { ${ports} } accept`);
+      const pairs = from.flatMap((f) => ports.map((p) => `${f} . ${p}`));
+      lines.push(`\t\t${selector} . ${r.proto} dport { ${pairs.join(', ')} } accept`);
     }
   }
   return lines.length > 0 ? lines.join('\n') : '\t\t# (no services.restricted)';
@@ -157,12 +207,9 @@ export function configElements(config: Config): Array<{ set: string; elements: s
     { set: 'allow6', elements: prefixElements(config.allowlist, 6) },
     { set: 'home4', elements: prefixElements(config.home_networks, 4) },
     { set: 'home6', elements: prefixElements(config.home_networks, 6) },
-    { set: 'services_tcp', elements: portElements(config.services.tcp) },
-    { set: 'services_udp', elements: portElements(config.services.udp) },
-    { set: 'fwd_services_tcp', elements: portElements(config.forward.services.tcp) },
-    { set: 'fwd_services_udp', elements: portElements(config.forward.services.udp) },
-    { set: 'trap_tcp', elements: sd.enabled ? portElements(sd.trap_ports.tcp) : [] },
-    { set: 'trap_udp', elements: sd.enabled ? portElements(sd.trap_ports.udp) : [] },
+    { set: 'services', elements: protoPortElements(config.services) },
+    { set: 'fwd_services', elements: protoPortElements(config.forward.services) },
+    { set: 'trap_ports', elements: sd.enabled ? protoPortElements(sd.trap_ports) : [] },
   ];
   return entries.filter((e) => e.elements.length > 0);
 }

@@ -171,14 +171,14 @@ describe('Engine as Operations', () => {
     const r = await e.addAllow(P('198.51.100.0/24'), 'partner');
     expect(r).toMatchObject({ liftedBans: 2, entry: { prefix: '198.51.100.0/24', origin: 'api', note: 'partner' } });
     expect(await keys('ban4')).toEqual(['203.0.113.5']);
-    expect(await keys('allow4')).toContain('198.51.100.0/24');
+    expect(await keys('allow4')).toContain('198.51.100.0/24 . 0-255');
     expect(e.handleAlert(alert({ srcIp: '198.51.100.30' }))).toMatchObject({ kind: 'skip', why: 'allowlisted' });
     await expect(e.removeAllow(P('192.0.2.0/28'))).rejects.toSatisfy((err) => isNftsentryError(err, 'E_FORBIDDEN'));
     await e.stop();
     const e2 = await engine();
     expect(e2.listAllow().map((a) => `${a.origin} ${a.prefix}`)).toEqual(['config 192.0.2.0/28', 'api 198.51.100.0/24']);
     expect(await e2.removeAllow(P('198.51.100.0/24'))).toBe(true);
-    expect(await keys('allow4')).toEqual(['192.0.2.0/28']);
+    expect(await keys('allow4')).toEqual(['192.0.2.0/28 . 0-255']);
     await e2.unban(P('203.0.113.5'));
     await e2.stop();
   });

@@ -41,8 +41,10 @@ describe('apply', () => {
     expect(first).toContain('type filter hook prerouting priority raw; policy accept;');
     const counters = (await readCounters(nft)).map((c) => c.name).sort();
     expect(counters).toEqual([...DROP_COUNTERS].sort());
-    expect((await readSet(nft, 'trap_udp')).map((e) => e.key)).toEqual(['1900']);
-    expect((await readSet(nft, 'allow4')).map((e) => e.key)).toEqual(['192.0.2.10', '203.0.113.0/24']);
+    expect((await readSet(nft, 'trap_ports')).map((e) => e.key)).toEqual(['tcp . 23', 'tcp . 445', 'tcp . 3389', 'udp . 1900']);
+    expect((await readSet(nft, 'services')).map((e) => e.key)).toEqual(['tcp . 22', 'tcp . 80', 'tcp . 443', 'tcp . 8000-8010', 'udp . 53', 'udp . 51820']);
+    expect((await readSet(nft, 'allow4')).map((e) => e.key)).toEqual(['192.0.2.10 . 0-255', '203.0.113.0/24 . 0-255']);
+    expect(first).toContain('ip saddr . tcp dport { 198.51.100.0/24 . 2222, 198.51.100.0/24 . 9100-9101 } accept');
   });
 
   it('keeps ban set elements (with their timeouts) across a re-apply, also with a different config', async () => {
@@ -67,6 +69,18 @@ describe('apply', () => {
     expect(ban4[0]!.expiresSec).toBeGreaterThan(3500);
     expect((await readSet(nft, 'bannet6')).map((e) => e.key)).toEqual(['2001:db8:a::/64 . 0-255']);
     expect((await readSet(nft, 'scan_reason4', 'map'))[0]).toMatchObject({ key: '198.18.9.3', data: 2 });
+  });
+
+  it('overlapping config entries load (the concatenated sets take no overlaps: covered prefixes dropped, port ranges merged)', async () => {
+    const config = parseConfigText(`allowlist: [10.0.0.0/8, 10.1.0.0/16, 10.0.0.0/8, "2001:db8::/32", "2001:db8:1::/48"]
+services: { tcp: [22, "20-25", "24-30", 80, 81], udp: [53] }
+scan_detection: { trap_ports: { tcp: [445, 445], udp: [] } }
+`);
+    await applyRuleset(config, { runner: nft });
+    expect((await readSet(nft, 'allow4')).map((e) => e.key)).toEqual(['10.0.0.0/8 . 0-255']);
+    expect((await readSet(nft, 'allow6')).map((e) => e.key)).toEqual(['2001:db8::/32 . 0-255']);
+    expect((await readSet(nft, 'services')).map((e) => e.key)).toEqual(['tcp . 20-30', 'tcp . 80-81', 'udp . 53']);
+    expect((await readSet(nft, 'trap_ports')).map((e) => e.key)).toEqual(['tcp . 445']);
   });
 
   it('changes the forward policy in place', async () => {
@@ -139,7 +153,7 @@ describe('the CLI', () => {
     await nft.run(['flush', 'ruleset']);
     const applied = await runCli(['-c', FULL, '--netns', ns.name, 'apply']);
     expect(applied.exitCode).toBe(0);
-    expect(await list()).toContain('tcp dport @services_tcp accept');
+    expect(await list()).toContain('meta l4proto . th dport @services accept');
   });
 
   it('a missing config file: exit 2 with the path', async () => {

@@ -1,9 +1,10 @@
 /**
- * Upgrading a running system whose kernel still has the older bannet4/bannet6 (plain interval
- * sets, before they became `address . protocol` concatenations), in a namespace made for this
- * file: the older version's rendered ruleset is loaded with prefix bans in it, then `check`,
- * `apply` and an engine start of this version find the sets replaced in one transaction, the
- * bans in the new sets with the time they had left, and nothing else changed.
+ * Upgrading a running system whose kernel still has the older bannet4/bannet6 and config sets
+ * (plain interval sets, before they became concatenations), in a namespace made for this file:
+ * the older version's rendered ruleset is loaded with prefix bans in it, then `check`, `apply`
+ * and an engine start of this version find the sets replaced in one transaction (the old
+ * per-protocol port sets deleted), the bans in the new sets with the time they had left, and
+ * nothing else changed.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -83,8 +84,12 @@ describe('upgrade from plain interval bannet4/bannet6', () => {
     expect(await entries('ban4')).toEqual([['198.18.9.1', 3600]]);
     expect(await entries('ban6net64')).toEqual([['2001:db8:9::', 3600]]);
     const after = await list();
-    expect(after).toContain('ip saddr . ip protocol @bannet4 ip saddr != @allow4 counter name "drop_banned_net" drop');
+    expect(after).toContain('ip saddr . ip protocol @bannet4 ip saddr . ip protocol != @allow4 counter name "drop_banned_net" drop');
     expect(after).not.toContain('ip saddr @bannet4');
+    // The config sets became concatenations as well; the per-protocol port sets are gone.
+    expect(await setType('allow4')).toEqual(['ipv4_addr', 'inet_proto']);
+    expect(await setType('services')).toEqual(['inet_proto', 'inet_service']);
+    for (const gone of ['services_tcp', 'services_udp', 'fwd_services_tcp', 'fwd_services_udp', 'trap_tcp', 'trap_udp']) expect(after).not.toContain(`set ${gone} `);
     // From here on a plain re-apply: nothing to replace, the table stays as it is.
     await applyRuleset(config, { runner: nft });
     expect(await list()).toBe(after);
