@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { batchSize, elementScript, elementStatements, type ElementBatch, type ElementChange } from '../nft/elements.ts';
 import type { NftRunner, NftSession } from '../nft/runner.ts';
 import { PROBE } from './kernel-sync.ts';
+import type { Lane } from './ban-flusher.ts';
 
 export interface ApplyOutcome {
   /** Transactions sent (more than one only when a batch had to be split). */
@@ -21,8 +22,11 @@ export interface ApplyOutcome {
 
 export interface BanBackend {
   readonly dryRun: boolean;
-  /** `lane` 'manual': API and CLI operations, through their own co-process (see BanFlusher). */
-  apply(batch: ElementBatch, lane?: 'backlog' | 'manual'): Promise<ApplyOutcome>;
+  /**
+   * `lane` 'manual': API and CLI operations, through their own co-process; 'backlog2': the
+   * second backlog co-process when the flusher pipelines (see BanFlusher).
+   */
+  apply(batch: ElementBatch, lane?: Lane): Promise<ApplyOutcome>;
   /** Starts what the first batch would otherwise start (the `nft -i` co-process), at daemon start. */
   warm(): Promise<void>;
   close(): void;
@@ -69,18 +73,24 @@ export class NftBackend implements BanBackend {
   private readonly session: NftSession | null;
   /** The manual lane's own co-process: API and CLI operations never queue behind the backlog's. */
   private readonly manualSession: NftSession | null;
+  /** The backlog's second co-process (pipelining); the first one serves when there is none. */
+  private readonly backlog2Session: NftSession | null;
   private readonly coprocessMax: number;
   private readonly log: Logger;
 
-  constructor(runner: NftRunner, session: NftSession | null, coprocessMax: number, log: Logger, manualSession: NftSession | null = null) {
+  constructor(
+    runner: NftRunner, session: NftSession | null, coprocessMax: number, log: Logger,
+    manualSession: NftSession | null = null, backlog2Session: NftSession | null = null,
+  ) {
     this.runner = runner;
     this.session = session;
     this.manualSession = manualSession;
+    this.backlog2Session = backlog2Session;
     this.coprocessMax = coprocessMax;
     this.log = log;
   }
 
-  async apply(batch: ElementBatch, lane: 'backlog' | 'manual' = 'backlog'): Promise<ApplyOutcome> {
+  async apply(batch: ElementBatch, lane: Lane = 'backlog'): Promise<ApplyOutcome> {
     const started = performance.now();
     const outcome: ApplyOutcome = { transactions: 0, refused: [], durationMs: 0 };
     await this.applyOrSplit(batch, outcome, lane);
@@ -89,10 +99,10 @@ export class NftBackend implements BanBackend {
   }
 
   /** One transaction, whatever the size (also used for probes and restore). */
-  async send(batch: ElementBatch, lane: 'backlog' | 'manual' = 'backlog'): Promise<void> {
+  async send(batch: ElementBatch, lane: Lane = 'backlog'): Promise<void> {
     const n = batchSize(batch);
     if (n === 0) return;
-    const session = lane === 'manual' ? (this.manualSession ?? this.session) : this.session;
+    const session = (lane === 'manual' ? this.manualSession : lane === 'backlog2' ? this.backlog2Session : null) ?? this.session;
     if (session && n <= this.coprocessMax) await session.run(elementStatements(batch));
     else await this.runner.runScript(elementScript(batch));
   }
@@ -104,20 +114,21 @@ export class NftBackend implements BanBackend {
    */
   async warm(): Promise<void> {
     const probe = elementStatements({ remove: PROBE });
-    await Promise.all([this.session?.run(probe), this.manualSession?.run(probe)]);
+    await Promise.all([this.session?.run(probe), this.manualSession?.run(probe), this.backlog2Session?.run(probe)]);
   }
 
   /** True while the `nft -i` co-processes run (false without them). */
   get coprocessRunning(): boolean {
-    return (this.session?.running ?? false) && (this.manualSession?.running ?? true);
+    return (this.session?.running ?? false) && (this.manualSession?.running ?? true) && (this.backlog2Session?.running ?? true);
   }
 
   close(): void {
     this.session?.close();
     this.manualSession?.close();
+    this.backlog2Session?.close();
   }
 
-  private async applyOrSplit(batch: ElementBatch, outcome: ApplyOutcome, lane: 'backlog' | 'manual'): Promise<void> {
+  private async applyOrSplit(batch: ElementBatch, outcome: ApplyOutcome, lane: Lane): Promise<void> {
     const n = batchSize(batch);
     if (n === 0) return;
     outcome.transactions++;

@@ -20,6 +20,11 @@
  * (rare: only when an address is unbanned or banned by hand while the backlog is sending it).
  * The manual lane writes the backlog's queued store rows of its keys before its own, so a
  * burst's older row never lands over a newer manual one.
+ *
+ * Pipelining (`pipeline: 2`, the engine's default): the backlog has two co-processes, and a new
+ * small batch of bans starts while the previous one is still in flight (the same per-key rule
+ * applies between them). At 1k alerts/s a ban otherwise waited for the transaction ahead of it
+ * about as long as for its own. Removals still wait until the backlog has nothing in flight.
  */
 import type { Logger } from '../log.ts';
 import type { ElementBatch, ElementChange } from '../nft/elements.ts';
@@ -52,7 +57,8 @@ export interface FlusherStats {
 
 const STORE_CHUNK = 250_000;
 
-type Lane = 'backlog' | 'manual';
+export type Lane = 'backlog' | 'backlog2' | 'manual';
+const BACKLOG_LANES = ['backlog', 'backlog2'] as const;
 
 interface InFlight {
   keys: ReadonlySet<string>;
@@ -78,7 +84,10 @@ export class BanFlusher {
   private waiters: Array<() => void> = [];
   private running: Promise<void> | null = null;
   private manualRunning: Promise<void> | null = null;
-  private readonly inFlight: Record<Lane, InFlight | null> = { backlog: null, manual: null };
+  private readonly inFlight: Record<Lane, InFlight | null> = { backlog: null, backlog2: null, manual: null };
+  /** Backlog transactions dispatched and not yet finished (pipelining). */
+  private readonly dispatched = new Set<Promise<void>>();
+  private readonly pipeline: number;
   /** Targets unbanned while a backlog transaction holding them was in flight (see `deactivate`). */
   private readonly liftedInFlight = new Set<string>();
   /** Called after each ban transaction reached nft, with its targets (benchmarks, metrics). */
@@ -94,6 +103,8 @@ export class BanFlusher {
     opts: {
       flushIntervalMs: number; maxBatch: number; smallBatch: number; burstBatch: number; burstWaitMs: number;
       onNftError: (err: unknown) => void;
+      /** Backlog transactions in flight at most (1 or 2; see above). Default 1. */
+      pipeline?: number;
       /** Every batch nft applied, with its duration (the metrics histogram). */
       onApplied?: (durationMs: number) => void;
     },
@@ -108,6 +119,7 @@ export class BanFlusher {
     this.maxBatch = opts.maxBatch;
     this.onNftError = opts.onNftError;
     this.onApplied = opts.onApplied ?? (() => undefined);
+    this.pipeline = Math.min(2, Math.max(1, opts.pipeline ?? 1));
   }
 
   get pending(): number {
@@ -144,8 +156,10 @@ export class BanFlusher {
    */
   deactivate(keys: readonly string[]): void {
     this.writeRowsOf(new Set(keys), []);
-    const f = this.inFlight.backlog;
-    if (f) for (const k of keys) if (f.keys.has(k)) this.liftedInFlight.add(k);
+    for (const lane of BACKLOG_LANES) {
+      const f = this.inFlight[lane];
+      if (f) for (const k of keys) if (f.keys.has(k)) this.liftedInFlight.add(k);
+    }
     this.store.deactivate(keys);
   }
 
@@ -200,7 +214,7 @@ export class BanFlusher {
 
   /** Resolves once everything queued so far has been sent (or failed and been logged). */
   flushed(): Promise<void> {
-    if (this.pending === 0 && !this.running && !this.manualRunning) return Promise.resolve();
+    if (this.pending === 0 && !this.running && !this.manualRunning && this.dispatched.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       this.kick();
@@ -241,7 +255,7 @@ export class BanFlusher {
   }
 
   private wakeWaitersIfIdle(): void {
-    if (this.pending > 0 || this.running || this.manualRunning) return;
+    if (this.pending > 0 || this.running || this.manualRunning || this.dispatched.size > 0) return;
     const w = this.waiters;
     this.waiters = [];
     for (const resolve of w) resolve();
@@ -264,8 +278,19 @@ export class BanFlusher {
     }
   }
 
+  /** A backlog lane with nothing in flight, waiting for one when `pipeline` are busy. */
+  private async freeBacklogLane(): Promise<'backlog' | 'backlog2'> {
+    for (;;) {
+      const lanes = BACKLOG_LANES.slice(0, this.pipeline);
+      const free = lanes.find((l) => this.inFlight[l] === null);
+      if (free) return free;
+      await Promise.race(lanes.map((l) => this.inFlight[l]!.done));
+    }
+  }
+
   private async loop(): Promise<void> {
     while (this.bans.size + this.removes.size > 0) {
+      let lane = await this.freeBacklogLane();
       await this.fill();
       const removes = [...this.removes.values()];
       this.removes.clear();
@@ -275,29 +300,51 @@ export class BanFlusher {
         taken.push(p);
         this.bans.delete(k);
       }
-      if (removes.length > 0) await this.send('backlog', { remove: removes.map((r) => r.change) });
+      if (removes.length > 0) {
+        // Removals: after whatever the backlog has in flight, in their own transaction.
+        await Promise.all([...this.dispatched]);
+        lane = 'backlog';
+        await this.send(lane, { remove: removes.map((r) => r.change) });
+      }
       if (taken.length > 0) {
-        await this.send('backlog', {
+        const keys = new Set(taken.map((p) => p.write.target));
+        const sent = this.send(lane, {
           add: taken.filter((p) => !p.refresh).map((p) => p.change),
           refresh: taken.filter((p) => p.refresh).map((p) => p.change),
         }, () => {
           for (const p of taken) this.storeQueue.push(p.write);
-          if (this.liftedInFlight.size > 0) {
-            const lifted = new Set(this.liftedInFlight);
-            this.liftedInFlight.clear();
-            this.writeRowsOf(lifted, []);
-            try {
-              this.store.deactivate([...lifted]);
-            } catch (err) {
-              this.log.error({ err }, 'store write failed');
-            }
-          }
+          this.deactivateLifted(keys);
+        }).then(() => {
+          this.onBansSent?.(taken.map((p) => p.change.key));
+          // The store follows the kernel: at once when nothing else waits (the usual case), and
+          // in a burst after the kernel has the bans (or every STORE_CHUNK rows).
+          if (this.bans.size === 0 || this.storeQueue.length >= STORE_CHUNK) this.writeStore();
         });
-        this.onBansSent?.(taken.map((p) => p.change.key));
+        // Pipelined: a small batch is left in flight and the next one may start beside it.
+        if (this.pipeline === 1 || taken.length > this.smallBatch) await sent;
+        else {
+          this.dispatched.add(sent);
+          void sent.finally(() => {
+            this.dispatched.delete(sent);
+            this.kick();
+            this.wakeWaitersIfIdle();
+          });
+        }
       }
-      // The store follows the kernel: at once when nothing else waits (the usual case), and in a
-      // burst after the kernel has the bans (or every STORE_CHUNK rows).
-      if (this.bans.size === 0 || this.storeQueue.length >= STORE_CHUNK) this.writeStore();
+    }
+  }
+
+  /** Rows of these targets unbanned while their transaction was in flight: written, then deactivated. */
+  private deactivateLifted(keys: ReadonlySet<string>): void {
+    if (this.liftedInFlight.size === 0) return;
+    const lifted = new Set([...this.liftedInFlight].filter((k) => keys.has(k)));
+    if (lifted.size === 0) return;
+    for (const k of lifted) this.liftedInFlight.delete(k);
+    this.writeRowsOf(lifted, []);
+    try {
+      this.store.deactivate([...lifted]);
+    } catch (err) {
+      this.log.error({ err }, 'store write failed');
     }
   }
 
@@ -358,8 +405,10 @@ export class BanFlusher {
   private async send(lane: Lane, batch: ElementBatch, after?: () => void): Promise<void> {
     const all = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])];
     const keys = new Set(all.map((c) => c.key));
-    const other = this.inFlight[lane === 'manual' ? 'backlog' : 'manual'];
-    if (other && all.some((c) => other.keys.has(c.key))) await other.done;
+    for (const l of ['backlog', 'backlog2', 'manual'] as const) {
+      const other = this.inFlight[l];
+      if (l !== lane && other && all.some((c) => other.keys.has(c.key))) await other.done;
+    }
     let finish!: () => void;
     const mark: InFlight = { keys, done: new Promise<void>((r) => (finish = r)) };
     this.inFlight[lane] = mark;

@@ -333,7 +333,8 @@ export class Engine implements Operations, EngineInternals {
     this.backend = e.dry_run
       ? new DryRunBackend(this.log)
       : e.coprocess_max_elements > 0
-        ? new NftBackend(this.runner, openNftSession(this.runner), e.coprocess_max_elements, this.log, openNftSession(this.runner))
+        ? new NftBackend(this.runner, openNftSession(this.runner), e.coprocess_max_elements, this.log, openNftSession(this.runner),
+          e.pipeline > 1 ? openNftSession(this.runner) : null)
         : new NftBackend(this.runner, null, 0, this.log);
     this.flusher = new BanFlusher(this.backend, this.store, this.log, {
       flushIntervalMs: e.flush_interval_ms,
@@ -341,6 +342,7 @@ export class Engine implements Operations, EngineInternals {
       smallBatch: e.coprocess_max_elements,
       burstBatch: e.burst_batch,
       burstWaitMs: e.burst_wait_ms,
+      pipeline: e.coprocess_max_elements > 0 ? e.pipeline : 1,
       onApplied: (ms) => {
         for (const l of this.applyListeners) l(ms);
       },

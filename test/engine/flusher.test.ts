@@ -4,7 +4,7 @@
  * following the kernel, and a failing backend handing over to self-healing.
  */
 import { describe, it, expect } from 'vitest';
-import { BanFlusher } from '../../src/engine/ban-flusher.ts';
+import { BanFlusher, type Lane } from '../../src/engine/ban-flusher.ts';
 import type { BanBackend, ApplyOutcome } from '../../src/engine/ban-backend.ts';
 import type { ElementBatch } from '../../src/nft/elements.ts';
 import { elementStatements } from '../../src/nft/elements.ts';
@@ -21,11 +21,11 @@ class RecordingBackend implements BanBackend {
   fail: Error | null = null;
   /** Extra time per element (a large batch takes long, like nft -f). */
   perElementMs = 0;
-  async apply(batch: ElementBatch, lane: 'backlog' | 'manual' = 'backlog'): Promise<ApplyOutcome> {
+  async apply(batch: ElementBatch, lane: Lane = 'backlog'): Promise<ApplyOutcome> {
     const n = (batch.add?.length ?? 0) + (batch.refresh?.length ?? 0) + (batch.remove?.length ?? 0);
     const keys = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])].map((c) => c.key);
-    const other = lane === 'manual' ? 'backlog' : 'manual';
-    this.starts.push({ lane, first: keys[0]!, otherInFlight: this.inFlight.get(other) ?? [] });
+    const others = [...this.inFlight].filter(([l]) => l !== lane).flatMap(([, k]) => k);
+    this.starts.push({ lane, first: keys[0]!, otherInFlight: others });
     this.inFlight.set(lane, keys);
     try {
       await new Promise((r) => setTimeout(r, 2 + n * this.perElementMs));
@@ -44,10 +44,10 @@ const write = (target: string): BanWrite => ({
   target, family: 4, set: 'ban4', source: 'suricata', reason: 'r', sid: 1, signature: 's', nowMs: 1000, expiresMs: 3_601_000, durationSec: 3600, offences: 1,
 });
 
-function make(onNftError: (err: unknown) => void = () => undefined) {
+function make(onNftError: (err: unknown) => void = () => undefined, pipeline = 1) {
   const backend = new RecordingBackend();
   const store = new Store(':memory:');
-  const flusher = new BanFlusher(backend, store, silentLogger(), { flushIntervalMs: 0, maxBatch: 1000, smallBatch: 512, burstBatch: 4096, burstWaitMs: 20, onNftError });
+  const flusher = new BanFlusher(backend, store, silentLogger(), { flushIntervalMs: 0, maxBatch: 1000, smallBatch: 512, burstBatch: 4096, burstWaitMs: 20, onNftError, pipeline });
   return { backend, store, flusher };
 }
 
@@ -185,5 +185,70 @@ describe('BanFlusher', () => {
     await flusher.queueManualBan({ set: 'ban4', key: '198.51.100.22', timeoutSec: 600 }, false, write('198.51.100.22'));
     expect(errors).toHaveLength(1);
     expect(store.get('198.51.100.22')?.active).toBe(1);
+  });
+
+  describe('pipelined (pipeline: 2)', () => {
+    const ban = (f: BanFlusher, ip: string, refresh = false) => f.queueBan({ set: 'ban4', key: ip, timeoutSec: 3600 }, refresh, write(ip));
+
+    it('a ban decided while one is in flight starts at once beside it, on the second co-process', async () => {
+      const { backend, store, flusher } = make(undefined, 2);
+      ban(flusher, '198.51.100.1');
+      await new Promise((r) => setImmediate(r)); // the first transaction is in flight
+      ban(flusher, '198.51.100.2');
+      await new Promise((r) => setImmediate(r));
+      expect(backend.starts.map((s) => [s.lane, s.first, s.otherInFlight])).toEqual([
+        ['backlog', '198.51.100.1', []],
+        ['backlog2', '198.51.100.2', ['198.51.100.1']],
+      ]);
+      await flusher.flushed();
+      expect(store.listActive({ limit: 10, offset: 0 }).total).toBe(2);
+    });
+
+    it('at most two in flight: a third batch waits for a free co-process', async () => {
+      const { backend, flusher } = make(undefined, 2);
+      for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+        ban(flusher, ip);
+        await new Promise((r) => setImmediate(r));
+      }
+      await flusher.flushed();
+      const third = backend.starts[2]!;
+      expect(backend.starts).toHaveLength(3);
+      expect(third.otherInFlight.length).toBeLessThanOrEqual(1);
+    });
+
+    it('the same key never goes out twice at once: a refresh of an element in flight waits for it', async () => {
+      const { backend, flusher } = make(undefined, 2);
+      ban(flusher, '198.51.100.1');
+      await new Promise((r) => setImmediate(r));
+      ban(flusher, '198.51.100.1', true);
+      await flusher.flushed();
+      expect(backend.starts).toHaveLength(2);
+      expect(backend.starts[1]!.otherInFlight).toEqual([]);
+    });
+
+    it('a removal waits until the backlog has nothing in flight, and flushed() waits for every transaction', async () => {
+      const { backend, flusher } = make(undefined, 2);
+      ban(flusher, '198.51.100.1');
+      await new Promise((r) => setImmediate(r));
+      ban(flusher, '198.51.100.2');
+      await new Promise((r) => setImmediate(r));
+      flusher.queueRemove({ set: 'ban4', key: '198.51.100.9' });
+      await flusher.flushed();
+      expect(backend.batches).toHaveLength(3);
+      const removal = backend.starts.find((s) => s.first === '198.51.100.9')!;
+      expect(removal.otherInFlight).toEqual([]);
+    });
+
+    it('an unban while its ban is in flight on the second co-process: the store ends inactive (no resurrection at restart)', async () => {
+      const { store, flusher } = make(undefined, 2);
+      ban(flusher, '198.51.100.1');
+      await new Promise((r) => setImmediate(r));
+      ban(flusher, '198.51.100.2');
+      await new Promise((r) => setImmediate(r)); // both in flight
+      flusher.deactivate(['198.51.100.2']);
+      await flusher.flushed();
+      expect(store.get('198.51.100.1')?.active).toBe(1);
+      expect(store.get('198.51.100.2')?.active).toBe(0);
+    });
   });
 });
