@@ -398,21 +398,25 @@ export class BanFlusher {
   }
 
   /**
-   * One batch through the lane's transaction path. Waits first for the other lane's transaction
-   * in flight when it holds one of the same keys. `after` runs once nft answered, before the
-   * lane's in-flight mark clears.
+   * One batch through the lane's transaction path. The lane is marked at once (its keys count
+   * as in flight from here), then the batch waits for the other lanes' transactions marked
+   * before it that hold one of the same keys: only earlier ones, taken in the same synchronous
+   * step as the mark, so two batches never wait for each other. `after` runs once nft answered,
+   * before the lane's in-flight mark clears.
    */
   private async send(lane: Lane, batch: ElementBatch, after?: () => void): Promise<void> {
     const all = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])];
     const keys = new Set(all.map((c) => c.key));
+    const earlier: Array<Promise<void>> = [];
     for (const l of ['backlog', 'backlog2', 'manual'] as const) {
       const other = this.inFlight[l];
-      if (l !== lane && other && all.some((c) => other.keys.has(c.key))) await other.done;
+      if (l !== lane && other && all.some((c) => other.keys.has(c.key))) earlier.push(other.done);
     }
     let finish!: () => void;
     const mark: InFlight = { keys, done: new Promise<void>((r) => (finish = r)) };
     this.inFlight[lane] = mark;
     try {
+      if (earlier.length > 0) await Promise.all(earlier);
       const outcome = await this.backend.apply(batch, lane);
       this.stats.transactions += outcome.transactions;
       this.stats.elements += all.length;

@@ -19,12 +19,15 @@ class RecordingBackend implements BanBackend {
   readonly starts: Array<{ lane: string; first: string; otherInFlight: string[] }> = [];
   private readonly inFlight = new Map<string, string[]>();
   fail: Error | null = null;
+  /** Transactions started on a lane that already had one in flight (must stay 0). */
+  sameLaneOverlaps = 0;
   /** Extra time per element (a large batch takes long, like nft -f). */
   perElementMs = 0;
   async apply(batch: ElementBatch, lane: Lane = 'backlog'): Promise<ApplyOutcome> {
     const n = (batch.add?.length ?? 0) + (batch.refresh?.length ?? 0) + (batch.remove?.length ?? 0);
     const keys = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])].map((c) => c.key);
     const others = [...this.inFlight].filter(([l]) => l !== lane).flatMap(([, k]) => k);
+    if (this.inFlight.has(lane)) this.sameLaneOverlaps++;
     this.starts.push({ lane, first: keys[0]!, otherInFlight: others });
     this.inFlight.set(lane, keys);
     try {
@@ -224,6 +227,23 @@ describe('BanFlusher', () => {
       await flusher.flushed();
       expect(backend.starts).toHaveLength(2);
       expect(backend.starts[1]!.otherInFlight).toEqual([]);
+    });
+
+    it('a batch waiting for a manual transaction keeps its co-process: the next batches take the other one, then wait', async () => {
+      const { backend, flusher } = make(undefined, 2);
+      backend.perElementMs = 5;
+      const manual = flusher.queueManualBan({ set: 'ban4', key: '198.51.100.1', timeoutSec: 60 }, false, write('198.51.100.1'));
+      await Promise.resolve();
+      ban(flusher, '198.51.100.1', true); // same key as the manual one in flight: waits for it
+      await new Promise((r) => setImmediate(r));
+      for (const ip of ['198.51.100.2', '198.51.100.3', '198.51.100.4']) {
+        ban(flusher, ip);
+        await new Promise((r) => setImmediate(r));
+      }
+      await manual;
+      await flusher.flushed();
+      expect(backend.sameLaneOverlaps).toBe(0);
+      expect(backend.batches.flat().filter((s) => s.includes('198.51.100.1'))).toHaveLength(4); // the manual add, then the refresh (add, delete, add)
     });
 
     it('a removal waits until the backlog has nothing in flight, and flushed() waits for every transaction', async () => {
