@@ -143,7 +143,7 @@ export function expandTemplate(t: Template, flags: Flags, values: Values): strin
  * Port ranges sorted, overlapping and adjacent ones merged: the concatenated sets take no
  * overlapping elements (the kernel refuses them; nothing merges them as auto-merge did).
  */
-export function mergePortRanges(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+function mergePortRanges(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const [from, to] of [...ranges].sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
     const last = out.at(-1);
