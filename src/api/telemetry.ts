@@ -41,4 +41,3 @@ export interface ApiTelemetry {
   ready?(): boolean | Promise<boolean>;
 }
 
-export { cachedReader } from '../cached-reader.ts';

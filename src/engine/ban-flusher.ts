@@ -58,6 +58,7 @@ export interface FlusherStats {
 const STORE_CHUNK = 250_000;
 
 export type Lane = 'backlog' | 'backlog2' | 'manual';
+const LANES: readonly Lane[] = ['backlog', 'backlog2', 'manual'];
 const BACKLOG_LANES = ['backlog', 'backlog2'] as const;
 
 interface InFlight {
@@ -408,7 +409,7 @@ export class BanFlusher {
     const all = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])];
     const keys = new Set(all.map((c) => c.key));
     const earlier: Array<Promise<void>> = [];
-    for (const l of ['backlog', 'backlog2', 'manual'] as const) {
+    for (const l of LANES) {
       const other = this.inFlight[l];
       if (l !== lane && other && all.some((c) => other.keys.has(c.key))) earlier.push(other.done);
     }
