@@ -67,4 +67,30 @@ describe('stdin source', () => {
     expect(queue.stats().highWater).toBeLessThanOrEqual(16);
     await handle.stop();
   });
+
+  it('hands over one read per turn of the event loop, like the sockets, and still delivers everything', async () => {
+    const lines = uniqueEveAlertLines(2000);
+    const input = new PassThrough({ highWaterMark: 1 << 24 });
+    const queue = new AlertQueue(100_000);
+    const handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'stdin' }] }), queue, { log: silentLogger(), stdin: input });
+    const chunks = lines.map((l) => Buffer.from(`${l}\n`));
+    for (const c of chunks) input.write(c); // all buffered before the first turn
+    input.end();
+    let most = 0;
+    let last = 0;
+    await new Promise<void>((resolve) => {
+      const turn = (): void => {
+        const n = handle.stats()[0]!.lines;
+        most = Math.max(most, n - last);
+        last = n;
+        if (n >= 2000) resolve();
+        else setImmediate(turn);
+      };
+      setImmediate(turn);
+    });
+    await handle.inputEnded;
+    expect(queue.take().length).toBe(2000);
+    expect(most).toBeLessThanOrEqual(2);
+    await handle.stop();
+  });
 });

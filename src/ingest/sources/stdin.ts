@@ -2,10 +2,11 @@
  * `stdin` source (pipelines, `replay`): any Readable, process.stdin by default. It can wait, so it
  * pauses while the queue is full instead of dropping. A last line without a newline is accepted
  * at end of input. `done` resolves when the input has ended and every line was handed over.
+ * Like a socket, it hands over one read per turn of the event loop (resumeNextTurn).
  */
 import type { Readable } from 'node:stream';
 import type { LineIntake } from '../line-intake.ts';
-import type { SourceHandle } from './source-handle.ts';
+import { resumeNextTurn, type SourceHandle } from './source-handle.ts';
 
 export interface StdinHandle extends SourceHandle {
   readonly done: Promise<void>;
@@ -31,6 +32,8 @@ export function startStdin(intake: LineIntake, input: Readable = process.stdin):
       void intake.waitForRoom().then(() => {
         if (stats.connected === 1) input.resume();
       });
+    } else {
+      resumeNextTurn(input, () => stats.connected === 1);
     }
   };
   input.on('data', onData);

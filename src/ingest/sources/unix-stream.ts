@@ -3,13 +3,13 @@
  * Several clients at once, each with its own line splitter; a partial line left by a client that
  * disconnects is dropped and counted as `truncated`. Suricata drops events while nobody listens,
  * so `startUnixStream` resolves as soon as the socket is bound, before anything else starts.
- * Each connection hands over one read per turn of the event loop (see the 'data' handler).
+ * Each connection hands over one read per turn of the event loop (resumeNextTurn).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import type { UnixStreamSourceConfig } from '../config.ts';
 import type { LineIntake } from '../line-intake.ts';
-import type { SourceHandle } from './source-handle.ts';
+import { resumeNextTurn, type SourceHandle } from './source-handle.ts';
 import { applySocketAccess, prepareSocketPath, removeSocketPath, socketInode } from './socket-path.ts';
 
 export async function startUnixStream(config: UnixStreamSourceConfig, intake: LineIntake): Promise<SourceHandle> {
@@ -23,14 +23,7 @@ export async function startUnixStream(config: UnixStreamSourceConfig, intake: Li
     const splitter = intake.newSplitter();
     socket.on('data', (chunk: Buffer) => {
       intake.push(splitter, chunk);
-      // One chunk per turn of the event loop. libuv reads a ready stream up to 32 times in one
-      // go, so a client that is ahead (50k alerts/s) made turns of 10-100 ms of parsing and
-      // deciding, which every API request and nft answer waited behind (traced). The socket's
-      // own buffer holds the rest meanwhile; nothing is dropped.
-      socket.pause();
-      setImmediate(() => {
-        if (!socket.destroyed) socket.resume();
-      });
+      resumeNextTurn(socket, () => !socket.destroyed);
     });
     socket.on('error', (err) => intake.ioError(err, 'read'));
     socket.on('close', () => {
