@@ -1,83 +1,132 @@
 /**
- * The Operations the HTTP API and the CLI call, on a running Engine: lookups from the store,
- * manual bans through the same decision core (protection applies, thresholds do not), unbans
- * with a grace period, allowlist changes that lift the bans they cover, status.
+ * The Operations the HTTP API and the CLI call: lookups from the ledger, operator bans through
+ * the same decision core (protection applies, thresholds do not), unbans with a grace period,
+ * allowlist changes that lift the bans they cover, status. A facade: the state belongs to the
+ * parts it calls.
  */
-import { NftsentryError, ErrorCodes } from '../errors.ts';
-import { parsePrefix, prefixCovers, type IpPrefix } from '../net/ip.ts';
-import type { Engine } from './engine.ts';
-import type { AllowEntry, BanListFilter, BanView } from './operations.ts';
-import { decideManual } from './decide.ts';
+import type { Clock } from '../clock.ts';
+import { ErrorCodes, NftsentryError } from '../errors.ts';
+import { type IpPrefix, parsePrefix, prefixCovers } from '../net/ip.ts';
+import type { CounterValue } from '../nft/state.ts';
+import type { Allowlist } from './allowlist.ts';
+import type { BanFlusher } from './ban-flusher.ts';
+import type { BanLedger } from './ban-ledger.ts';
 import { banTargetOf } from './ban-target.ts';
 import { banViewOf } from './ban-view.ts';
-import { liftBan, liftBans } from './engine-sync.ts';
+import type { Decider } from './decider.ts';
+import type { Enforcer } from './enforcer.ts';
+import type { KernelSync } from './kernel-sync.ts';
+import type { AllowEntry, BanListFilter, BanView, Operations } from './operations.ts';
 
-export function listBans(e: Engine, filter: BanListFilter): { total: number; items: BanView[] } {
-  const nowMs = e.clock();
-  const { total, rows } = e.store.listActive(filter);
-  return { total, items: rows.map((r) => banViewOf(r, nowMs)) };
+export interface BanOperationsParts {
+  ledger: BanLedger;
+  decider: Decider;
+  enforcer: Enforcer;
+  sync: KernelSync;
+  flusher: BanFlusher;
+  allowlist: Allowlist;
+  clock: Clock;
+  version: string;
+  dryRun: boolean;
+  /** Seconds an unbanned target's alerts are ignored (api.unban_grace). */
+  unbanGraceSec: () => number;
+  /** The effective allowlist changed: protection and the kernel's allow sets follow. */
+  allowChanged: () => Promise<void>;
+  dropCounters: () => Promise<readonly CounterValue[]>;
+  rulesetAppliedMs: () => number | null;
+  sourceStats: () => unknown[];
 }
 
-/** The exact target's active ban, else the longest active prefix ban holding the address. */
-export function getBan(e: Engine, address: IpPrefix): BanView | null {
-  const nowMs = e.clock();
-  const exact = e.store.get(banTargetOf(address).text);
-  if (exact && exact.active === 1) return banViewOf(exact, nowMs);
-  let best: IpPrefix | null = null;
-  for (const t of e.index.prefixTargets()) {
-    const p = parsePrefix(t);
-    if (p && prefixCovers(p, address) && (!best || p.length > best.length)) best = p;
+/** Control characters out, at most 256 characters: what an operator's free text may carry. */
+const cleanText = (s: string) => s.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 256);
+
+export class BanOperations implements Operations {
+  private readonly p: BanOperationsParts;
+
+  constructor(parts: BanOperationsParts) {
+    this.p = parts;
   }
-  const row = best ? e.store.get(best.text) : undefined;
-  return row && row.active === 1 ? banViewOf(row, nowMs) : null;
-}
 
-export async function ban(e: Engine, request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
-  const nowMs = e.clock();
-  const reason = request.reason.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 256) || 'manual';
-  const d = decideManual(request.address, request.durationSec, reason, e.ctx, nowMs);
-  if (d.kind === 'skip') {
-    throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${request.address.text} may not be banned (${d.why})`, { details: { why: d.why } });
+  listBans(filter: BanListFilter): { total: number; items: BanView[] } {
+    const nowMs = this.p.clock();
+    const { total, rows } = this.p.ledger.listActive(filter);
+    return { total, items: rows.map((r) => banViewOf(r, nowMs)) };
   }
-  e.stats.count(d);
-  // Waits for this ban's own element (sent ahead of any alert backlog), not for the backlog.
-  await e.applyBan(d, nowMs, true);
-  return getBan(e, request.address) ?? banViewOf(e.store.get(d.target.text)!, nowMs);
-}
 
-export async function unban(e: Engine, address: IpPrefix): Promise<boolean> {
-  const target = banTargetOf(address);
-  const lifted = await liftBan(e, target.text);
-  if (lifted === 0) return false;
-  const untilMs = e.clock() + e.config.api.unban_grace * 1000;
-  e.index.setGrace(target.text, untilMs);
-  e.store.setGrace(target.text, untilMs);
-  return true;
-}
-
-export async function addAllow(e: Engine, prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }> {
-  const entry = e.allowlist.add(prefix, note, e.clock());
-  await e.allowChanged();
-  const liftedBans = await liftBans(e, (t) => prefixCovers(prefix, t) || prefixCovers(t, prefix));
-  return { entry, liftedBans };
-}
-
-export async function status(e: Engine): Promise<Record<string, unknown>> {
-  let drops: Record<string, number> | { error: string } = {};
-  if (!e.dryRun) {
-    try {
-      drops = Object.fromEntries((await e.dropCounters()).map((c) => [c.name, c.packets]));
-    } catch (err) {
-      drops = { error: (err as Error).message };
+  /** The exact target's active ban, else the longest active prefix ban holding the address. */
+  getBan(address: IpPrefix): BanView | null {
+    const nowMs = this.p.clock();
+    const exact = this.p.ledger.row(banTargetOf(address).text);
+    if (exact && exact.active === 1) return banViewOf(exact, nowMs);
+    let best: IpPrefix | null = null;
+    for (const t of this.p.ledger.prefixTargets()) {
+      const p = parsePrefix(t);
+      if (p && prefixCovers(p, address) && (!best || p.length > best.length)) best = p;
     }
+    const row = best ? this.p.ledger.row(best.text) : undefined;
+    return row && row.active === 1 ? banViewOf(row, nowMs) : null;
   }
-  return {
-    version: e.version,
-    dryRun: e.dryRun,
-    ruleset: { applied: e.rulesetAppliedMs !== null, appliedMs: e.rulesetAppliedMs },
-    sources: e.sourceStats(),
-    drops,
-    bans: { active: e.index.activeSize, bySource: e.store.countActiveBySource(), offendersKnown: e.index.size },
-    engine: { ...e.stats.snapshot(), nft: { ...e.flusher.stats, pending: e.flusher.pending } },
-  };
+
+  async ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
+    const nowMs = this.p.clock();
+    const reason = cleanText(request.reason) || 'manual';
+    const d = this.p.decider.manual(request.address, request.durationSec, reason, nowMs);
+    if (d.kind === 'skip') {
+      throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${request.address.text} may not be banned (${d.why})`, { details: { why: d.why } });
+    }
+    // Waits for this ban's own element (sent ahead of any alert backlog), not for the backlog.
+    await this.p.enforcer.enforceOperatorBan(d, nowMs);
+    return this.getBan(request.address) ?? banViewOf(this.p.ledger.row(d.target.text)!, nowMs);
+  }
+
+  async unban(address: IpPrefix): Promise<boolean> {
+    const target = banTargetOf(address);
+    if ((await this.p.sync.liftOne(target.text)) === 0) return false;
+    this.p.ledger.setGrace(target.text, this.p.clock() + this.p.unbanGraceSec() * 1000);
+    return true;
+  }
+
+  listAllow(): AllowEntry[] {
+    return this.p.allowlist.list();
+  }
+
+  async addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }> {
+    const entry = this.p.allowlist.add(prefix, note, this.p.clock());
+    await this.p.allowChanged();
+    const liftedBans = await this.p.sync.liftMatching((t) => prefixCovers(prefix, t) || prefixCovers(t, prefix));
+    return { entry, liftedBans };
+  }
+
+  async removeAllow(prefix: IpPrefix): Promise<boolean> {
+    const removed = this.p.allowlist.remove(prefix);
+    if (removed) await this.p.allowChanged();
+    return removed;
+  }
+
+  async status(): Promise<Record<string, unknown>> {
+    let drops: Record<string, number> | { error: string } = {};
+    if (!this.p.dryRun) {
+      try {
+        drops = Object.fromEntries((await this.p.dropCounters()).map((c) => [c.name, c.packets]));
+      } catch (err) {
+        drops = { error: (err as Error).message };
+      }
+    }
+    const appliedMs = this.p.rulesetAppliedMs();
+    const { ledger, flusher } = this.p;
+    return {
+      version: this.p.version,
+      dryRun: this.p.dryRun,
+      ruleset: { applied: appliedMs !== null, appliedMs },
+      sources: this.p.sourceStats(),
+      drops,
+      bans: { active: ledger.activeCount, bySource: ledger.countActiveBySource(), offendersKnown: ledger.knownCount },
+      engine: {
+        ...this.p.enforcer.stats.snapshot(),
+        ...this.p.sync.stats,
+        restored: ledger.restored,
+        nft: { ...flusher.stats, pending: flusher.pending },
+      },
+    };
+  }
 }

@@ -1,82 +1,250 @@
 /**
- * Reading the ban sets back from the kernel (start-up reconcile, self-healing), and a cheap probe
- * that they still exist: `add` + `delete` of a never-banned key in the ban hash sets, one
- * transaction through the co-process (under 1 ms), which fails with E_NFT_NOT_FOUND once the
- * table is gone (`nft flush ruleset`, nftables restarted).
+ * The ledger against the kernel over time: at start the active bans go back with their remaining
+ * time, then a reconcile (a diff, never flush and re-add) adopts what only the kernel holds;
+ * self-healing re-applies the ruleset and the bans after the table, a set or the rules vanished;
+ * the kernel's scanners sets are polled (the datapath emits no event) and their new entries
+ * become offences; lifting ends bans (unban, allowlist) in memory, store and kernel.
+ *
+ * Owns what only these paths use: which scanners were already seen, when each target was last
+ * lifted (so a reconcile racing a lift does not adopt it back), when the rules were last checked.
  */
+import { ErrorCodes, isNftsentryError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { type IpAddress, type IpPrefix, isFullLength, parseIp, parsePrefix, prefixContains } from '../net/ip.ts';
 import type { ElementChange } from '../nft/elements.ts';
-import type { NftRunner } from '../nft/runner.ts';
-import type { NftJson } from '../nft/runner.ts';
-import type { SetElement } from '../nft/state.ts';
-import { canonicalIp } from '../net/ip.ts';
-import { NETWORK_KEY_SETS, TABLE_FAMILY, TABLE_NAME } from '../nft/ruleset.ts';
-import type { BanSetName } from './ban-target.ts';
+import type { Nft } from '../nft/nft.ts';
+import { TABLE_FAMILY, TABLE_NAME } from '../nft/ruleset.ts';
+import { readKernelScanners } from '../nft/scanners.ts';
+import type { BanFlusher } from './ban-flusher.ts';
+import type { BanLedger } from './ban-ledger.ts';
+import { type BanSetName, parseBanTarget } from './ban-target.ts';
+import type { Decider } from './decider.ts';
+import { PROBE, readBanSets } from './kernel-bans.ts';
+import { reconcile, remainingSec } from './reconcile.ts';
 
-export const BAN_SET_NAMES: readonly BanSetName[] = ['ban4', 'ban6', 'ban6net64', 'bannet4', 'bannet6'];
-
-/**
- * Probe elements: 0.0.0.0 and :: are never banned (unspecified addresses). Only the two address
- * hash sets: the sets cannot vanish one by one while the rules refer to them (the table goes as a
- * whole), so one probed set tells for all.
- */
-export const PROBE: readonly ElementChange[] = [
-  { set: 'ban4', key: '0.0.0.0' },
-  { set: 'ban6', key: '::' },
-];
-
-function isAnyProtocol(val: unknown): boolean {
-  const r = val && typeof val === 'object' && 'range' in val ? (val as { range: unknown[] }).range : null;
-  return r !== null && r[0] === 0 && r[1] === 255;
+export interface SyncStats {
+  heals: number;
+  lastHealMs: number | null;
+  adopted: number;
+  kernelScanPolls: number;
+  kernelScanErrors: number;
 }
 
-/**
- * nft prints IPv4 canonically; only IPv6 text goes through the parser (100k elements: ~50 ms saved).
- * A concatenation `{concat: [address or prefix, {range: [0, 255]}]}` (ANY_PROTOCOL_SETS) is its
- * address part; one for fewer protocols is not a ban nftsentry writes: null, left alone.
- */
-function keyText(val: unknown): string | null {
-  if (typeof val === 'string') return val.includes(':') ? canonicalIp(val) : val;
-  if (val && typeof val === 'object' && 'prefix' in val) {
-    const p = (val as { prefix: { addr: string; len: number } }).prefix;
-    const a = keyText(p.addr);
-    return a === null ? null : `${a}/${p.len}`;
-  }
-  if (val && typeof val === 'object' && 'concat' in val) {
-    const parts = (val as { concat: unknown[] }).concat;
-    return parts.length === 2 && isAnyProtocol(parts[1]) ? keyText(parts[0]) : null;
-  }
-  return null;
+export interface KernelSyncParts {
+  nft: Nft;
+  ledger: BanLedger;
+  flusher: BanFlusher;
+  decider: Decider;
+  log: Logger;
+  clock: () => number;
+  /** Re-applies the base ruleset (self-healing). */
+  applyRuleset: () => Promise<void>;
+  /** A new kernel detection (the Enforcer decides it). */
+  onKernelScan: (address: string, reason: string, nowMs: number) => void;
+  /** How often the rules are checked (ms; 0: never) and whether scan detection is on. */
+  settings: () => { rulesCheckMs: number; scanDetection: boolean };
+  /** Dry run: the kernel is never read (lifting skips the scanners sets). */
+  dryRun: boolean;
 }
 
-/**
- * The elements of a ban set from `nft -j list set` (the generic reader, made lean for big sets).
- * With `prefixLen` (a network-address set, ban6net64), each key comes back as `addr/len`: the
- * text the store, the memory and element changes use. In a set keyed `address . protocol`
- * (bannet4/bannet6) the key is the address part (`addr/len`, or the address of a /32 or /128).
- */
-export function banSetElements(json: NftJson, prefixLen?: number): SetElement[] {
-  const set = json.nftables.find((o) => 'set' in o)?.set as { elem?: unknown[] } | undefined;
-  const out: SetElement[] = [];
-  for (const raw of set?.elem ?? []) {
-    let val: unknown = raw;
-    let timeoutSec: number | null = null;
-    let expiresSec: number | null = null;
-    if (raw && typeof raw === 'object' && 'elem' in raw) {
-      const e = (raw as { elem: { val: unknown; timeout?: number; expires?: number } }).elem;
-      val = e.val;
-      timeoutSec = e.timeout ?? null;
-      expiresSec = e.expires ?? e.timeout ?? null;
+interface Lifted {
+  text: string;
+  set: BanSetName;
+  prefix: IpPrefix;
+}
+
+/** How long a lift is remembered against a racing reconcile. */
+const LIFT_MEMORY_MS = 600_000;
+
+export class KernelSync {
+  readonly stats: SyncStats = { heals: 0, lastHealMs: null, adopted: 0, kernelScanPolls: 0, kernelScanErrors: 0 };
+  /** Resolves when the start-up reconcile has finished (it runs after start, off its path). */
+  reconciled: Promise<void> = Promise.resolve();
+  private readonly p: KernelSyncParts;
+  private kernelSeen = new Set<string>();
+  private readonly liftedAt = new Map<string, number>();
+  private lastRulesCheck = performance.now();
+
+  constructor(parts: KernelSyncParts) {
+    this.p = parts;
+  }
+
+  /**
+   * Every active ban with its remaining time, in one transaction: `add` keeps what the kernel
+   * holds and puts back what it lost. Then the full reconcile, in the background.
+   */
+  async restore(): Promise<void> {
+    const started = performance.now();
+    const nowMs = this.p.clock();
+    const add = [...this.p.ledger.activeEntries()].map(([key, o]) => ({ set: o.set, key, timeoutSec: remainingSec(o.expiresMs, nowMs) }));
+    await this.p.flusher.direct({ add });
+    this.p.log.info({ active: this.p.ledger.activeCount, totalMs: Math.round(performance.now() - started) }, 'bans restored');
+    this.reconciled = this.syncBanSets().then(
+      (plan) => this.p.log.info({ ...plan, totalMs: Math.round(performance.now() - started) }, 'kernel reconciled'),
+      (err) => this.p.log.warn({ err: (err as Error).message }, 'kernel reconcile failed; self-healing will retry'),
+    );
+  }
+
+  /**
+   * Probes the ban sets (one cheap transaction) and, every `rulesCheckMs`, the prerouting rules
+   * (`nft flush table` empties the chains but keeps the sets); re-applies what is gone.
+   */
+  async heal(): Promise<void> {
+    let why: string | null = null;
+    try {
+      await this.p.flusher.direct({ remove: PROBE });
+      const every = this.p.settings().rulesCheckMs;
+      const now = performance.now();
+      if (every > 0 && now - this.lastRulesCheck >= every) {
+        // Costly: `nft list chain` reads every set's elements.
+        this.lastRulesCheck = now;
+        const chain = await this.p.nft.json(['list', 'chain', TABLE_FAMILY, TABLE_NAME, 'prerouting']);
+        if (!JSON.stringify(chain).includes('"@ban4"')) why = 'the prerouting rules are gone';
+      }
+    } catch (err) {
+      if (!isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) throw err;
+      why = 'table inet nftsentry or a ban set is gone';
     }
-    const key = keyText(val);
-    if (key !== null) out.push({ key: prefixLen !== undefined && !key.includes('/') ? `${key}/${prefixLen}` : key, timeoutSec, expiresSec });
+    if (!why) return;
+    const started = performance.now();
+    this.p.log.warn({ why }, 're-applying the ruleset and the bans');
+    await this.p.applyRuleset();
+    const plan = await this.syncBanSets();
+    this.kernelSeen.clear();
+    this.stats.heals++;
+    this.stats.lastHealMs = this.p.clock();
+    this.p.log.warn({ bans: plan.added + plan.refreshed + plan.kept, durationMs: Math.round(performance.now() - started) }, 'self-healed');
   }
-  return out;
-}
 
-export async function readBanSets(runner: NftRunner): Promise<Map<BanSetName, SetElement[]>> {
-  const netLen = NETWORK_KEY_SETS as Record<string, number>;
-  const lists = await Promise.all(
-    BAN_SET_NAMES.map(async (s) => banSetElements(await runner.json(['list', 'set', TABLE_FAMILY, TABLE_NAME, s]), netLen[s])),
-  );
-  return new Map(BAN_SET_NAMES.map((s, i) => [s, lists[i]!]));
+  /** New entries of the kernel's scanners sets become offences (escalation included). */
+  async pollScanners(): Promise<void> {
+    if (!this.p.settings().scanDetection) return;
+    this.stats.kernelScanPolls++;
+    let scanners;
+    try {
+      scanners = await readKernelScanners(this.p.nft, this.kernelSeen);
+    } catch (err) {
+      this.stats.kernelScanErrors++;
+      if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) return;
+      throw err;
+    }
+    const nowMs = this.p.clock();
+    const present = new Set<string>();
+    for (const s of scanners) {
+      present.add(s.address);
+      if (!this.kernelSeen.has(s.address)) this.p.onKernelScan(s.address, s.reason, nowMs);
+    }
+    this.kernelSeen = present;
+  }
+
+  /** Ends every active ban whose target matches (allowlist change, reload). Returns how many. */
+  async liftMatching(matches: (prefix: IpPrefix, target: string) => boolean): Promise<number> {
+    const lifted: Lifted[] = [];
+    for (const [text, o] of this.p.ledger.activeEntries()) {
+      const p = parsePrefix(text);
+      if (p && matches(p, text)) lifted.push({ text, set: o.set, prefix: p });
+    }
+    return this.lift(lifted);
+  }
+
+  /** Ends one ban by its target text (an unban): a lookup, not a scan of every active ban. */
+  async liftOne(target: string): Promise<number> {
+    const o = this.p.ledger.active(target);
+    const p = o ? parsePrefix(target) : null;
+    return o && p ? this.lift([{ text: target, set: o.set, prefix: p }]) : 0;
+  }
+
+  /** Memory, store and kernel (operator transactions), and the kernel's scanners entries inside. */
+  private async lift(lifted: Lifted[]): Promise<number> {
+    if (lifted.length === 0) return 0;
+    const now = performance.now();
+    for (const [t, at] of this.liftedAt) if (at < now - LIFT_MEMORY_MS) this.liftedAt.delete(t);
+    const applied: Array<Promise<void>> = [];
+    for (const l of lifted) {
+      this.liftedAt.set(l.text, now);
+      this.p.ledger.lift(l.text);
+      this.p.decider.forgetSource(l.text);
+      applied.push(this.p.flusher.queueOperatorRemove({ set: l.set, key: l.text }));
+    }
+    // Through the flusher: a burst row of these targets not yet written must not land after it.
+    this.p.flusher.deactivate(lifted.map((l) => l.text));
+    if (!this.p.dryRun) this.liftScanners(lifted, applied);
+    await Promise.all(applied);
+    return lifted.length;
+  }
+
+  /** The kernel's scanners entries inside the lifted targets go too. */
+  private liftScanners(lifted: readonly Lifted[], applied: Array<Promise<void>>): void {
+    const removeScanner = (a: IpAddress): Array<Promise<void>> => {
+      const fam = a.family === 4 ? '4' : '6';
+      this.kernelSeen.delete(a.text);
+      return [
+        this.p.flusher.queueOperatorRemove({ set: `scanners${fam}`, key: a.text }),
+        this.p.flusher.queueOperatorRemove({ set: `scan_reason${fam}`, key: a.text, data: 0 }),
+      ];
+    };
+    // A single address needs no read (a removal succeeds whether the kernel holds the element or
+    // not); a wider prefix has to find the scanners it covers.
+    for (const l of lifted) if (isFullLength(l.prefix)) applied.push(...removeScanner(l.prefix.network));
+    const wide = lifted.filter((l) => !isFullLength(l.prefix));
+    if (wide.length === 0) return;
+    const read = readKernelScanners(this.p.nft).then(
+      async (scanners) => {
+        const removals: Array<Promise<void>> = [];
+        for (const s of scanners) {
+          const a = parseIp(s.address);
+          if (a && wide.some((l) => prefixContains(l.prefix, a))) removals.push(...removeScanner(a));
+        }
+        await Promise.all(removals);
+      },
+      (err) => this.p.log.warn({ err: (err as Error).message }, 'cannot read the scanners sets while lifting bans'),
+    );
+    applied.push(read);
+  }
+
+  /** Reads the ban sets, sends what is missing or wrong, adopts unknown kernel elements. */
+  private async syncBanSets() {
+    const t0 = performance.now();
+    const kernel = await readBanSets(this.p.nft);
+    const readMs = performance.now() - t0;
+    const nowMs = this.p.clock();
+    const plan = reconcile(this.p.ledger.activeEntries(), kernel, nowMs);
+    const t1 = performance.now();
+    await this.p.flusher.direct(plan.batch);
+    const applyMs = performance.now() - t1;
+    const writes = [];
+    const moved: { add: ElementChange[]; remove: ElementChange[] } = { add: [], remove: [] };
+    for (const u of plan.unknown) {
+      const target = parseBanTarget(u.key);
+      if (!target) continue;
+      if (target.set !== u.set) {
+        // In a set that no longer holds such targets (an IPv6 /64 in bannet6 from an older
+        // version): out of there; an active ban is already in its own set, an unknown one is
+        // adopted into it.
+        moved.remove.push({ set: u.set, key: u.key });
+        if (this.p.ledger.active(target.text)) continue;
+      }
+      // Lifted while the sets were read: the kernel element is on its way out, not a lost ban.
+      if ((this.liftedAt.get(target.text) ?? -Infinity) >= t0) continue;
+      const single = target.prefix.length === (target.family === 4 ? 32 : 128);
+      const isProtected = single ? this.p.decider.whyProtected(target.prefix.network) : this.p.decider.whyPrefixProtected(target.prefix);
+      if (isProtected) {
+        this.p.flusher.queueRemove({ set: u.set, key: u.key });
+        continue;
+      }
+      if (target.set !== u.set) moved.add.push({ set: target.set, key: target.text, timeoutSec: u.expiresSec });
+      writes.push(this.p.ledger.adopt(target.text, target.set, target.family, u.expiresSec, nowMs));
+    }
+    this.p.ledger.recordBans(writes);
+    this.stats.adopted += writes.length;
+    if (moved.remove.length > 0) await this.p.flusher.direct(moved);
+    return {
+      added: plan.batch.add?.length ?? 0,
+      refreshed: plan.batch.refresh?.length ?? 0,
+      kept: plan.kept,
+      adopted: writes.length,
+      readMs: Math.round(readMs),
+      applyMs: Math.round(applyMs),
+    };
+  }
 }

@@ -7,10 +7,10 @@
 import type { Config } from '../../config/config.ts';
 import { loadConfig } from '../../config/config.ts';
 import { AlertQueue, startSources, type IngestHandle } from '../../ingest/index.ts';
-import { Engine } from '../../engine/engine.ts';
 import { startDaemonApi } from '../../api/daemon-api.ts';
 import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/runner.ts';
 import { ExitCode, type Command } from '../command.ts';
+import { Daemon } from './daemon.ts';
 
 /**
  * Tests start the daemon inside a namespace with the host-namespace guard on (and the host's
@@ -36,7 +36,7 @@ export const runCommand: Command = {
     let config = withDryRun(loadConfig(ctx.configPath), dryRun);
     const log = ctx.log;
     const queue = new AlertQueue(config.sources.queue_capacity);
-    const engine = new Engine(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
+    const engine = new Daemon(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
     let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: engine.db });
     engine.attachSourceStats(() => ingest.stats());
     const apiDeps = { log, sources: () => ingest.stats() };

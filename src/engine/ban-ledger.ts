@@ -1,0 +1,192 @@
+/**
+ * The ledger of bans: the memory index of offenders (what decisions read) and the store's ban and
+ * grace rows (what survives a restart). It is the only writer of both; everyone else asks it.
+ *
+ * A ban is recorded in memory when it is decided (`recordBan`), its row is written once the kernel
+ * has the element (the flusher's StoreFollower calls `recordBans`, see store-follower.ts).
+ */
+import type { Logger } from '../log.ts';
+import type { BanRow, BanWrite, Store } from '../store/store.ts';
+import { type BanSetName, parseBanTarget } from './ban-target.ts';
+import type { BanDecision, BanState } from './decide.ts';
+import type { BanListFilter } from './operations.ts';
+import { type Offender, OffenderIndex } from './offender-index.ts';
+import type { PolicyConfig } from './config.ts';
+import type { BanRowSink } from './store-follower.ts';
+
+/** A WAL checkpoint syncs the files (a stall of several ms): at most this often. */
+const CHECKPOINT_EVERY_MS = 60_000;
+
+function indexOptions(p: PolicyConfig): [number, number | null] {
+  return [p.escalation.forget_after * 1000, p.ipv4_aggregate.enabled ? p.ipv4_aggregate.prefix : null];
+}
+
+export class BanLedger implements BanRowSink {
+  private readonly store: Store;
+  private readonly index: OffenderIndex;
+  private readonly log: Logger;
+  private lastCheckpointMs = 0;
+  /** Active bans loaded from the store at the last restore. */
+  restored = 0;
+
+  constructor(store: Store, policy: PolicyConfig, log: Logger) {
+    this.store = store;
+    this.index = new OffenderIndex(...indexOptions(policy));
+    this.log = log;
+  }
+
+  /** What the decider asks about the present. */
+  get state(): BanState {
+    return this.index;
+  }
+
+  reconfigure(policy: PolicyConfig): void {
+    [this.index.forgetAfterMs, this.index.aggregatePrefix] = indexOptions(policy);
+  }
+
+  /** Loads the store into memory; bans whose time is up are ended (in both). */
+  restore(nowMs: number): { expired: number } {
+    const rows = this.store.loadOffenders(nowMs - this.index.forgetAfterMs);
+    const expired: string[] = [];
+    for (const r of rows) {
+      const expiresMs = r.expires_ms === null ? null : Number(r.expires_ms);
+      const wasActive = Number(r.active) === 1;
+      const active = wasActive && (expiresMs === null || expiresMs > nowMs);
+      if (wasActive && !active) expired.push(r.target);
+      this.index.setActive(r.target, {
+        // The set follows from the target (a row may name the set an older version used).
+        set: parseBanTarget(r.target)?.set ?? (r.set_name as BanSetName),
+        expiresMs,
+        durationSec: r.duration_sec === null ? null : Number(r.duration_sec),
+        offences: Number(r.offences),
+        lastOffenceMs: Number(r.last_offence_ms),
+      });
+      if (!active) this.index.setInactive(r.target);
+    }
+    this.store.deactivate(expired);
+    for (const g of this.store.loadGrace(nowMs)) this.index.setGrace(g.target, Number(g.until_ms));
+    this.restored = this.index.activeSize;
+    return { expired: expired.length };
+  }
+
+  /** A ban decision in memory; returns the row to write once the kernel has it. */
+  recordBan(d: BanDecision, nowMs: number): BanWrite {
+    const expiresMs = d.durationSec === null ? null : nowMs + d.durationSec * 1000;
+    const prev = this.index.get(d.target.text);
+    this.index.setActive(d.target.text, {
+      set: d.target.set,
+      expiresMs,
+      durationSec: d.durationSec,
+      offences: d.offences,
+      lastOffenceMs: d.refresh && prev ? prev.lastOffenceMs : nowMs,
+    });
+    return {
+      target: d.target.text,
+      family: d.target.family,
+      set: d.target.set,
+      source: d.source,
+      reason: d.reason,
+      sid: d.sid,
+      signature: d.signature,
+      nowMs,
+      expiresMs,
+      durationSec: d.durationSec,
+      offences: d.offences,
+    };
+  }
+
+  /** A kernel element nobody knew (a crash between nft and the store): a real ban, adopted. */
+  adopt(target: string, set: BanSetName, family: 4 | 6, expiresSec: number | null, nowMs: number): BanWrite {
+    const expiresMs = expiresSec === null ? null : nowMs + expiresSec * 1000;
+    const offences = this.index.get(target)?.offences ?? 1;
+    this.index.setActive(target, { set, expiresMs, durationSec: expiresSec, offences, lastOffenceMs: nowMs });
+    return {
+      target,
+      family,
+      set,
+      source: 'manual',
+      reason: 'adopted from kernel',
+      sid: null,
+      signature: null,
+      nowMs,
+      expiresMs,
+      durationSec: expiresSec,
+      offences,
+    };
+  }
+
+  /** The ban ended in memory (its row is deactivated through the flusher, in order with its writes). */
+  lift(target: string): boolean {
+    return this.index.setInactive(target);
+  }
+
+  /** Alerts from this target are ignored until `untilMs` (after an unban). */
+  setGrace(target: string, untilMs: number): void {
+    this.index.setGrace(target, untilMs);
+    this.store.setGrace(target, untilMs);
+  }
+
+  /** Ends the bans whose time is up (the kernel drops their elements itself); forgets old history. */
+  expire(nowMs: number): number {
+    const expired = this.index.expired(nowMs);
+    for (const t of expired) this.index.setInactive(t);
+    this.store.deactivate(expired);
+    this.index.forget(nowMs);
+    if (nowMs - this.lastCheckpointMs >= CHECKPOINT_EVERY_MS) {
+      this.lastCheckpointMs = nowMs;
+      this.store.checkpoint();
+    }
+    return expired.length;
+  }
+
+  // --- BanRowSink: the store follower writes through these ---
+
+  recordBans(rows: readonly BanWrite[]): void {
+    this.store.recordBans(rows);
+  }
+
+  deactivate(targets: readonly string[]): void {
+    this.store.deactivate(targets);
+  }
+
+  // --- reads ---
+
+  active(target: string): Offender | undefined {
+    return this.index.active(target);
+  }
+
+  activeEntries(): IterableIterator<[string, Offender]> {
+    return this.index.activeEntries();
+  }
+
+  /** Active prefix bans (their target texts). */
+  prefixTargets(): ReadonlySet<string> {
+    return this.index.prefixTargets();
+  }
+
+  get activeCount(): number {
+    return this.index.activeSize;
+  }
+
+  /** Offenders remembered (active or not). */
+  get knownCount(): number {
+    return this.index.size;
+  }
+
+  row(target: string): BanRow | undefined {
+    return this.store.get(target);
+  }
+
+  listActive(filter: BanListFilter): { total: number; rows: BanRow[] } {
+    return this.store.listActive(filter);
+  }
+
+  countActiveBySource(): Record<string, number> {
+    return this.store.countActiveBySource();
+  }
+
+  close(): void {
+    this.store.close();
+    this.log.debug('store closed');
+  }
+}

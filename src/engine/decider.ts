@@ -1,0 +1,76 @@
+/**
+ * The decision core's live context, owned in one place: the policy, who is protected (allowlist,
+ * home networks, the gateway's own addresses), the threshold counts, and the ledger's view of
+ * who is banned. Every decision (alert, kernel detection, operator ban) goes through here; the
+ * decisions themselves are the pure functions of decide.ts.
+ */
+import type { Config } from '../config/config.ts';
+import type { Alert } from '../ingest/alert.ts';
+import type { IpAddress, IpPrefix } from '../net/ip.ts';
+import type { BanState, Decision, DecideContext } from './decide.ts';
+import { decideAlert, decideKernelScan, decideManual } from './decide.ts';
+import { type ProtectedWhy, Protection } from './protection.ts';
+import { ThresholdTracker } from './threshold-tracker.ts';
+
+export class Decider {
+  private ctx: DecideContext;
+  private own: readonly IpAddress[] = [];
+
+  constructor(config: Readonly<Config>, allow: readonly IpPrefix[], state: BanState) {
+    this.ctx = Decider.context(config, allow, [], state);
+  }
+
+  private static context(config: Readonly<Config>, allow: readonly IpPrefix[], own: readonly IpAddress[], state: BanState): DecideContext {
+    return {
+      policy: config.policy,
+      protection: new Protection(allow, config.home_networks, own),
+      tracker: new ThresholdTracker(config.policy.max_tracked_sources),
+      state,
+    };
+  }
+
+  /** A new config: policy and protection follow; threshold counts start over. */
+  reconfigure(config: Readonly<Config>, allow: readonly IpPrefix[]): void {
+    this.ctx = Decider.context(config, allow, this.own, this.ctx.state);
+  }
+
+  /** The gateway's own addresses (read live from the interfaces). */
+  setOwn(own: readonly IpAddress[]): void {
+    this.own = own;
+    this.ctx.protection = this.ctx.protection.withOwn(own);
+  }
+
+  /** The effective allowlist (config entries and the API's). */
+  setAllow(allow: readonly IpPrefix[]): void {
+    this.ctx.protection = this.ctx.protection.withAllow(allow);
+  }
+
+  get ownAddresses(): readonly IpAddress[] {
+    return this.own;
+  }
+
+  alert(alert: Alert, nowMs: number): Decision {
+    return decideAlert(alert, this.ctx, nowMs);
+  }
+
+  kernelScan(address: string, reason: string, nowMs: number): Decision {
+    return decideKernelScan(address, reason, this.ctx, nowMs);
+  }
+
+  manual(prefix: IpPrefix, durationSec: number | null, reason: string, nowMs: number): Decision {
+    return decideManual(prefix, durationSec, reason, this.ctx, nowMs);
+  }
+
+  whyProtected(address: IpAddress): ProtectedWhy | null {
+    return this.ctx.protection.whyProtected(address);
+  }
+
+  whyPrefixProtected(prefix: IpPrefix): ProtectedWhy | null {
+    return this.ctx.protection.whyPrefixProtected(prefix);
+  }
+
+  /** Forgets the threshold counts of a source (its ban was lifted). */
+  forgetSource(text: string): void {
+    this.ctx.tracker.forgetSource(text);
+  }
+}

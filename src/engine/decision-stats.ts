@@ -1,0 +1,39 @@
+/** Counters of the decisions taken, for status and metrics. Only numbers; nothing grows. */
+import type { Decision } from './decide.ts';
+
+export interface DecisionCounts {
+  decisions: number;
+  bans: number;
+  refreshes: number;
+  skips: Record<string, number>;
+  bansBySource: Record<string, number>;
+}
+
+export class DecisionStats {
+  private decisions = 0;
+  private bans = 0;
+  private refreshes = 0;
+  private readonly skips: Record<string, number> = {};
+  private readonly bansBySource: Record<string, number> = {};
+
+  count(d: Decision): void {
+    this.decisions++;
+    if (d.kind === 'skip') {
+      this.skips[d.why] = (this.skips[d.why] ?? 0) + 1;
+      return;
+    }
+    if (d.refresh) this.refreshes++;
+    else this.bans++;
+    this.bansBySource[d.source] = (this.bansBySource[d.source] ?? 0) + 1;
+  }
+
+  snapshot(): DecisionCounts {
+    return {
+      decisions: this.decisions,
+      bans: this.bans,
+      refreshes: this.refreshes,
+      skips: { ...this.skips },
+      bansBySource: { ...this.bansBySource },
+    };
+  }
+}
