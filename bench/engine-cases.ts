@@ -10,7 +10,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText, type Config } from '../src/config/config.ts';
-import { Engine } from '../src/engine/engine.ts';
+import { Daemon } from '../src/cli/commands/daemon.ts';
 import { AlertQueue, startSources, sourcesSchema, LineParser, type Alert } from '../src/ingest/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { applyRuleset } from '../src/nft/apply.ts';
@@ -107,11 +107,11 @@ async function latency(coprocess: boolean, pipeline = 2): Promise<void> {
   // Each run starts from an empty table: the bans of the runs before would otherwise be adopted
   // from the kernel by this run's start (its store is new), in the background, while it measures.
   await runner.run(['flush', 'ruleset']);
-  const engine = new Engine(cfg, { log, runner });
+  const engine = new Daemon(cfg, { log, nft: runner });
   const sources = sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path: sock }] });
   const ingest = await startSources(sources, queue, { log, db: engine.db });
   await engine.start();
-  await engine.reconciled;
+  await engine.sync.reconciled;
   const consumer = (async () => {
     for await (const batch of queue) engine.handleAlerts(batch);
   })();
@@ -187,9 +187,9 @@ async function latency(coprocess: boolean, pipeline = 2): Promise<void> {
   await engine.stop();
 }
 
-async function burstOnce(cfg: Readonly<Config>, alerts: Alert[], label: string): Promise<Engine> {
+async function burstOnce(cfg: Readonly<Config>, alerts: Alert[], label: string): Promise<Daemon> {
   await runner.run(['flush', 'ruleset']);
-  const engine = new Engine(cfg, { log, runner });
+  const engine = new Daemon(cfg, { log, nft: runner });
   await engine.start();
   let inKernelMs = 0;
   const t0 = performance.now();
@@ -203,7 +203,7 @@ async function burstOnce(cfg: Readonly<Config>, alerts: Alert[], label: string):
   let decideCpuMs = 0;
   for (let i = 0; i < alerts.length; i += 1024) {
     const c = performance.now();
-    for (const a of alerts.slice(i, i + 1024)) engine.handleAlert(a);
+    for (const a of alerts.slice(i, i + 1024)) engine.enforcer.handleAlert(a);
     decideCpuMs += performance.now() - c;
     await new Promise((r) => setImmediate(r));
   }
@@ -223,7 +223,7 @@ async function burstAndRestore(): Promise<void> {
   const cfg = config('engine: { kernel_scan_poll_ms: 60000, heal_poll_ms: 60000 }');
   const alerts = Array.from({ length: BURST }, (_, i) => alertFrom(i));
   const runs = quick ? 1 : 3;
-  let engine!: Engine;
+  let engine!: Daemon;
   for (let r = 0; r < runs; r++) {
     if (r > 0) await engine.stop();
     engine = await burstOnce(config('engine: { kernel_scan_poll_ms: 60000, heal_poll_ms: 60000 }'), alerts, `run ${r + 1}`);
@@ -241,15 +241,15 @@ async function burstAndRestore(): Promise<void> {
   await runner.runScript(`add element inet nftsentry ban4 { ${alerts.map((a) => `${a.src.ip} timeout 3600s`).join(', ')} }\n`);
 
   out(`\n## 4. restore of ${BURST} bans at start`);
-  engine = new Engine(cfg, { log, runner });
+  engine = new Daemon(cfg, { log, nft: runner });
   let t = performance.now();
   await engine.start();
   out(`daemon restart, the kernel still holds them: start() in ${ms(performance.now() - t)} (store read + one add transaction of every ban, nothing flushed); kernel holds ${await kernelCount()}`);
-  await engine.reconciled;
+  await engine.sync.reconciled;
   out(`  full reconcile against the kernel (read back ${BURST} elements, adopt unknown ones) done in the background ${ms(performance.now() - t)} after start`);
   await engine.stop();
   await runner.run(['flush', 'ruleset']);
-  engine = new Engine(cfg, { log, runner });
+  engine = new Daemon(cfg, { log, nft: runner });
   t = performance.now();
   await engine.start();
   out(`after a reboot, empty kernel: start() in ${ms(performance.now() - t)} (ruleset + store read + every ban with its remaining time); kernel holds ${await kernelCount()}`);
@@ -263,14 +263,14 @@ async function memory(): Promise<void> {
   out(`\n## 5. memory with ${MEMORY_BANS} bans recorded (dry-run: memory + store, kernel untouched)`);
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
   const cfg = config('engine: { dry_run: true }');
-  const engine = new Engine(cfg, { log, runner, store: new Store(cfg.store.path) });
+  const engine = new Daemon(cfg, { log, nft: runner, store: new Store(cfg.store.path) });
   await engine.start();
   gc();
   const before = process.memoryUsage();
   const t = performance.now();
   for (let i = 0; i < MEMORY_BANS; i += 10_000) {
     for (let j = i; j < Math.min(MEMORY_BANS, i + 10_000); j++) {
-      engine.ban({ address: parsePrefix(addr(j))!, durationSec: 3600, reason: 'bench' }).catch(() => undefined);
+      engine.operations.ban({ address: parsePrefix(addr(j))!, durationSec: 3600, reason: 'bench' }).catch(() => undefined);
     }
     await engine.flushed();
   }
@@ -281,8 +281,8 @@ async function memory(): Promise<void> {
   out(`baseline (empty engine): heap ${mb(before.heapUsed)}, rss ${mb(before.rss)}`);
   const fileMb = statSync(cfg.store.path).size + (() => { try { return statSync(`${cfg.store.path}-wal`).size; } catch { return 0; } })();
   out(`store file: ${mb(fileMb)} (with WAL)`);
-  out(`${engine.index.activeSize} bans recorded in ${(took / 1000).toFixed(1)} s: heap ${mb(after.heapUsed)} (+${mb(after.heapUsed - before.heapUsed)}), rss ${mb(after.rss)} (+${mb(after.rss - before.rss)}); ` +
-    `${((after.heapUsed - before.heapUsed) / engine.index.activeSize).toFixed(0)} heap bytes per ban`);
+  out(`${engine.ledger.activeCount} bans recorded in ${(took / 1000).toFixed(1)} s: heap ${mb(after.heapUsed)} (+${mb(after.heapUsed - before.heapUsed)}), rss ${mb(after.rss)} (+${mb(after.rss - before.rss)}); ` +
+    `${((after.heapUsed - before.heapUsed) / engine.ledger.activeCount).toFixed(0)} heap bytes per ban`);
   await engine.stop();
 }
 

@@ -1,46 +1,50 @@
 /**
- * BanFlusher with a recording backend (no nft): coalescing, order (unbans in their own
+ * BanFlusher with recording lane transports (no nft): coalescing, order (unbans in their own
  * transaction, before bans), refresh vs add, a ban cancelled by an unban still pending, the store
- * following the kernel, and a failing backend handing over to self-healing.
+ * following the kernel, a failing transport handing over to self-healing, and the lanes
+ * (operator beside alerts, pipelining on alerts-overlap, one key never in flight twice).
  */
 import { describe, it, expect } from 'vitest';
-import { BanFlusher, type Lane } from '../../src/engine/ban-flusher.ts';
-import type { BanBackend, ApplyOutcome } from '../../src/engine/ban-backend.ts';
+import { BanFlusher } from '../../src/engine/ban-flusher.ts';
+import type { ApplyOutcome, LaneTransport } from '../../src/engine/lane-transport.ts';
+import { NftLane, type LaneName } from '../../src/engine/nft-lane.ts';
+import { StoreFollower } from '../../src/engine/store-follower.ts';
 import type { ElementBatch } from '../../src/nft/elements.ts';
 import { elementStatements } from '../../src/nft/elements.ts';
 import { Store, type BanWrite } from '../../src/store/store.ts';
 import { NftsentryError, ErrorCodes } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 
-class RecordingBackend implements BanBackend {
-  readonly dryRun = false;
+/** Records every transaction of every lane, and what the other lanes had in flight when it started. */
+class Recorder {
   readonly batches: string[][] = [];
-  /** Each transaction as it started: its lane and what the other lane had in flight then. */
-  readonly starts: Array<{ lane: string; first: string; otherInFlight: string[] }> = [];
-  private readonly inFlight = new Map<string, string[]>();
+  readonly starts: Array<{ lane: LaneName; first: string; otherInFlight: string[] }> = [];
+  private readonly inFlight = new Map<LaneName, string[]>();
   fail: Error | null = null;
   /** Transactions started on a lane that already had one in flight (must stay 0). */
   sameLaneOverlaps = 0;
   /** Extra time per element (a large batch takes long, like nft -f). */
   perElementMs = 0;
-  async apply(batch: ElementBatch, lane: Lane = 'backlog'): Promise<ApplyOutcome> {
-    const n = (batch.add?.length ?? 0) + (batch.refresh?.length ?? 0) + (batch.remove?.length ?? 0);
-    const keys = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])].map((c) => c.key);
-    const others = [...this.inFlight].filter(([l]) => l !== lane).flatMap(([, k]) => k);
-    if (this.inFlight.has(lane)) this.sameLaneOverlaps++;
-    this.starts.push({ lane, first: keys[0]!, otherInFlight: others });
-    this.inFlight.set(lane, keys);
-    try {
-      await new Promise((r) => setTimeout(r, 2 + n * this.perElementMs));
-      if (this.fail) throw this.fail;
-      this.batches.push(elementStatements(batch));
-      return { transactions: 1, refused: [], durationMs: 2 };
-    } finally {
-      this.inFlight.delete(lane);
-    }
+
+  transport(lane: LaneName): LaneTransport {
+    const apply = async (batch: ElementBatch): Promise<ApplyOutcome> => {
+      const n = (batch.add?.length ?? 0) + (batch.refresh?.length ?? 0) + (batch.remove?.length ?? 0);
+      const keys = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])].map((c) => c.key);
+      const others = [...this.inFlight].filter(([l]) => l !== lane).flatMap(([, k]) => k);
+      if (this.inFlight.has(lane)) this.sameLaneOverlaps++;
+      this.starts.push({ lane, first: keys[0]!, otherInFlight: others });
+      this.inFlight.set(lane, keys);
+      try {
+        await new Promise((r) => setTimeout(r, 2 + n * this.perElementMs));
+        if (this.fail) throw this.fail;
+        this.batches.push(elementStatements(batch));
+        return { transactions: 1, refused: [], durationMs: 2 };
+      } finally {
+        this.inFlight.delete(lane);
+      }
+    };
+    return { apply, send: async (b) => void (await apply(b)), warm: async () => undefined, running: true, close: () => undefined };
   }
-  async warm(): Promise<void> {}
-  close(): void {}
 }
 
 const write = (target: string): BanWrite => ({
@@ -48,9 +52,16 @@ const write = (target: string): BanWrite => ({
 });
 
 function make(onNftError: (err: unknown) => void = () => undefined, pipeline = 1) {
-  const backend = new RecordingBackend();
+  const backend = new Recorder();
   const store = new Store(':memory:');
-  const flusher = new BanFlusher(backend, store, silentLogger(), { flushIntervalMs: 0, maxBatch: 1000, smallBatch: 512, burstBatch: 4096, burstWaitMs: 20, onNftError, pipeline });
+  const lanes = {
+    alerts: new NftLane('alerts', backend.transport('alerts')),
+    overlap: pipeline > 1 ? new NftLane('alerts-overlap', backend.transport('alerts-overlap')) : null,
+    operator: new NftLane('operator', backend.transport('operator')),
+  };
+  const flusher = new BanFlusher(lanes, new StoreFollower(store, silentLogger()), silentLogger(), {
+    flushIntervalMs: 0, maxBatch: 1000, smallBatch: 512, burstBatch: 4096, burstWaitMs: 20, onNftError,
+  });
   return { backend, store, flusher };
 }
 
@@ -107,28 +118,28 @@ describe('BanFlusher', () => {
     expect(store.get('198.51.100.7')?.active).toBe(1);
   });
 
-  it('a manual ban or removal goes through the manual lane at once, while a backlog transaction is in flight', async () => {
+  it('an operator ban or removal goes through the operator lane at once, while an alerts transaction is in flight', async () => {
     const { backend, store, flusher } = make();
     backend.perElementMs = 0.05; // a batch of 1,000 takes ~50 ms
     const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
     for (let i = 1; i <= 20_000; i++) flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
-    await new Promise((r) => setImmediate(r)); // the first backlog transaction is in flight
-    await flusher.queueManualBan({ set: 'ban4', key: '198.51.100.20', timeoutSec: 600 }, false, write('198.51.100.20'));
-    // Its own transaction in the manual lane, started while the backlog's first was still in flight,
+    await new Promise((r) => setImmediate(r)); // the first alerts transaction is in flight
+    await flusher.queueOperatorBan({ set: 'ban4', key: '198.51.100.20', timeoutSec: 600 }, false, write('198.51.100.20'));
+    // Its own transaction in the operator lane, started while the backlog's first was still in flight,
     // and the store has the row, while most of the backlog still waits.
     const manual = backend.starts.find((t) => t.first === '198.51.100.20')!;
-    expect(manual.lane).toBe('manual');
+    expect(manual.lane).toBe('operator');
     expect(manual.otherInFlight.length).toBeGreaterThan(0);
     expect(backend.batches.some((b) => b.length === 1 && b[0] === 'add element inet nftsentry ban4 { 198.51.100.20 timeout 600s }')).toBe(true);
     expect(store.get('198.51.100.20')?.active).toBe(1);
     expect(flusher.pending).toBeGreaterThan(15_000);
 
     // A removal of a backlog element that was not sent yet cancels it and resolves at once too.
-    await flusher.queueManualRemove({ set: 'ban4', key: ip(20_000) });
+    await flusher.queueOperatorRemove({ set: 'ban4', key: ip(20_000) });
     expect(flusher.pending).toBeGreaterThan(10_000);
     // A manual ban cancelled by a removal before it was sent is answered with the removal.
-    const cancelled = flusher.queueManualBan({ set: 'ban4', key: '198.51.100.21', timeoutSec: 600 }, false, write('198.51.100.21'));
-    const removed = flusher.queueManualRemove({ set: 'ban4', key: '198.51.100.21' });
+    const cancelled = flusher.queueOperatorBan({ set: 'ban4', key: '198.51.100.21', timeoutSec: 600 }, false, write('198.51.100.21'));
+    const removed = flusher.queueOperatorRemove({ set: 'ban4', key: '198.51.100.21' });
     await Promise.all([cancelled, removed]);
     expect(flusher.pending).toBeGreaterThan(5_000);
 
@@ -145,8 +156,8 @@ describe('BanFlusher', () => {
     const ip = (i: number) => `10.9.${(i >> 8) & 255}.${i & 255}`;
     for (let i = 1; i <= 1000; i++) flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
     await new Promise((r) => setImmediate(r)); // in flight, holding ip(500)
-    await flusher.queueManualRemove({ set: 'ban4', key: ip(500) });
-    const removal = backend.starts.find((t) => t.lane === 'manual')!;
+    await flusher.queueOperatorRemove({ set: 'ban4', key: ip(500) });
+    const removal = backend.starts.find((t) => t.lane === 'operator')!;
     expect(removal.first).toBe(ip(500));
     expect(removal.otherInFlight).toEqual([]); // it did not run beside the transaction holding its key
     const flat = backend.batches.flat();
@@ -185,7 +196,7 @@ describe('BanFlusher', () => {
     const errors: unknown[] = [];
     const { backend, store, flusher } = make((err) => errors.push(err));
     backend.fail = new NftsentryError(ErrorCodes.NFT_NOT_FOUND, 'table gone');
-    await flusher.queueManualBan({ set: 'ban4', key: '198.51.100.22', timeoutSec: 600 }, false, write('198.51.100.22'));
+    await flusher.queueOperatorBan({ set: 'ban4', key: '198.51.100.22', timeoutSec: 600 }, false, write('198.51.100.22'));
     expect(errors).toHaveLength(1);
     expect(store.get('198.51.100.22')?.active).toBe(1);
   });
@@ -200,8 +211,8 @@ describe('BanFlusher', () => {
       ban(flusher, '198.51.100.2');
       await new Promise((r) => setImmediate(r));
       expect(backend.starts.map((s) => [s.lane, s.first, s.otherInFlight])).toEqual([
-        ['backlog', '198.51.100.1', []],
-        ['backlog2', '198.51.100.2', ['198.51.100.1']],
+        ['alerts', '198.51.100.1', []],
+        ['alerts-overlap', '198.51.100.2', ['198.51.100.1']],
       ]);
       await flusher.flushed();
       expect(store.listActive({ limit: 10, offset: 0 }).total).toBe(2);
@@ -232,7 +243,7 @@ describe('BanFlusher', () => {
     it('a batch waiting for a manual transaction keeps its co-process: the next batches take the other one, then wait', async () => {
       const { backend, flusher } = make(undefined, 2);
       backend.perElementMs = 5;
-      const manual = flusher.queueManualBan({ set: 'ban4', key: '198.51.100.1', timeoutSec: 60 }, false, write('198.51.100.1'));
+      const manual = flusher.queueOperatorBan({ set: 'ban4', key: '198.51.100.1', timeoutSec: 60 }, false, write('198.51.100.1'));
       await Promise.resolve();
       ban(flusher, '198.51.100.1', true); // same key as the manual one in flight: waits for it
       await new Promise((r) => setImmediate(r));

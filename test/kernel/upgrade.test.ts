@@ -15,7 +15,7 @@ import { NftRunner } from '../../src/nft/runner.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { readSet } from '../../src/nft/state.ts';
 import { parseConfigText } from '../../src/config/config.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import { Daemon } from '../../src/cli/commands/daemon.ts';
 import { silentLogger } from '../../src/log.ts';
 import { parsePrefix } from '../../src/net/ip.ts';
 import { REPO, runCli } from '../helpers.ts';
@@ -23,7 +23,7 @@ import { REPO, runCli } from '../helpers.ts';
 let ns: Netns;
 let nft: NftRunner;
 let dir: string;
-const engines: Engine[] = [];
+const engines: Daemon[] = [];
 const OLD = readFileSync(join(REPO, 'test/fixtures/ruleset-plain-bannet.nft'), 'utf8');
 const setType = async (name: string) => {
   const j = await nft.json(['-t', 'list', 'set', 'inet', 'nftsentry', name]);
@@ -98,11 +98,11 @@ describe('upgrade from plain interval bannet4/bannet6', () => {
   it('an engine start on the older table: the store\'s prefix bans and a kernel-only one end up in the new sets', async () => {
     const config = parseConfigText(`home_networks: [10.0.0.0/8]\nstore: { path: ${dir}/state.db }\napi: { enabled: false }\n`);
     await nft.run(['flush', 'ruleset']);
-    const first = new Engine(config, { log: silentLogger(), runner: nft });
+    const first = new Daemon(config, { log: silentLogger(), nft });
     engines.push(first);
     await first.start();
-    await first.ban({ address: parsePrefix('198.51.100.0/24')!, durationSec: 600, reason: 'net4' });
-    await first.ban({ address: parsePrefix('2001:db8:77::/48')!, durationSec: 600, reason: 'net6' });
+    await first.operations.ban({ address: parsePrefix('198.51.100.0/24')!, durationSec: 600, reason: 'net4' });
+    await first.operations.ban({ address: parsePrefix('2001:db8:77::/48')!, durationSec: 600, reason: 'net6' });
     await first.stop();
     // As the older version left the kernel: its ruleset, the store's bans in the plain sets, and
     // one the store does not know (a crash between nft and the store).
@@ -110,21 +110,21 @@ describe('upgrade from plain interval bannet4/bannet6', () => {
       'add element inet nftsentry bannet4 { 198.51.100.0/24 timeout 590s, 203.0.113.0/24 timeout 500s }',
       'add element inet nftsentry bannet6 { 2001:db8:77::/48 timeout 590s }',
     ]);
-    const e = new Engine(config, { log: silentLogger(), runner: nft });
+    const e = new Daemon(config, { log: silentLogger(), nft });
     engines.push(e);
     await e.start();
-    await e.reconciled;
+    await e.sync.reconciled;
     expect(await setType('bannet4')).toEqual(['ipv4_addr', 'inet_proto']);
     expect(await setType('bannet6')).toEqual(['ipv6_addr', 'inet_proto']);
     expect((await readSet(nft, 'bannet4')).map((x) => x.key).sort()).toEqual(['198.51.100.0/24 . 0-255', '203.0.113.0/24 . 0-255']);
     expect((await readSet(nft, 'bannet6')).map((x) => x.key)).toEqual(['2001:db8:77::/48 . 0-255']);
-    expect(e.getBan(parsePrefix('198.51.100.7')!)).toMatchObject({ address: '198.51.100.0/24', reason: 'net4' });
-    expect(e.getBan(parsePrefix('203.0.113.7')!)).toMatchObject({ address: '203.0.113.0/24', reason: 'adopted from kernel' });
-    expect(e.getBan(parsePrefix('2001:db8:77::1')!)).toMatchObject({ address: '2001:db8:77::/48', reason: 'net6' });
+    expect(e.operations.getBan(parsePrefix('198.51.100.7')!)).toMatchObject({ address: '198.51.100.0/24', reason: 'net4' });
+    expect(e.operations.getBan(parsePrefix('203.0.113.7')!)).toMatchObject({ address: '203.0.113.0/24', reason: 'adopted from kernel' });
+    expect(e.operations.getBan(parsePrefix('2001:db8:77::1')!)).toMatchObject({ address: '2001:db8:77::/48', reason: 'net6' });
     // Unbans reach the new sets.
-    expect(await e.unban(parsePrefix('198.51.100.0/24')!)).toBe(true);
-    expect(await e.unban(parsePrefix('203.0.113.0/24')!)).toBe(true);
-    expect(await e.unban(parsePrefix('2001:db8:77::/48')!)).toBe(true);
+    expect(await e.operations.unban(parsePrefix('198.51.100.0/24')!)).toBe(true);
+    expect(await e.operations.unban(parsePrefix('203.0.113.0/24')!)).toBe(true);
+    expect(await e.operations.unban(parsePrefix('2001:db8:77::/48')!)).toBe(true);
     expect(await readSet(nft, 'bannet4')).toEqual([]);
     expect(await readSet(nft, 'bannet6')).toEqual([]);
   });
