@@ -9,7 +9,7 @@
 import type { Alert } from '../ingest/alert.ts';
 import type { BanSource } from './operations.ts';
 import { parseIp, prefixContaining, isFullLength, type IpAddress, type IpPrefix } from '../net/ip.ts';
-import type { PolicyConfig } from './config.ts';
+import type { PolicyConfig } from './engine-schema.ts';
 import { matchingRules, escalatedDurationSec } from './policy.ts';
 import type { Protection } from './protection.ts';
 import type { ThresholdTracker } from './threshold-tracker.ts';

@@ -12,9 +12,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import type { BanSource } from '../engine/operations.ts';
-import { SCHEMA_SQL, type BanRow } from './schema.ts';
+import { SCHEMA_SQL, type BanRow } from './store-schema.ts';
 
-export type { BanRow } from './schema.ts';
+export type { BanRow } from './store-schema.ts';
 
 const ROWS_PER_INSERT = 64;
 const COLUMNS = '(target, family, set_name, source, reason, sid, signature, first_seen_ms, last_seen_ms, expires_ms, duration_sec, active, offences, hits, last_offence_ms)';

@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../../src/engine/engine.ts';
-import { apiConfigSchema } from '../../src/api/config.ts';
+import { apiConfigSchema } from '../../src/api/api-schema.ts';
 import { startApiThread, type ApiThreadHandle } from '../../src/api/worker/api-thread.ts';
 import { Histogram } from '../../src/api/histogram.ts';
 import { silentLogger } from '../../src/log.ts';

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type ApiHandle } from '../../src/api/server.ts';
-import { apiConfigSchema } from '../../src/api/config.ts';
+import { apiConfigSchema } from '../../src/api/api-schema.ts';
 import { silentLogger } from '../../src/log.ts';
 import { runCli } from '../helpers.ts';
 import { MemoryOperations } from './memory-operations.ts';

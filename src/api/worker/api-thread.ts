@@ -8,7 +8,7 @@ import type { Engine } from '../../engine/engine.ts';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { parsePrefix, type IpPrefix } from '../../net/ip.ts';
-import type { ApiConfig } from '../config.ts';
+import type { ApiConfig } from '../api-schema.ts';
 import type { ApiHandle } from '../server.ts';
 import { checkListenAddress } from '../server.ts';
 import { loadOrCreateToken } from '../token.ts';

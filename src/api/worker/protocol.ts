@@ -1,5 +1,5 @@
 /** What the daemon's main thread and the API worker thread tell each other (besides RPC). */
-import type { ApiConfig } from '../config.ts';
+import type { ApiConfig } from '../api-schema.ts';
 import type { SourceStatsSnapshot } from '../../ingest/source-stats.ts';
 import type { HistogramSnapshot } from '../histogram.ts';
 import type { AlertResultCount, BanCount, RulesetState } from '../telemetry.ts';
