@@ -57,7 +57,7 @@ export function engineTelemetry(engine: Engine, deps: DaemonApiDeps, applyDurati
       return out;
     },
     bansActive: () => {
-      const by = engine.store.countActiveBySource();
+      const by = engine.store.queries.countActiveBySource();
       return (['suricata', 'snort', 'kernel:scan', 'manual'] as BanSource[]).map((source) => ({ source, count: by[source] ?? 0 }));
     },
     nftApplyDurations: () => applyDurations.snapshot(),

@@ -4,32 +4,21 @@
  * with a grace period, allowlist changes that lift the bans they cover, status.
  */
 import { NftsentryError, ErrorCodes } from '../errors.ts';
-import { parsePrefix, prefixCovers, type IpPrefix } from '../net/ip.ts';
+import { prefixCovers, type IpPrefix } from '../net/ip.ts';
 import type { Engine } from './engine.ts';
 import type { AllowEntry, BanListFilter, BanView } from './operations.ts';
 import { decideManual } from './decide.ts';
 import { banTargetOf } from './ban-target.ts';
-import { banViewOf } from './ban-view.ts';
+import { banViewOf } from '../store/ban-queries.ts';
 import { liftBan, liftBans } from './engine-sync.ts';
 
 export function listBans(e: Engine, filter: BanListFilter): { total: number; items: BanView[] } {
-  const nowMs = e.clock();
-  const { total, rows } = e.store.listActive(filter);
-  return { total, items: rows.map((r) => banViewOf(r, nowMs)) };
+  return e.store.queries.listBans(filter, e.clock());
 }
 
-/** The exact target's active ban, else the longest active prefix ban holding the address. */
+/** The exact target's active ban, else the longest active prefix ban (from memory) holding the address. */
 export function getBan(e: Engine, address: IpPrefix): BanView | null {
-  const nowMs = e.clock();
-  const exact = e.store.get(banTargetOf(address).text);
-  if (exact && exact.active === 1) return banViewOf(exact, nowMs);
-  let best: IpPrefix | null = null;
-  for (const t of e.index.prefixTargets()) {
-    const p = parsePrefix(t);
-    if (p && prefixCovers(p, address) && (!best || p.length > best.length)) best = p;
-  }
-  const row = best ? e.store.get(best.text) : undefined;
-  return row && row.active === 1 ? banViewOf(row, nowMs) : null;
+  return e.store.queries.getBan(address, e.clock(), e.index.prefixTargets());
 }
 
 export async function ban(e: Engine, request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
@@ -42,7 +31,7 @@ export async function ban(e: Engine, request: { address: IpPrefix; durationSec: 
   e.stats.count(d);
   // Waits for this ban's own element (sent ahead of any alert backlog), not for the backlog.
   await e.applyBan(d, nowMs, true);
-  return getBan(e, request.address) ?? banViewOf(e.store.get(d.target.text)!, nowMs);
+  return getBan(e, request.address) ?? banViewOf(e.store.queries.get(d.target.text)!, nowMs);
 }
 
 export async function unban(e: Engine, address: IpPrefix): Promise<boolean> {
@@ -77,7 +66,7 @@ export async function status(e: Engine): Promise<Record<string, unknown>> {
     ruleset: { applied: e.rulesetAppliedMs !== null, appliedMs: e.rulesetAppliedMs },
     sources: e.sourceStats(),
     drops,
-    bans: { active: e.index.activeSize, bySource: e.store.countActiveBySource(), offendersKnown: e.index.size },
+    bans: { active: e.index.activeSize, bySource: e.store.queries.countActiveBySource(), offendersKnown: e.index.size },
     engine: { ...e.stats.snapshot(), nft: { ...e.flusher.stats, pending: e.flusher.pending } },
   };
 }

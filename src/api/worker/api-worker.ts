@@ -61,7 +61,7 @@ try {
     alertResults: () => snapshot.alertResults,
     bansActive: () => {
       if (!reader) return snapshot.bansActive;
-      const by = reader.countBySource();
+      const by = reader.queries.countActiveBySource();
       return BAN_SOURCES.map((source) => ({ source, count: by[source] ?? 0 }));
     },
     nftApplyDurations: () => snapshot.nftApply,

@@ -22,11 +22,11 @@ export class WorkerOperations implements ApiOperations {
   }
 
   listBans(filter: BanListFilter): { total: number; items: BanView[] } | Promise<{ total: number; items: BanView[] }> {
-    return this.reader ? this.reader.listBans(filter, this.clock()) : this.rpc.call('listBans', filter);
+    return this.reader ? this.reader.queries.listBans(filter, this.clock()) : this.rpc.call('listBans', filter);
   }
 
   getBan(address: IpPrefix): BanView | null | Promise<BanView | null> {
-    return this.reader ? this.reader.getBan(address, this.clock()) : this.rpc.call('getBan', address.text);
+    return this.reader ? this.reader.queries.getBan(address, this.clock()) : this.rpc.call('getBan', address.text);
   }
 
   ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
