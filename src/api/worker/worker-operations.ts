@@ -1,21 +1,22 @@
 /**
  * Operations as the API worker thread sees them: reads from its own read-only store connection
- * (no wait for the daemon's main thread), everything else asked of the main thread's Engine over
- * RPC. Without a store file (dry-run, `:memory:`) reads go over RPC too.
+ * (no wait for the daemon's main thread), everything else asked of the main thread over RPC
+ * (daemon-rpc.ts). Without a store file (dry-run, `:memory:`) reads go over RPC too.
  */
 import type { AllowEntry, BanListFilter, BanView } from '../../engine/operations.ts';
 import type { IpPrefix } from '../../net/ip.ts';
 import type { Clock } from '../../clock.ts';
 import type { ApiOperations } from '../context.ts';
 import type { RpcClient } from './rpc.ts';
+import type { DaemonRpc } from './daemon-rpc.ts';
 import type { StoreReader } from './store-reader.ts';
 
 export class WorkerOperations implements ApiOperations {
-  private readonly rpc: RpcClient;
+  private readonly rpc: RpcClient<DaemonRpc>;
   private readonly reader: StoreReader | null;
   private readonly clock: Clock;
 
-  constructor(rpc: RpcClient, reader: StoreReader | null, clock: Clock) {
+  constructor(rpc: RpcClient<DaemonRpc>, reader: StoreReader | null, clock: Clock) {
     this.rpc = rpc;
     this.reader = reader;
     this.clock = clock;

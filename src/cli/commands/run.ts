@@ -9,6 +9,7 @@ import { loadConfig } from '../../config/config.ts';
 import { AlertQueue, startSources, type IngestHandle } from '../../ingest/index.ts';
 import { Engine } from '../../engine/engine.ts';
 import { startDaemonApi } from '../../api/daemon-api.ts';
+import type { DaemonView } from '../../api/daemon-view.ts';
 import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/runner.ts';
 import { ExitCode, type Command } from '../command.ts';
 
@@ -19,6 +20,21 @@ import { ExitCode, type Command } from '../command.ts';
  */
 function refuseHostNetns(netns: string | undefined): void {
   if (hostNetnsForbiddenByEnv() || process.env.NFTSENTRY_HOST_NETNS_INODE) assertNotHostNetns(netns);
+}
+
+/** What the API reads of the engine (api/daemon-view.ts). `dryRun` follows a reload. */
+function daemonViewOf(engine: Engine): DaemonView {
+  return {
+    operations: engine,
+    get dryRun() {
+      return engine.dryRun;
+    },
+    dropCounters: () => engine.dropCounters(),
+    onNftApply: (listener) => engine.onNftApply(listener),
+    decisionStats: () => ({ bansBySource: { ...engine.stats.bansBySource }, skips: { ...engine.stats.skips } }),
+    countActiveBySource: () => engine.store.queries.countActiveBySource(),
+    rulesetAppliedMs: () => engine.rulesetAppliedMs,
+  };
 }
 
 function withDryRun(config: Readonly<Config>, dryRun: boolean): Readonly<Config> {
@@ -40,10 +56,11 @@ export const runCommand: Command = {
     let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: engine.db });
     engine.attachSourceStats(() => ingest.stats());
     const apiDeps = { log, sources: () => ingest.stats() };
+    const daemon = daemonViewOf(engine);
     let api: Awaited<ReturnType<typeof startDaemonApi>>;
     try {
       await engine.start();
-      api = await startDaemonApi(config, engine, apiDeps);
+      api = await startDaemonApi(config, daemon, apiDeps);
     } catch (err) {
       // Do not stay alive on open sockets after a failed start.
       await ingest.stop().catch(() => undefined);
@@ -78,7 +95,7 @@ export const runCommand: Command = {
         await engine.reload(next);
         if (JSON.stringify(next.api) !== JSON.stringify(config.api)) {
           await api?.close();
-          api = await startDaemonApi(next, engine, apiDeps);
+          api = await startDaemonApi(next, daemon, apiDeps);
         }
         config = next;
       });
