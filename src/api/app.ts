@@ -19,6 +19,7 @@ import { AuthLimiter } from './auth-limiter.ts';
 import { TokenVerifier } from './token.ts';
 import { Histogram } from './histogram.ts';
 import { cachedReader } from '../cached-reader.ts';
+import { VERSION } from '../version.ts';
 import type { ApiTelemetry } from './telemetry.ts';
 import { registerBanRoutes } from './routes/bans.ts';
 import { registerAllowlistRoutes } from './routes/allowlist.ts';
@@ -51,7 +52,7 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     telemetry: options.telemetry ?? {},
     clock,
     log,
-    version: options.version ?? '0.0.0',
+    version: options.version ?? VERSION,
     startedMs: clock(),
     engineStatus: cachedReader(() => ops.status(), 1000, clock),
     requestDurations: new Map<string, Histogram>(),

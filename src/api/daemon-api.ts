@@ -7,10 +7,10 @@
  *   ...
  *   await api?.close();
  */
-import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config.ts';
 import type { SourceStatsSnapshot } from '../ingest/source-stats.ts';
 import type { Logger } from '../log.ts';
+import { VERSION } from '../version.ts';
 import type { DaemonView } from './daemon-view.ts';
 import { Histogram } from './histogram.ts';
 import { BAN_SOURCES } from './request-schemas.ts';
@@ -18,15 +18,6 @@ import { startApi, type ApiHandle } from './server.ts';
 import { startApiThread } from './worker/api-thread.ts';
 import type { TelemetrySnapshot } from './worker/protocol.ts';
 import type { AlertResultCount, ApiTelemetry, RulesetState } from './telemetry.ts';
-
-/** package.json's version: what /v1/status and nftsentry_build_info report unless told otherwise. */
-export const PACKAGE_VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-})();
 
 export interface DaemonApiDeps {
   log: Logger;
@@ -93,9 +84,9 @@ export async function startDaemonApi(config: Readonly<Config>, daemon: DaemonVie
         ruleset: rulesetState(daemon),
         ready: daemon.dryRun || daemon.rulesetAppliedMs() !== null,
       });
-      handle = await startApiThread({ daemon, config: config.api, storePath, log, version: deps.version ?? PACKAGE_VERSION, snapshot });
+      handle = await startApiThread({ daemon, config: config.api, storePath, log, version: deps.version ?? VERSION, snapshot });
     } else {
-      handle = await startApi(config.api, daemon.operations, { log, telemetry, version: deps.version ?? PACKAGE_VERSION });
+      handle = await startApi(config.api, daemon.operations, { log, telemetry, version: deps.version ?? VERSION });
     }
     if (!handle) {
       sampler.stop();

@@ -19,6 +19,7 @@ import { NftRunner, openNftSession } from '../nft/runner.ts';
 import { applyRuleset } from '../nft/apply.ts';
 import { readCounters, type CounterValue } from '../nft/state.ts';
 import { cachedReader } from '../cached-reader.ts';
+import { VERSION } from '../version.ts';
 import { Store } from '../store/store.ts';
 import type { AllowEntry, BanListFilter, BanView, Operations } from './operations.ts';
 import { decideAlert, decideKernelScan, type BanDecision, type Decision, type DecideContext } from './decide.ts';
@@ -89,7 +90,7 @@ export class Engine implements Operations, EngineInternals {
     this.clock = deps.clock ?? systemClock;
     this.runner = deps.runner ?? new NftRunner({ netns: deps.netns });
     this.store = deps.store ?? new Store(config.engine.dry_run ? ':memory:' : config.store.path);
-    this.version = deps.version ?? '0.1.0';
+    this.version = deps.version ?? VERSION;
     this.ownReader = deps.readOwnAddresses ?? (() => readOwnAddresses(this.runner.netns));
     const p = config.policy;
     this.index = new OffenderIndex(p.escalation.forget_after * 1000, p.ipv4_aggregate.enabled ? p.ipv4_aggregate.prefix : null);
