@@ -1,16 +1,10 @@
-/**
- * nftsentry's version, read once from package.json: what `nftsentry --version`, /v1/status and
- * the nftsentry_build_info metric report.
- */
+/** nftsentry's version, from package.json: the one place it is read. */
 import { readFileSync } from 'node:fs';
 
-function packageVersion(): string {
+export const VERSION: string = (() => {
   try {
     return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '0.0.0';
   } catch {
-    // An install without its package.json still runs; it reports no version of its own.
     return '0.0.0';
   }
-}
-
-export const VERSION: string = packageVersion();
+})();
