@@ -49,8 +49,14 @@ export class BanQueries {
   listActive(filter: BanListFilter): { total: number; rows: BanRow[] } {
     const where = ['active = 1'];
     const args: Array<string | number> = [];
-    if (filter.source) (where.push('source = ?'), args.push(filter.source));
-    if (filter.reason) (where.push('reason = ?'), args.push(filter.reason));
+    if (filter.source) {
+      where.push('source = ?');
+      args.push(filter.source);
+    }
+    if (filter.reason) {
+      where.push('reason = ?');
+      args.push(filter.reason);
+    }
     const w = where.join(' AND ');
     return this.guard('list', () => {
       const total = (this.statement(`SELECT count(*) AS n FROM bans WHERE ${w}`).get(...args) as { n: number }).n;
@@ -109,7 +115,10 @@ export class BanQueries {
   /** Prepared once per SQL text (a list has four variants: by source, by reason, both, neither). */
   private statement(sql: string): StatementSync {
     let s = this.statements.get(sql);
-    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
     return s;
   }
 

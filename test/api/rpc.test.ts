@@ -16,7 +16,11 @@ function pair<Api extends RpcTable<Api>>(handlers: RpcHandlers<Api>, timeoutMs =
   const client = new RpcClient<Api>(port1, timeoutMs);
   port1.on('message', (m) => client.settle(m));
   port2.on('message', (m: RpcRequest<Api>) => void answer(port2, m, handlers));
-  return { client, close: () => (port1.close(), port2.close()) };
+  const close = () => {
+    port1.close();
+    port2.close();
+  };
+  return { client, close };
 }
 
 interface TestRpc {
@@ -77,7 +81,7 @@ describe("the daemon's calls", () => {
     // @ts-expect-error a table without one of the ops is not a handler table
     const missing: RpcHandlers<DaemonRpc> = { ...handlers, status: undefined };
     // @ts-expect-error a handler that takes an IpPrefix where the wire has text does not fit
-    const mistyped: RpcHandlers<DaemonRpc> = { ...handlers, getBan: (address: IpPrefix) => null };
+    const mistyped: RpcHandlers<DaemonRpc> = { ...handlers, getBan: (_address: IpPrefix) => null };
     void missing;
     void mistyped;
   });

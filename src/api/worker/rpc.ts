@@ -52,7 +52,7 @@ export class RpcClient<Api extends RpcTable<Api>> {
   /** Hands a message from the port to the waiting call; false when it is not an RPC answer. */
   settle(msg: unknown): boolean {
     const m = msg as RpcResponse;
-    if (!m || m.type !== 'result') return false;
+    if (m?.type !== 'result') return false;
     const p = this.pending.get(m.id);
     if (!p) return true;
     this.pending.delete(m.id);
