@@ -6,19 +6,20 @@
  *   check is a hook of the /v1 routes' own plugin, whatever the URL's spelling.
  * - /healthz, /readyz, /metrics: no token (counts only, never addresses).
  * - Every error, fastify's own included, answers `{error: {code, message}}` with the status from
- *   the one table in errors.ts.
+ *   the one table in http-errors.ts.
  */
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ErrorCodes } from '../errors.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import { apiConfigSchema, type ApiConfig } from './config.ts';
+import { apiConfigSchema, type ApiConfig } from './api-schema.ts';
 import type { ApiContext, ApiOperations } from './context.ts';
-import { ApiError, ApiOnlyCodes, mapError } from './errors.ts';
+import { ApiError, ApiOnlyCodes, mapError } from './http-errors.ts';
 import { AuthLimiter } from './auth-limiter.ts';
 import { TokenVerifier } from './token.ts';
 import { Histogram } from './histogram.ts';
 import { cachedReader } from '../cached-reader.ts';
+import { VERSION } from '../version.ts';
 import type { ApiTelemetry } from './telemetry.ts';
 import { registerBanRoutes } from './routes/bans.ts';
 import { registerAllowlistRoutes } from './routes/allowlist.ts';
@@ -51,7 +52,7 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     telemetry: options.telemetry ?? {},
     clock,
     log,
-    version: options.version ?? '0.0.0',
+    version: options.version ?? VERSION,
     startedMs: clock(),
     engineStatus: cachedReader(() => ops.status(), 1000, clock),
     requestDurations: new Map<string, Histogram>(),

@@ -6,7 +6,7 @@ import type { AllowEntry, BanListFilter, BanView, Operations } from '../engine/o
 import type { IpPrefix } from '../net/ip.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import type { ApiConfig } from './config.ts';
+import type { ApiConfig } from './api-schema.ts';
 import type { ApiTelemetry } from './telemetry.ts';
 import type { Histogram } from './histogram.ts';
 

@@ -1,32 +1,23 @@
 /**
- * The API as `nftsentry run` starts it: telemetry read from the running Engine and the ingest
- * handle; the HTTP server in its own worker thread (api.worker, the default: see
+ * The API as `nftsentry run` starts it: telemetry read from the daemon (a DaemonView) and the
+ * ingest handle; the HTTP server in its own worker thread (api.worker, the default: see
  * worker/api-thread.ts) or in the main thread (startApi). Two lines in the daemon:
  *
- *   const api = await startDaemonApi(config, engine, { log, sources: () => ingest.stats() });
+ *   const api = await startDaemonApi(config, daemon, { log, sources: () => ingest.stats() });
  *   ...
  *   await api?.close();
  */
-import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config.ts';
-import type { Engine } from '../engine/engine.ts';
-import type { BanSource } from '../engine/operations.ts';
 import type { SourceStatsSnapshot } from '../ingest/source-stats.ts';
 import type { Logger } from '../log.ts';
+import { VERSION } from '../version.ts';
+import type { DaemonView } from './daemon-view.ts';
 import { Histogram } from './histogram.ts';
+import { BAN_SOURCES } from './request-schemas.ts';
 import { startApi, type ApiHandle } from './server.ts';
 import { startApiThread } from './worker/api-thread.ts';
 import type { TelemetrySnapshot } from './worker/protocol.ts';
-import { type AlertResultCount, type ApiTelemetry } from './telemetry.ts';
-
-/** package.json's version: what /v1/status and nftsentry_build_info report unless told otherwise. */
-export const PACKAGE_VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-})();
+import type { AlertResultCount, ApiTelemetry, RulesetState } from './telemetry.ts';
 
 export interface DaemonApiDeps {
   log: Logger;
@@ -34,14 +25,19 @@ export interface DaemonApiDeps {
   version?: string;
 }
 
-/** nft apply durations: every batch the engine's flusher applies, observed as it happens. */
-function applySampler(engine: Engine): { histogram: Histogram; stop: () => void } {
+/** nft apply durations: every batch the daemon applies, observed as it happens. */
+function applySampler(daemon: DaemonView): { histogram: Histogram; stop: () => void } {
   const histogram = new Histogram();
-  const stop = engine.onNftApply((ms) => histogram.observe(ms / 1000));
+  const stop = daemon.onNftApply((ms) => histogram.observe(ms / 1000));
   return { histogram, stop };
 }
 
-export function engineTelemetry(engine: Engine, deps: DaemonApiDeps, applyDurations: Histogram): ApiTelemetry {
+function rulesetState(daemon: DaemonView): RulesetState {
+  const appliedMs = daemon.rulesetAppliedMs();
+  return { applied: appliedMs !== null, appliedMs };
+}
+
+export function daemonTelemetry(daemon: DaemonView, deps: DaemonApiDeps, applyDurations: Histogram): ApiTelemetry {
   const sources = () => deps.sources() as SourceStatsSnapshot[];
   return {
     sources,
@@ -51,46 +47,46 @@ export function engineTelemetry(engine: Engine, deps: DaemonApiDeps, applyDurati
         out.push({ source: s.name, result: 'received', count: s.alerts });
         out.push({ source: s.name, result: 'queue_dropped', count: s.dropped });
       }
-      const snap = engine.stats.snapshot() as { bansBySource: Record<string, number>; skips: Record<string, number> };
+      const snap = daemon.decisionStats();
       for (const [source, count] of Object.entries(snap.bansBySource)) out.push({ source, result: 'banned', count });
       for (const [why, count] of Object.entries(snap.skips)) out.push({ source: 'any', result: `skipped_${why}`, count });
       return out;
     },
     bansActive: () => {
-      const by = engine.store.countActiveBySource();
-      return (['suricata', 'snort', 'kernel:scan', 'manual'] as BanSource[]).map((source) => ({ source, count: by[source] ?? 0 }));
+      const by = daemon.countActiveBySource();
+      return BAN_SOURCES.map((source) => ({ source, count: by[source] ?? 0 }));
     },
     nftApplyDurations: () => applyDurations.snapshot(),
-    dropCounters: engine.dryRun ? undefined : engine.dropCounters,
-    ruleset: () => ({ applied: engine.rulesetAppliedMs !== null, appliedMs: engine.rulesetAppliedMs }),
-    ready: () => engine.dryRun || engine.rulesetAppliedMs !== null,
+    dropCounters: daemon.dryRun ? undefined : () => daemon.dropCounters(),
+    ruleset: () => rulesetState(daemon),
+    ready: () => daemon.dryRun || daemon.rulesetAppliedMs() !== null,
   };
 }
 
-export async function startDaemonApi(config: Readonly<Config>, engine: Engine, deps: DaemonApiDeps): Promise<ApiHandle | null> {
+export async function startDaemonApi(config: Readonly<Config>, daemon: DaemonView, deps: DaemonApiDeps): Promise<ApiHandle | null> {
   if (!config.api.enabled) {
     deps.log.info('api: disabled in the config');
     return null;
   }
-  const sampler = applySampler(engine);
+  const sampler = applySampler(daemon);
   const log = deps.log.child({ component: 'api' });
   try {
-    const telemetry = engineTelemetry(engine, deps, sampler.histogram);
+    const telemetry = daemonTelemetry(daemon, deps, sampler.histogram);
     let handle: ApiHandle | null;
     if (config.api.worker) {
-      const storePath = engine.dryRun || config.store.path === ':memory:' ? null : config.store.path;
+      const storePath = daemon.dryRun || config.store.path === ':memory:' ? null : config.store.path;
       const snapshot = (): TelemetrySnapshot => ({
         sources: (telemetry.sources?.() ?? []) as SourceStatsSnapshot[],
         alertResults: [...(telemetry.alertResults?.() ?? [])],
         // The worker counts bans on its own store connection; it needs these only without one.
         bansActive: storePath ? [] : [...(telemetry.bansActive?.() ?? [])],
         nftApply: sampler.histogram.snapshot(),
-        ruleset: { applied: engine.rulesetAppliedMs !== null, appliedMs: engine.rulesetAppliedMs },
-        ready: engine.dryRun || engine.rulesetAppliedMs !== null,
+        ruleset: rulesetState(daemon),
+        ready: daemon.dryRun || daemon.rulesetAppliedMs() !== null,
       });
-      handle = await startApiThread({ engine, config: config.api, storePath, log, version: deps.version ?? PACKAGE_VERSION, snapshot });
+      handle = await startApiThread({ daemon, config: config.api, storePath, log, version: deps.version ?? VERSION, snapshot });
     } else {
-      handle = await startApi(config.api, engine, { log, telemetry, version: deps.version ?? PACKAGE_VERSION });
+      handle = await startApi(config.api, daemon.operations, { log, telemetry, version: deps.version ?? VERSION });
     }
     if (!handle) {
       sampler.stop();

@@ -11,7 +11,7 @@ import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { parseIp } from '../net/ip.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
-import type { ApiConfig } from './config.ts';
+import type { ApiConfig } from './api-schema.ts';
 import { buildApi } from './app.ts';
 import { loadOrCreateToken } from './token.ts';
 import type { ApiTelemetry } from './telemetry.ts';

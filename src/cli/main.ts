@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * nftsentry's command line. Global options: -c FILE, --netns NAME, --json, -h.
+ * nftsentry's command line. Global options: -c FILE, --netns NAME, --json, -h, -V.
  * Each command lives in ./commands/NAME.ts and is listed in COMMANDS below.
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.ts';
 import { isNftsentryError, ErrorCodes } from '../errors.ts';
+import { VERSION } from '../version.ts';
 import { ExitCode, type Command } from './command.ts';
 import { renderCommand } from './commands/render.ts';
 import { checkCommand } from './commands/check.ts';
@@ -36,6 +37,7 @@ function help(): string {
     '  --netns NAME        run nft inside the named network namespace',
     '  --json              machine-readable output',
     '  -h, --help          this help; `nftsentry COMMAND -h` for a command',
+    '  -V, --version       the version',
   ].join('\n');
 }
 
@@ -51,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     netns: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'V' },
   } as const;
   let g;
   try {
@@ -58,6 +61,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     err(`nftsentry: ${(e as Error).message}\n\n${help()}`);
     return ExitCode.USAGE;
+  }
+  if (g.version) {
+    out(VERSION);
+    return ExitCode.OK;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
@@ -83,6 +90,10 @@ export async function main(argv: string[]): Promise<number> {
   const v = parsed.values as Record<string, unknown>;
   if (v.help) {
     out(`usage: ${command.usage}\n\n${command.summary}`);
+    return ExitCode.OK;
+  }
+  if (v.version) {
+    out(VERSION);
     return ExitCode.OK;
   }
   const ctx = {

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDocument } from 'yaml';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
-import { baseConfigShape } from './schema.ts';
-import { sourcesSchema } from '../ingest/config.ts';
-import { apiConfigSchema } from '../api/config.ts';
-import { policySchema, storeSchema, engineSchema } from '../engine/config.ts';
+import { baseConfigShape } from './config-schema.ts';
+import { sourcesSchema } from '../ingest/source-schema.ts';
+import { apiConfigSchema } from '../api/api-schema.ts';
+import { policySchema, storeSchema, engineSchema } from '../engine/engine-schema.ts';
 
 export const configSchema = z
   .strictObject({

@@ -6,12 +6,12 @@
  * has the element (the flusher's StoreFollower calls `recordBans`, see store-follower.ts).
  */
 import type { Logger } from '../log.ts';
-import type { BanRow, BanWrite, Store } from '../store/store.ts';
+import type { BanQueries } from '../store/ban-queries.ts';
+import type { BanWrite, Store } from '../store/store.ts';
 import { type BanSetName, parseBanTarget } from './ban-target.ts';
 import type { BanDecision, BanState } from './decide.ts';
-import type { BanListFilter } from './operations.ts';
 import { type Offender, OffenderIndex } from './offender-index.ts';
-import type { PolicyConfig } from './config.ts';
+import type { PolicyConfig } from './engine-schema.ts';
 import type { BanRowSink } from './store-follower.ts';
 
 /** A WAL checkpoint syncs the files (a stall of several ms): at most this often. */
@@ -173,16 +173,13 @@ export class BanLedger implements BanRowSink {
     return this.index.size;
   }
 
-  row(target: string): BanRow | undefined {
-    return this.store.get(target);
-  }
-
-  listActive(filter: BanListFilter): { total: number; rows: BanRow[] } {
-    return this.store.listActive(filter);
+  /** The store's ban reads (the same queries the API worker runs on its own connection). */
+  get queries(): BanQueries {
+    return this.store.queries;
   }
 
   countActiveBySource(): Record<string, number> {
-    return this.store.countActiveBySource();
+    return this.store.queries.countActiveBySource();
   }
 
   close(): void {

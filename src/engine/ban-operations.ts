@@ -6,13 +6,13 @@
  */
 import type { Clock } from '../clock.ts';
 import { ErrorCodes, NftsentryError } from '../errors.ts';
-import { type IpPrefix, parsePrefix, prefixCovers } from '../net/ip.ts';
+import { type IpPrefix, prefixCovers } from '../net/ip.ts';
 import type { CounterValue } from '../nft/state.ts';
 import type { Allowlist } from './allowlist.ts';
 import type { BanFlusher } from './ban-flusher.ts';
+import { banViewOf } from '../store/ban-queries.ts';
 import type { BanLedger } from './ban-ledger.ts';
 import { banTargetOf } from './ban-target.ts';
-import { banViewOf } from './ban-view.ts';
 import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
 import type { KernelSync } from './kernel-sync.ts';
@@ -48,23 +48,12 @@ export class BanOperations implements Operations {
   }
 
   listBans(filter: BanListFilter): { total: number; items: BanView[] } {
-    const nowMs = this.p.clock();
-    const { total, rows } = this.p.ledger.listActive(filter);
-    return { total, items: rows.map((r) => banViewOf(r, nowMs)) };
+    return this.p.ledger.queries.listBans(filter, this.p.clock());
   }
 
   /** The exact target's active ban, else the longest active prefix ban holding the address. */
   getBan(address: IpPrefix): BanView | null {
-    const nowMs = this.p.clock();
-    const exact = this.p.ledger.row(banTargetOf(address).text);
-    if (exact && exact.active === 1) return banViewOf(exact, nowMs);
-    let best: IpPrefix | null = null;
-    for (const t of this.p.ledger.prefixTargets()) {
-      const p = parsePrefix(t);
-      if (p && prefixCovers(p, address) && (!best || p.length > best.length)) best = p;
-    }
-    const row = best ? this.p.ledger.row(best.text) : undefined;
-    return row && row.active === 1 ? banViewOf(row, nowMs) : null;
+    return this.p.ledger.queries.getBan(address, this.p.clock(), this.p.ledger.prefixTargets());
   }
 
   async ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
@@ -76,7 +65,7 @@ export class BanOperations implements Operations {
     }
     // Waits for this ban's own element (sent ahead of any alert backlog), not for the backlog.
     await this.p.enforcer.enforceOperatorBan(d, nowMs);
-    return this.getBan(request.address) ?? banViewOf(this.p.ledger.row(d.target.text)!, nowMs);
+    return this.getBan(request.address) ?? banViewOf(this.p.ledger.queries.get(d.target.text)!, nowMs);
   }
 
   async unban(address: IpPrefix): Promise<boolean> {

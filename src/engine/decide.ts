@@ -9,12 +9,13 @@
 import type { Alert } from '../ingest/alert.ts';
 import type { BanSource } from './operations.ts';
 import { parseIp, prefixContaining, isFullLength, type IpAddress, type IpPrefix } from '../net/ip.ts';
-import type { PolicyConfig } from './config.ts';
+import type { PolicyConfig } from './engine-schema.ts';
 import { matchingRules, escalatedDurationSec } from './policy.ts';
-import type { Protection } from './protection.ts';
+import type { Protection, ProtectedWhy } from './protection.ts';
 import type { ThresholdTracker } from './threshold-tracker.ts';
 import { banTargetOf, type BanTarget } from './ban-target.ts';
 
+/** Why a decision is not a ban: the decider's own reasons, or why the address is protected. */
 export type SkipWhy =
   | 'no_rule'
   | 'below_threshold'
@@ -23,10 +24,7 @@ export type SkipWhy =
   | 'bad_address'
   | 'grace'
   | 'already_banned'
-  | 'allowlisted'
-  | 'home'
-  | 'own_address'
-  | string;
+  | ProtectedWhy;
 
 export interface BanDecision {
   kind: 'ban';

@@ -3,7 +3,7 @@
  * Thresholds (counting per source over time) live in threshold-tracker.ts.
  */
 import type { Alert } from '../ingest/alert.ts';
-import type { PolicyRule } from './config.ts';
+import type { PolicyRule } from './engine-schema.ts';
 
 function inRanges(sid: number, ranges: ReadonlyArray<readonly [number, number]>): boolean {
   for (const [from, to] of ranges) if (sid >= from && sid <= to) return true;

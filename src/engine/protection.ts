@@ -3,7 +3,7 @@
  * gateway's own addresses, and the special kinds (loopback, link-local, multicast, unspecified,
  * broadcast, IPv4-mapped). A value built from data; rebuilt when any of those change. Pure.
  */
-import { prefixContains, prefixCovers, specialAddressKind, type IpAddress, type IpPrefix } from '../net/ip.ts';
+import { prefixContains, prefixCovers, specialAddressKind, type IpAddress, type IpPrefix, type SpecialAddressKind } from '../net/ip.ts';
 
 /** `prefixContains` without allocating (this runs for every alert). */
 export function inPrefix(p: IpPrefix, a: IpAddress): boolean {
@@ -33,7 +33,11 @@ export function isDirectedBroadcast(p: IpPrefix, addr: IpAddress): boolean {
   return (value & hostMask) >>> 0 === hostMask;
 }
 
-export type ProtectedWhy = 'allowlisted' | 'home' | 'own_address' | string;
+/**
+ * Why an address or prefix may not be banned: its special kind (a home network's directed
+ * broadcast is `broadcast` too), or what protects it.
+ */
+export type ProtectedWhy = SpecialAddressKind | 'allowlisted' | 'home' | 'own_address';
 
 export class Protection {
   readonly allow: readonly IpPrefix[];

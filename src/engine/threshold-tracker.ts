@@ -4,7 +4,7 @@
  * `maxKeys` (rule, source) pairs (least recently seen forgotten first), and per pair at most the
  * threshold's own numbers of timestamps / sids / ports.
  */
-import type { PolicyRule } from './config.ts';
+import type { PolicyRule } from './engine-schema.ts';
 
 interface Track {
   /** Times of the most recent alerts, oldest first (at most threshold.alerts). */

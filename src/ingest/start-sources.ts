@@ -17,7 +17,7 @@ import type { Logger } from '../log.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { AlertSink } from './alert-queue.ts';
 import { SourceBookmarks } from './bookmarks.ts';
-import { sourceName, type SourceConfig, type SourcesConfig } from './config.ts';
+import { sourceName, type SourceConfig, type SourcesConfig } from './source-schema.ts';
 import { LineIntake } from './line-intake.ts';
 import type { SourceStatsSnapshot } from './source-stats.ts';
 import { startFileFollow } from './sources/file-follow.ts';

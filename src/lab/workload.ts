@@ -9,7 +9,7 @@ import type { Netns } from './netns.ts';
 import { NODE_BIN } from './node-bin.ts';
 
 const SERVICE = fileURLToPath(new URL('./service.ts', import.meta.url));
-const CLIENT = fileURLToPath(new URL('./client.ts', import.meta.url));
+const CLIENT = fileURLToPath(new URL('./lab-client.ts', import.meta.url));
 
 export interface ClientResult {
   ok: number;

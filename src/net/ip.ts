@@ -265,14 +265,17 @@ export function normalizePrefixes(prefixes: readonly IpPrefix[]): IpPrefix[] {
   return out;
 }
 
-const SPECIAL_V4: Array<[string, string]> = [
+/** The kinds of address that are never an offender's (see specialAddressKind). */
+export type SpecialAddressKind = 'unspecified' | 'loopback' | 'link-local' | 'multicast' | 'broadcast' | 'ipv4-mapped';
+
+const SPECIAL_V4: Array<[string, SpecialAddressKind]> = [
   ['0.0.0.0/8', 'unspecified'],
   ['127.0.0.0/8', 'loopback'],
   ['169.254.0.0/16', 'link-local'],
   ['224.0.0.0/4', 'multicast'],
   ['255.255.255.255/32', 'broadcast'],
 ];
-const SPECIAL_V6: Array<[string, string]> = [
+const SPECIAL_V6: Array<[string, SpecialAddressKind]> = [
   ['::/128', 'unspecified'],
   ['::1/128', 'loopback'],
   ['fe80::/10', 'link-local'],
@@ -285,7 +288,7 @@ const SPECIAL = [...SPECIAL_V4, ...SPECIAL_V6].map(([cidr, why]) => ({ prefix: p
  * Why an address may never be banned on technical grounds (loopback, link-local, multicast,
  * unspecified, broadcast, IPv4-mapped), or null when it is an ordinary unicast address.
  */
-export function specialAddressKind(addr: IpAddress): string | null {
+export function specialAddressKind(addr: IpAddress): SpecialAddressKind | null {
   for (const s of SPECIAL) if (prefixContains(s.prefix, addr)) return s.why;
   return null;
 }

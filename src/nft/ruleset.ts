@@ -81,6 +81,9 @@ export const SET_TYPES: Record<string, readonly string[]> = {
   home6: ['ipv6_addr', 'inet_proto'],
 };
 
+/** Maps beside scanners4/6, holding why the kernel caught each scanner: kept by every apply too. */
+export const SCAN_REASON_MAPS = ['scan_reason4', 'scan_reason6'] as const;
+
 /** Marks stored in scan_reason4/6 by the kernel, and what they mean. */
 export const SCAN_REASONS: Record<number, string> = { 1: 'trap_port', 2: 'fast_scan', 3: 'slow_scan' };
 

@@ -12,9 +12,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import type { BanSource } from '../engine/operations.ts';
-import { SCHEMA_SQL, type BanRow } from './schema.ts';
+import { SCHEMA_SQL, type BanRow } from './store-schema.ts';
+import { BanQueries } from './ban-queries.ts';
 
-export type { BanRow } from './schema.ts';
+export type { BanRow } from './store-schema.ts';
 
 const ROWS_PER_INSERT = 64;
 const COLUMNS = '(target, family, set_name, source, reason, sid, signature, first_seen_ms, last_seen_ms, expires_ms, duration_sec, active, offences, hits, last_offence_ms)';
@@ -36,10 +37,11 @@ function pushRow(args: Array<string | number | null>, r: BanWrite): void {
 
 export class Store {
   readonly db: DatabaseSync;
+  /** The reads of bans (lists, lookups, counts) on this connection. */
+  readonly queries: BanQueries;
   private readonly upsertStmt: StatementSync;
   private readonly upsertManyStmt: StatementSync;
   private readonly deactivateStmt: StatementSync;
-  private readonly getStmt: StatementSync;
   private readonly graceSetStmt: StatementSync;
   private readonly allowAddStmt: StatementSync;
   private readonly allowDelStmt: StatementSync;
@@ -55,7 +57,6 @@ export class Store {
       this.upsertStmt = this.db.prepare(upsertSql(1));
       this.upsertManyStmt = this.db.prepare(upsertSql(ROWS_PER_INSERT));
       this.deactivateStmt = this.db.prepare('UPDATE bans SET active = 0 WHERE target = ? AND active = 1');
-      this.getStmt = this.db.prepare('SELECT * FROM bans WHERE target = ?');
       this.graceSetStmt = this.db.prepare(
         'INSERT INTO grace (target, until_ms) VALUES (?, ?) ON CONFLICT(target) DO UPDATE SET until_ms = excluded.until_ms',
       );
@@ -63,6 +64,7 @@ export class Store {
         'INSERT INTO allow (prefix, note, added_ms) VALUES (?, ?, ?) ON CONFLICT(prefix) DO UPDATE SET note = excluded.note',
       );
       this.allowDelStmt = this.db.prepare('DELETE FROM allow WHERE prefix = ?');
+      this.queries = new BanQueries(this.db);
     } catch (err) {
       throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot open store ${path}: ${(err as Error).message}`, { cause: err });
     }
@@ -130,33 +132,6 @@ export class Store {
         target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms,
       }));
     });
-  }
-
-  get(target: string): BanRow | undefined {
-    return this.guard('get', () => this.getStmt.get(target)) as BanRow | undefined;
-  }
-
-  /** Active bans, newest first, optionally filtered. */
-  listActive(filter: { source?: BanSource; reason?: string; limit: number; offset: number }): { total: number; rows: BanRow[] } {
-    const where = ['active = 1'];
-    const args: Array<string | number> = [];
-    if (filter.source) (where.push('source = ?'), args.push(filter.source));
-    if (filter.reason) (where.push('reason = ?'), args.push(filter.reason));
-    const w = where.join(' AND ');
-    return this.guard('list', () => {
-      const total = (this.db.prepare(`SELECT count(*) AS n FROM bans WHERE ${w}`).get(...args) as { n: number }).n;
-      const rows = this.db
-        .prepare(`SELECT * FROM bans WHERE ${w} ORDER BY last_seen_ms DESC, target LIMIT ? OFFSET ?`)
-        .all(...args, filter.limit, filter.offset) as unknown as BanRow[];
-      return { total: Number(total), rows };
-    });
-  }
-
-  countActiveBySource(): Record<string, number> {
-    const rows = this.guard('count', () =>
-      this.db.prepare('SELECT source, count(*) AS n FROM bans WHERE active = 1 GROUP BY source').all(),
-    ) as Array<{ source: string; n: number }>;
-    return Object.fromEntries(rows.map((r) => [r.source, Number(r.n)]));
   }
 
   setGrace(target: string, untilMs: number): void {

@@ -1,5 +1,5 @@
 /**
- * The API worker thread against an in-memory engine (reads over RPC, as in dry-run): requests
+ * The API worker thread against an in-memory daemon (reads over RPC, as in dry-run): requests
  * over a unix socket cross the MessagePort both ways with their stable error codes, and a worker
  * that dies on its own is restarted.
  */
@@ -8,13 +8,12 @@ import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Engine } from '../../src/engine/engine.ts';
-import { apiConfigSchema } from '../../src/api/config.ts';
+import { apiConfigSchema } from '../../src/api/api-schema.ts';
 import { startApiThread, type ApiThreadHandle } from '../../src/api/worker/api-thread.ts';
 import { Histogram } from '../../src/api/histogram.ts';
 import { silentLogger } from '../../src/log.ts';
 import { waitFor } from '../helpers.ts';
-import { MemoryOperations } from './memory-operations.ts';
+import { MemoryOperations, memoryDaemon } from './memory-operations.ts';
 
 let dir: string;
 let ops: MemoryOperations;
@@ -43,9 +42,8 @@ beforeAll(async () => {
   socketPath = join(dir, 'api.sock');
   ops = new MemoryOperations(Date.now());
   ops.seed({ address: '203.0.113.7' });
-  const engine = Object.assign(ops, { dryRun: true, runner: null }) as unknown as Engine;
   handle = await startApiThread({
-    engine,
+    daemon: memoryDaemon(ops),
     config: apiConfigSchema.parse({ socket: { path: socketPath }, token_file: join(dir, 'api.token'), worker_nice: 0 }),
     storePath: null,
     log: silentLogger(),

@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../src/api/app.ts';
-import { apiConfigSchema } from '../../src/api/config.ts';
+import { apiConfigSchema } from '../../src/api/api-schema.ts';
 import { Histogram } from '../../src/api/histogram.ts';
 import { MemoryOperations } from './memory-operations.ts';
 

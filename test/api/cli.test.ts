@@ -8,8 +8,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type ApiHandle } from '../../src/api/server.ts';
-import { apiConfigSchema } from '../../src/api/config.ts';
+import { apiConfigSchema } from '../../src/api/api-schema.ts';
 import { silentLogger } from '../../src/log.ts';
+import { VERSION } from '../../src/version.ts';
 import { runCli } from '../helpers.ts';
 import { MemoryOperations } from './memory-operations.ts';
 
@@ -107,8 +108,9 @@ describe('CLI client', () => {
     expect((await runCli(['-c', unixConfig, 'allow', '--remove', '203.0.113.0/24'])).exitCode).toBe(0);
     const status = await runCli(['-c', unixConfig, 'status']);
     expect(status.exitCode).toBe(0);
-    expect(status.stdout).toMatch(/^nftsentry 0\.0\.0, up \d+ s\nbans: \d+/);
-    expect(JSON.parse((await runCli(['-c', unixConfig, '--json', 'status'])).stdout)).toMatchObject({ version: '0.0.0', engine: { mode: 'memory' } });
+    expect(status.stdout).toMatch(/^nftsentry \S+, up \d+ s\nbans: \d+/);
+    expect(status.stdout.startsWith(`nftsentry ${VERSION}, `)).toBe(true);
+    expect(JSON.parse((await runCli(['-c', unixConfig, '--json', 'status'])).stdout)).toMatchObject({ version: VERSION, engine: { mode: 'memory' } });
   });
 
   it('exit 1 with a clear message when the API is not running; 1 when the token is wrong', async () => {

@@ -2,8 +2,10 @@
  * A small in-memory Operations for the API's pure-unit tests through `inject`. It follows the
  * contract in src/engine/operations.ts (refuses allowlisted addresses with E_BAN_REFUSED, config
  * entries with E_FORBIDDEN) and records every call, so tests can assert what reached the engine.
+ * `memoryDaemon` wraps one in the DaemonView the API's daemon side takes.
  */
 import type { AllowEntry, BanListFilter, BanView, Operations } from '../../src/engine/operations.ts';
+import type { DaemonView } from '../../src/api/daemon-view.ts';
 import { NftsentryError, ErrorCodes } from '../../src/errors.ts';
 import { parsePrefix, prefixCovers, type IpPrefix } from '../../src/net/ip.ts';
 
@@ -108,4 +110,22 @@ export class MemoryOperations implements Operations {
   async status(): Promise<Record<string, unknown>> {
     return { mode: 'memory', bans: this.bans.size };
   }
+}
+
+/** A dry-run daemon around `ops`: no nft, no counters, the ruleset applied at time 0. */
+export function memoryDaemon(ops: MemoryOperations, overrides: Partial<DaemonView> = {}): DaemonView {
+  return {
+    operations: ops,
+    dryRun: true,
+    dropCounters: async () => [],
+    onNftApply: () => () => undefined,
+    decisionStats: () => ({ bansBySource: {}, skips: {} }),
+    countActiveBySource: () => {
+      const by: Record<string, number> = {};
+      for (const b of ops.bans.values()) by[b.source] = (by[b.source] ?? 0) + 1;
+      return by;
+    },
+    rulesetAppliedMs: () => 0,
+    ...overrides,
+  };
 }

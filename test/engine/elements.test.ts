@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { elementScript, elementStatements } from '../../src/nft/elements.ts';
 import { reconcile, remainingSec } from '../../src/engine/reconcile.ts';
 import { parseBanTarget, type BanSetName } from '../../src/engine/ban-target.ts';
-import { banSetElements } from '../../src/engine/kernel-sync.ts';
+import { banSetElements } from '../../src/engine/kernel-bans.ts';
 import type { SetElement } from '../../src/nft/state.ts';
 
 describe('element transactions', () => {

@@ -84,7 +84,7 @@ describe('BanFlusher', () => {
         'add element inet nftsentry ban4 { 198.51.100.2 timeout 3600s, 198.51.100.3 timeout 3600s }',
       ],
     ]);
-    expect(store.listActive({ limit: 10, offset: 0 }).total).toBe(4);
+    expect(store.queries.listActive({ limit: 10, offset: 0 }).total).toBe(4);
     expect(flusher.stats.transactions).toBe(3);
   });
 
@@ -115,7 +115,7 @@ describe('BanFlusher', () => {
     await flusher.flushed();
     expect(errors).toHaveLength(1);
     expect(flusher.stats.failures).toBe(1);
-    expect(store.get('198.51.100.7')?.active).toBe(1);
+    expect(store.queries.get('198.51.100.7')?.active).toBe(1);
   });
 
   it('an operator ban or removal goes through the operator lane at once, while an alerts transaction is in flight', async () => {
@@ -131,7 +131,7 @@ describe('BanFlusher', () => {
     expect(manual.lane).toBe('operator');
     expect(manual.otherInFlight.length).toBeGreaterThan(0);
     expect(backend.batches.some((b) => b.length === 1 && b[0] === 'add element inet nftsentry ban4 { 198.51.100.20 timeout 600s }')).toBe(true);
-    expect(store.get('198.51.100.20')?.active).toBe(1);
+    expect(store.queries.get('198.51.100.20')?.active).toBe(1);
     expect(flusher.pending).toBeGreaterThan(15_000);
 
     // A removal of a backlog element that was not sent yet cancels it and resolves at once too.
@@ -147,7 +147,7 @@ describe('BanFlusher', () => {
     const sent = backend.batches.flat().join('\n');
     expect(sent).not.toContain(`${ip(20_000)} timeout`);
     expect(sent).not.toContain('198.51.100.21 timeout');
-    expect(store.listActive({ limit: 1, offset: 0 }).total).toBe(20_000); // 19,999 from the backlog + the manual one
+    expect(store.queries.listActive({ limit: 1, offset: 0 }).total).toBe(20_000); // 19,999 from the backlog + the manual one
   });
 
   it('a manual removal of an element the backlog is sending waits for that transaction, then removes it', async () => {
@@ -173,8 +173,8 @@ describe('BanFlusher', () => {
     while (backend.starts.length === 0) await new Promise((r) => setImmediate(r)); // in flight, holding ip(1)
     flusher.deactivate([ip(1)]);
     await flusher.flushed();
-    expect(store.get(ip(1))?.active).toBe(0); // its row was written, then deactivated again
-    expect(store.get(ip(2))?.active).toBe(1);
+    expect(store.queries.get(ip(1))?.active).toBe(0); // its row was written, then deactivated again
+    expect(store.queries.get(ip(2))?.active).toBe(1);
 
     // A row already queued (its transaction done, the store waiting for the rest of the burst) is
     // written at once, before the deactivation.
@@ -182,14 +182,14 @@ describe('BanFlusher', () => {
     for (let i = 2001; i <= 3500; i++) flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
     while (backend.starts.length < before + 2) await new Promise((r) => setImmediate(r)); // the second batch in flight
     const first = backend.starts[before]!.first;
-    expect(store.get(first)).toBeUndefined(); // sent, its row queued
+    expect(store.queries.get(first)).toBeUndefined(); // sent, its row queued
     const recorded: string[] = [];
     const recordBans = store.recordBans.bind(store);
     store.recordBans = (rows) => (recorded.push(...rows.map((r) => r.target)), recordBans(rows));
     flusher.deactivate([first]);
     expect(recorded).toEqual([first]); // its row was written at once, before the deactivation
     await flusher.flushed();
-    expect(store.get(first)?.active).toBe(0);
+    expect(store.queries.get(first)?.active).toBe(0);
   });
 
   it('a manual ban resolves even when its transaction fails (self-healing re-applies it)', async () => {
@@ -198,7 +198,7 @@ describe('BanFlusher', () => {
     backend.fail = new NftsentryError(ErrorCodes.NFT_NOT_FOUND, 'table gone');
     await flusher.queueOperatorBan({ set: 'ban4', key: '198.51.100.22', timeoutSec: 600 }, false, write('198.51.100.22'));
     expect(errors).toHaveLength(1);
-    expect(store.get('198.51.100.22')?.active).toBe(1);
+    expect(store.queries.get('198.51.100.22')?.active).toBe(1);
   });
 
   describe('pipelined (pipeline: 2)', () => {
@@ -215,7 +215,7 @@ describe('BanFlusher', () => {
         ['alerts-overlap', '198.51.100.2', ['198.51.100.1']],
       ]);
       await flusher.flushed();
-      expect(store.listActive({ limit: 10, offset: 0 }).total).toBe(2);
+      expect(store.queries.listActive({ limit: 10, offset: 0 }).total).toBe(2);
     });
 
     it('at most two in flight: a third batch waits for a free co-process', async () => {
@@ -278,8 +278,8 @@ describe('BanFlusher', () => {
       await new Promise((r) => setImmediate(r)); // both in flight
       flusher.deactivate(['198.51.100.2']);
       await flusher.flushed();
-      expect(store.get('198.51.100.1')?.active).toBe(1);
-      expect(store.get('198.51.100.2')?.active).toBe(0);
+      expect(store.queries.get('198.51.100.1')?.active).toBe(1);
+      expect(store.queries.get('198.51.100.2')?.active).toBe(0);
     });
   });
 });

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AlertQueue, type IngestedAlert } from '../../src/ingest/alert-queue.ts';
 import { startSources } from '../../src/ingest/start-sources.ts';
-import { sourcesSchema } from '../../src/ingest/config.ts';
+import { sourcesSchema } from '../../src/ingest/source-schema.ts';
 import { silentLogger } from '../../src/log.ts';
 import { uniqueEveAlertLines, waitFor } from './helpers.ts';
 

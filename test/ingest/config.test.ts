@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { sourcesSchema } from '../../src/ingest/config.ts';
+import { sourcesSchema } from '../../src/ingest/source-schema.ts';
 import { parseConfig } from '../../src/config/config.ts';
 import { isNftsentryError, ErrorCodes } from '../../src/errors.ts';
 import { repoRoot } from './helpers.ts';

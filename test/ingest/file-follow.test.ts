@@ -8,7 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSources, type IngestHandle } from '../../src/ingest/start-sources.ts';
 import { AlertQueue, type IngestedAlert } from '../../src/ingest/alert-queue.ts';
-import { sourcesSchema } from '../../src/ingest/config.ts';
+import { sourcesSchema } from '../../src/ingest/source-schema.ts';
 import { SourceBookmarks } from '../../src/ingest/bookmarks.ts';
 import { silentLogger } from '../../src/log.ts';
 import { makeTempDir, nonAlertLines, samplesDir, uniqueEveAlertLines, waitFor } from './helpers.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startSources, type IngestHandle } from '../../src/ingest/start-sources.ts';
 import { AlertQueue, type IngestedAlert } from '../../src/ingest/alert-queue.ts';
-import { sourcesSchema } from '../../src/ingest/config.ts';
+import { sourcesSchema } from '../../src/ingest/source-schema.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { BadReason } from '../../src/ingest/alert.ts';
 import { makeTempDir, uniqueEveAlertLines, waitFor } from './helpers.ts';

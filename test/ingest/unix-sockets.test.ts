@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DgramSocket } from 'node-unix-socket';
 import { startSources, type IngestHandle } from '../../src/ingest/start-sources.ts';
 import { AlertQueue, type IngestedAlert } from '../../src/ingest/alert-queue.ts';
-import { sourcesSchema } from '../../src/ingest/config.ts';
+import { sourcesSchema } from '../../src/ingest/source-schema.ts';
 import { silentLogger } from '../../src/log.ts';
 import { isNftsentryError, ErrorCodes } from '../../src/errors.ts';
 import { makeTempDir, nonAlertLines, uniqueEveAlertLines, waitFor } from './helpers.ts';

@@ -13,7 +13,7 @@ import { NftRunner } from '../../src/nft/runner.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { elementScript, type ElementChange } from '../../src/nft/elements.ts';
 import { readCounters, readSet } from '../../src/nft/state.ts';
-import { readBanSets } from '../../src/engine/kernel-sync.ts';
+import { readBanSets } from '../../src/engine/kernel-bans.ts';
 import { parseBanTarget } from '../../src/engine/ban-target.ts';
 import { parseConfigText } from '../../src/config/config.ts';
 import { parsePrefix } from '../../src/net/ip.ts';

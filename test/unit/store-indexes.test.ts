@@ -25,7 +25,7 @@ describe('store indexes', () => {
       { target: '198.51.100.1', family: 4, set: 'ban4', source: 'suricata', reason: 'r', sid: 1, signature: 's', nowMs: 1000, expiresMs: 2000, durationSec: 1, offences: 1 },
       { target: '198.51.100.2', family: 4, set: 'ban4', source: 'manual', reason: 'r', sid: null, signature: null, nowMs: 1001, expiresMs: 2001, durationSec: 1, offences: 1 },
     ]);
-    expect(store.listActive({ limit: 10, offset: 0 }).rows.map((r) => r.target)).toEqual(['198.51.100.2', '198.51.100.1']);
+    expect(store.queries.listActive({ limit: 10, offset: 0 }).rows.map((r) => r.target)).toEqual(['198.51.100.2', '198.51.100.1']);
     store.close();
     const db = new DatabaseSync(path, { readOnly: true });
     try {

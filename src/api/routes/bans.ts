@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { prefixKey } from '../../net/ip.ts';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
-import { banJson } from '../ban-view.ts';
+import { banJson } from '../ban-json.ts';
 import { banListQuery, parseBanAddress, parseBody, parseQuery, parseRequestAddress, parseRequestDuration, parseRequestText } from '../request-schemas.ts';
 
 /** The address part of `/v1/bans/*`: fastify has already percent-decoded it once. */

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.ts';
-import { ApiError, ApiOnlyCodes } from '../errors.ts';
+import { ApiError, ApiOnlyCodes } from '../http-errors.ts';
 import { observe } from '../observations.ts';
 import { metricFamilies } from '../metric-families.ts';
 import { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from '../prometheus.ts';

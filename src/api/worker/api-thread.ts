@@ -1,46 +1,24 @@
 /**
- * The main-thread side of the API worker: starts the worker thread, answers its RPC calls with the
- * Engine, pushes telemetry snapshots every 500 ms, and stops it. The token file and the listen
- * guard are handled here first, so that a refusal stops `nftsentry run` before any thread starts.
+ * The main-thread side of the API worker: starts the worker thread, answers its RPC calls with
+ * the daemon's Operations (daemon-rpc.ts), pushes telemetry snapshots every 500 ms, and stops it.
+ * The token file and the listen guard are handled here first, so that a refusal stops
+ * `nftsentry run` before any thread starts.
  */
 import { Worker } from 'node:worker_threads';
-import type { Engine } from '../../engine/engine.ts';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { parsePrefix, type IpPrefix } from '../../net/ip.ts';
-import type { ApiConfig } from '../config.ts';
+import type { ApiConfig } from '../api-schema.ts';
+import type { DaemonView } from '../daemon-view.ts';
 import type { ApiHandle } from '../server.ts';
 import { checkListenAddress } from '../server.ts';
 import { loadOrCreateToken } from '../token.ts';
 import type { ApiWorkerData, FromWorker, TelemetrySnapshot, ToWorker } from './protocol.ts';
 import { SNAPSHOT_INTERVAL_MS } from './protocol.ts';
-import { answer, errorFromWire, type RpcHandlers, type RpcRequest } from './rpc.ts';
-
-function prefixArg(v: unknown): IpPrefix {
-  const p = typeof v === 'string' ? parsePrefix(v) : null;
-  if (!p) throw new NftsentryError(ErrorCodes.ADDRESS_INVALID, `not an address or prefix: ${String(v).slice(0, 60)}`);
-  return p;
-}
-
-export function engineHandlers(engine: Engine): RpcHandlers {
-  return {
-    dropCounters: () => engine.dropCounters(),
-    listBans: (filter) => engine.listBans(filter as Parameters<Engine['listBans']>[0]),
-    getBan: (address) => engine.getBan(prefixArg(address)),
-    ban: (r) => {
-      const req = r as { address: string; durationSec: number | null; reason: string };
-      return engine.ban({ address: prefixArg(req.address), durationSec: req.durationSec, reason: req.reason });
-    },
-    unban: (address) => engine.unban(prefixArg(address)),
-    listAllow: () => engine.listAllow(),
-    addAllow: (prefix, note) => engine.addAllow(prefixArg(prefix), String(note)),
-    removeAllow: (prefix) => engine.removeAllow(prefixArg(prefix)),
-    status: () => engine.status(),
-  };
-}
+import { answer, errorFromWire, type RpcHandlers } from './rpc.ts';
+import { daemonHandlers, type DaemonRpc } from './daemon-rpc.ts';
 
 export interface ApiThreadOptions {
-  engine: Engine;
+  daemon: DaemonView;
   config: ApiConfig;
   storePath: string | null;
   log: Logger;
@@ -57,14 +35,14 @@ interface RunningWorker {
 }
 
 /** Starts one worker; resolves once it listens, rejects when it cannot. */
-async function spawnWorker(data: ApiWorkerData, handlers: RpcHandlers, log: Logger, startTimeoutMs: number): Promise<RunningWorker> {
+async function spawnWorker(data: ApiWorkerData, handlers: RpcHandlers<DaemonRpc>, log: Logger, startTimeoutMs: number): Promise<RunningWorker> {
   const worker = new Worker(new URL('./api-worker.ts', import.meta.url), { workerData: data });
   let onExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((r) => (onExit = r));
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new NftsentryError(ErrorCodes.INTERNAL, 'the API worker did not start in time')), startTimeoutMs);
     worker.on('message', (m: FromWorker) => {
-      if (m.type === 'call') void answer(worker, m as RpcRequest, handlers);
+      if (m.type === 'call') void answer(worker, m, handlers);
       else if (m.type === 'listening') (clearTimeout(timer), resolve(m.address));
       else if (m.type === 'failed') (clearTimeout(timer), reject(errorFromWire(m.error)));
     });
@@ -96,7 +74,7 @@ export interface ApiThreadHandle extends ApiHandle {
 }
 
 export async function startApiThread(options: ApiThreadOptions): Promise<ApiThreadHandle> {
-  const { engine, config, log } = options;
+  const { daemon, config, log } = options;
   checkListenAddress(config);
   const { token, generated } = loadOrCreateToken(config.token_file);
   if (generated) log.info({ tokenFile: config.token_file }, 'api: generated a new bearer token (mode 0600)');
@@ -105,11 +83,11 @@ export async function startApiThread(options: ApiThreadOptions): Promise<ApiThre
     token,
     version: options.version,
     storePath: options.storePath,
-    readCounters: !engine.dryRun,
+    readCounters: !daemon.dryRun,
     logLevel: log.level,
     snapshot: options.snapshot(),
   });
-  const handlers = engineHandlers(engine);
+  const handlers = daemonHandlers(daemon);
   const startTimeoutMs = options.startTimeoutMs ?? 15_000;
   let current: RunningWorker = await spawnWorker(dataNow(), handlers, log, startTimeoutMs);
   let closing = false;

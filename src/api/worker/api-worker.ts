@@ -1,20 +1,20 @@
 /**
  * Entry of the API worker thread: the HTTP server with its own event loop, so that requests are
  * answered while the daemon's main thread parses alerts, decides and forks nft. Reads come from a
- * read-only store connection; bans, unbans and the allowlist go to the main thread's Engine;
+ * read-only store connection; bans, unbans and the allowlist go to the main thread over RPC;
  * telemetry arrives as snapshots. This thread never starts a process: a fork would stall it.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../../log.ts';
-import type { CounterValue } from '../../nft/state.ts';
 import { BAN_SOURCES } from '../request-schemas.ts';
 import { listenApi, type ApiHandle } from '../server.ts';
 import { cachedReader } from '../../cached-reader.ts';
 import type { ApiTelemetry } from '../telemetry.ts';
 import type { ApiWorkerData, FromWorker, TelemetrySnapshot, ToWorker } from './protocol.ts';
 import { errorToWire, RpcClient } from './rpc.ts';
+import type { DaemonRpc } from './daemon-rpc.ts';
 import { StoreReader } from './store-reader.ts';
 import { WorkerOperations } from './worker-operations.ts';
 
@@ -22,7 +22,7 @@ const port = parentPort!;
 const data = workerData as ApiWorkerData;
 const send = (m: FromWorker) => port.postMessage(m);
 const log = createLogger({ level: data.logLevel }).child({ component: 'api', thread: 'worker' });
-const rpc = new RpcClient(port);
+const rpc = new RpcClient<DaemonRpc>(port);
 let snapshot: TelemetrySnapshot = data.snapshot;
 let handle: ApiHandle | null = null;
 let reader: StoreReader | null = null;
@@ -55,13 +55,13 @@ try {
   if (data.config.worker_nice !== 0) setThreadNice(data.config.worker_nice);
   reader = data.storePath ? new StoreReader(data.storePath) : null;
   // Counters cost an nft process: the main thread forks it (a fork here would stall this thread).
-  const counters = data.readCounters ? cachedReader(() => rpc.call<CounterValue[]>('dropCounters'), 1000) : undefined;
+  const counters = data.readCounters ? cachedReader(() => rpc.call('dropCounters'), 1000) : undefined;
   const telemetry: ApiTelemetry = {
     sources: () => snapshot.sources,
     alertResults: () => snapshot.alertResults,
     bansActive: () => {
       if (!reader) return snapshot.bansActive;
-      const by = reader.countBySource();
+      const by = reader.queries.countActiveBySource();
       return BAN_SOURCES.map((source) => ({ source, count: by[source] ?? 0 }));
     },
     nftApplyDurations: () => snapshot.nftApply,

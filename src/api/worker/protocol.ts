@@ -1,9 +1,10 @@
 /** What the daemon's main thread and the API worker thread tell each other (besides RPC). */
-import type { ApiConfig } from '../config.ts';
+import type { ApiConfig } from '../api-schema.ts';
 import type { SourceStatsSnapshot } from '../../ingest/source-stats.ts';
 import type { HistogramSnapshot } from '../histogram.ts';
 import type { AlertResultCount, BanCount, RulesetState } from '../telemetry.ts';
-import type { RpcResponse } from './rpc.ts';
+import type { RpcRequest, RpcResponse } from './rpc.ts';
+import type { DaemonRpc } from './daemon-rpc.ts';
 
 export interface ApiWorkerData {
   config: ApiConfig;
@@ -31,7 +32,7 @@ export const SNAPSHOT_INTERVAL_MS = 500;
 
 export type ToWorker = RpcResponse | { type: 'snapshot'; snapshot: TelemetrySnapshot } | { type: 'close' };
 export type FromWorker =
-  | { type: 'call'; id: number; op: string; args: unknown[] }
+  | RpcRequest<DaemonRpc>
   | { type: 'listening'; address: string }
   | { type: 'failed'; error: NonNullable<RpcResponse['error']> }
   | { type: 'closed' };

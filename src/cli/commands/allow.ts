@@ -1,5 +1,5 @@
-import { addressSegment } from '../../api/client.ts';
-import { renderTable, runApiCommand } from '../../api/cli-output.ts';
+import { addressSegment } from '../api-client.ts';
+import { renderTable, runApiCommand } from '../output.ts';
 import { ExitCode, type Command } from '../command.ts';
 
 interface AllowJson {

@@ -1,5 +1,5 @@
-import type { BanJson } from '../../api/ban-view.ts';
-import { formatRemaining, oneAddress, runApiCommand } from '../../api/cli-output.ts';
+import type { BanJson } from '../../api/ban-json.ts';
+import { formatRemaining, oneAddress, runApiCommand } from '../output.ts';
 import { ExitCode, type Command } from '../command.ts';
 
 export const banCommand: Command = {

@@ -1,6 +1,6 @@
-import type { BanJson } from '../../api/ban-view.ts';
-import { addressSegment } from '../../api/client.ts';
-import { formatRemaining, renderTable, runApiCommand } from '../../api/cli-output.ts';
+import type { BanJson } from '../../api/ban-json.ts';
+import { addressSegment } from '../api-client.ts';
+import { formatRemaining, renderTable, runApiCommand } from '../output.ts';
 import { ExitCode, type Command } from '../command.ts';
 
 interface BanPage {

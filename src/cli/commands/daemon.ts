@@ -12,6 +12,7 @@
  * Start: own addresses, ruleset, restore (ledger from the store, then the kernel), co-processes,
  * timers. Stop: timers, reconcile, flush, co-processes, store; the bans stay in the kernel.
  */
+import type { DaemonView } from '../../api/daemon-view.ts';
 import { cachedReader } from '../../cached-reader.ts';
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Config } from '../../config/config.ts';
@@ -67,7 +68,7 @@ function buildLanes(config: Readonly<Config>, nft: Nft, log: Logger): FlusherLan
   };
 }
 
-export class Daemon {
+export class Daemon implements DaemonView {
   config: Readonly<Config>;
   readonly nft: Nft;
   readonly store: Store;

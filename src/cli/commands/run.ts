@@ -36,25 +36,25 @@ export const runCommand: Command = {
     let config = withDryRun(loadConfig(ctx.configPath), dryRun);
     const log = ctx.log;
     const queue = new AlertQueue(config.sources.queue_capacity);
-    const engine = new Daemon(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
-    let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: engine.db });
-    engine.attachSourceStats(() => ingest.stats());
+    const daemon = new Daemon(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
+    let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: daemon.db });
+    daemon.attachSourceStats(() => ingest.stats());
     const apiDeps = { log, sources: () => ingest.stats() };
     let api: Awaited<ReturnType<typeof startDaemonApi>>;
     try {
-      await engine.start();
-      api = await startDaemonApi(config, engine, apiDeps);
+      await daemon.start();
+      api = await startDaemonApi(config, daemon, apiDeps);
     } catch (err) {
       // Do not stay alive on open sockets after a failed start.
       await ingest.stop().catch(() => undefined);
       queue.close();
-      await engine.stop().catch(() => undefined);
+      await daemon.stop().catch(() => undefined);
       throw err;
     }
     const consumer = (async () => {
-      for await (const batch of queue) engine.handleAlerts(batch);
+      for await (const batch of queue) daemon.handleAlerts(batch);
     })();
-    log.info({ pid: process.pid, dryRun: engine.dryRun, sources: ingest.sources.map((s) => s.name) }, 'nftsentry running');
+    log.info({ pid: process.pid, dryRun: daemon.dryRun, sources: ingest.sources.map((s) => s.name) }, 'nftsentry running');
 
     let busy: Promise<void> = Promise.resolve();
     const serial = (fn: () => Promise<void>) => (busy = busy.then(fn).catch((err) => log.error({ err }, 'signal handler failed')));
@@ -73,12 +73,12 @@ export const runCommand: Command = {
         }
         if (JSON.stringify(next.sources) !== JSON.stringify(config.sources)) {
           await ingest.stop();
-          ingest = await startSources(next.sources, queue, { log, db: engine.db });
+          ingest = await startSources(next.sources, queue, { log, db: daemon.db });
         }
-        await engine.reload(next);
+        await daemon.reload(next);
         if (JSON.stringify(next.api) !== JSON.stringify(config.api)) {
           await api?.close();
-          api = await startDaemonApi(next, engine, apiDeps);
+          api = await startDaemonApi(next, daemon, apiDeps);
         }
         config = next;
       });
@@ -96,7 +96,7 @@ export const runCommand: Command = {
     await ingest.stop();
     queue.close();
     await consumer;
-    await engine.stop();
+    await daemon.stop();
     clearInterval(keepAlive);
     process.off('SIGHUP', onHup);
     log.info('stopped');

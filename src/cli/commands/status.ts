@@ -1,4 +1,4 @@
-import { renderTable, runApiCommand } from '../../api/cli-output.ts';
+import { renderTable, runApiCommand } from '../output.ts';
 import type { Command } from '../command.ts';
 
 interface StatusJson {

@@ -1,5 +1,5 @@
-import { addressSegment } from '../../api/client.ts';
-import { oneAddress, runApiCommand } from '../../api/cli-output.ts';
+import { addressSegment } from '../api-client.ts';
+import { oneAddress, runApiCommand } from '../output.ts';
 import { formatDurationSec } from '../../config/duration.ts';
 import { ExitCode, type Command } from '../command.ts';
 

@@ -18,7 +18,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../log.ts';
 import type { Clock } from '../../clock.ts';
 import type { SourceBookmarks } from '../bookmarks.ts';
-import type { FileSourceConfig } from '../config.ts';
+import type { FileSourceConfig } from '../source-schema.ts';
 import type { LineIntake } from '../line-intake.ts';
 import { FileReader, offsetAfterLastNewline } from './file-reader.ts';
 import type { SourceHandle } from './source-handle.ts';

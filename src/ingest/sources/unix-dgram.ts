@@ -5,7 +5,7 @@
  */
 import { DgramSocket } from 'node-unix-socket';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
-import type { UnixDgramSourceConfig } from '../config.ts';
+import type { UnixDgramSourceConfig } from '../source-schema.ts';
 import type { LineIntake } from '../line-intake.ts';
 import type { SourceHandle } from './source-handle.ts';
 import { applySocketAccess, prepareSocketPath, removeSocketPath, socketInode } from './socket-path.ts';

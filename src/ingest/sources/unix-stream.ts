@@ -7,7 +7,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
-import type { UnixStreamSourceConfig } from '../config.ts';
+import type { UnixStreamSourceConfig } from '../source-schema.ts';
 import type { LineIntake } from '../line-intake.ts';
 import { resumeNextTurn, type SourceHandle } from './source-handle.ts';
 import { applySocketAccess, prepareSocketPath, removeSocketPath, socketInode } from './socket-path.ts';

@@ -3,7 +3,7 @@
  * alternating over the given URLs, and counts successes and failures. Bounded: it stops after
  * --duration-ms or on SIGTERM, and then prints one JSON line with its counts.
  *
- * usage: client.ts URL[,URL...] INTERVAL_MS DURATION_MS
+ * usage: lab-client.ts URL[,URL...] INTERVAL_MS DURATION_MS
  */
 import { request } from 'node:http';
 

@@ -4,8 +4,8 @@
  */
 import { isNftsentryError } from '../errors.ts';
 import { loadConfig } from '../config/config.ts';
-import { ExitCode, type CommandContext } from '../cli/command.ts';
-import { ApiClient, ApiClientError, targetFromConfig } from './client.ts';
+import { ExitCode, type CommandContext } from './command.ts';
+import { ApiClient, ApiClientError, targetFromConfig } from './api-client.ts';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { parseIp } from '../net/ip.ts';
-import { absolutePathSchema, durationSchema, fileModeSchema, socketPathSchema } from '../config/schema.ts';
+import { absolutePathSchema, durationSchema, fileModeSchema, socketPathSchema } from '../config/config-schema.ts';
 
 const hostSchema = z.string().transform((v, ctx): string => {
   const ip = parseIp(v.trim());

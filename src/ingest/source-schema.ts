@@ -4,7 +4,7 @@
  * samples/nftsentry.yaml.
  */
 import { z } from 'zod';
-import { absolutePathSchema, socketPathSchema, fileModeSchema } from '../config/schema.ts';
+import { absolutePathSchema, socketPathSchema, fileModeSchema } from '../config/config-schema.ts';
 
 const formatSchema = z.enum(['eve', 'snort', 'auto']).default('auto');
 const nameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1-64 letters, digits, _ . -');

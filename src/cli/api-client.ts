@@ -4,9 +4,9 @@
  */
 import { request } from 'node:http';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
-import type { ApiConfig } from './config.ts';
-import type { ApiErrorCode } from './errors.ts';
-import { readTokenFile } from './token.ts';
+import type { ApiConfig } from '../api/api-schema.ts';
+import type { ApiErrorCode } from '../api/http-errors.ts';
+import { readTokenFile } from '../api/token.ts';
 
 export interface ApiTarget {
   socketPath?: string;

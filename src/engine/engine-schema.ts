@@ -4,7 +4,7 @@
  * path. Documented key by key in samples/nftsentry.yaml.
  */
 import { z } from 'zod';
-import { durationSchema } from '../config/schema.ts';
+import { durationSchema } from '../config/config-schema.ts';
 
 /** A sid (`2001219`) or an inclusive range (`"2000000-2099999"`), kept as [from, to]. */
 const sidRangeSchema = z.union([z.number().int().min(1).max(4_294_967_295), z.string()]).transform((v, ctx): [number, number] => {

@@ -1,0 +1,23 @@
+/**
+ * What the API needs of the running daemon, and no more: the Operations its routes and the
+ * worker's RPC handlers call, and the few readings that /v1/status, /readyz and /metrics show.
+ * The composition root (cli/commands/run.ts) builds one from its engine; tests build one from
+ * an in-memory Operations.
+ */
+import type { Operations } from '../engine/operations.ts';
+import type { CounterValue } from '../nft/state.ts';
+
+export interface DaemonView {
+  readonly operations: Operations;
+  readonly dryRun: boolean;
+  /** nft's named drop counters (each read costs an nft process: the daemon caches them). */
+  dropCounters(): Promise<readonly CounterValue[]>;
+  /** Calls `listener` with the duration of every nft transaction; returns the unsubscribe. */
+  onNftApply(listener: (durationMs: number) => void): () => void;
+  /** Decisions since start: bans by source, skips by why. */
+  decisionStats(): { bansBySource: Record<string, number>; skips: Record<string, number> };
+  /** Active bans by source, from the store. */
+  countActiveBySource(): Record<string, number>;
+  /** When the base ruleset was last applied; null: not yet. */
+  rulesetAppliedMs(): number | null;
+}
