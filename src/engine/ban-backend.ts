@@ -8,7 +8,7 @@
 import { isNftsentryError, ErrorCodes } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { batchSize, elementScript, elementStatements, type ElementBatch, type ElementChange } from '../nft/elements.ts';
-import type { NftRunner, NftSession } from '../nft/runner.ts';
+import type { Nft, NftTransactions } from '../nft/nft.ts';
 import { PROBE } from './kernel-sync.ts';
 import type { Lane } from './ban-flusher.ts';
 
@@ -69,18 +69,18 @@ function split(batch: ElementBatch): [ElementBatch, ElementBatch] {
 
 export class NftBackend implements BanBackend {
   readonly dryRun = false;
-  private readonly runner: NftRunner;
-  private readonly session: NftSession | null;
+  private readonly runner: Nft;
+  private readonly session: NftTransactions | null;
   /** The manual lane's own co-process: API and CLI operations never queue behind the backlog's. */
-  private readonly manualSession: NftSession | null;
+  private readonly manualSession: NftTransactions | null;
   /** The backlog's second co-process (pipelining); the first one serves when there is none. */
-  private readonly backlog2Session: NftSession | null;
+  private readonly backlog2Session: NftTransactions | null;
   private readonly coprocessMax: number;
   private readonly log: Logger;
 
   constructor(
-    runner: NftRunner, session: NftSession | null, coprocessMax: number, log: Logger,
-    manualSession: NftSession | null = null, backlog2Session: NftSession | null = null,
+    runner: Nft, session: NftTransactions | null, coprocessMax: number, log: Logger,
+    manualSession: NftTransactions | null = null, backlog2Session: NftTransactions | null = null,
   ) {
     this.runner = runner;
     this.session = session;

@@ -15,7 +15,8 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { IpAddress, IpPrefix } from '../net/ip.ts';
 import type { Alert } from '../ingest/alert.ts';
 import type { IngestedAlert } from '../ingest/alert-queue.ts';
-import { NftRunner, openNftSession } from '../nft/runner.ts';
+import type { Nft } from '../nft/nft.ts';
+import { NftRunner } from '../nft/runner.ts';
 import { applyRuleset } from '../nft/apply.ts';
 import { readCounters, type CounterValue } from '../nft/state.ts';
 import { cachedReader } from '../cached-reader.ts';
@@ -39,7 +40,7 @@ export interface EngineDeps {
   clock?: Clock;
   /** Run nft inside this named network namespace (`ip netns exec`); default: this process's. */
   netns?: string;
-  runner?: NftRunner;
+  runner?: Nft;
   /** Default: `new Store(config.store.path)` (`:memory:` in dry-run mode). */
   store?: Store;
   /** Default: `ip -j addr` (in `netns` when given). */
@@ -51,7 +52,7 @@ export class Engine implements Operations, EngineInternals {
   config: Readonly<Config>;
   readonly log: Logger;
   readonly clock: Clock;
-  readonly runner: NftRunner;
+  readonly runner: Nft;
   readonly store: Store;
   readonly index: OffenderIndex;
   readonly stats = new EngineStats();
@@ -333,8 +334,8 @@ export class Engine implements Operations, EngineInternals {
     this.backend = e.dry_run
       ? new DryRunBackend(this.log)
       : e.coprocess_max_elements > 0
-        ? new NftBackend(this.runner, openNftSession(this.runner), e.coprocess_max_elements, this.log, openNftSession(this.runner),
-          e.pipeline > 1 ? openNftSession(this.runner) : null)
+        ? new NftBackend(this.runner, this.runner.openSession(), e.coprocess_max_elements, this.log, this.runner.openSession(),
+          e.pipeline > 1 ? this.runner.openSession() : null)
         : new NftBackend(this.runner, null, 0, this.log);
     this.flusher = new BanFlusher(this.backend, this.store, this.log, {
       flushIntervalMs: e.flush_interval_ms,

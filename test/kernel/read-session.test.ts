@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { Netns } from '../../src/lab/netns.ts';
-import { NftRunner, openNftSession } from '../../src/nft/runner.ts';
+import { NftRunner } from '../../src/nft/runner.ts';
+import { openNftSession } from '../../src/nft/session.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { readSet, readCounters } from '../../src/nft/state.ts';
 import { parseConfigText } from '../../src/config/config.ts';

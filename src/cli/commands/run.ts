@@ -9,7 +9,7 @@ import { loadConfig } from '../../config/config.ts';
 import { AlertQueue, startSources, type IngestHandle } from '../../ingest/index.ts';
 import { Engine } from '../../engine/engine.ts';
 import { startDaemonApi } from '../../api/daemon-api.ts';
-import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/runner.ts';
+import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/netns-guard.ts';
 import { ExitCode, type Command } from '../command.ts';
 
 /**
