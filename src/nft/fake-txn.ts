@@ -1,0 +1,302 @@
+/**
+ * One transaction of the in-memory nft (fake.ts): the commands of a script or of one `nft -i`
+ * line, run in order on a copy of the state. Two kinds of failure, as with the real nft:
+ * nft's own (syntax, an unknown set or table, a datatype mismatch, a bad element, an overlapping
+ * plain interval) stops everything before the kernel sees anything; a kernel one (an element that
+ * exists with other data or overlaps, a missing element, chain or table, a re-declaration that
+ * differs, an object still in use) fails the whole batch, and nft reports it only when nothing
+ * failed on its side. Either way the caller keeps the old state: the transaction is atomic.
+ *
+ * Kernel behaviour modelled (Linux 6.18, nft 1.0.6, checked in a namespace): `add element` of an
+ * element that exists keeps it; a different timeout (or none) replaces its timeout and restarts
+ * its expiry, the same timeout changes nothing; other map data fails with "File exists".
+ * Re-declaring a set with the same type and flags keeps it and its elements (a new size or
+ * timeout is taken); a base chain's policy may change, its hook may not.
+ */
+import type { Command, ElementSpec, SetSpec, ChainSpec, TableItem } from './fake-syntax.ts';
+import { compileRule } from './fake-rules.ts';
+import {
+  copyRuleset, findSet, findTable, isLive, nearSet, nextHandle, tableId,
+  type FakeElement, type FakeRuleset, type FakeSet, type FakeTable,
+} from './fake-state.ts';
+import type { Token } from './fake-syntax.ts';
+import { keyContains, keyId, NftInputError, parseData, parseKey, TYPES, typeDesc, type Field } from './fake-values.ts';
+
+export interface TxnFailure {
+  /** nft's message, after `Error: `. */
+  message: string;
+  /** The command it belongs to. */
+  command: string;
+}
+
+const FLAG_ORDER = ['constant', 'dynamic', 'interval', 'timeout'];
+const NOT_FOUND = 'No such file or directory';
+
+export class FakeTransaction {
+  readonly work: FakeRuleset;
+  private readonly now: number;
+  private readonly owned = new WeakSet<FakeSet>();
+  private kernelError: TxnFailure | null = null;
+  private current = '';
+
+  constructor(state: FakeRuleset, now: number) {
+    this.work = copyRuleset(state);
+    this.now = now;
+  }
+
+  /** Runs the commands; the failure nft reports (its own first, else the kernel's), or null. */
+  run(commands: readonly Command[]): TxnFailure | null {
+    for (const cmd of commands) {
+      this.current = cmd.text;
+      try {
+        this.command(cmd);
+      } catch (err) {
+        if (err instanceof NftInputError) return { message: err.message, command: cmd.text };
+        throw err;
+      }
+    }
+    return this.kernelError;
+  }
+
+  private kernel(message: string): void {
+    this.kernelError ??= { message: `Could not process rule: ${message}`, command: this.current };
+  }
+
+  private command(cmd: Command): void {
+    switch (cmd.kind) {
+      case 'table':
+        return this.tableBlock(cmd.family, cmd.table, cmd.items);
+      case 'element': {
+        const s = findSet(findTable(this.work, cmd.family, cmd.table, true), cmd.set, undefined, true);
+        return cmd.op === 'delete' ? this.deleteElements(s, cmd.elements) : this.addElements(s, cmd.elements, cmd.op);
+      }
+      case 'rule': {
+        const t = findTable(this.work, cmd.family, cmd.table, true);
+        if (!t.chains.has(cmd.chain)) throw new NftInputError(NOT_FOUND);
+        return this.addRule(t, cmd.chain, cmd.rule.tokens, cmd.rule.text);
+      }
+      case 'flush':
+        return this.flush(cmd);
+      case 'delete':
+        return this.delete(cmd);
+      case 'list':
+        throw new NftInputError('syntax error, a list command in a transaction');
+    }
+  }
+
+  private tableBlock(family: string, name: string, items: readonly TableItem[]): void {
+    const id = tableId(family, name);
+    let t = this.work.tables.get(id);
+    if (!t) {
+      t = { family, name, handle: this.work.nextTableHandle++, nextHandle: 1, sets: new Map(), chains: new Map(), counters: new Map() };
+      this.work.tables.set(id, t);
+    }
+    // nft sends a block's chains first, then its objects, its sets, the rules, the elements.
+    for (const item of items) if (item.kind === 'chain') this.declareChain(t, item);
+    for (const item of items) if (item.kind === 'counter' && !t.counters.has(item.name)) {
+      t.counters.set(item.name, { name: item.name, handle: nextHandle(t), comment: item.comment, packets: 0, bytes: 0 });
+    }
+    for (const item of items) if (item.kind === 'set') this.declareSet(t, item);
+    for (const item of items) if (item.kind === 'chain') for (const rule of item.rules) this.addRule(t, item.name, rule.tokens, rule.text);
+    for (const item of items) if (item.kind === 'set' && item.elements.length > 0) this.addElements(t.sets.get(item.name)!, item.elements, 'add');
+  }
+
+  private declareChain(t: FakeTable, spec: ChainSpec): void {
+    const old = t.chains.get(spec.name);
+    const base = spec.base ? { ...spec.base, policy: spec.base.policy ?? 'accept' } : undefined;
+    if (!old) {
+      t.chains.set(spec.name, { name: spec.name, handle: nextHandle(t), base, rules: [] });
+    } else if (spec.base) {
+      const same = old.base && old.base.type === spec.base.type && old.base.hook === spec.base.hook && old.base.prio === spec.base.prio;
+      if (!same) this.kernel('Operation not supported');
+      else if (spec.base.policy) old.base = { ...old.base!, policy: spec.base.policy };
+    }
+  }
+
+  private declareSet(t: FakeTable, spec: SetSpec): void {
+    for (const type of [...spec.keyTypes, ...(spec.dataType ? [spec.dataType] : [])]) {
+      if (!Object.hasOwn(TYPES, type)) throw new NftInputError(`unknown datatype ${type}`);
+    }
+    const unknown = spec.flags.find((f) => !FLAG_ORDER.includes(f));
+    if (unknown) throw new NftInputError(`syntax error, unexpected ${unknown}`);
+    const flags = FLAG_ORDER.filter((f) => spec.flags.includes(f));
+    if (spec.autoMerge && !flags.includes('interval')) throw new NftInputError('auto-merge only works with interval sets');
+    const old = t.sets.get(spec.name);
+    if (!old) {
+      const s: FakeSet = {
+        name: spec.name, kind: spec.setKind, handle: nextHandle(t), keyTypes: spec.keyTypes, dataType: spec.dataType,
+        flags, size: spec.size, timeoutMs: spec.timeoutMs, autoMerge: spec.autoMerge, elements: new Map(),
+      };
+      this.owned.add(s);
+      t.sets.set(spec.name, s);
+      return;
+    }
+    const same = old.kind === spec.setKind && old.keyTypes.join('.') === spec.keyTypes.join('.') &&
+      old.dataType === spec.dataType && old.flags.join(',') === flags.join(',');
+    if (!same) return this.kernel('File exists');
+    if (spec.size !== undefined) old.size = spec.size;
+    if (spec.timeoutMs !== undefined) old.timeoutMs = spec.timeoutMs;
+  }
+
+  private addRule(t: FakeTable, chain: string, tokens: readonly Token[], text: string): void {
+    const compiled = compileRule(tokens);
+    for (const use of compiled.sets) {
+      const s = t.sets.get(use.name);
+      if (!s) throw new NftInputError(NOT_FOUND);
+      const known = use.types.every((x) => x !== null);
+      if (known && use.types.join('.') !== s.keyTypes.join('.')) {
+        throw new NftInputError(`datatype mismatch, expected ${typeDesc(use.types as string[])}, expression has type ${typeDesc(s.keyTypes)}`);
+      }
+    }
+    for (const c of compiled.chains) if (!t.chains.has(c)) throw new NftInputError(NOT_FOUND);
+    for (const c of compiled.counters) if (!t.counters.has(c)) throw new NftInputError(NOT_FOUND);
+    t.chains.get(chain)!.rules.push({ handle: nextHandle(t), text, ...compiled });
+  }
+
+  private flush(cmd: Extract<Command, { kind: 'flush' }>): void {
+    if (cmd.what === 'ruleset') return this.work.tables.clear();
+    if (cmd.what === 'set' || cmd.what === 'map') {
+      const s = findSet(findTable(this.work, cmd.family, cmd.table, true), cmd.name, cmd.what, true);
+      s.elements = new Map();
+      this.owned.add(s);
+      return;
+    }
+    const t = this.work.tables.get(tableId(cmd.family, cmd.table));
+    if (!t) return this.kernel(NOT_FOUND);
+    if (cmd.what === 'table') {
+      for (const c of t.chains.values()) c.rules = [];
+      return;
+    }
+    const c = cmd.what === 'chain' ? t.chains.get(cmd.name) : undefined;
+    if (!c) return this.kernel(NOT_FOUND);
+    c.rules = [];
+  }
+
+  private delete(cmd: Extract<Command, { kind: 'delete' }>): void {
+    const id = tableId(cmd.family, cmd.table);
+    const t = this.work.tables.get(id);
+    if (!t) return this.kernel(NOT_FOUND);
+    if (cmd.what === 'table') {
+      this.work.tables.delete(id);
+      return;
+    }
+    const rules = [...t.chains.values()].flatMap((c) => c.rules);
+    if (cmd.what === 'set' || cmd.what === 'map') {
+      const s = t.sets.get(cmd.name);
+      if (!s || s.kind !== cmd.what) {
+        const near = nearSet(t, cmd.name, cmd.what);
+        if (near) findSet(t, cmd.name, cmd.what, true);
+        return this.kernel(NOT_FOUND);
+      }
+      if (rules.some((r) => r.sets.some((u) => u.name === cmd.name))) return this.kernel('Device or resource busy');
+      t.sets.delete(cmd.name);
+    } else if (cmd.what === 'chain') {
+      if (!t.chains.has(cmd.name)) return this.kernel(NOT_FOUND);
+      if (rules.some((r) => r.chains.includes(cmd.name))) return this.kernel('Device or resource busy');
+      t.chains.delete(cmd.name);
+    } else {
+      if (!t.counters.has(cmd.name)) return this.kernel(NOT_FOUND);
+      if (rules.some((r) => r.counters.includes(cmd.name))) return this.kernel('Device or resource busy');
+      t.counters.delete(cmd.name);
+    }
+  }
+
+  /** The set's elements, copied once per transaction (expired ones dropped on the way). */
+  private own(s: FakeSet): Map<string, FakeElement> {
+    if (!this.owned.has(s)) {
+      s.elements = new Map([...s.elements].filter(([, e]) => isLive(e, this.now)));
+      this.owned.add(s);
+    }
+    return s.elements;
+  }
+
+  private live(s: FakeSet): FakeElement[] {
+    return [...s.elements.values()].filter((e) => isLive(e, this.now));
+  }
+
+  private addElements(s: FakeSet, specs: readonly ElementSpec[], op: 'add' | 'create'): void {
+    const interval = s.flags.includes('interval');
+    const plainInterval = interval && s.keyTypes.length === 1;
+    const batch: Field[][] = [];
+    for (const spec of specs) {
+      const key = parseKey(s.keyTypes, spec.parts, interval);
+      if (s.kind === 'set' && spec.data !== undefined) throw new NftInputError(`syntax error, unexpected ":", ${s.name} is not a map`);
+      const data = s.kind === 'map' && spec.data !== undefined ? parseData(s.dataType!, spec.data) : undefined;
+      if (s.kind === 'map' && data === undefined) {
+        this.kernel('Invalid argument');
+        continue;
+      }
+      if (spec.timeoutMs !== undefined && !s.flags.includes('timeout')) {
+        this.kernel('Invalid argument');
+        continue;
+      }
+      const timeoutMs = spec.timeoutMs || s.timeoutMs || null;
+      const id = keyId(key);
+      const found = s.elements.get(id);
+      const exact = found && isLive(found, this.now) ? found : undefined;
+      if (plainInterval) {
+        // nft checks a plain interval set itself (it reads the set's elements to do so).
+        if (batch.some((b) => overlap(b, key))) throw new NftInputError('conflicting intervals specified');
+        batch.push(key);
+        if (s.autoMerge) {
+          this.merge(s, key);
+          continue;
+        }
+        if (!exact && this.live(s).some((e) => overlap(e.key, key))) throw new NftInputError('interval overlaps with an existing one');
+      } else if (interval && !exact) {
+        // The kernel's concatenated interval sets refuse an element whose first or last point lies in another.
+        const start = key.map((f) => f.lo);
+        const end = key.map((f) => f.hi);
+        if (this.live(s).some((e) => keyContains(e.key, start) || keyContains(e.key, end))) {
+          this.kernel('File exists');
+          continue;
+        }
+      }
+      if (exact) {
+        if (op === 'create' || (s.kind === 'map' && exact.data !== data)) this.kernel('File exists');
+        else if (exact.timeoutMs !== timeoutMs) {
+          this.own(s).set(id, { ...exact, timeoutMs, expiresAt: timeoutMs === null ? null : this.now + timeoutMs });
+        }
+        continue;
+      }
+      const expiresMs = timeoutMs === null ? null : (spec.expiresMs ?? timeoutMs);
+      const els = this.own(s);
+      els.delete(id);
+      els.set(id, { key, timeoutMs, expiresAt: expiresMs === null ? null : this.now + expiresMs, ...(data === undefined ? {} : { data }) });
+    }
+  }
+
+  /** auto-merge: the new interval and every live one it overlaps or touches become one. */
+  private merge(s: FakeSet, key: Field[]): void {
+    const els = this.own(s);
+    let { lo, hi } = key[0]!;
+    for (const [id, e] of [...els]) {
+      const f = e.key[0]!;
+      if (f.lo <= hi + 1n && lo <= f.hi + 1n) {
+        lo = f.lo < lo ? f.lo : lo;
+        hi = f.hi > hi ? f.hi : hi;
+        els.delete(id);
+      }
+    }
+    const merged = [{ lo, hi }];
+    els.set(keyId(merged), { key: merged, timeoutMs: null, expiresAt: null });
+  }
+
+  private deleteElements(s: FakeSet, specs: readonly ElementSpec[]): void {
+    const interval = s.flags.includes('interval');
+    for (const spec of specs) {
+      const id = keyId(parseKey(s.keyTypes, spec.parts, interval));
+      const e = s.elements.get(id);
+      if (!e || !isLive(e, this.now)) {
+        if (interval && s.keyTypes.length === 1) throw new NftInputError('element does not exist');
+        this.kernel(NOT_FOUND);
+        continue;
+      }
+      this.own(s).delete(id);
+    }
+  }
+}
+
+function overlap(a: readonly Field[], b: readonly Field[]): boolean {
+  return a.every((f, i) => f.lo <= b[i]!.hi && b[i]!.lo <= f.hi);
+}
