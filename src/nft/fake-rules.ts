@@ -5,7 +5,7 @@
  * the references the kernel tracks (sets, chains, counters) and the key types nft checks against a
  * referenced set ("datatype mismatch"). A statement outside this list is a syntax error. Pure.
  */
-import type { Token } from './fake-syntax.ts';
+import type { Token } from './fake-tokens.ts';
 import { NftInputError, parseDuration } from './fake-values.ts';
 
 /** A set named by a rule, with the key types of the expression it is looked up or updated with. */

@@ -4,56 +4,8 @@
  * `flush`, `delete` and `add rule`; `list`. Anything else is a syntax error, as it would be for a
  * statement nft does not know: the fake refuses rather than guesses. Pure.
  */
+import { Reader, tokenize, unexpected, type Token } from './fake-tokens.ts';
 import { NftInputError, parseDuration } from './fake-values.ts';
-
-export interface Token {
-  kind: 'word' | 'string' | 'punct' | 'nl';
-  text: string;
-  start: number;
-  end: number;
-  line: number;
-}
-
-const PUNCT = new Set(['{', '}', '(', ')', ',', ';', '|', '&', '=']);
-const WORD_END = /[\s{}(),;|&="#]/;
-
-/** Words (addresses, prefixes, `0-255`, `@set`, `1/second`), strings, punctuation, newlines. */
-export function tokenize(source: string): Token[] {
-  const out: Token[] = [];
-  let line = 1;
-  let i = 0;
-  while (i < source.length) {
-    const c = source[i]!;
-    if (c === '\n') {
-      out.push({ kind: 'nl', text: '\n', start: i, end: i + 1, line });
-      line++;
-      i++;
-    } else if (/\s/.test(c)) {
-      i++;
-    } else if (c === '#') {
-      while (i < source.length && source[i] !== '\n') i++;
-    } else if ((c === '!' || c === '=') && source[i + 1] === '=') {
-      out.push({ kind: 'punct', text: `${c}=`, start: i, end: i + 2, line });
-      i += 2;
-    } else if (PUNCT.has(c)) {
-      out.push({ kind: 'punct', text: c, start: i, end: i + 1, line });
-      i++;
-    } else if (c === '"') {
-      const close = source.indexOf('"', i + 1);
-      if (close < 0 || source.slice(i, close).includes('\n')) throw new NftInputError('syntax error, unterminated string');
-      out.push({ kind: 'string', text: source.slice(i + 1, close), start: i, end: close + 1, line });
-      i = close + 1;
-    } else {
-      let j = i;
-      while (j < source.length && !WORD_END.test(source[j]!)) j++;
-      const text = source.slice(i, j);
-      // A lone `.` joins a concatenation and a lone `:` introduces map data.
-      out.push({ kind: text === '.' || text === ':' ? 'punct' : 'word', text, start: i, end: j, line });
-      i = j;
-    }
-  }
-  return out;
-}
 
 export interface ElementSpec {
   parts: string[];
@@ -123,64 +75,6 @@ export type Command = Located & (
 
 const FAMILIES = new Set(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
 const PRIORITIES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
-
-class Reader {
-  pos = 0;
-  readonly source: string;
-  readonly tokens: Token[];
-
-  constructor(source: string, tokens: Token[]) {
-    this.source = source;
-    this.tokens = tokens;
-  }
-
-  peek(offset = 0): Token | undefined {
-    return this.tokens[this.pos + offset];
-  }
-
-  next(): Token {
-    const t = this.tokens[this.pos++];
-    if (!t) throw new NftInputError('syntax error, unexpected end of file');
-    return t;
-  }
-
-  is(text: string, offset = 0): boolean {
-    const t = this.peek(offset);
-    return t !== undefined && t.kind !== 'string' && t.text === text;
-  }
-
-  expect(text: string): Token {
-    const t = this.next();
-    if (t.kind === 'string' || t.text !== text) throw unexpected(t, `expecting "${text}"`);
-    return t;
-  }
-
-  word(): string {
-    const t = this.next();
-    if (t.kind !== 'word' && t.kind !== 'string') throw unexpected(t, 'expecting string');
-    return t.text;
-  }
-
-  skipNewlines(): void {
-    while (this.peek()?.kind === 'nl') this.pos++;
-  }
-
-  /** True at the end of an item: a newline, `;`, `}` or the end. */
-  atItemEnd(): boolean {
-    const t = this.peek();
-    return !t || t.kind === 'nl' || (t.kind === 'punct' && (t.text === ';' || t.text === '}'));
-  }
-
-  endItem(): void {
-    if (!this.atItemEnd()) throw unexpected(this.peek()!, 'expecting end of statement');
-    if (this.peek() && !this.is('}')) this.pos++;
-  }
-}
-
-function unexpected(t: Token, what: string): NftInputError {
-  const name = t.kind === 'nl' ? 'newline' : t.kind === 'string' ? 'quoted string' : `"${t.text}"`;
-  return new NftInputError(`syntax error, unexpected ${name}, ${what}`);
-}
 
 /** `[FAMILY] NAME`: nft takes family `ip` when none is named. */
 function familyAndTable(r: Reader): { family: string; table: string } {

@@ -7,20 +7,22 @@
  * differs, an object still in use) fails the whole batch, and nft reports it only when nothing
  * failed on its side. Either way the caller keeps the old state: the transaction is atomic.
  *
- * Kernel behaviour modelled (Linux 6.18, nft 1.0.6, checked in a namespace): `add element` of an
- * element that exists keeps it; a different timeout (or none) replaces its timeout and restarts
- * its expiry, the same timeout changes nothing; other map data fails with "File exists".
- * Re-declaring a set with the same type and flags keeps it and its elements (a new size or
- * timeout is taken); a base chain's policy may change, its hook may not.
+ * Objects as Linux 6.18 and nft 1.0.6 keep them (checked in a namespace): re-declaring a set with
+ * the same type and flags keeps it and its elements (a new size or timeout is taken), one with
+ * another type or flags fails ("File exists"); a base chain's policy may change, its hook may not;
+ * a table block's rules are appended to its chains; `flush table` empties the chains and keeps
+ * the sets; a set, chain or counter a rule refers to cannot be deleted ("Device or resource
+ * busy"). Element changes: fake-elements.ts.
  */
-import type { Command, ElementSpec, SetSpec, ChainSpec, TableItem } from './fake-syntax.ts';
+import { addElements, deleteElements, type ElementContext } from './fake-elements.ts';
 import { compileRule } from './fake-rules.ts';
 import {
   copyRuleset, findSet, findTable, isLive, nearSet, nextHandle, tableId,
   type FakeElement, type FakeRuleset, type FakeSet, type FakeTable,
 } from './fake-state.ts';
-import type { Token } from './fake-syntax.ts';
-import { keyContains, keyId, NftInputError, parseData, parseKey, TYPES, typeDesc, type Field } from './fake-values.ts';
+import type { Command, SetSpec, ChainSpec, TableItem } from './fake-syntax.ts';
+import type { Token } from './fake-tokens.ts';
+import { NftInputError, TYPES, typeDesc } from './fake-values.ts';
 
 export interface TxnFailure {
   /** nft's message, after `Error: `. */
@@ -32,9 +34,9 @@ export interface TxnFailure {
 const FLAG_ORDER = ['constant', 'dynamic', 'interval', 'timeout'];
 const NOT_FOUND = 'No such file or directory';
 
-export class FakeTransaction {
+export class FakeTransaction implements ElementContext {
   readonly work: FakeRuleset;
-  private readonly now: number;
+  readonly now: number;
   private readonly owned = new WeakSet<FakeSet>();
   private kernelError: TxnFailure | null = null;
   private current = '';
@@ -58,8 +60,17 @@ export class FakeTransaction {
     return this.kernelError;
   }
 
-  private kernel(message: string): void {
+  kernel(message: string): void {
     this.kernelError ??= { message: `Could not process rule: ${message}`, command: this.current };
+  }
+
+  /** The set's elements, copied once per transaction (expired ones dropped on the way). */
+  own(s: FakeSet): Map<string, FakeElement> {
+    if (!this.owned.has(s)) {
+      s.elements = new Map([...s.elements].filter(([, e]) => isLive(e, this.now)));
+      this.owned.add(s);
+    }
+    return s.elements;
   }
 
   private command(cmd: Command): void {
@@ -68,7 +79,7 @@ export class FakeTransaction {
         return this.tableBlock(cmd.family, cmd.table, cmd.items);
       case 'element': {
         const s = findSet(findTable(this.work, cmd.family, cmd.table, true), cmd.set, undefined, true);
-        return cmd.op === 'delete' ? this.deleteElements(s, cmd.elements) : this.addElements(s, cmd.elements, cmd.op);
+        return cmd.op === 'delete' ? deleteElements(this, s, cmd.elements) : addElements(this, s, cmd.elements, cmd.op);
       }
       case 'rule': {
         const t = findTable(this.work, cmd.family, cmd.table, true);
@@ -98,7 +109,7 @@ export class FakeTransaction {
     }
     for (const item of items) if (item.kind === 'set') this.declareSet(t, item);
     for (const item of items) if (item.kind === 'chain') for (const rule of item.rules) this.addRule(t, item.name, rule.tokens, rule.text);
-    for (const item of items) if (item.kind === 'set' && item.elements.length > 0) this.addElements(t.sets.get(item.name)!, item.elements, 'add');
+    for (const item of items) if (item.kind === 'set' && item.elements.length > 0) addElements(this, t.sets.get(item.name)!, item.elements, 'add');
   }
 
   private declareChain(t: FakeTable, spec: ChainSpec): void {
@@ -200,103 +211,5 @@ export class FakeTransaction {
       t.counters.delete(cmd.name);
     }
   }
-
-  /** The set's elements, copied once per transaction (expired ones dropped on the way). */
-  private own(s: FakeSet): Map<string, FakeElement> {
-    if (!this.owned.has(s)) {
-      s.elements = new Map([...s.elements].filter(([, e]) => isLive(e, this.now)));
-      this.owned.add(s);
-    }
-    return s.elements;
-  }
-
-  private live(s: FakeSet): FakeElement[] {
-    return [...s.elements.values()].filter((e) => isLive(e, this.now));
-  }
-
-  private addElements(s: FakeSet, specs: readonly ElementSpec[], op: 'add' | 'create'): void {
-    const interval = s.flags.includes('interval');
-    const plainInterval = interval && s.keyTypes.length === 1;
-    const batch: Field[][] = [];
-    for (const spec of specs) {
-      const key = parseKey(s.keyTypes, spec.parts, interval);
-      if (s.kind === 'set' && spec.data !== undefined) throw new NftInputError(`syntax error, unexpected ":", ${s.name} is not a map`);
-      const data = s.kind === 'map' && spec.data !== undefined ? parseData(s.dataType!, spec.data) : undefined;
-      if (s.kind === 'map' && data === undefined) {
-        this.kernel('Invalid argument');
-        continue;
-      }
-      if (spec.timeoutMs !== undefined && !s.flags.includes('timeout')) {
-        this.kernel('Invalid argument');
-        continue;
-      }
-      const timeoutMs = spec.timeoutMs || s.timeoutMs || null;
-      const id = keyId(key);
-      const found = s.elements.get(id);
-      const exact = found && isLive(found, this.now) ? found : undefined;
-      if (plainInterval) {
-        // nft checks a plain interval set itself (it reads the set's elements to do so).
-        if (batch.some((b) => overlap(b, key))) throw new NftInputError('conflicting intervals specified');
-        batch.push(key);
-        if (s.autoMerge) {
-          this.merge(s, key);
-          continue;
-        }
-        if (!exact && this.live(s).some((e) => overlap(e.key, key))) throw new NftInputError('interval overlaps with an existing one');
-      } else if (interval && !exact) {
-        // The kernel's concatenated interval sets refuse an element whose first or last point lies in another.
-        const start = key.map((f) => f.lo);
-        const end = key.map((f) => f.hi);
-        if (this.live(s).some((e) => keyContains(e.key, start) || keyContains(e.key, end))) {
-          this.kernel('File exists');
-          continue;
-        }
-      }
-      if (exact) {
-        if (op === 'create' || (s.kind === 'map' && exact.data !== data)) this.kernel('File exists');
-        else if (exact.timeoutMs !== timeoutMs) {
-          this.own(s).set(id, { ...exact, timeoutMs, expiresAt: timeoutMs === null ? null : this.now + timeoutMs });
-        }
-        continue;
-      }
-      const expiresMs = timeoutMs === null ? null : (spec.expiresMs ?? timeoutMs);
-      const els = this.own(s);
-      els.delete(id);
-      els.set(id, { key, timeoutMs, expiresAt: expiresMs === null ? null : this.now + expiresMs, ...(data === undefined ? {} : { data }) });
-    }
-  }
-
-  /** auto-merge: the new interval and every live one it overlaps or touches become one. */
-  private merge(s: FakeSet, key: Field[]): void {
-    const els = this.own(s);
-    let { lo, hi } = key[0]!;
-    for (const [id, e] of [...els]) {
-      const f = e.key[0]!;
-      if (f.lo <= hi + 1n && lo <= f.hi + 1n) {
-        lo = f.lo < lo ? f.lo : lo;
-        hi = f.hi > hi ? f.hi : hi;
-        els.delete(id);
-      }
-    }
-    const merged = [{ lo, hi }];
-    els.set(keyId(merged), { key: merged, timeoutMs: null, expiresAt: null });
-  }
-
-  private deleteElements(s: FakeSet, specs: readonly ElementSpec[]): void {
-    const interval = s.flags.includes('interval');
-    for (const spec of specs) {
-      const id = keyId(parseKey(s.keyTypes, spec.parts, interval));
-      const e = s.elements.get(id);
-      if (!e || !isLive(e, this.now)) {
-        if (interval && s.keyTypes.length === 1) throw new NftInputError('element does not exist');
-        this.kernel(NOT_FOUND);
-        continue;
-      }
-      this.own(s).delete(id);
-    }
-  }
 }
 
-function overlap(a: readonly Field[], b: readonly Field[]): boolean {
-  return a.every((f, i) => f.lo <= b[i]!.hi && b[i]!.lo <= f.hi);
-}

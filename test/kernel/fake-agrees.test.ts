@@ -193,6 +193,7 @@ describe('the fake and the kernel agree', () => {
       redeclared: await both((nft) => nft.runScript('table inet nftsentry {\n\tset ban4 { type ipv6_addr; flags timeout; }\n}\n').then(() => 'ok')),
       setInUse: await raw('delete set inet nftsentry ban4'),
       chainInUse: await raw('delete chain inet nftsentry tcp_flags'),
+      counterInUse: await raw('delete counter inet nftsentry drop_banned'),
       missingChain: await raw('flush chain inet nftsentry nosuch'),
       syntax: await raw('add elemnt inet nftsentry ban4 { 198.18.0.1 }'),
     };
@@ -200,7 +201,7 @@ describe('the fake and the kernel agree', () => {
       deleteMissing: 'E_NFT_NOT_FOUND', missingSet: 'E_NFT_NOT_FOUND', missingTable: 'E_NFT_NOT_FOUND', badAddress: 'E_NFT_REJECTED',
       wrongFamily: 'E_NFT_REJECTED', prefixInHashSet: 'E_NFT_REJECTED', timeoutWithoutFlag: 'E_NFT_REJECTED', mapWithoutData: 'E_NFT_REJECTED',
       otherMapData: 'E_NFT_EXISTS', insidePrefix: 'E_NFT_EXISTS', fewerProtocols: 'E_NFT_EXISTS', redeclared: 'E_NFT_EXISTS',
-      setInUse: 'E_NFT_REJECTED', chainInUse: 'E_NFT_REJECTED', missingChain: 'E_NFT_NOT_FOUND', syntax: 'E_NFT_REJECTED',
+      setInUse: 'E_NFT_REJECTED', chainInUse: 'E_NFT_REJECTED', counterInUse: 'E_NFT_REJECTED', missingChain: 'E_NFT_NOT_FOUND', syntax: 'E_NFT_REJECTED',
     });
     // Removing a map element is add (with data) + delete: other data than the kernel's fails.
     expect(await sendLine({ remove: [{ set: 'scanners4', key: '198.18.7.7' }, { set: 'scan_reason4', key: '198.18.7.7', data: 0 }] })).toBe('E_NFT_EXISTS');
@@ -231,12 +232,28 @@ describe('the fake and the kernel agree', () => {
     expect(reapplied['chain prerouting']).toEqual(before['chain prerouting']);
   });
 
-  it('on timeouts running out', async () => {
-    expect(await sendLine({ add: [{ set: 'ban4', key: '198.18.3.3', timeoutSec: 1 }, { set: 'bannet4', key: '198.51.3.0/24', timeoutSec: 1 }] })).toBe(null);
+  it('on timeouts running out, and on re-adding an element with the same or another timeout', async () => {
+    expect(await sendLine({
+      add: [
+        { set: 'ban4', key: '198.18.3.3', timeoutSec: 1 }, { set: 'bannet4', key: '198.51.3.0/24', timeoutSec: 1 },
+        { set: 'ban4', key: '198.18.3.4', timeoutSec: 600 }, { set: 'ban4', key: '198.18.3.5', timeoutSec: 600 },
+      ],
+    })).toBe(null);
     await waitFor(async () => ((await readSet(real, 'ban4')).some((e) => e.key === '198.18.3.3') ? undefined : true), 5000, 'the element to expire');
-    await waitFor(async () => ((await readSet(real, 'bannet4')).length === 0 ? true : undefined), 5000, 'the prefix to expire');
+    await waitFor(async () => ((await readSet(real, 'bannet4')).some((e) => e.key.startsWith('198.51.3.')) ? undefined : true), 5000, 'the prefix to expire');
     const s = await agree();
     expect((s['read ban4'] as Array<{ key: string }>).map((e) => e.key)).not.toContain('198.18.3.3');
+    // Two seconds on (a restarted 600 s timeout would read 599 or 600 in either): the same timeout
+    // leaves the time left alone, another restarts it.
+    const left = async () => (await readSet(real, 'ban4')).find((e) => e.key === '198.18.3.4')?.expiresSec ?? 600;
+    await waitFor(async () => ((await left()) <= 597 ? true : undefined), 5000, 'two seconds off the element\'s time');
+    expect(await sendLine({ add: [{ set: 'ban4', key: '198.18.3.4', timeoutSec: 600 }, { set: 'ban4', key: '198.18.3.5', timeoutSec: 900 }] })).toBe(null);
+    for (const nft of [real, fake]) {
+      const els = await readSet(nft, 'ban4');
+      expect(els.find((e) => e.key === '198.18.3.4')).toMatchObject({ timeoutSec: 600, expiresSec: expect.toSatisfy((x: number) => x <= 598) });
+      expect(els.find((e) => e.key === '198.18.3.5')).toMatchObject({ timeoutSec: 900, expiresSec: expect.toSatisfy((x: number) => x >= 898) });
+    }
+    await agree();
   });
 
   it('on the upgrade from the plain interval bannet4/bannet6 of an older version', async () => {
