@@ -1,7 +1,7 @@
 /**
  * `list` for the in-memory nft (fake.ts), in the shapes nft 1.0.6 prints: `-j` JSON (metainfo,
  * then per table: the table, its counters, sets and maps, chains, then the chains' rules), and a
- * text listing close to nft's (rules printed as they were written). Expired elements are not
+ * text listing close to nft's (rules printed as written). Expired elements are not
  * listed; `expires` is the whole seconds left, as nft prints it. Pure.
  */
 import type { Command } from './fake-syntax.ts';

@@ -38,6 +38,11 @@ const INJECTED: Partial<Record<ErrorCode, string>> = {
   [ErrorCodes.NFT_FAILED]: 'Error: Could not process rule: Operation not permitted',
 };
 
+/** Answers come on a later turn of the event loop, as a process's would: nothing changes synchronously. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export class FakeNft implements Nft {
   readonly netns: string | undefined;
   /** Every write transaction sent (scripts, `nft -i` lines, one-shot commands), as its statements. */
@@ -65,6 +70,7 @@ export class FakeNft implements Nft {
   }
 
   async run(args: readonly string[]): Promise<NftResult> {
+    await nextTurn();
     const flags = new Set<string>();
     let i = 0;
     for (; i < args.length && /^-[a-z]$/.test(args[i]!); i++) flags.add(args[i]!);
@@ -75,6 +81,7 @@ export class FakeNft implements Nft {
   }
 
   async runScript(script: string, options: { check?: boolean } = {}): Promise<NftResult> {
+    await nextTurn();
     return this.transact(script, null, options.check ?? false);
   }
 
@@ -95,9 +102,9 @@ export class FakeNft implements Nft {
   useReadSession(_on: boolean): void {}
 
   /** One `nft -i` line (FakeSession). */
-  runLine(statements: readonly string[]): Promise<NftResult> {
-    const line = statements.join('; ').replace(/\n/g, ' ');
-    return Promise.resolve().then(() => this.transact(line, [...statements], false));
+  async runLine(statements: readonly string[]): Promise<NftResult> {
+    await nextTurn();
+    return this.transact(statements.join('; ').replace(/\n/g, ' '), [...statements], false);
   }
 
   private takeFailure(kind: 'write' | 'read'): ErrorCode | null {
@@ -125,7 +132,7 @@ export class FakeNft implements Nft {
     try {
       commands = this.parse(source);
     } finally {
-      if (!check) this.transactions.push(statements ?? commands.map((c) => c.text));
+      if (!check) this.transactions.push(statements ?? (commands.length > 0 ? commands.map((c) => c.text) : [source.trim()]));
     }
     if (!check) {
       const injected = this.takeFailure('write');
