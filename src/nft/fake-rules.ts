@@ -244,7 +244,7 @@ export function compileRule(tokens: readonly Token[]): CompiledRule {
       out.expr.push(setStatement(r, t.text, out));
     } else {
       const left = expression(r);
-      if (!left) throw new NftInputError(t.kind === 'word' ? `syntax error, unexpected "${t.text}"` : `syntax error, unexpected "${t.text}"`);
+      if (!left) throw new NftInputError(`syntax error, unexpected "${t.text}"`);
       let op = left.flagLike ? 'in' : '==';
       if (r.is('==') || r.is('!=')) op = r.next().text;
       const at = r.peek();

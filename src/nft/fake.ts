@@ -30,7 +30,7 @@ export interface FakeNftOptions {
 /** Which calls an injected failure hits: writes (transactions), reads (`list`), or either. */
 export type FailOn = 'write' | 'read' | 'any';
 
-/** The first line nft prints for an error of each code (used for injected failures). */
+/** The first line nft prints for an error of each code, for injected failures. */
 const INJECTED: Partial<Record<ErrorCode, string>> = {
   [ErrorCodes.NFT_NOT_FOUND]: 'Error: Could not process rule: No such file or directory',
   [ErrorCodes.NFT_EXISTS]: 'Error: Could not process rule: File exists',
@@ -107,10 +107,12 @@ export class FakeNft implements Nft {
     return this.transact(statements.join('; ').replace(/\n/g, ' '), [...statements], false);
   }
 
-  private takeFailure(kind: 'write' | 'read'): ErrorCode | null {
+  /** Throws the next injected failure that `kind` matches, if there is one. */
+  private injected(kind: 'write' | 'read'): void {
     const at = this.failures.findIndex((f) => f.on === 'any' || f.on === kind);
-    if (at < 0) return null;
-    return this.failures.splice(at, 1)[0]!.code;
+    if (at < 0) return;
+    const { code } = this.failures.splice(at, 1)[0]!;
+    throw new NftsentryError(code, `nft failed: ${INJECTED[code] ?? code} (FakeNft.failNext)`);
   }
 
   private failure(stderr: string, fallback: string): NftsentryError {
@@ -134,10 +136,7 @@ export class FakeNft implements Nft {
     } finally {
       if (!check) this.transactions.push(statements ?? (commands.length > 0 ? commands.map((c) => c.text) : [source.trim()]));
     }
-    if (!check) {
-      const injected = this.takeFailure('write');
-      if (injected) throw this.failure(`${INJECTED[injected] ?? 'Error: injected'} (FakeNft.failNext)\n`, '');
-    }
+    if (!check) this.injected('write');
     const txn = new FakeTransaction(this.state, this.clock());
     const failed = txn.run(commands);
     if (failed) throw this.failure(`Error: ${failed.message}\n${failed.command}\n`, '');
@@ -147,8 +146,7 @@ export class FakeNft implements Nft {
 
   private list(text: string, json: boolean, terse: boolean): NftResult {
     const started = performance.now();
-    const injected = this.takeFailure('read');
-    if (injected) throw this.failure(`${INJECTED[injected] ?? 'Error: injected'} (FakeNft.failNext)\n`, '');
+    this.injected('read');
     const [cmd] = this.parse(text);
     if (cmd?.kind !== 'list') throw this.failure(`Error: syntax error, unexpected list\n${text}\n`, '');
     const options = { now: this.clock(), terse };

@@ -241,6 +241,11 @@ describe('FakeNft: test hooks', () => {
     nft.failNext(ErrorCodes.NFT_NOT_FOUND, 1, 'read');
     expect((await codeOf(readSet(nft, 'ban4')))?.code).toBe(ErrorCodes.NFT_NOT_FOUND);
     expect(await entries(nft, 'ban4')).toEqual([['198.18.0.1', null, null]]);
+    nft.failNext(ErrorCodes.NFT_TIMEOUT, 1, 'any');
+    expect(await codeOf(nft.openSession().run(['flush set inet nftsentry ban4']))).toEqual({
+      code: ErrorCodes.NFT_TIMEOUT, message: 'nft failed: E_NFT_TIMEOUT (FakeNft.failNext)',
+    });
+    expect(await entries(nft, 'ban4')).toHaveLength(1);
   });
 
   it('sessions share the state, run one call at a time, and are running from their first call until closed', async () => {
