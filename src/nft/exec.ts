@@ -52,9 +52,7 @@ export function nftExecConfig(options: NftExecOptions = {}): NftExecConfig {
 
 /** The program and arguments that run `nft ARGS...` where the config says (never a shell). */
 export function nftCommand(config: NftExecConfig, args: readonly string[]): [string, string[]] {
-  return config.netns
-    ? ['ip', ['netns', 'exec', config.netns, config.nftPath, ...args]]
-    : [config.nftPath, [...args]];
+  return config.netns ? ['ip', ['netns', 'exec', config.netns, config.nftPath, ...args]] : [config.nftPath, [...args]];
 }
 
 export function classifyNftError(stderr: string): ErrorCode {
@@ -95,9 +93,13 @@ export async function execNft(config: NftExecConfig, args: readonly string[]): P
   });
   const durationMs = performance.now() - started;
   if (result.timedOut) {
-    throw new NftsentryError(ErrorCodes.NFT_TIMEOUT, `nft ${args[0] ?? ''} did not finish within ${config.timeoutMs} ms`, {
-      details: { args },
-    });
+    throw new NftsentryError(
+      ErrorCodes.NFT_TIMEOUT,
+      `nft ${args[0] ?? ''} did not finish within ${config.timeoutMs} ms`,
+      {
+        details: { args },
+      },
+    );
   }
   const spawnFailed = (result as { code?: string }).code === 'ENOENT' || result.exitCode === undefined;
   if (spawnFailed) {

@@ -15,7 +15,7 @@
  *   time is up counts as missing.
  * - A timeout on a set without `flags timeout`, or a map element without data: "Invalid argument".
  */
-import type { ElementSpec } from './fake-syntax.ts';
+import type { ElementSpec } from './fake-declarations.ts';
 import { isLive, type FakeElement, type FakeSet } from './fake-state.ts';
 import { keyContains, keyId, NftInputError, parseData, parseKey, type Field } from './fake-values.ts';
 
@@ -43,8 +43,8 @@ function merge(ctx: ElementContext, s: FakeSet, key: Field[]): void {
   for (const [id, e] of [...els]) {
     const f = e.key[0]!;
     if (f.lo <= hi + 1n && lo <= f.hi + 1n) {
-      lo = f.lo < lo ? f.lo : lo;
-      hi = f.hi > hi ? f.hi : hi;
+      if (f.lo < lo) lo = f.lo;
+      if (f.hi > hi) hi = f.hi;
       els.delete(id);
     }
   }
@@ -52,13 +52,19 @@ function merge(ctx: ElementContext, s: FakeSet, key: Field[]): void {
   els.set(keyId(merged), { key: merged, timeoutMs: null, expiresAt: null });
 }
 
-export function addElements(ctx: ElementContext, s: FakeSet, specs: readonly ElementSpec[], op: 'add' | 'create'): void {
+export function addElements(
+  ctx: ElementContext,
+  s: FakeSet,
+  specs: readonly ElementSpec[],
+  op: 'add' | 'create',
+): void {
   const interval = s.flags.includes('interval');
   const plainInterval = interval && s.keyTypes.length === 1;
   const batch: Field[][] = [];
   for (const spec of specs) {
     const key = parseKey(s.keyTypes, spec.parts, interval);
-    if (s.kind === 'set' && spec.data !== undefined) throw new NftInputError(`syntax error, unexpected ":", ${s.name} is not a map`);
+    if (s.kind === 'set' && spec.data !== undefined)
+      throw new NftInputError(`syntax error, unexpected ":", ${s.name} is not a map`);
     const data = s.kind === 'map' && spec.data !== undefined ? parseData(s.dataType!, spec.data) : undefined;
     if ((s.kind === 'map' && data === undefined) || (spec.timeoutMs !== undefined && !s.flags.includes('timeout'))) {
       ctx.kernel('Invalid argument');
@@ -75,7 +81,8 @@ export function addElements(ctx: ElementContext, s: FakeSet, specs: readonly Ele
         merge(ctx, s, key);
         continue;
       }
-      if (!exact && live(ctx, s).some((e) => overlap(e.key, key))) throw new NftInputError('interval overlaps with an existing one');
+      if (!exact && live(ctx, s).some((e) => overlap(e.key, key)))
+        throw new NftInputError('interval overlaps with an existing one');
     } else if (interval && !exact) {
       const start = key.map((f) => f.lo);
       const end = key.map((f) => f.hi);
@@ -94,7 +101,12 @@ export function addElements(ctx: ElementContext, s: FakeSet, specs: readonly Ele
     const expiresMs = timeoutMs === null ? null : (spec.expiresMs ?? timeoutMs);
     const els = ctx.own(s);
     els.delete(id);
-    els.set(id, { key, timeoutMs, expiresAt: expiresMs === null ? null : ctx.now + expiresMs, ...(data === undefined ? {} : { data }) });
+    els.set(id, {
+      key,
+      timeoutMs,
+      expiresAt: expiresMs === null ? null : ctx.now + expiresMs,
+      ...(data === undefined ? {} : { data }),
+    });
   }
 }
 

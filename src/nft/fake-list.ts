@@ -5,7 +5,16 @@
  * listed; `expires` is the whole seconds left, as nft prints it. Pure.
  */
 import type { Command } from './fake-syntax.ts';
-import { findTable, isLive, type FakeChain, type FakeCounter, type FakeElement, type FakeRuleset, type FakeSet, type FakeTable } from './fake-state.ts';
+import {
+  findTable,
+  isLive,
+  type FakeChain,
+  type FakeCounter,
+  type FakeElement,
+  type FakeRuleset,
+  type FakeSet,
+  type FakeTable,
+} from './fake-state.ts';
 import { formatDuration, keyJson, keyText, NftInputError } from './fake-values.ts';
 
 export const METAINFO = { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } };
@@ -20,16 +29,24 @@ export interface ListOptions {
 
 function elementJson(s: FakeSet, e: FakeElement, now: number): unknown {
   const val = keyJson(s.keyTypes, e.key);
-  const withTime = e.timeoutMs === null ? val : {
-    elem: { val, timeout: Math.floor(e.timeoutMs / 1000), ...(e.expiresAt === null ? {} : { expires: Math.floor((e.expiresAt - now) / 1000) }) },
-  };
+  const withTime =
+    e.timeoutMs === null
+      ? val
+      : {
+          elem: {
+            val,
+            timeout: Math.floor(e.timeoutMs / 1000),
+            ...(e.expiresAt === null ? {} : { expires: Math.floor((e.expiresAt - now) / 1000) }),
+          },
+        };
   return s.kind === 'map' ? [withTime, e.data] : withTime;
 }
 
 function liveElements(s: FakeSet, now: number): FakeElement[] {
   const out = [...s.elements.values()].filter((e) => isLive(e, now));
   // A plain interval set lists in address order.
-  if (s.flags.includes('interval') && s.keyTypes.length === 1) out.sort((a, b) => (a.key[0]!.lo < b.key[0]!.lo ? -1 : 1));
+  if (s.flags.includes('interval') && s.keyTypes.length === 1)
+    out.sort((a, b) => (a.key[0]!.lo < b.key[0]!.lo ? -1 : 1));
   return out;
 }
 
@@ -39,7 +56,11 @@ function setJson(t: FakeTable, s: FakeSet, o: ListOptions): unknown {
   const elem = o.terse ? [] : liveElements(s, o.now).map((e) => elementJson(s, e, o.now));
   return {
     [s.kind]: {
-      family: t.family, name: s.name, table: t.name, type, handle: s.handle,
+      family: t.family,
+      name: s.name,
+      table: t.name,
+      type,
+      handle: s.handle,
       ...(s.kind === 'map' ? { map: s.dataType } : {}),
       ...(s.size === undefined ? {} : { size: s.size }),
       ...(flags.length > 0 ? { flags } : {}),
@@ -50,14 +71,26 @@ function setJson(t: FakeTable, s: FakeSet, o: ListOptions): unknown {
 }
 
 function counterJson(t: FakeTable, c: FakeCounter): unknown {
-  return { counter: { family: t.family, name: c.name, table: t.name, handle: c.handle, ...(c.comment === undefined ? {} : { comment: c.comment }), packets: c.packets, bytes: c.bytes } };
+  return {
+    counter: {
+      family: t.family,
+      name: c.name,
+      table: t.name,
+      handle: c.handle,
+      ...(c.comment === undefined ? {} : { comment: c.comment }),
+      packets: c.packets,
+      bytes: c.bytes,
+    },
+  };
 }
 
 function chainJson(t: FakeTable, c: FakeChain): unknown[] {
   const base = c.base ? { type: c.base.type, hook: c.base.hook, prio: c.base.prio, policy: c.base.policy } : {};
   return [
     { chain: { family: t.family, table: t.name, name: c.name, handle: c.handle, ...base } },
-    ...c.rules.map((r) => ({ rule: { family: t.family, table: t.name, chain: c.name, handle: r.handle, expr: r.expr } })),
+    ...c.rules.map((r) => ({
+      rule: { family: t.family, table: t.name, chain: c.name, handle: r.handle, expr: r.expr },
+    })),
   ];
 }
 
@@ -88,8 +121,10 @@ function findListedSet(t: FakeTable, name: string, kind: string): FakeSet {
 export function listJson(state: FakeRuleset, cmd: ListCommand, o: ListOptions): unknown[] {
   const tables = [...state.tables.values()];
   if (cmd.what === 'ruleset') return tables.flatMap((t) => tableJson(t, o));
-  if (cmd.what === 'tables') return tables.map((t) => ({ table: { family: t.family, name: t.name, handle: t.handle } }));
-  if (cmd.what === 'counters' && cmd.table === undefined) return tables.flatMap((t) => [...t.counters.values()].map((c) => counterJson(t, c)));
+  if (cmd.what === 'tables')
+    return tables.map((t) => ({ table: { family: t.family, name: t.name, handle: t.handle } }));
+  if (cmd.what === 'counters' && cmd.table === undefined)
+    return tables.flatMap((t) => [...t.counters.values()].map((c) => counterJson(t, c)));
   const t = findTable(state, cmd.family!, cmd.table!, false);
   switch (cmd.what) {
     case 'table':
@@ -107,33 +142,53 @@ export function listJson(state: FakeRuleset, cmd: ListCommand, o: ListOptions): 
 }
 
 function setText(s: FakeSet, o: ListOptions): string[] {
-  const lines = [`\t${s.kind} ${s.name} {`, `\t\ttype ${s.keyTypes.join(' . ')}${s.kind === 'map' ? ` : ${s.dataType}` : ''}`];
+  const lines = [
+    `\t${s.kind} ${s.name} {`,
+    `\t\ttype ${s.keyTypes.join(' . ')}${s.kind === 'map' ? ` : ${s.dataType}` : ''}`,
+  ];
   if (s.size !== undefined) lines.push(`\t\tsize ${s.size}`);
   if (s.flags.length > 0) lines.push(`\t\tflags ${s.flags.join(',')}`);
   if (s.timeoutMs !== undefined) lines.push(`\t\ttimeout ${formatDuration(s.timeoutMs)}`);
-  const els = o.terse ? [] : liveElements(s, o.now).map((e) => {
-    let text = keyText(s.keyTypes, e.key);
-    if (e.timeoutMs !== null) text += ` timeout ${formatDuration(e.timeoutMs)}`;
-    if (e.expiresAt !== null) text += ` expires ${formatDuration(e.expiresAt - o.now)}`;
-    return s.kind === 'map' ? `${text} : 0x${(e.data ?? 0).toString(16).padStart(8, '0')}` : text;
-  });
+  const els = o.terse
+    ? []
+    : liveElements(s, o.now).map((e) => {
+        let text = keyText(s.keyTypes, e.key);
+        if (e.timeoutMs !== null) text += ` timeout ${formatDuration(e.timeoutMs)}`;
+        if (e.expiresAt !== null) text += ` expires ${formatDuration(e.expiresAt - o.now)}`;
+        return s.kind === 'map' ? `${text} : 0x${(e.data ?? 0).toString(16).padStart(8, '0')}` : text;
+      });
   if (els.length > 0) lines.push(`\t\telements = { ${els.join(',\n\t\t\t     ')} }`);
   lines.push('\t}');
   return lines;
 }
 
-const PRIORITY_NAMES: Record<number, string> = { [-300]: 'raw', [-150]: 'mangle', [-100]: 'dstnat', 0: 'filter', 50: 'security', 100: 'srcnat' };
+const PRIORITY_NAMES: Record<number, string> = {
+  [-300]: 'raw',
+  [-150]: 'mangle',
+  [-100]: 'dstnat',
+  0: 'filter',
+  50: 'security',
+  100: 'srcnat',
+};
 
 function chainText(c: FakeChain): string[] {
   const lines = [`\tchain ${c.name} {`];
-  if (c.base) lines.push(`\t\ttype ${c.base.type} hook ${c.base.hook} priority ${PRIORITY_NAMES[c.base.prio] ?? c.base.prio}; policy ${c.base.policy};`);
+  if (c.base)
+    lines.push(
+      `\t\ttype ${c.base.type} hook ${c.base.hook} priority ${PRIORITY_NAMES[c.base.prio] ?? c.base.prio}; policy ${c.base.policy};`,
+    );
   for (const r of c.rules) lines.push(`\t\t${r.text}`);
   lines.push('\t}');
   return lines;
 }
 
 function counterText(c: FakeCounter): string[] {
-  return [`\tcounter ${c.name} {`, ...(c.comment === undefined ? [] : [`\t\tcomment "${c.comment}"`]), `\t\tpackets ${c.packets} bytes ${c.bytes}`, '\t}'];
+  return [
+    `\tcounter ${c.name} {`,
+    ...(c.comment === undefined ? [] : [`\t\tcomment "${c.comment}"`]),
+    `\t\tpackets ${c.packets} bytes ${c.bytes}`,
+    '\t}',
+  ];
 }
 
 function tableText(t: FakeTable, blocks: string[][]): string {
@@ -153,7 +208,8 @@ export function listText(state: FakeRuleset, cmd: ListCommand, o: ListOptions): 
   const tables = [...state.tables.values()];
   if (cmd.what === 'ruleset') return tables.map((t) => wholeTable(t, o)).join('');
   if (cmd.what === 'tables') return tables.map((t) => `table ${t.family} ${t.name}\n`).join('');
-  if (cmd.what === 'counters' && cmd.table === undefined) return tables.map((t) => tableText(t, [...t.counters.values()].map(counterText))).join('');
+  if (cmd.what === 'counters' && cmd.table === undefined)
+    return tables.map((t) => tableText(t, [...t.counters.values()].map(counterText))).join('');
   const t = findTable(state, cmd.family!, cmd.table!, false);
   switch (cmd.what) {
     case 'table':
@@ -169,4 +225,3 @@ export function listText(state: FakeRuleset, cmd: ListCommand, o: ListOptions): 
       throw new NftInputError(`syntax error, unexpected "${cmd.what}"`);
   }
 }
-

@@ -33,7 +33,15 @@ const PAYLOAD: Record<string, Record<string, string | null>> = {
   icmp: { type: null, code: null },
   icmpv6: { type: null, code: null },
 };
-const META: Record<string, string | null> = { l4proto: 'inet_proto', nfproto: null, iif: null, iifname: null, oif: null, oifname: null, mark: 'mark' };
+const META: Record<string, string | null> = {
+  l4proto: 'inet_proto',
+  nfproto: null,
+  iif: null,
+  iifname: null,
+  oif: null,
+  oifname: null,
+  mark: 'mark',
+};
 const CT: Record<string, string | null> = { state: null, status: null, mark: 'mark', direction: null };
 const META_SHORT = new Set(['iif', 'iifname', 'oif', 'oifname']);
 const VERDICTS = new Set(['accept', 'drop', 'return', 'continue']);
@@ -78,12 +86,16 @@ class RuleReader {
 /** A selector (`ip saddr`, `meta l4proto`, `iif`...), with `& MASK` when there is one. */
 function selector(r: RuleReader): Expr | null {
   const head = r.peek();
-  if (!head || head.kind !== 'word') return null;
+  if (head?.kind !== 'word') return null;
   let e: Expr;
   if (Object.hasOwn(PAYLOAD, head.text) && Object.hasOwn(PAYLOAD[head.text]!, r.peek(1)?.text ?? '')) {
     r.next();
     const field = r.word();
-    e = { json: { payload: { protocol: head.text, field } }, types: [PAYLOAD[head.text]![field]!], flagLike: head.text === 'tcp' && field === 'flags' };
+    e = {
+      json: { payload: { protocol: head.text, field } },
+      types: [PAYLOAD[head.text]![field]!],
+      flagLike: head.text === 'tcp' && field === 'flags',
+    };
   } else if (head.text === 'meta' && Object.hasOwn(META, r.peek(1)?.text ?? '')) {
     r.next();
     const key = r.word();
@@ -124,7 +136,11 @@ function scalar(text: string): unknown {
   if (/^\d+$/.test(text)) return Number(text);
   if (/^0x[0-9a-f]+$/i.test(text)) return Number.parseInt(text.slice(2), 16);
   const slash = text.indexOf('/');
-  if (slash > 0 && /^\d+$/.test(text.slice(slash + 1)) && text.slice(0, slash).includes(':') !== text.slice(0, slash).includes('.')) {
+  if (
+    slash > 0 &&
+    /^\d+$/.test(text.slice(slash + 1)) &&
+    text.slice(0, slash).includes(':') !== text.slice(0, slash).includes('.')
+  ) {
     return { prefix: { addr: text.slice(0, slash), len: Number(text.slice(slash + 1)) } };
   }
   const range = /^(\d+)-(\d+)$/.exec(text);
@@ -186,7 +202,8 @@ function limit(r: RuleReader): unknown {
 /** `add|update @SET { EXPR [timeout T] [limit ...] [: DATA] }`, after the verb. */
 function setStatement(r: RuleReader, op: string, out: CompiledRule): unknown {
   const at = r.next();
-  if (!at.text.startsWith('@')) throw new NftInputError(`syntax error, unexpected "${at.text}", expecting set reference`);
+  if (!at.text.startsWith('@'))
+    throw new NftInputError(`syntax error, unexpected "${at.text}", expecting set reference`);
   const start = r.pos;
   if (!r.is('{')) throw new NftInputError('syntax error, expecting "{"');
   r.next();
@@ -207,7 +224,11 @@ function setStatement(r: RuleReader, op: string, out: CompiledRule): unknown {
   }
   r.next();
   // nft 1.0.6 has no JSON for a map statement: it prints the statement's text.
-  if (isMap) return r.tokens.slice(start - 2, r.pos).map((t) => t.text).join(' ');
+  if (isMap)
+    return r.tokens
+      .slice(start - 2, r.pos)
+      .map((t) => t.text)
+      .join(' ');
   const elem = timeout === undefined ? key.json : { elem: { val: key.json, timeout } };
   return { set: { op, elem, set: at.text, ...(stmts.length > 0 ? { stmt: stmts } : {}) } };
 }
@@ -248,7 +269,8 @@ export function compileRule(tokens: readonly Token[]): CompiledRule {
       let op = left.flagLike ? 'in' : '==';
       if (r.is('==') || r.is('!=')) op = r.next().text;
       const at = r.peek();
-      if (at?.kind === 'word' && at.text.startsWith('@')) out.sets.push({ name: at.text.slice(1), types: left.types, at });
+      if (at?.kind === 'word' && at.text.startsWith('@'))
+        out.sets.push({ name: at.text.slice(1), types: left.types, at });
       out.expr.push({ match: { op, left: left.json, right: value(r) } });
     }
   }

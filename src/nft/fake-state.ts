@@ -119,7 +119,8 @@ function closest(name: string, candidates: Iterable<string>): string | null {
   for (const c of candidates) {
     const longer = Math.max(name.length, c.length);
     if (longer <= 1) continue;
-    const threshold = longer - Math.min(name.length, c.length) <= 1 ? Math.max(Math.ceil(longer / 3), 1) : Math.ceil((longer + 2) / 3);
+    const threshold =
+      longer - Math.min(name.length, c.length) <= 1 ? Math.max(Math.ceil(longer / 3), 1) : Math.ceil((longer + 2) / 3);
     const dist = distance(name, c);
     if (dist <= threshold && dist < bestDistance) {
       best = c;
@@ -135,7 +136,12 @@ const NOT_FOUND = 'No such file or directory';
 export function findTable(r: FakeRuleset, family: string, name: string, suggest: boolean): FakeTable {
   const t = r.tables.get(tableId(family, name));
   if (t) return t;
-  const near = suggest ? closest(name, [...r.tables.values()].filter((x) => x.family === family).map((x) => x.name)) : null;
+  const near = suggest
+    ? closest(
+        name,
+        [...r.tables.values()].filter((x) => x.family === family).map((x) => x.name),
+      )
+    : null;
   throw new NftInputError(near ? `${NOT_FOUND}; did you mean table ‘${near}’ in family ${family}?` : NOT_FOUND);
 }
 
@@ -144,11 +150,16 @@ export function findSet(t: FakeTable, name: string, kind: 'set' | 'map' | undefi
   const s = t.sets.get(name);
   if (s && (kind === undefined || s.kind === kind)) return s;
   const near = suggest ? nearSet(t, name, kind) : null;
-  throw new NftInputError(near ? `${NOT_FOUND}; did you mean ${kind ?? 'set'} ‘${near}’ in table ${t.family} ‘${t.name}’?` : NOT_FOUND);
+  throw new NftInputError(
+    near ? `${NOT_FOUND}; did you mean ${kind ?? 'set'} ‘${near}’ in table ${t.family} ‘${t.name}’?` : NOT_FOUND,
+  );
 }
 
 export function nearSet(t: FakeTable, name: string, kind: 'set' | 'map' | undefined): string | null {
-  return closest(name, [...t.sets.values()].filter((s) => kind === undefined || s.kind === kind).map((s) => s.name));
+  return closest(
+    name,
+    [...t.sets.values()].filter((s) => kind === undefined || s.kind === kind).map((s) => s.name),
+  );
 }
 
 export function nextHandle(t: FakeTable): number {

@@ -40,7 +40,8 @@ export function tokenize(source: string): Token[] {
       i++;
     } else if (c === '"') {
       const close = source.indexOf('"', i + 1);
-      if (close < 0 || source.slice(i, close).includes('\n')) throw new NftInputError('syntax error, unterminated string');
+      if (close < 0 || source.slice(i, close).includes('\n'))
+        throw new NftInputError('syntax error, unterminated string');
       out.push({ kind: 'string', text: source.slice(i + 1, close), start: i, end: close + 1, line });
       i = close + 1;
     } else {

@@ -17,10 +17,20 @@
 import { addElements, deleteElements, type ElementContext } from './fake-elements.ts';
 import { compileRule } from './fake-rules.ts';
 import {
-  copyRuleset, findSet, findTable, isLive, nearSet, nextHandle, tableId,
-  type FakeElement, type FakeRuleset, type FakeSet, type FakeTable,
+  copyRuleset,
+  findSet,
+  findTable,
+  isLive,
+  nearSet,
+  nextHandle,
+  tableId,
+  type FakeElement,
+  type FakeRuleset,
+  type FakeSet,
+  type FakeTable,
 } from './fake-state.ts';
-import type { Command, SetSpec, ChainSpec, TableItem } from './fake-syntax.ts';
+import type { ChainSpec, SetSpec, TableItem } from './fake-declarations.ts';
+import type { Command } from './fake-syntax.ts';
 import type { Token } from './fake-tokens.ts';
 import { NftInputError, TYPES, typeDesc } from './fake-values.ts';
 
@@ -76,20 +86,26 @@ export class FakeTransaction implements ElementContext {
   private command(cmd: Command): void {
     switch (cmd.kind) {
       case 'table':
-        return this.tableBlock(cmd.family, cmd.table, cmd.items);
+        this.tableBlock(cmd.family, cmd.table, cmd.items);
+        break;
       case 'element': {
         const s = findSet(findTable(this.work, cmd.family, cmd.table, true), cmd.set, undefined, true);
-        return cmd.op === 'delete' ? deleteElements(this, s, cmd.elements) : addElements(this, s, cmd.elements, cmd.op);
+        if (cmd.op === 'delete') deleteElements(this, s, cmd.elements);
+        else addElements(this, s, cmd.elements, cmd.op);
+        break;
       }
       case 'rule': {
         const t = findTable(this.work, cmd.family, cmd.table, true);
         if (!t.chains.has(cmd.chain)) throw new NftInputError(NOT_FOUND);
-        return this.addRule(t, cmd.chain, cmd.rule.tokens, cmd.rule.text);
+        this.addRule(t, cmd.chain, cmd.rule.tokens, cmd.rule.text);
+        break;
       }
       case 'flush':
-        return this.flush(cmd);
+        this.flush(cmd);
+        break;
       case 'delete':
-        return this.delete(cmd);
+        this.delete(cmd);
+        break;
       case 'list':
         throw new NftInputError('syntax error, a list command in a transaction');
     }
@@ -99,17 +115,35 @@ export class FakeTransaction implements ElementContext {
     const id = tableId(family, name);
     let t = this.work.tables.get(id);
     if (!t) {
-      t = { family, name, handle: this.work.nextTableHandle++, nextHandle: 1, sets: new Map(), chains: new Map(), counters: new Map() };
+      t = {
+        family,
+        name,
+        handle: this.work.nextTableHandle++,
+        nextHandle: 1,
+        sets: new Map(),
+        chains: new Map(),
+        counters: new Map(),
+      };
       this.work.tables.set(id, t);
     }
     // nft sends a block's chains first, then its objects, its sets, the rules, the elements.
     for (const item of items) if (item.kind === 'chain') this.declareChain(t, item);
-    for (const item of items) if (item.kind === 'counter' && !t.counters.has(item.name)) {
-      t.counters.set(item.name, { name: item.name, handle: nextHandle(t), comment: item.comment, packets: 0, bytes: 0 });
-    }
+    for (const item of items)
+      if (item.kind === 'counter' && !t.counters.has(item.name)) {
+        t.counters.set(item.name, {
+          name: item.name,
+          handle: nextHandle(t),
+          comment: item.comment,
+          packets: 0,
+          bytes: 0,
+        });
+      }
     for (const item of items) if (item.kind === 'set') this.declareSet(t, item);
-    for (const item of items) if (item.kind === 'chain') for (const rule of item.rules) this.addRule(t, item.name, rule.tokens, rule.text);
-    for (const item of items) if (item.kind === 'set' && item.elements.length > 0) addElements(this, t.sets.get(item.name)!, item.elements, 'add');
+    for (const item of items)
+      if (item.kind === 'chain') for (const rule of item.rules) this.addRule(t, item.name, rule.tokens, rule.text);
+    for (const item of items)
+      if (item.kind === 'set' && item.elements.length > 0)
+        addElements(this, t.sets.get(item.name)!, item.elements, 'add');
   }
 
   private declareChain(t: FakeTable, spec: ChainSpec): void {
@@ -118,7 +152,11 @@ export class FakeTransaction implements ElementContext {
     if (!old) {
       t.chains.set(spec.name, { name: spec.name, handle: nextHandle(t), base, rules: [] });
     } else if (spec.base) {
-      const same = old.base && old.base.type === spec.base.type && old.base.hook === spec.base.hook && old.base.prio === spec.base.prio;
+      const same =
+        old.base &&
+        old.base.type === spec.base.type &&
+        old.base.hook === spec.base.hook &&
+        old.base.prio === spec.base.prio;
       if (!same) this.kernel('Operation not supported');
       else if (spec.base.policy) old.base = { ...old.base!, policy: spec.base.policy };
     }
@@ -131,20 +169,35 @@ export class FakeTransaction implements ElementContext {
     const unknown = spec.flags.find((f) => !FLAG_ORDER.includes(f));
     if (unknown) throw new NftInputError(`syntax error, unexpected ${unknown}`);
     const flags = FLAG_ORDER.filter((f) => spec.flags.includes(f));
-    if (spec.autoMerge && !flags.includes('interval')) throw new NftInputError('auto-merge only works with interval sets');
+    if (spec.autoMerge && !flags.includes('interval'))
+      throw new NftInputError('auto-merge only works with interval sets');
     const old = t.sets.get(spec.name);
     if (!old) {
       const s: FakeSet = {
-        name: spec.name, kind: spec.setKind, handle: nextHandle(t), keyTypes: spec.keyTypes, dataType: spec.dataType,
-        flags, size: spec.size, timeoutMs: spec.timeoutMs, autoMerge: spec.autoMerge, elements: new Map(),
+        name: spec.name,
+        kind: spec.setKind,
+        handle: nextHandle(t),
+        keyTypes: spec.keyTypes,
+        dataType: spec.dataType,
+        flags,
+        size: spec.size,
+        timeoutMs: spec.timeoutMs,
+        autoMerge: spec.autoMerge,
+        elements: new Map(),
       };
       this.owned.add(s);
       t.sets.set(spec.name, s);
       return;
     }
-    const same = old.kind === spec.setKind && old.keyTypes.join('.') === spec.keyTypes.join('.') &&
-      old.dataType === spec.dataType && old.flags.join(',') === flags.join(',');
-    if (!same) return this.kernel('File exists');
+    const same =
+      old.kind === spec.setKind &&
+      old.keyTypes.join('.') === spec.keyTypes.join('.') &&
+      old.dataType === spec.dataType &&
+      old.flags.join(',') === flags.join(',');
+    if (!same) {
+      this.kernel('File exists');
+      return;
+    }
     if (spec.size !== undefined) old.size = spec.size;
     if (spec.timeoutMs !== undefined) old.timeoutMs = spec.timeoutMs;
   }
@@ -156,7 +209,9 @@ export class FakeTransaction implements ElementContext {
       if (!s) throw new NftInputError(NOT_FOUND);
       const known = use.types.every((x) => x !== null);
       if (known && use.types.join('.') !== s.keyTypes.join('.')) {
-        throw new NftInputError(`datatype mismatch, expected ${typeDesc(use.types as string[])}, expression has type ${typeDesc(s.keyTypes)}`);
+        throw new NftInputError(
+          `datatype mismatch, expected ${typeDesc(use.types as string[])}, expression has type ${typeDesc(s.keyTypes)}`,
+        );
       }
     }
     for (const c of compiled.chains) if (!t.chains.has(c)) throw new NftInputError(NOT_FOUND);
@@ -165,51 +220,48 @@ export class FakeTransaction implements ElementContext {
   }
 
   private flush(cmd: Extract<Command, { kind: 'flush' }>): void {
-    if (cmd.what === 'ruleset') return this.work.tables.clear();
-    if (cmd.what === 'set' || cmd.what === 'map') {
+    if (cmd.what === 'ruleset') {
+      this.work.tables.clear();
+    } else if (cmd.what === 'set' || cmd.what === 'map') {
       const s = findSet(findTable(this.work, cmd.family, cmd.table, true), cmd.name, cmd.what, true);
       s.elements = new Map();
       this.owned.add(s);
-      return;
+    } else {
+      const t = this.work.tables.get(tableId(cmd.family, cmd.table));
+      const chains = cmd.what === 'table' ? [...(t?.chains.values() ?? [])] : [t?.chains.get(cmd.name)];
+      if (!t || chains.includes(undefined)) this.kernel(NOT_FOUND);
+      else for (const c of chains) c!.rules = [];
     }
-    const t = this.work.tables.get(tableId(cmd.family, cmd.table));
-    if (!t) return this.kernel(NOT_FOUND);
-    if (cmd.what === 'table') {
-      for (const c of t.chains.values()) c.rules = [];
-      return;
-    }
-    const c = cmd.what === 'chain' ? t.chains.get(cmd.name) : undefined;
-    if (!c) return this.kernel(NOT_FOUND);
-    c.rules = [];
   }
 
   private delete(cmd: Extract<Command, { kind: 'delete' }>): void {
     const id = tableId(cmd.family, cmd.table);
     const t = this.work.tables.get(id);
-    if (!t) return this.kernel(NOT_FOUND);
-    if (cmd.what === 'table') {
-      this.work.tables.delete(id);
-      return;
-    }
+    if (!t) this.kernel(NOT_FOUND);
+    else if (cmd.what === 'table') this.work.tables.delete(id);
+    else this.deleteObject(t, cmd.what, cmd.name);
+  }
+
+  /** A set, map, chain or counter: a missing one, or one a rule refers to, fails in the kernel. */
+  private deleteObject(t: FakeTable, what: 'set' | 'map' | 'chain' | 'counter', name: string): void {
     const rules = [...t.chains.values()].flatMap((c) => c.rules);
-    if (cmd.what === 'set' || cmd.what === 'map') {
-      const s = t.sets.get(cmd.name);
-      if (!s || s.kind !== cmd.what) {
-        const near = nearSet(t, cmd.name, cmd.what);
-        if (near) findSet(t, cmd.name, cmd.what, true);
-        return this.kernel(NOT_FOUND);
-      }
-      if (rules.some((r) => r.sets.some((u) => u.name === cmd.name))) return this.kernel('Device or resource busy');
-      t.sets.delete(cmd.name);
-    } else if (cmd.what === 'chain') {
-      if (!t.chains.has(cmd.name)) return this.kernel(NOT_FOUND);
-      if (rules.some((r) => r.chains.includes(cmd.name))) return this.kernel('Device or resource busy');
-      t.chains.delete(cmd.name);
+    let exists: boolean;
+    let inUse: boolean;
+    let remove: () => void;
+    if (what === 'set' || what === 'map') {
+      exists = t.sets.get(name)?.kind === what;
+      // nft looks the set up itself only to suggest a near name; else the kernel finds it missing.
+      if (!exists && nearSet(t, name, what)) findSet(t, name, what, true);
+      inUse = rules.some((r) => r.sets.some((u) => u.name === name));
+      remove = () => t.sets.delete(name);
     } else {
-      if (!t.counters.has(cmd.name)) return this.kernel(NOT_FOUND);
-      if (rules.some((r) => r.counters.includes(cmd.name))) return this.kernel('Device or resource busy');
-      t.counters.delete(cmd.name);
+      const objects = what === 'chain' ? t.chains : t.counters;
+      exists = objects.has(name);
+      inUse = rules.some((r) => (what === 'chain' ? r.chains : r.counters).includes(name));
+      remove = () => objects.delete(name);
     }
+    if (!exists) this.kernel(NOT_FOUND);
+    else if (inUse) this.kernel('Device or resource busy');
+    else remove();
   }
 }
-

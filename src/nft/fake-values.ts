@@ -30,7 +30,16 @@ export function typeDesc(types: readonly string[]): string {
 
 /** The protocol names nft prints for inet_proto values (and accepts on input). */
 const PROTOCOLS: Record<string, number> = {
-  icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, 'ipv6-icmp': 58, sctp: 132, udplite: 136,
+  icmp: 1,
+  igmp: 2,
+  tcp: 6,
+  udp: 17,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+  'ipv6-icmp': 58,
+  sctp: 132,
+  udplite: 136,
 };
 const PROTOCOL_NAMES = new Map(Object.entries(PROTOCOLS).map(([n, v]) => [v, n]));
 
@@ -84,7 +93,8 @@ function parseAddress(type: string, text: string): bigint {
   const addr = parseIp(text);
   const want = type === 'ipv4_addr' ? 4 : 6;
   if (!addr) throw new NftInputError('Could not resolve hostname: Name or service not known');
-  if (addr.family !== want) throw new NftInputError('Could not resolve hostname: Address family for hostname not supported');
+  if (addr.family !== want)
+    throw new NftInputError('Could not resolve hostname: Address family for hostname not supported');
   return bytesToBig(addr.bytes);
 }
 
@@ -97,7 +107,11 @@ function parseScalar(type: string, text: string): bigint {
   else if (/^0x[0-9a-f]+$/i.test(text)) v = Number.parseInt(text.slice(2), 16);
   else if (type === 'inet_proto') v = PROTOCOLS[text];
   if (v === undefined) {
-    throw new NftInputError(type === 'inet_service' ? `Could not resolve service: Servname not supported for ai_socktype` : `Could not parse ${typeDesc([type])}`);
+    throw new NftInputError(
+      type === 'inet_service'
+        ? `Could not resolve service: Servname not supported for ai_socktype`
+        : `Could not parse ${typeDesc([type])}`,
+    );
   }
   if (v >= 2 ** bits) throw new NftInputError(`Value ${v} exceeds valid range 0-${2 ** bits - 1}`);
   return BigInt(v);
@@ -112,11 +126,14 @@ export function parseField(type: string, text: string, interval: boolean): Field
   const slash = text.indexOf('/');
   if (slash >= 0 && (type === 'ipv4_addr' || type === 'ipv6_addr')) {
     const len = Number(text.slice(slash + 1));
-    if (!/^\d{1,3}$/.test(text.slice(slash + 1)) || len > bits) throw new NftInputError(`syntax error, unexpected prefix length in "${text}"`);
+    if (!/^\d{1,3}$/.test(text.slice(slash + 1)) || len > bits)
+      throw new NftInputError(`syntax error, unexpected prefix length in "${text}"`);
     const host = (1n << BigInt(bits - len)) - 1n;
     const addr = parseAddress(type, text.slice(0, slash));
     if (len < bits && !interval) {
-      throw new NftInputError("You must add 'flags interval' to your set declaration if you want to add prefix elements");
+      throw new NftInputError(
+        "You must add 'flags interval' to your set declaration if you want to add prefix elements",
+      );
     }
     return { lo: addr & ~host, hi: (addr & ~host) | host };
   }
@@ -125,7 +142,10 @@ export function parseField(type: string, text: string, interval: boolean): Field
     const lo = parseScalar(type, text.slice(0, dash));
     const hi = parseScalar(type, text.slice(dash + 1));
     if (hi < lo) throw new NftInputError(`Range negative size: ${text}`);
-    if (lo !== hi && !interval) throw new NftInputError("You must add 'flags interval' to your set declaration if you want to add range elements");
+    if (lo !== hi && !interval)
+      throw new NftInputError(
+        "You must add 'flags interval' to your set declaration if you want to add range elements",
+      );
     return { lo, hi };
   }
   const v = parseScalar(type, text);

@@ -74,7 +74,8 @@ export class FakeNft implements Nft {
     const flags = new Set<string>();
     let i = 0;
     for (; i < args.length && /^-[a-z]$/.test(args[i]!); i++) flags.add(args[i]!);
-    for (const f of flags) if (!['-j', '-t', '-c'].includes(f)) throw this.failure(`Error: FakeNft does not take option ${f}`, '');
+    for (const f of flags)
+      if (!['-j', '-t', '-c'].includes(f)) throw this.failure(`Error: FakeNft does not take option ${f}`, '');
     const text = args.slice(i).join(' ');
     if (args[i] === 'list') return this.list(text, flags.has('-j'), flags.has('-t'));
     return this.transact(text, [text], flags.has('-c'));
@@ -134,7 +135,8 @@ export class FakeNft implements Nft {
     try {
       commands = this.parse(source);
     } finally {
-      if (!check) this.transactions.push(statements ?? (commands.length > 0 ? commands.map((c) => c.text) : [source.trim()]));
+      if (!check)
+        this.transactions.push(statements ?? (commands.length > 0 ? commands.map((c) => c.text) : [source.trim()]));
     }
     if (!check) this.injected('write');
     const txn = new FakeTransaction(this.state, this.clock());

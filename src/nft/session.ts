@@ -123,7 +123,9 @@ export class NftSession implements NftTransactions {
       const timer = setTimeout(() => {
         this.lineWaiter = null;
         this.close();
-        reject(new NftsentryError(ErrorCodes.NFT_TIMEOUT, `nft -j -i printed no answer within ${this.exec.timeoutMs} ms`));
+        reject(
+          new NftsentryError(ErrorCodes.NFT_TIMEOUT, `nft -j -i printed no answer within ${this.exec.timeoutMs} ms`),
+        );
       }, this.exec.timeoutMs);
       this.lineWaiter = () => {
         if (take()) {

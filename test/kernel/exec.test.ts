@@ -47,8 +47,12 @@ describe('the host-namespace guard', () => {
   });
 
   it('refuses a namespace that does not exist, and a bad name', async () => {
-    await expect(new NftRunner({ netns: 'nfs-does-not-exist' }).run(['list', 'tables'])).rejects.toMatchObject({ code: 'E_NETNS_FAILED' });
-    await expect(new NftRunner({ netns: 'nfs-does-not-exist' }).openSession().run(['list tables'])).rejects.toMatchObject({ code: 'E_NETNS_FAILED' });
+    await expect(new NftRunner({ netns: 'nfs-does-not-exist' }).run(['list', 'tables'])).rejects.toMatchObject({
+      code: 'E_NETNS_FAILED',
+    });
+    await expect(
+      new NftRunner({ netns: 'nfs-does-not-exist' }).openSession().run(['list tables']),
+    ).rejects.toMatchObject({ code: 'E_NETNS_FAILED' });
     expect(() => new NftRunner({ netns: '../../etc' })).toThrow(/invalid network namespace name/);
   });
 
@@ -66,21 +70,25 @@ describe('the host-namespace guard', () => {
 });
 
 describe('one-shot commands and sessions take the same options', () => {
-  it('a one-shot command runs the runner\'s nft in its namespace, with LC_ALL=C, and times out after its timeout', async () => {
+  it("a one-shot command runs the runner's nft in its namespace, with LC_ALL=C, and times out after its timeout", async () => {
     const nftPath = standIn('oneshot');
     const started = performance.now();
-    await expect(new NftRunner({ netns: ns.name, nftPath, timeoutMs: 300 }).run(['list', 'tables'])).rejects.toMatchObject({ code: 'E_NFT_TIMEOUT' });
+    await expect(
+      new NftRunner({ netns: ns.name, nftPath, timeoutMs: 300 }).run(['list', 'tables']),
+    ).rejects.toMatchObject({ code: 'E_NFT_TIMEOUT' });
     expect(performance.now() - started).toBeLessThan(3000);
     const out = recorded(nftPath);
     expect(out).toContain('args: list tables');
     expect(out).toContain('LC_ALL=C');
   });
 
-  it('a session opened from a runner runs the runner\'s nft (not `nft`), with HOME=/dev/null, and times out after the runner\'s timeout', async () => {
+  it("a session opened from a runner runs the runner's nft (not `nft`), with HOME=/dev/null, and times out after the runner's timeout", async () => {
     const nftPath = standIn('session');
     const session = new NftRunner({ netns: ns.name, nftPath, timeoutMs: 300 }).openSession();
     const started = performance.now();
-    await expect(session.run(['add element inet nftsentry ban4 { 198.18.0.1 }'])).rejects.toMatchObject({ code: 'E_NFT_TIMEOUT' });
+    await expect(session.run(['add element inet nftsentry ban4 { 198.18.0.1 }'])).rejects.toMatchObject({
+      code: 'E_NFT_TIMEOUT',
+    });
     expect(performance.now() - started).toBeLessThan(3000);
     expect(session.running).toBe(false);
     const out = recorded(nftPath);
@@ -88,7 +96,7 @@ describe('one-shot commands and sessions take the same options', () => {
     expect(out).toEqual(expect.arrayContaining(['LC_ALL=C', 'HOME=/dev/null']));
   });
 
-  it('openNftSession takes the runner\'s options, and overrides of the nft path and timeout', async () => {
+  it("openNftSession takes the runner's options, and overrides of the nft path and timeout", async () => {
     const runnerPath = standIn('runner');
     const overridePath = standIn('override');
     const runner = new NftRunner({ netns: ns.name, nftPath: runnerPath, timeoutMs: 60_000 });
@@ -97,6 +105,10 @@ describe('one-shot commands and sessions take the same options', () => {
     expect(recorded(overridePath)).toContain('args: -j -i');
     const plain = openNftSession(runner, { timeoutMs: 300 });
     await expect(plain.run(['list tables'])).rejects.toMatchObject({ code: 'E_NFT_TIMEOUT' });
-    await waitFor(async () => (recorded(runnerPath)[0] === 'args: -i' ? true : undefined), 2000, 'the runner\'s nft to start');
+    await waitFor(
+      async () => (recorded(runnerPath)[0] === 'args: -i' ? true : undefined),
+      2000,
+      "the runner's nft to start",
+    );
   });
 });

@@ -10,16 +10,14 @@ import { join } from 'node:path';
 import { Netns } from '../../src/lab/netns.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { FakeNft } from '../../src/nft/fake.ts';
-import type { Nft, NftJson, NftTransactions } from '../../src/nft/nft.ts';
+import type { Nft, NftTransactions } from '../../src/nft/nft.ts';
 import { applyRuleset, runRuleset } from '../../src/nft/apply.ts';
 import { elementStatements, elementScript, type ElementBatch } from '../../src/nft/elements.ts';
 import { loadTemplates, renderRuleset } from '../../src/nft/ruleset.ts';
-import { readCounters, readSet, tableExists } from '../../src/nft/state.ts';
-import { readKernelScanners } from '../../src/nft/scanners.ts';
-import { readBanSets } from '../../src/engine/kernel-sync.ts';
+import { readSet } from '../../src/nft/state.ts';
 import { loadConfig, parseConfigText } from '../../src/config/config.ts';
-import { isNftsentryError } from '../../src/errors.ts';
 import { REPO, waitFor } from '../helpers.ts';
+import { normalise, outcome, snapshot } from './nft-snapshot.ts';
 
 /** Seconds `expires` may differ by: both floor the time left, and the two run moments apart. */
 const EXPIRES_TOLERANCE = 2;
@@ -31,22 +29,6 @@ let real: NftRunner;
 const fake = new FakeNft();
 const sessions = new Map<Nft, NftTransactions>();
 
-type Outcome = { ok: unknown } | { error: string; message: string };
-
-async function outcome(op: () => Promise<unknown>): Promise<Outcome> {
-  try {
-    return { ok: await op() };
-  } catch (err) {
-    // A script's errors carry its file's location (a temporary path), the fake's none; the fake
-    // does not copy the parser's wording after "syntax error".
-    if (isNftsentryError(err)) {
-      const message = err.message.replace(/^nft failed: [^ ]+:\d+:\d+-\d+: /, 'nft failed: ').replace(/(Error: syntax error).*/, '$1');
-      return { error: err.code, message };
-    }
-    throw err;
-  }
-}
-
 /** Runs `op` on both; the outcomes (value or error code) must be equal. Returns the code, if any. */
 async function both(op: (nft: Nft) => Promise<unknown>): Promise<string | null> {
   const r = await outcome(() => op(real));
@@ -55,73 +37,24 @@ async function both(op: (nft: Nft) => Promise<unknown>): Promise<string | null> 
   return 'error' in r ? r.error : null;
 }
 
-const session = (nft: Nft) => {
-  let s = sessions.get(nft);
-  if (!s) sessions.set(nft, (s = nft.openSession()));
-  return s;
+const session = (nft: Nft): NftTransactions => {
+  const open = sessions.get(nft) ?? nft.openSession();
+  sessions.set(nft, open);
+  return open;
 };
-const sendLine = (batch: ElementBatch) => both((nft) => session(nft).run(elementStatements(batch)).then(() => 'ok'));
+const sendLine = (batch: ElementBatch) =>
+  both((nft) =>
+    session(nft)
+      .run(elementStatements(batch))
+      .then(() => 'ok'),
+  );
 const sendScript = (batch: ElementBatch) => both((nft) => nft.runScript(elementScript(batch)).then(() => 'ok'));
-const raw = (statement: string) => both((nft) => session(nft).run([statement]).then(() => 'ok'));
-
-/** `expires` values pulled out (compared within the tolerance), handles dropped, lists sorted. */
-function normalise(value: unknown, expires: number[]): unknown {
-  if (Array.isArray(value)) return value.map((v) => normalise(v, expires)).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'handle') continue;
-      if (k === 'expires' || k === 'expiresSec') expires.push(v as number);
-      else out[k] = normalise(v, expires);
-    }
-    return out;
-  }
-  return value;
-}
-
-/** What each rule of a chain refers to and does: set references, counters, verdicts, jumps. */
-function ruleSummary(chain: NftJson): string[] {
-  return chain.nftables.filter((o) => 'rule' in o).map((o) => {
-    const words: string[] = [];
-    const walk = (v: unknown): void => {
-      if (typeof v === 'string' && v.startsWith('@')) words.push(v);
-      else if (Array.isArray(v)) v.forEach(walk);
-      else if (v && typeof v === 'object') {
-        for (const [k, x] of Object.entries(v)) {
-          if (['accept', 'drop', 'return'].includes(k)) words.push(k);
-          if (k === 'counter' && typeof x === 'string') words.push(`counter:${x}`);
-          if (k === 'jump' || k === 'goto') words.push(`${k}:${(x as { target: string }).target}`);
-          walk(x);
-        }
-      }
-    };
-    walk((o.rule as { expr: unknown }).expr);
-    return words.join(' ');
-  });
-}
-
-const SETS = ['ban4', 'ban6', 'ban6net64', 'bannet4', 'bannet6', 'scanners4', 'scanners6', 'allow4', 'allow6', 'home4', 'home6', 'services', 'fwd_services', 'trap_ports'];
-
-/** Everything this project reads, through its own readers and as nft's JSON. */
-async function snapshot(nft: Nft): Promise<Record<string, unknown>> {
-  if (!(await tableExists(nft))) return { table: null };
-  const terse = await nft.json(['-t', 'list', 'table', 'inet', 'nftsentry']);
-  const chains = terse.nftables.filter((o) => 'chain' in o).map((o) => (o.chain as { name: string }).name);
-  const out: Record<string, unknown> = {
-    objects: terse.nftables.filter((o) => !('rule' in o)),
-    counters: await readCounters(nft),
-    banSets: Object.fromEntries(await readBanSets(nft)),
-    scanners: await readKernelScanners(nft),
-  };
-  for (const c of chains) out[`chain ${c}`] = ruleSummary(await nft.json(['list', 'chain', 'inet', 'nftsentry', c]));
-  const names = new Set(terse.nftables.flatMap((o) => ('set' in o ? [(o.set as { name: string }).name] : [])));
-  for (const s of SETS.filter((x) => names.has(x))) {
-    out[`set ${s}`] = await nft.json(['list', 'set', 'inet', 'nftsentry', s]);
-    out[`read ${s}`] = await readSet(nft, s);
-  }
-  for (const m of ['scan_reason4', 'scan_reason6']) out[`map ${m}`] = await nft.json(['list', 'map', 'inet', 'nftsentry', m]).catch(() => null);
-  return out;
-}
+const raw = (statement: string) =>
+  both((nft) =>
+    session(nft)
+      .run([statement])
+      .then(() => 'ok'),
+  );
 
 /** The snapshots of both must be equal, `expires` within the tolerance. */
 async function agree(): Promise<Record<string, unknown>> {
@@ -155,26 +88,44 @@ describe('the fake and the kernel agree', () => {
   });
 
   it('on element batches: adds with timeouts, prefixes, maps, refresh and remove of present and missing elements', async () => {
-    expect(await sendLine({
-      add: [
-        { set: 'ban4', key: '198.18.0.1', timeoutSec: 600 }, { set: 'ban4', key: '198.18.0.2', timeoutSec: 3600 },
-        { set: 'ban6', key: '2001:db8::1', timeoutSec: 600 }, { set: 'ban6net64', key: '2001:db8:1:2::/64', timeoutSec: 900 },
-        { set: 'bannet4', key: '198.51.100.0/24', timeoutSec: 600 }, { set: 'bannet4', key: '198.18.5.7' },
-        { set: 'bannet6', key: '2001:db8:a::/48', timeoutSec: 1200 },
-        { set: 'scanners4', key: '198.18.7.7', timeoutSec: 3600 }, { set: 'scan_reason4', key: '198.18.7.7', timeoutSec: 3600, data: 2 },
-        { set: 'scanners6', key: '2001:db8:7::7', timeoutSec: 3600 },
-      ],
-    })).toBe(null);
+    expect(
+      await sendLine({
+        add: [
+          { set: 'ban4', key: '198.18.0.1', timeoutSec: 600 },
+          { set: 'ban4', key: '198.18.0.2', timeoutSec: 3600 },
+          { set: 'ban6', key: '2001:db8::1', timeoutSec: 600 },
+          { set: 'ban6net64', key: '2001:db8:1:2::/64', timeoutSec: 900 },
+          { set: 'bannet4', key: '198.51.100.0/24', timeoutSec: 600 },
+          { set: 'bannet4', key: '198.18.5.7' },
+          { set: 'bannet6', key: '2001:db8:a::/48', timeoutSec: 1200 },
+          { set: 'scanners4', key: '198.18.7.7', timeoutSec: 3600 },
+          { set: 'scan_reason4', key: '198.18.7.7', timeoutSec: 3600, data: 2 },
+          { set: 'scanners6', key: '2001:db8:7::7', timeoutSec: 3600 },
+        ],
+      }),
+    ).toBe(null);
     await agree();
-    expect(await sendScript({
-      refresh: [{ set: 'ban4', key: '198.18.0.1', timeoutSec: 1200 }, { set: 'ban4', key: '198.18.0.3', timeoutSec: 60 }],
-      remove: [{ set: 'ban4', key: '198.18.0.2' }, { set: 'ban4', key: '198.18.0.99' }, { set: 'bannet6', key: '2001:db8:b::/48' }],
-    })).toBe(null);
+    expect(
+      await sendScript({
+        refresh: [
+          { set: 'ban4', key: '198.18.0.1', timeoutSec: 1200 },
+          { set: 'ban4', key: '198.18.0.3', timeoutSec: 60 },
+        ],
+        remove: [
+          { set: 'ban4', key: '198.18.0.2' },
+          { set: 'ban4', key: '198.18.0.99' },
+          { set: 'bannet6', key: '2001:db8:b::/48' },
+        ],
+      }),
+    ).toBe(null);
     await agree();
     // A plain add of an element that exists: another timeout replaces it, none makes it permanent.
     expect(await raw('add element inet nftsentry ban4 { 198.18.0.1 timeout 300s, 198.18.0.3 }')).toBe(null);
     const s = await agree();
-    expect(s['read ban4']).toEqual([{ key: '198.18.0.1', timeoutSec: 300 }, { key: '198.18.0.3', timeoutSec: null }]);
+    expect(s['read ban4']).toEqual([
+      { key: '198.18.0.1', timeoutSec: 300 },
+      { key: '198.18.0.3', timeoutSec: null },
+    ]);
   });
 
   it('on refused statements, with the same codes, and a failed transaction changes nothing', async () => {
@@ -190,7 +141,9 @@ describe('the fake and the kernel agree', () => {
       otherMapData: await raw('add element inet nftsentry scan_reason4 { 198.18.7.7 : 1 }'),
       insidePrefix: await raw('add element inet nftsentry bannet4 { 198.51.100.64/26 . 0-255 }'),
       fewerProtocols: await raw('add element inet nftsentry bannet4 { 198.51.100.0/24 . 6 }'),
-      redeclared: await both((nft) => nft.runScript('table inet nftsentry {\n\tset ban4 { type ipv6_addr; flags timeout; }\n}\n').then(() => 'ok')),
+      redeclared: await both((nft) =>
+        nft.runScript('table inet nftsentry {\n\tset ban4 { type ipv6_addr; flags timeout; }\n}\n').then(() => 'ok'),
+      ),
       setInUse: await raw('delete set inet nftsentry ban4'),
       chainInUse: await raw('delete chain inet nftsentry tcp_flags'),
       counterInUse: await raw('delete counter inet nftsentry drop_banned'),
@@ -198,34 +151,76 @@ describe('the fake and the kernel agree', () => {
       syntax: await raw('add elemnt inet nftsentry ban4 { 198.18.0.1 }'),
     };
     expect(codes).toEqual({
-      deleteMissing: 'E_NFT_NOT_FOUND', missingSet: 'E_NFT_NOT_FOUND', missingTable: 'E_NFT_NOT_FOUND', badAddress: 'E_NFT_REJECTED',
-      wrongFamily: 'E_NFT_REJECTED', prefixInHashSet: 'E_NFT_REJECTED', timeoutWithoutFlag: 'E_NFT_REJECTED', mapWithoutData: 'E_NFT_REJECTED',
-      otherMapData: 'E_NFT_EXISTS', insidePrefix: 'E_NFT_EXISTS', fewerProtocols: 'E_NFT_EXISTS', redeclared: 'E_NFT_EXISTS',
-      setInUse: 'E_NFT_REJECTED', chainInUse: 'E_NFT_REJECTED', counterInUse: 'E_NFT_REJECTED', missingChain: 'E_NFT_NOT_FOUND', syntax: 'E_NFT_REJECTED',
+      deleteMissing: 'E_NFT_NOT_FOUND',
+      missingSet: 'E_NFT_NOT_FOUND',
+      missingTable: 'E_NFT_NOT_FOUND',
+      badAddress: 'E_NFT_REJECTED',
+      wrongFamily: 'E_NFT_REJECTED',
+      prefixInHashSet: 'E_NFT_REJECTED',
+      timeoutWithoutFlag: 'E_NFT_REJECTED',
+      mapWithoutData: 'E_NFT_REJECTED',
+      otherMapData: 'E_NFT_EXISTS',
+      insidePrefix: 'E_NFT_EXISTS',
+      fewerProtocols: 'E_NFT_EXISTS',
+      redeclared: 'E_NFT_EXISTS',
+      setInUse: 'E_NFT_REJECTED',
+      chainInUse: 'E_NFT_REJECTED',
+      counterInUse: 'E_NFT_REJECTED',
+      missingChain: 'E_NFT_NOT_FOUND',
+      syntax: 'E_NFT_REJECTED',
     });
     // Removing a map element is add (with data) + delete: other data than the kernel's fails.
-    expect(await sendLine({ remove: [{ set: 'scanners4', key: '198.18.7.7' }, { set: 'scan_reason4', key: '198.18.7.7', data: 0 }] })).toBe('E_NFT_EXISTS');
+    expect(
+      await sendLine({
+        remove: [
+          { set: 'scanners4', key: '198.18.7.7' },
+          { set: 'scan_reason4', key: '198.18.7.7', data: 0 },
+        ],
+      }),
+    ).toBe('E_NFT_EXISTS');
     // A prefix containing one already there is taken (the kernel checks only its first and last point).
     expect(await raw('add element inet nftsentry bannet4 { 198.51.96.0/20 . 0-255 timeout 60s }')).toBe(null);
     const before = await agree();
-    expect(await sendLine({ add: [{ set: 'ban4', key: '198.18.1.1', timeoutSec: 60 }], remove: [], refresh: [] })).toBe(null);
-    expect(await raw('add element inet nftsentry ban4 { 198.18.1.2 timeout 60s }; delete element inet nftsentry ban4 { 198.18.1.3 }')).toBe('E_NFT_NOT_FOUND');
-    expect(await both((nft) => nft.runScript('add element inet nftsentry ban4 { 198.18.1.4 }\nadd element inet nftsentry ban4 { 198.18.1.300 }\n').then(() => 'ok'))).toBe('E_NFT_REJECTED');
+    expect(await sendLine({ add: [{ set: 'ban4', key: '198.18.1.1', timeoutSec: 60 }], remove: [], refresh: [] })).toBe(
+      null,
+    );
+    expect(
+      await raw(
+        'add element inet nftsentry ban4 { 198.18.1.2 timeout 60s }; delete element inet nftsentry ban4 { 198.18.1.3 }',
+      ),
+    ).toBe('E_NFT_NOT_FOUND');
+    expect(
+      await both((nft) =>
+        nft
+          .runScript(
+            'add element inet nftsentry ban4 { 198.18.1.4 }\nadd element inet nftsentry ban4 { 198.18.1.300 }\n',
+          )
+          .then(() => 'ok'),
+      ),
+    ).toBe('E_NFT_REJECTED');
     const after = await agree();
     expect((after['read ban4'] as unknown[]).length).toBe((before['read ban4'] as unknown[]).length + 1);
   });
 
   it('on check mode, flush set, flush table and a re-apply', async () => {
     const before = await agree();
-    expect(await both((nft) => nft.runScript('flush set inet nftsentry ban4\n', { check: true }).then(() => 'ok'))).toBe(null);
-    expect(await both((nft) => nft.runScript('delete element inet nftsentry ban4 { 198.18.0.250 }\n', { check: true }).then(() => 'ok'))).toBe('E_NFT_NOT_FOUND');
+    expect(
+      await both((nft) => nft.runScript('flush set inet nftsentry ban4\n', { check: true }).then(() => 'ok')),
+    ).toBe(null);
+    expect(
+      await both((nft) =>
+        nft.runScript('delete element inet nftsentry ban4 { 198.18.0.250 }\n', { check: true }).then(() => 'ok'),
+      ),
+    ).toBe('E_NFT_NOT_FOUND');
     expect(await agree()).toEqual(before);
     expect(await both((nft) => nft.run(['flush', 'set', 'inet', 'nftsentry', 'bannet4']).then(() => 'ok'))).toBe(null);
     expect((await agree())['read bannet4']).toEqual([]);
     expect(await both((nft) => nft.run(['flush', 'table', 'inet', 'nftsentry']).then(() => 'ok'))).toBe(null);
     const flushed = await agree();
     expect(flushed['chain prerouting']).toEqual([]);
-    expect(JSON.stringify(await fake.json(['list', 'chain', 'inet', 'nftsentry', 'prerouting']))).not.toContain('"@ban4"');
+    expect(JSON.stringify(await fake.json(['list', 'chain', 'inet', 'nftsentry', 'prerouting']))).not.toContain(
+      '"@ban4"',
+    );
     expect(flushed['read ban4']).toEqual(before['read ban4']);
     expect(await both((nft) => applyRuleset(FULL, { runner: nft }).then(() => 'ok'))).toBe(null);
     const reapplied = await agree();
@@ -233,25 +228,50 @@ describe('the fake and the kernel agree', () => {
   });
 
   it('on timeouts running out, and on re-adding an element with the same or another timeout', async () => {
-    expect(await sendLine({
-      add: [
-        { set: 'ban4', key: '198.18.3.3', timeoutSec: 1 }, { set: 'bannet4', key: '198.51.3.0/24', timeoutSec: 1 },
-        { set: 'ban4', key: '198.18.3.4', timeoutSec: 600 }, { set: 'ban4', key: '198.18.3.5', timeoutSec: 600 },
-      ],
-    })).toBe(null);
-    await waitFor(async () => ((await readSet(real, 'ban4')).some((e) => e.key === '198.18.3.3') ? undefined : true), 5000, 'the element to expire');
-    await waitFor(async () => ((await readSet(real, 'bannet4')).some((e) => e.key.startsWith('198.51.3.')) ? undefined : true), 5000, 'the prefix to expire');
+    expect(
+      await sendLine({
+        add: [
+          { set: 'ban4', key: '198.18.3.3', timeoutSec: 1 },
+          { set: 'bannet4', key: '198.51.3.0/24', timeoutSec: 1 },
+          { set: 'ban4', key: '198.18.3.4', timeoutSec: 600 },
+          { set: 'ban4', key: '198.18.3.5', timeoutSec: 600 },
+        ],
+      }),
+    ).toBe(null);
+    await waitFor(
+      async () => ((await readSet(real, 'ban4')).some((e) => e.key === '198.18.3.3') ? undefined : true),
+      5000,
+      'the element to expire',
+    );
+    await waitFor(
+      async () => ((await readSet(real, 'bannet4')).some((e) => e.key.startsWith('198.51.3.')) ? undefined : true),
+      5000,
+      'the prefix to expire',
+    );
     const s = await agree();
     expect((s['read ban4'] as Array<{ key: string }>).map((e) => e.key)).not.toContain('198.18.3.3');
     // Two seconds on (a restarted 600 s timeout would read 599 or 600 in either): the same timeout
     // leaves the time left alone, another restarts it.
     const left = async () => (await readSet(real, 'ban4')).find((e) => e.key === '198.18.3.4')?.expiresSec ?? 600;
-    await waitFor(async () => ((await left()) <= 597 ? true : undefined), 5000, 'two seconds off the element\'s time');
-    expect(await sendLine({ add: [{ set: 'ban4', key: '198.18.3.4', timeoutSec: 600 }, { set: 'ban4', key: '198.18.3.5', timeoutSec: 900 }] })).toBe(null);
+    await waitFor(async () => ((await left()) <= 597 ? true : undefined), 5000, "two seconds off the element's time");
+    expect(
+      await sendLine({
+        add: [
+          { set: 'ban4', key: '198.18.3.4', timeoutSec: 600 },
+          { set: 'ban4', key: '198.18.3.5', timeoutSec: 900 },
+        ],
+      }),
+    ).toBe(null);
     for (const nft of [real, fake]) {
       const els = await readSet(nft, 'ban4');
-      expect(els.find((e) => e.key === '198.18.3.4')).toMatchObject({ timeoutSec: 600, expiresSec: expect.toSatisfy((x: number) => x <= 598) });
-      expect(els.find((e) => e.key === '198.18.3.5')).toMatchObject({ timeoutSec: 900, expiresSec: expect.toSatisfy((x: number) => x >= 898) });
+      expect(els.find((e) => e.key === '198.18.3.4')).toMatchObject({
+        timeoutSec: 600,
+        expiresSec: expect.toSatisfy((x: number) => x <= 598),
+      });
+      expect(els.find((e) => e.key === '198.18.3.5')).toMatchObject({
+        timeoutSec: 900,
+        expiresSec: expect.toSatisfy((x: number) => x >= 898),
+      });
     }
     await agree();
   });
@@ -276,7 +296,10 @@ describe('the fake and the kernel agree', () => {
     expect(await agree()).toEqual(old);
     expect(await both((nft) => applyRuleset(config, { runner: nft }).then(() => 'ok'))).toBe(null);
     const upgraded = await agree();
-    expect(upgraded['read bannet4']).toMatchObject([{ key: '198.18.10.0/24 . 0-255' }, { key: '198.18.11.0/24 . 0-255', timeoutSec: null }]);
+    expect(upgraded['read bannet4']).toMatchObject([
+      { key: '198.18.10.0/24 . 0-255' },
+      { key: '198.18.11.0/24 . 0-255', timeoutSec: null },
+    ]);
     expect(upgraded['chain prerouting']).toContain('@bannet4 @allow4 counter:drop_banned_net drop');
   });
 });

@@ -8,13 +8,21 @@ import { ErrorCodes } from '../../src/errors.ts';
 
 describe('exec options', () => {
   it('fills in the defaults and refuses a namespace name that is not a plain name', () => {
-    expect(nftExecConfig({ netns: 'nfs-1-2-gw', forbidHostNetns: true })).toEqual({ netns: 'nfs-1-2-gw', nftPath: 'nft', timeoutMs: 30_000, forbidHostNetns: true });
+    expect(nftExecConfig({ netns: 'nfs-1-2-gw', forbidHostNetns: true })).toEqual({
+      netns: 'nfs-1-2-gw',
+      nftPath: 'nft',
+      timeoutMs: 30_000,
+      forbidHostNetns: true,
+    });
     expect(() => nftExecConfig({ netns: 'a b' })).toThrow(/invalid network namespace name/);
     expect(() => nftExecConfig({ timeoutMs: 0 })).toThrow(/timeout/);
   });
 
   it('runs nft directly, or through `ip netns exec`', () => {
-    expect(nftCommand(nftExecConfig({ nftPath: '/usr/sbin/nft' }), ['-j', 'list', 'tables'])).toEqual(['/usr/sbin/nft', ['-j', 'list', 'tables']]);
+    expect(nftCommand(nftExecConfig({ nftPath: '/usr/sbin/nft' }), ['-j', 'list', 'tables'])).toEqual([
+      '/usr/sbin/nft',
+      ['-j', 'list', 'tables'],
+    ]);
     expect(nftCommand(nftExecConfig({ netns: 'gw' }), ['-i'])).toEqual(['ip', ['netns', 'exec', 'gw', 'nft', '-i']]);
   });
 });
@@ -35,9 +43,15 @@ describe('nft failures, classified once', () => {
     expect(classifyNftError(stderr)).toBe(code);
   });
 
-  it('the message is nft\'s first `Error:` line (a warning before it is skipped), else its first line', () => {
-    const err = nftFailure('warning: stmt ops map have no json callback\n/tmp/x.nft:2:6-6: Error: Could not process rule: File exists\n set s {}\n', 'exit 1');
-    expect(err).toMatchObject({ code: ErrorCodes.NFT_EXISTS, message: 'nft failed: /tmp/x.nft:2:6-6: Error: Could not process rule: File exists' });
+  it("the message is nft's first `Error:` line (a warning before it is skipped), else its first line", () => {
+    const err = nftFailure(
+      'warning: stmt ops map have no json callback\n/tmp/x.nft:2:6-6: Error: Could not process rule: File exists\n set s {}\n',
+      'exit 1',
+    );
+    expect(err).toMatchObject({
+      code: ErrorCodes.NFT_EXISTS,
+      message: 'nft failed: /tmp/x.nft:2:6-6: Error: Could not process rule: File exists',
+    });
     expect(nftFailure('\nsomething odd\n', 'exit 1').message).toBe('nft failed: something odd');
     expect(nftFailure('', 'exit code 1').message).toBe('nft failed: exit code 1');
   });

@@ -23,7 +23,9 @@ const P = (t: string) => parsePrefix(t)!;
 describe('the Engine on FakeNft', () => {
   it('bans, heals after flush table and flush ruleset, unbans', async () => {
     const nft = new FakeNft();
-    const config = parseConfigText(`home_networks: [10.0.0.0/8]\nstore: { path: ${dir}/state.db }\napi: { enabled: false }\nengine: { heal_poll_ms: 100, rules_check_ms: 100 }\n`);
+    const config = parseConfigText(
+      `home_networks: [10.0.0.0/8]\nstore: { path: ${dir}/state.db }\napi: { enabled: false }\nengine: { heal_poll_ms: 100, rules_check_ms: 100 }\n`,
+    );
     const e = new Engine(config, { log: silentLogger(), runner: nft, readOwnAddresses: async () => [] });
     try {
       await e.start();
