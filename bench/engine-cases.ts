@@ -15,7 +15,8 @@ import { AlertQueue, startSources, sourcesSchema, LineParser, type Alert } from 
 import { silentLogger } from '../src/log.ts';
 import { applyRuleset } from '../src/nft/apply.ts';
 import { loadTemplates, renderRuleset } from '../src/nft/ruleset.ts';
-import { NftRunner, openNftSession } from '../src/nft/runner.ts';
+import { NftRunner } from '../src/nft/runner.ts';
+import { openNftSession } from '../src/nft/session.ts';
 import { parsePrefix } from '../src/net/ip.ts';
 import { Store } from '../src/store/store.ts';
 

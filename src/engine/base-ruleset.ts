@@ -29,7 +29,7 @@ export class BaseRuleset {
 
   /** One `nft -f` transaction; ban set elements are kept. */
   async apply(config: Readonly<Config>, allow: readonly IpPrefix[]): Promise<void> {
-    await applyRuleset({ ...config, allowlist: [...allow] }, { nft: this.nft, log: this.log });
+    await applyRuleset({ ...config, allowlist: [...allow] }, { runner: this.nft, log: this.log });
     this.appliedMs = this.clock();
   }
 }

@@ -5,8 +5,7 @@
  * table is gone (`nft flush ruleset`, nftables restarted).
  */
 import type { ElementChange } from '../nft/elements.ts';
-import type { NftRunner } from '../nft/runner.ts';
-import type { NftJson } from '../nft/runner.ts';
+import type { Nft, NftJson } from '../nft/nft.ts';
 import type { SetElement } from '../nft/state.ts';
 import { canonicalIp } from '../net/ip.ts';
 import { NETWORK_KEY_SETS, TABLE_FAMILY, TABLE_NAME } from '../nft/ruleset.ts';
@@ -73,7 +72,7 @@ export function banSetElements(json: NftJson, prefixLen?: number): SetElement[] 
   return out;
 }
 
-export async function readBanSets(runner: NftRunner): Promise<Map<BanSetName, SetElement[]>> {
+export async function readBanSets(runner: Nft): Promise<Map<BanSetName, SetElement[]>> {
   const netLen = NETWORK_KEY_SETS as Record<string, number>;
   const lists = await Promise.all(
     BAN_SET_NAMES.map(async (s) => banSetElements(await runner.json(['list', 'set', TABLE_FAMILY, TABLE_NAME, s]), netLen[s])),

@@ -3,7 +3,7 @@
  * commands inside, delete. Names carry the creating PID (`nfs-<pid>-<n>-<role>`) so that
  * namespaces left by a process that died can be told apart from live ones and swept.
  *
- * This and nft/runner.ts are the only modules that start processes.
+ * nft itself is started only by nft/exec.ts.
  */
 import { execa, type ResultPromise, type Options } from 'execa';
 import { NftsentryError, ErrorCodes } from '../errors.ts';

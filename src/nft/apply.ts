@@ -18,12 +18,13 @@ import type { Logger } from '../log.ts';
 import { parseIp, parsePrefix, prefixContains, prefixKey, unmapV4 } from '../net/ip.ts';
 import { elementStatements, type ElementChange } from './elements.ts';
 import { renderRuleset, loadTemplates, ANY_PROTOCOL_SETS, OBSOLETE_SETS, SET_TYPES, TABLE_FAMILY, TABLE_NAME, type RulesetUpgrade } from './ruleset.ts';
-import { NftRunner, type NftJson, type NftResult } from './runner.ts';
+import type { Nft, NftJson, NftResult } from './nft.ts';
+import { NftRunner } from './runner.ts';
 import { readSet } from './state.ts';
 
 export interface ApplyOptions {
   netns?: string | undefined;
-  runner?: NftRunner;
+  runner?: Nft;
   log?: Logger;
   /** SSH_CONNECTION of the caller (for the lock-out warning); defaults to the environment. */
   sshConnection?: string | undefined;
@@ -80,7 +81,7 @@ export function outdatedSets(table: NftJson): { sets: string[]; chains: string[]
 }
 
 /** The upgrade the kernel needs (see the top of this file); null when there is nothing to upgrade. */
-export async function readUpgrade(runner: NftRunner): Promise<RulesetUpgrade | null> {
+export async function readUpgrade(runner: Nft): Promise<RulesetUpgrade | null> {
   let table: NftJson;
   try {
     // -t: no elements printed (nft still reads them: costly with many bans, but only on this path).
@@ -109,7 +110,7 @@ export async function readUpgrade(runner: NftRunner): Promise<RulesetUpgrade | n
  * with the upgrade if the kernel needs one (see the top of this file).
  */
 export async function runRuleset(
-  runner: NftRunner,
+  runner: Nft,
   render: (upgrade?: RulesetUpgrade) => string,
   options: { check?: boolean } = {},
 ): Promise<{ result: NftResult; upgrade: RulesetUpgrade | null }> {

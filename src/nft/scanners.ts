@@ -3,7 +3,7 @@
  * scan_reason4/6) with no netlink event, so they are read regularly. The join is pure; reading
  * goes through the runner (one `nft -j list` per set).
  */
-import type { NftRunner } from './runner.ts';
+import type { Nft } from './nft.ts';
 import { SCAN_REASONS } from './ruleset.ts';
 import { readSet, type SetElement } from './state.ts';
 
@@ -31,7 +31,7 @@ export function joinScanners(scanners: readonly SetElement[], reasons: readonly 
  * process stalls this thread for a few ms: four at once would stall it for four), and the reason
  * maps only when there is a scanner not in `known`.
  */
-export async function readKernelScanners(runner: NftRunner, known?: ReadonlySet<string>): Promise<KernelScanner[]> {
+export async function readKernelScanners(runner: Nft, known?: ReadonlySet<string>): Promise<KernelScanner[]> {
   const s4 = await readSet(runner, 'scanners4');
   const s6 = await readSet(runner, 'scanners6');
   if (known && [...s4, ...s6].every((s) => known.has(s.key))) return [...joinScanners(s4, []), ...joinScanners(s6, [])];

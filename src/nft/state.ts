@@ -1,10 +1,10 @@
 /**
  * Reading what the kernel holds: set and map elements (with their timeouts), named counters.
- * The JSON -> data functions are pure; the `read*` functions call the runner.
+ * The JSON -> data functions are pure; the `read*` functions ask nft (the runner or the fake).
  */
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { canonicalIp } from '../net/ip.ts';
-import type { NftJson, NftRunner } from './runner.ts';
+import type { Nft, NftJson } from './nft.ts';
 import { TABLE_FAMILY, TABLE_NAME } from './ruleset.ts';
 
 export interface SetElement {
@@ -78,16 +78,16 @@ export function parseCounters(json: NftJson): CounterValue[] {
     });
 }
 
-export async function readSet(runner: NftRunner, name: string, kind: 'set' | 'map' = 'set'): Promise<SetElement[]> {
+export async function readSet(runner: Nft, name: string, kind: 'set' | 'map' = 'set'): Promise<SetElement[]> {
   return parseSetElements(await runner.json(['list', kind, TABLE_FAMILY, TABLE_NAME, name]));
 }
 
-export async function readCounters(runner: NftRunner): Promise<CounterValue[]> {
+export async function readCounters(runner: Nft): Promise<CounterValue[]> {
   return parseCounters(await runner.json(['list', 'counters', 'table', TABLE_FAMILY, TABLE_NAME]));
 }
 
 /** True when `table inet nftsentry` exists (false after `nft flush ruleset`). */
-export async function tableExists(runner: NftRunner): Promise<boolean> {
+export async function tableExists(runner: Nft): Promise<boolean> {
   try {
     await runner.run(['list', 'table', TABLE_FAMILY, TABLE_NAME]);
     return true;

@@ -1,7 +1,7 @@
 /**
  * The ruleset against the real kernel, in a namespace made for this file: atomic apply,
- * idempotent re-apply, ban elements kept, other tables untouched, broken config changes nothing,
- * and the host-namespace guard.
+ * idempotent re-apply, ban elements kept, other tables untouched, broken config changes nothing.
+ * (The host-namespace guard: exec.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { applyRuleset } from '../../src/nft/apply.ts';
 import { readSet, readCounters, tableExists } from '../../src/nft/state.ts';
 import { loadConfig, parseConfigText } from '../../src/config/config.ts';
 import { DROP_COUNTERS } from '../../src/nft/ruleset.ts';
-import { REPO, runCli, NODE_BIN, CLI } from '../helpers.ts';
+import { REPO, runCli } from '../helpers.ts';
 
 let ns: Netns;
 let nft: NftRunner;
@@ -160,29 +160,5 @@ describe('the CLI', () => {
     const r = await runCli(['-c', '/nonexistent/nftsentry.yaml', '--netns', ns.name, 'apply']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('/nonexistent/nftsentry.yaml');
-  });
-});
-
-describe('the host-namespace guard', () => {
-  it('refuses to run nft in this process own namespace', async () => {
-    await expect(new NftRunner().run(['list', 'tables'])).rejects.toMatchObject({ code: 'E_HOST_NETNS' });
-    await expect(new NftRunner().runScript('table inet nftsentry {}')).rejects.toMatchObject({ code: 'E_HOST_NETNS' });
-  });
-
-  it('refuses a namespace that does not exist, and a bad name', async () => {
-    await expect(new NftRunner({ netns: 'nfs-does-not-exist' }).run(['list', 'tables'])).rejects.toMatchObject({ code: 'E_NETNS_FAILED' });
-    expect(() => new NftRunner({ netns: '../../etc' })).toThrow(/invalid network namespace name/);
-  });
-
-  it('a process started inside a test namespace, with the guard on, may run nft there', async () => {
-    const r = await ns.exec(NODE_BIN, [CLI, '-c', FULL, 'check']);
-    expect(r.stderr).toBe('');
-    expect(r.exitCode).toBe(0);
-  });
-
-  it('the CLI refuses too when the test environment forbids the host namespace', async () => {
-    const r = await runCli(['-c', FULL, 'apply']);
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('refusing to run nft in the host network namespace');
   });
 });

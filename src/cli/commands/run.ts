@@ -8,7 +8,7 @@ import type { Config } from '../../config/config.ts';
 import { loadConfig } from '../../config/config.ts';
 import { AlertQueue, startSources, type IngestHandle } from '../../ingest/index.ts';
 import { startDaemonApi } from '../../api/daemon-api.ts';
-import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/runner.ts';
+import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/netns-guard.ts';
 import { ExitCode, type Command } from '../command.ts';
 import { Daemon } from './daemon.ts';
 

@@ -1,12 +1,14 @@
 /**
+ * src/nft/session.ts, the `nft -i` protocol, against real nft in a namespace made for this file.
  * The read session (`nft -j -i` as a long-lived co-process, NftRunner.useReadSession): the same
  * answers as a process per read, errors classified the same, megabyte answers whole, and one
- * process for any number of reads. In a namespace made for this file.
+ * process for any number of reads. The co-process's hygiene: no readline history, recycled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { Netns } from '../../src/lab/netns.ts';
-import { NftRunner, openNftSession } from '../../src/nft/runner.ts';
+import { NftRunner } from '../../src/nft/runner.ts';
+import { openNftSession } from '../../src/nft/session.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { readSet, readCounters } from '../../src/nft/state.ts';
 import { parseConfigText } from '../../src/config/config.ts';

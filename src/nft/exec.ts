@@ -1,0 +1,128 @@
+/**
+ * The only place in src/ that starts a process for nft: one-shot (`nft ARGS...`, through execa)
+ * and the long-lived co-process of an `nft -i` session (session.ts). Both take the same options:
+ *
+ * - With `netns`, nft runs as `ip netns exec NETNS nft ...`.
+ * - With `forbidHostNetns` (set by the test setup and the lab), running nft in the host's own
+ *   network namespace is refused before any process starts (netns-guard.ts).
+ * - LC_ALL=C, so the messages classified below are nft's English ones.
+ * - Failures are classified once, from nft's stderr, into stable error codes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
+import { NftsentryError, ErrorCodes, type ErrorCode } from '../errors.ts';
+import type { NftResult } from './nft.ts';
+import { assertNotHostNetns, hostNetnsForbiddenByEnv } from './netns-guard.ts';
+
+export interface NftExecOptions {
+  /** Run inside this named network namespace (`ip netns exec`). */
+  netns?: string | undefined;
+  /** The nft binary; `nft` (found through PATH) by default. */
+  nftPath?: string;
+  /** How long one nft command (or one transaction of a session) may take; 30 s by default. */
+  timeoutMs?: number;
+  /** Refuse to run nft in the host's (PID 1's) network namespace; from the environment by default. */
+  forbidHostNetns?: boolean;
+}
+
+/** NftExecOptions with every default filled in, validated. */
+export interface NftExecConfig {
+  readonly netns: string | undefined;
+  readonly nftPath: string;
+  readonly timeoutMs: number;
+  readonly forbidHostNetns: boolean;
+}
+
+const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Fills in the defaults; an invalid namespace name throws E_NETNS_FAILED. */
+export function nftExecConfig(options: NftExecOptions = {}): NftExecConfig {
+  if (options.netns !== undefined && !NETNS_NAME.test(options.netns)) {
+    throw new NftsentryError(ErrorCodes.NETNS_FAILED, `invalid network namespace name "${options.netns}"`);
+  }
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!(timeoutMs > 0)) throw new NftsentryError(ErrorCodes.INTERNAL, `nft timeout must be positive, not ${timeoutMs}`);
+  return Object.freeze({
+    netns: options.netns,
+    nftPath: options.nftPath ?? 'nft',
+    timeoutMs,
+    forbidHostNetns: options.forbidHostNetns ?? hostNetnsForbiddenByEnv(),
+  });
+}
+
+/** The program and arguments that run `nft ARGS...` where the config says (never a shell). */
+export function nftCommand(config: NftExecConfig, args: readonly string[]): [string, string[]] {
+  return config.netns ? ['ip', ['netns', 'exec', config.netns, config.nftPath, ...args]] : [config.nftPath, [...args]];
+}
+
+export function classifyNftError(stderr: string): ErrorCode {
+  if (/No such file or directory|does not exist/i.test(stderr)) return ErrorCodes.NFT_NOT_FOUND;
+  if (/File exists/i.test(stderr)) return ErrorCodes.NFT_EXISTS;
+  if (/Operation not permitted|Permission denied/i.test(stderr)) return ErrorCodes.NFT_FAILED;
+  if (/syntax error|Error:/i.test(stderr)) return ErrorCodes.NFT_REJECTED;
+  return ErrorCodes.NFT_FAILED;
+}
+
+/**
+ * The error for nft's stderr when it failed: classified by classifyNftError, with nft's first
+ * `Error:` line (else its first non-empty line, else `fallback`) as the message.
+ */
+export function nftFailure(stderr: string, fallback: string, details: Record<string, unknown> = {}): NftsentryError {
+  const lines = stderr.split('\n');
+  const first = lines.find((l) => l.includes('Error:')) ?? lines.find((l) => l.trim().length > 0) ?? fallback;
+  return new NftsentryError(classifyNftError(stderr), `nft failed: ${first.trim()}`, {
+    details: { ...details, stderr: stderr.slice(0, 4000) },
+  });
+}
+
+function guard(config: NftExecConfig): void {
+  if (config.forbidHostNetns) assertNotHostNetns(config.netns);
+}
+
+/** Runs `nft ARGS...` once, stdin closed; rejects with a classified NftsentryError. */
+export async function execNft(config: NftExecConfig, args: readonly string[]): Promise<NftResult> {
+  guard(config);
+  const [file, argv] = nftCommand(config, args);
+  const started = performance.now();
+  const result = await execa(file, argv, {
+    reject: false,
+    timeout: config.timeoutMs,
+    stdin: 'ignore',
+    stripFinalNewline: false,
+    env: { LC_ALL: 'C' },
+  });
+  const durationMs = performance.now() - started;
+  if (result.timedOut) {
+    throw new NftsentryError(
+      ErrorCodes.NFT_TIMEOUT,
+      `nft ${args[0] ?? ''} did not finish within ${config.timeoutMs} ms`,
+      {
+        details: { args },
+      },
+    );
+  }
+  const spawnFailed = (result as { code?: string }).code === 'ENOENT' || result.exitCode === undefined;
+  if (spawnFailed) {
+    throw new NftsentryError(ErrorCodes.NFT_MISSING, `cannot run ${file}: is nftables installed? (${result.message})`, {
+      cause: result.cause,
+    });
+  }
+  if (result.exitCode !== 0) {
+    throw nftFailure(String(result.stderr), `exit code ${result.exitCode}`, { args, exitCode: result.exitCode });
+  }
+  return { stdout: String(result.stdout), stderr: String(result.stderr), durationMs };
+}
+
+/**
+ * Starts `nft ARGS...` as a co-process (for `nft -i`): stdin and stderr piped, stdout piped only
+ * when `stdout` is set. HOME=/dev/null: `nft -i` is GNU readline, which reads and writes
+ * `$HOME/.nft.history`; nothing can be read or written under /dev/null.
+ */
+export function spawnNft(config: NftExecConfig, args: readonly string[], options: { stdout: boolean }): ChildProcess {
+  guard(config);
+  const [file, argv] = nftCommand(config, args);
+  return spawn(file, argv, {
+    stdio: ['pipe', options.stdout ? 'pipe' : 'ignore', 'pipe'],
+    env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/dev/null' },
+  });
+}
