@@ -31,7 +31,10 @@ const RING = 99_000;
 const ringTs = new Date().toISOString();
 const ring = Buffer.from(Array.from({ length: RING }, (_, i) => line(poolIp(i % POOL), i, ringTs)).join(''));
 const offsets: number[] = [0];
-for (let i = 0, at = 0; i < RING; i++) offsets.push((at = ring.indexOf(10, at) + 1));
+for (let i = 0, at = 0; i < RING; i++) {
+  at = ring.indexOf(10, at) + 1;
+  offsets.push(at);
+}
 let ringAt = 0;
 function nextChunk(count: number): Buffer {
   const parts: Buffer[] = [];

@@ -27,7 +27,9 @@ function arg(name: string, fallback: number): number {
   return a ? Number(a.split('=')[1]) : fallback;
 }
 /** Ingest rates of the phases, in order; 0 is the baseline (no ingest). */
-const RATES = (process.argv.find((x) => x.startsWith('--rates='))?.slice(8) ?? '0,50000').split(',').map((r) => Math.min(Math.max(0, Number(r) || 0), 500_000));
+const RATES = (process.argv.find((x) => x.startsWith('--rates='))?.slice(8) ?? '0,50000')
+  .split(',')
+  .map((r) => Math.min(Math.max(0, Number(r) || 0), 500_000));
 const SECONDS = Math.min(arg('seconds', 10), 60);
 const INTERVAL_MS = Math.max(1, arg('interval-ms', 10));
 /**
@@ -40,7 +42,9 @@ const MAIN_THREAD = process.argv.includes('--main-thread');
 /** --profile=DIR: the daemon writes a V8 CPU profile there when it stops. */
 const PROFILE_DIR = process.argv.find((x) => x.startsWith('--profile='))?.slice('--profile='.length);
 /** --node-args="--max-semi-space-size=32 ...": extra Node/V8 flags for the daemon, to compare. */
-const NODE_ARGS = (process.argv.find((x) => x.startsWith('--node-args='))?.slice('--node-args='.length) ?? '').split(' ').filter(Boolean);
+const NODE_ARGS = (process.argv.find((x) => x.startsWith('--node-args='))?.slice('--node-args='.length) ?? '')
+  .split(' ')
+  .filter(Boolean);
 
 interface Sample {
   route: string;
@@ -55,7 +59,17 @@ function call(method: string, path: string, body?: unknown): Promise<{ status: n
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(
-      { socketPath, method, path, agent: false, timeout: 10_000, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) } },
+      {
+        socketPath,
+        method,
+        path,
+        agent: false,
+        timeout: 10_000,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -86,14 +100,22 @@ const READS: Array<[string, () => Promise<number>]> = [
   ['GET /metrics', async () => (await call('GET', '/metrics')).status],
 ];
 const WRITES: Array<[string, () => Promise<number>]> = [
-  ['POST /v1/bans', async () => (await call('POST', '/v1/bans', { address: '198.18.200.7', duration: '10m', reason: 'bench' })).status],
+  [
+    'POST /v1/bans',
+    async () => (await call('POST', '/v1/bans', { address: '198.18.200.7', duration: '10m', reason: 'bench' })).status,
+  ],
   ['DELETE /v1/bans/:address', async () => (await call('DELETE', '/v1/bans/198.18.200.7')).status],
 ];
 const ROUTES = [...READS, ...WRITES];
 const WRITE_INTERVAL_MS = 200;
 
 /** One closed loop: sequential requests over `routes`, one every `intervalMs` (or slower). */
-async function loop(kind: Kind, routes: typeof READS, intervalMs: number, seconds: number): Promise<Array<Sample & { kind: Kind }>> {
+async function loop(
+  kind: Kind,
+  routes: typeof READS,
+  intervalMs: number,
+  seconds: number,
+): Promise<Array<Sample & { kind: Kind }>> {
   const out: Array<Sample & { kind: Kind }> = [];
   const started = performance.now();
   for (let i = 0; performance.now() - started < seconds * 1000; i++) {
@@ -110,7 +132,10 @@ async function loop(kind: Kind, routes: typeof READS, intervalMs: number, second
 
 /** Reads (every INTERVAL_MS) and writes (a ban/unban pair every 2 x 200 ms) side by side. */
 async function measure(seconds: number): Promise<Array<Sample & { kind: Kind }>> {
-  const [reads, writes] = await Promise.all([loop('read', READS, INTERVAL_MS, seconds), loop('write', WRITES, WRITE_INTERVAL_MS, seconds)]);
+  const [reads, writes] = await Promise.all([
+    loop('read', READS, INTERVAL_MS, seconds),
+    loop('write', WRITES, WRITE_INTERVAL_MS, seconds),
+  ]);
   return [...reads, ...writes];
 }
 
@@ -123,7 +148,16 @@ function summary(label: string, kind: Kind, all: Array<Sample & { kind: Kind }>)
   const samples = all.filter((s) => s.kind === kind);
   const ms = samples.map((s) => s.ms);
   const bad = samples.filter((s) => s.status >= 500 || s.status === 0).length;
-  return { phase: label, kind, requests: samples.length, errors5xx: bad, p50: pct(ms, 50), p90: pct(ms, 90), p99: pct(ms, 99), max: Math.max(...ms) };
+  return {
+    phase: label,
+    kind,
+    requests: samples.length,
+    errors5xx: bad,
+    p50: pct(ms, 50),
+    p90: pct(ms, 90),
+    p99: pct(ms, 99),
+    max: Math.max(...ms),
+  };
 }
 
 async function alertCounts(): Promise<{ alerts: number; dropped: number; bans: number; decisions: number }> {
@@ -146,11 +180,30 @@ async function main(): Promise<void> {
     const config = join(dir, 'nftsentry.yaml');
     writeFileSync(
       config,
-      ['store:', `  path: ${join(dir, 'state.db')}`, 'sources:', '  queue_capacity: 200000', '  inputs:', '    - type: unix_stream', `      path: ${eve}`, 'api:', '  socket:', `    path: ${socketPath}`, `  token_file: ${join(dir, 'api.token')}`, `  worker: ${!MAIN_THREAD}`, ...(SLOW_POLLS ? ['engine:', '  heal_poll_ms: 60000', '  kernel_scan_poll_ms: 600000'] : []), ''].join('\n'),
+      [
+        'store:',
+        `  path: ${join(dir, 'state.db')}`,
+        'sources:',
+        '  queue_capacity: 200000',
+        '  inputs:',
+        '    - type: unix_stream',
+        `      path: ${eve}`,
+        'api:',
+        '  socket:',
+        `    path: ${socketPath}`,
+        `  token_file: ${join(dir, 'api.token')}`,
+        `  worker: ${!MAIN_THREAD}`,
+        ...(SLOW_POLLS ? ['engine:', '  heal_poll_ms: 60000', '  kernel_scan_poll_ms: 600000'] : []),
+        '',
+      ].join('\n'),
     );
     const nodeArgs = [...NODE_ARGS, ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
     const daemon = ns.spawn(NODE_BIN, [...nodeArgs, join(REPO, 'src', 'cli', 'main.ts'), '-c', config, 'run'], {
-      env: { NFTSENTRY_FORBID_HOST_NETNS: '0', NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino), NFTSENTRY_LOG_LEVEL: 'warn' },
+      env: {
+        NFTSENTRY_FORBID_HOST_NETNS: '0',
+        NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino),
+        NFTSENTRY_LOG_LEVEL: 'warn',
+      },
       buffer: false,
     });
     const deadline = Date.now() + 30_000;
@@ -169,8 +222,12 @@ async function main(): Promise<void> {
     }
     token = readFileSync(join(dir, 'api.token'), 'utf8').trim();
 
-    console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()} (${availableParallelism()} CPUs)`);
-    console.log(`api bench: node ${process.version}, ${SECONDS} s per phase, reads every ${INTERVAL_MS} ms and a write every ${WRITE_INTERVAL_MS} ms side by side, phases at ${RATES.join(', ')} alerts/s, API in the ${MAIN_THREAD ? 'main thread (--main-thread)' : 'worker thread'}${NODE_ARGS.length ? `, daemon flags ${NODE_ARGS.join(' ')}` : ''}${SLOW_POLLS ? ', engine polls slowed (--slow-polls)' : ''}`);
+    console.log(
+      `load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()} (${availableParallelism()} CPUs)`,
+    );
+    console.log(
+      `api bench: node ${process.version}, ${SECONDS} s per phase, reads every ${INTERVAL_MS} ms and a write every ${WRITE_INTERVAL_MS} ms side by side, phases at ${RATES.join(', ')} alerts/s, API in the ${MAIN_THREAD ? 'main thread (--main-thread)' : 'worker thread'}${NODE_ARGS.length ? `, daemon flags ${NODE_ARGS.join(' ')}` : ''}${SLOW_POLLS ? ', engine polls slowed (--slow-polls)' : ''}`,
+    );
     await measure(1); // warm-up (JIT, first nft transaction)
     const phases: Array<{ rate: number; samples: Array<Sample & { kind: Kind }>; ingest: string }> = [];
     for (const rate of RATES) {
@@ -178,14 +235,23 @@ async function main(): Promise<void> {
         phases.push({ rate, samples: await measure(SECONDS), ingest: '-' });
         continue;
       }
-      const feeder = execa(NODE_BIN, [join(REPO, 'bench', 'api-feeder.ts'), eve, String(rate), String((SECONDS + 3) * 1000)], { reject: false });
+      const feeder = execa(
+        NODE_BIN,
+        [join(REPO, 'bench', 'api-feeder.ts'), eve, String(rate), String((SECONDS + 3) * 1000)],
+        { reject: false },
+      );
       await new Promise((r) => setTimeout(r, 1500)); // the first burst of bans, then a steady stream
       const before = await alertCounts();
       const t0 = performance.now();
       const samples = await measure(SECONDS);
       const elapsed = (performance.now() - t0) / 1000;
       const after = await alertCounts();
-      const fed = JSON.parse(String((await feeder).stdout).trim().split('\n').at(-1) ?? '{}');
+      const fed = JSON.parse(
+        String((await feeder).stdout)
+          .trim()
+          .split('\n')
+          .at(-1) ?? '{}',
+      );
       const ingest =
         `${Math.round((after.alerts - before.alerts) / elapsed).toLocaleString('en-US')} alerts/s received, ` +
         `${Math.round((after.decisions - before.decisions) / elapsed).toLocaleString('en-US')} decisions/s, ${after.dropped - before.dropped} queue drops, ` +
@@ -194,15 +260,39 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 2000)); // let the backlog drain before the next phase
     }
     const label = (rate: number) => (rate === 0 ? 'baseline (no ingest)' : `${rate} alerts/s`);
-    const rows = phases.flatMap((p) => [summary(label(p.rate), 'read', p.samples), summary(label(p.rate), 'write', p.samples)]);
-    console.table(rows.map((r) => ({ ...r, p50: r.p50.toFixed(2), p90: r.p90.toFixed(2), p99: r.p99.toFixed(2), max: r.max.toFixed(2) })));
+    const rows = phases.flatMap((p) => [
+      summary(label(p.rate), 'read', p.samples),
+      summary(label(p.rate), 'write', p.samples),
+    ]);
     console.table(
-      ROUTES.map(([route]) => Object.fromEntries([['route', route], ...phases.map((p) => [`${label(p.rate)} p99 ms`, pct(p.samples.filter((s) => s.route === route).map((s) => s.ms), 99).toFixed(2)])])),
+      rows.map((r) => ({
+        ...r,
+        p50: r.p50.toFixed(2),
+        p90: r.p90.toFixed(2),
+        p99: r.p99.toFixed(2),
+        max: r.max.toFixed(2),
+      })),
+    );
+    console.table(
+      ROUTES.map(([route]) =>
+        Object.fromEntries([
+          ['route', route],
+          ...phases.map((p) => [
+            `${label(p.rate)} p99 ms`,
+            pct(
+              p.samples.filter((s) => s.route === route).map((s) => s.ms),
+              99,
+            ).toFixed(2),
+          ]),
+        ]),
+      ),
     );
     for (const p of phases) if (p.rate > 0) console.log(`${label(p.rate)}: ${p.ingest}`);
     const top = rows.filter((r) => r.kind === 'read').at(-1)!;
     const base = rows.find((r) => r.kind === 'read')!;
-    console.log(`goal: read p99 < 50 ms at ${RATES.at(-1)} alerts/s -> ${top.p99 < 50 ? 'met' : 'NOT met'} (${top.p99.toFixed(2)} ms; baseline ${base.p99.toFixed(2)} ms)`);
+    console.log(
+      `goal: read p99 < 50 ms at ${RATES.at(-1)} alerts/s -> ${top.p99 < 50 ? 'met' : 'NOT met'} (${top.p99.toFixed(2)} ms; baseline ${base.p99.toFixed(2)} ms)`,
+    );
     console.log(`load average after: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
   } finally {
     await ns.delete();

@@ -4,7 +4,6 @@
  */
 import { statSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
@@ -20,7 +19,10 @@ import { openNftSession } from '../src/nft/session.ts';
 import { parsePrefix } from '../src/net/ip.ts';
 import { Store } from '../src/store/store.ts';
 
-if (!process.env.NFTSENTRY_HOST_NETNS_INODE || String(statSync('/proc/self/ns/net').ino) === process.env.NFTSENTRY_HOST_NETNS_INODE) {
+if (
+  !process.env.NFTSENTRY_HOST_NETNS_INODE ||
+  String(statSync('/proc/self/ns/net').ino) === process.env.NFTSENTRY_HOST_NETNS_INODE
+) {
   throw new Error('bench/engine-cases.ts runs only inside the namespace bench/engine.ts creates');
 }
 const quick = process.argv.includes('--quick');
@@ -45,7 +47,9 @@ function pct(xs: number[], p: number): number {
 const addr = (i: number) => `100.${64 + ((i >> 16) & 63)}.${(i >> 8) & 255}.${i & 255}`;
 let dbN = 0;
 function config(extra = '', storePath = `${dir}/state${++dbN}.db`): Readonly<Config> {
-  return parseConfigText(`home_networks: [172.31.0.0/16]\nservices: { tcp: [22] }\napi: { enabled: false }\nstore: { path: "${storePath}" }\n${extra}`);
+  return parseConfigText(
+    `home_networks: [172.31.0.0/16]\nservices: { tcp: [22] }\napi: { enabled: false }\nstore: { path: "${storePath}" }\n${extra}`,
+  );
 }
 function alertFrom(i: number): Alert {
   const p = new LineParser({ format: 'eve' });
@@ -87,13 +91,20 @@ async function runnerChoice(): Promise<void> {
   const floor: number[] = [];
   for (let i = 0; i < 1000; i++) {
     const t = performance.now();
-    await new Promise<void>((r) => ((wake = r), cat.stdin.write('x\n')));
+    await new Promise<void>((r) => {
+      wake = r;
+      cat.stdin.write('x\n');
+    });
     floor.push(performance.now() - t);
     await new Promise((r) => setTimeout(r, 1));
   }
   cat.stdin.end();
-  out(`floor of this machine, a pipe round trip to cat with 1 ms pauses: p50 ${ms(pct(floor, 50))}  p99 ${ms(pct(floor, 99))}  max ${ms(Math.max(...floor))}`);
-  out(`nft -i co-process, 1000 runs:  p50 ${ms(pct(co, 50))}  p99 ${ms(pct(co, 99))}  (1000 transactions in ${ms(total)}, start included)`);
+  out(
+    `floor of this machine, a pipe round trip to cat with 1 ms pauses: p50 ${ms(pct(floor, 50))}  p99 ${ms(pct(floor, 99))}  max ${ms(Math.max(...floor))}`,
+  );
+  out(
+    `nft -i co-process, 1000 runs:  p50 ${ms(pct(co, 50))}  p99 ${ms(pct(co, 99))}  (1000 transactions in ${ms(total)}, start included)`,
+  );
 }
 
 const latencyP99s: Record<number, number[]> = { 1: [], 2: [] };
@@ -103,7 +114,10 @@ let latencyRuns = 0;
 async function latency(coprocess: boolean, pipeline = 2): Promise<void> {
   const run = ++latencyRuns;
   const sock = join(dir, `eve-${run}.sock`);
-  const cfg = config(`engine: { coprocess_max_elements: ${coprocess ? 512 : 0}, pipeline: ${pipeline}${process.env.BENCH_TIMERS ?? ''} }`, process.env.BENCH_MEMSTORE ? ':memory:' : undefined);
+  const cfg = config(
+    `engine: { coprocess_max_elements: ${coprocess ? 512 : 0}, pipeline: ${pipeline}${process.env.BENCH_TIMERS ?? ''} }`,
+    process.env.BENCH_MEMSTORE ? ':memory:' : undefined,
+  );
   const queue = new AlertQueue(100_000);
   // Each run starts from an empty table: the bans of the runs before would otherwise be adopted
   // from the kernel by this run's start (its store is new), in the background, while it measures.
@@ -124,7 +138,9 @@ async function latency(coprocess: boolean, pipeline = 2): Promise<void> {
   const stalls: string[] = [];
   const gcs: string[] = [];
   const gcObs = new PerformanceObserver((l) => {
-    for (const e of l.getEntries()) if (e.duration > 3) gcs.push(`${((performance.timeOrigin + e.startTime) % 100000).toFixed(0)}+${e.duration.toFixed(0)}`);
+    for (const e of l.getEntries())
+      if (e.duration > 3)
+        gcs.push(`${((performance.timeOrigin + e.startTime) % 100000).toFixed(0)}+${e.duration.toFixed(0)}`);
   });
   gcObs.observe({ entryTypes: ['gc'] });
   const tasks: string[] = [];
@@ -154,7 +170,9 @@ async function latency(coprocess: boolean, pipeline = 2): Promise<void> {
     nftMs.push(engine.flusher.stats.lastDurationMs);
     for (const k of targets) kernelAt.set(k, t);
   };
-  const sender = spawn(process.execPath, ['bench/engine-sender.ts', sock, String(LATENCY_ALERTS), String(base)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sender = spawn(process.execPath, ['bench/engine-sender.ts', sock, String(LATENCY_ALERTS), String(base)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let senderOut = '';
   sender.stdout.setEncoding('utf8');
   sender.stdout.on('data', (d: string) => (senderOut += d));
@@ -171,17 +189,29 @@ async function latency(coprocess: boolean, pipeline = 2): Promise<void> {
   gcObs.disconnect();
   if (process.env.BENCH_TRACE) {
     const slow = report.sent.map(([a, at]) => [at, (kernelAt.get(a) ?? NaN) - at] as const).filter(([, l]) => l > 5);
-    out(`  slow (send%1e5 +latency): ${slow.map(([at, l]) => `${(at % 100000).toFixed(0)}+${l.toFixed(0)}`).join(' ')}`);
-    out(`  loop stalls (at%1e5 +gap): ${stalls.join(' ')}; gc pauses: ${gcs.join(' ')}; sender spawned at ${(spawnAt % 100000).toFixed(0)}`);
+    out(
+      `  slow (send%1e5 +latency): ${slow.map(([at, l]) => `${(at % 100000).toFixed(0)}+${l.toFixed(0)}`).join(' ')}`,
+    );
+    out(
+      `  loop stalls (at%1e5 +gap): ${stalls.join(' ')}; gc pauses: ${gcs.join(' ')}; sender spawned at ${(spawnAt % 100000).toFixed(0)}`,
+    );
     out(`  tasks (sync part): ${tasks.join(' ')}`);
   }
   if (coprocess) latencyP99s[pipeline]!.push(pct(lat, 99));
-  const label = !coprocess ? 'nft -f FILE only (baseline)' : pipeline === 2 ? 'nft -i, 2 in flight (chosen)' : 'nft -i, 1 in flight (comparison)';
-  out(`${label}: ${lat.length}/${LATENCY_ALERTS} alerts at ${rate.toFixed(0)}/s, ` +
-    `p50 ${ms(pct(lat, 50))}  p99 ${ms(pct(lat, 99))}  max ${ms(Math.max(...lat))}  (${engine.flusher.stats.transactions} transactions)`);
+  const label = !coprocess
+    ? 'nft -f FILE only (baseline)'
+    : pipeline === 2
+      ? 'nft -i, 2 in flight (chosen)'
+      : 'nft -i, 1 in flight (comparison)';
+  out(
+    `${label}: ${lat.length}/${LATENCY_ALERTS} alerts at ${rate.toFixed(0)}/s, ` +
+      `p50 ${ms(pct(lat, 50))}  p99 ${ms(pct(lat, 99))}  max ${ms(Math.max(...lat))}  (${engine.flusher.stats.transactions} transactions)`,
+  );
   loopDelay.disable();
-  out(`  nft time per transaction: p50 ${ms(pct(nftMs, 50))}  p99 ${ms(pct(nftMs, 99))}  max ${ms(Math.max(...nftMs))}; ` +
-    `event loop delay p99 ${ms(loopDelay.percentile(99) / 1e6)} max ${ms(loopDelay.max / 1e6)}`);
+  out(
+    `  nft time per transaction: p50 ${ms(pct(nftMs, 50))}  p99 ${ms(pct(nftMs, 99))}  max ${ms(Math.max(...nftMs))}; ` +
+      `event loop delay p99 ${ms(loopDelay.percentile(99) / 1e6)} max ${ms(loopDelay.max / 1e6)}`,
+  );
   await ingest.stop();
   queue.close();
   await consumer;
@@ -211,7 +241,9 @@ async function burstOnce(cfg: Readonly<Config>, alerts: Alert[], label: string):
   await engine.flushed();
   const totalMs = performance.now() - t0;
   const n = await kernelCount();
-  out(`${label}: all ${n} in the kernel after ${ms(inKernelMs)} (${engine.flusher.stats.transactions} transactions; deciding ${ms(decideCpuMs)} of the main thread), store written after ${ms(totalMs)}`);
+  out(
+    `${label}: all ${n} in the kernel after ${ms(inKernelMs)} (${engine.flusher.stats.transactions} transactions; deciding ${ms(decideCpuMs)} of the main thread), store written after ${ms(totalMs)}`,
+  );
   if (process.env.BENCH_TIMELINE) out(`  transactions (elements@done ms): ${timeline.join(' ')}`);
   burstTimes.push(inKernelMs);
   return engine;
@@ -227,37 +259,58 @@ async function burstAndRestore(): Promise<void> {
   let engine!: Daemon;
   for (let r = 0; r < runs; r++) {
     if (r > 0) await engine.stop();
-    engine = await burstOnce(config('engine: { kernel_scan_poll_ms: 60000, heal_poll_ms: 60000 }'), alerts, `run ${r + 1}`);
+    engine = await burstOnce(
+      config('engine: { kernel_scan_poll_ms: 60000, heal_poll_ms: 60000 }'),
+      alerts,
+      `run ${r + 1}`,
+    );
   }
   await engine.stop();
   engine = await burstOnce(cfg, alerts, `run ${runs + 1} (its store is used for the restore below)`);
-  out(`burst into the kernel: median ${ms(pct(burstTimes, 50))}, best ${ms(Math.min(...burstTimes))}, worst ${ms(Math.max(...burstTimes))}`);
+  out(
+    `burst into the kernel: median ${ms(pct(burstTimes, 50))}, best ${ms(Math.min(...burstTimes))}, worst ${ms(Math.max(...burstTimes))}`,
+  );
   // Baseline: one `nft add element` process per ban.
   const t1 = performance.now();
-  for (let i = 0; i < PER_PROCESS; i++) await runner.run(['add', 'element', 'inet', 'nftsentry', 'ban4', `{ ${addr(500_000 + i)} timeout 3600s }`]);
+  for (let i = 0; i < PER_PROCESS; i++)
+    await runner.run(['add', 'element', 'inet', 'nftsentry', 'ban4', `{ ${addr(500_000 + i)} timeout 3600s }`]);
   const perProcMs = performance.now() - t1;
-  out(`baseline, one nft process per ban: ${PER_PROCESS} bans in ${ms(perProcMs)} (${ms(perProcMs / PER_PROCESS)} each) -> ${BURST} extrapolated: ${(perProcMs * (BURST / PER_PROCESS) / 1000).toFixed(1)} s`);
+  out(
+    `baseline, one nft process per ban: ${PER_PROCESS} bans in ${ms(perProcMs)} (${ms(perProcMs / PER_PROCESS)} each) -> ${BURST} extrapolated: ${((perProcMs * (BURST / PER_PROCESS)) / 1000).toFixed(1)} s`,
+  );
   await runner.run(['flush', 'set', 'inet', 'nftsentry', 'ban4']);
   await engine.stop();
-  await runner.runScript(`add element inet nftsentry ban4 { ${alerts.map((a) => `${a.src.ip} timeout 3600s`).join(', ')} }\n`);
+  await runner.runScript(
+    `add element inet nftsentry ban4 { ${alerts.map((a) => `${a.src.ip} timeout 3600s`).join(', ')} }\n`,
+  );
 
   out(`\n## 4. restore of ${BURST} bans at start`);
   engine = new Daemon(cfg, { log, nft: runner });
   let t = performance.now();
   await engine.start();
-  out(`daemon restart, the kernel still holds them: start() in ${ms(performance.now() - t)} (store read + one add transaction of every ban, nothing flushed); kernel holds ${await kernelCount()}`);
+  out(
+    `daemon restart, the kernel still holds them: start() in ${ms(performance.now() - t)} (store read + one add transaction of every ban, nothing flushed); kernel holds ${await kernelCount()}`,
+  );
   await engine.sync.reconciled;
-  out(`  full reconcile against the kernel (read back ${BURST} elements, adopt unknown ones) done in the background ${ms(performance.now() - t)} after start`);
+  out(
+    `  full reconcile against the kernel (read back ${BURST} elements, adopt unknown ones) done in the background ${ms(performance.now() - t)} after start`,
+  );
   await engine.stop();
   await runner.run(['flush', 'ruleset']);
   engine = new Daemon(cfg, { log, nft: runner });
   t = performance.now();
   await engine.start();
-  out(`after a reboot, empty kernel: start() in ${ms(performance.now() - t)} (ruleset + store read + every ban with its remaining time); kernel holds ${await kernelCount()}`);
+  out(
+    `after a reboot, empty kernel: start() in ${ms(performance.now() - t)} (ruleset + store read + every ban with its remaining time); kernel holds ${await kernelCount()}`,
+  );
   await engine.stop();
   t = performance.now();
-  await runner.runScript(`flush set inet nftsentry ban4\nadd element inet nftsentry ban4 { ${alerts.map((a) => `${a.src.ip} timeout 3600s`).join(', ')} }\n`);
-  out(`baseline, flush + re-add of the set in one transaction (no store read, no reconcile): ${ms(performance.now() - t)}`);
+  await runner.runScript(
+    `flush set inet nftsentry ban4\nadd element inet nftsentry ban4 { ${alerts.map((a) => `${a.src.ip} timeout 3600s`).join(', ')} }\n`,
+  );
+  out(
+    `baseline, flush + re-add of the set in one transaction (no store read, no reconcile): ${ms(performance.now() - t)}`,
+  );
 }
 
 async function memory(): Promise<void> {
@@ -271,7 +324,9 @@ async function memory(): Promise<void> {
   const t = performance.now();
   for (let i = 0; i < MEMORY_BANS; i += 10_000) {
     for (let j = i; j < Math.min(MEMORY_BANS, i + 10_000); j++) {
-      engine.operations.ban({ address: parsePrefix(addr(j))!, durationSec: 3600, reason: 'bench' }).catch(() => undefined);
+      engine.operations
+        .ban({ address: parsePrefix(addr(j))!, durationSec: 3600, reason: 'bench' })
+        .catch(() => undefined);
     }
     await engine.flushed();
   }
@@ -280,10 +335,20 @@ async function memory(): Promise<void> {
   const after = process.memoryUsage();
   const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
   out(`baseline (empty engine): heap ${mb(before.heapUsed)}, rss ${mb(before.rss)}`);
-  const fileMb = statSync(cfg.store.path).size + (() => { try { return statSync(`${cfg.store.path}-wal`).size; } catch { return 0; } })();
+  const fileMb =
+    statSync(cfg.store.path).size +
+    (() => {
+      try {
+        return statSync(`${cfg.store.path}-wal`).size;
+      } catch {
+        return 0;
+      }
+    })();
   out(`store file: ${mb(fileMb)} (with WAL)`);
-  out(`${engine.ledger.activeCount} bans recorded in ${(took / 1000).toFixed(1)} s: heap ${mb(after.heapUsed)} (+${mb(after.heapUsed - before.heapUsed)}), rss ${mb(after.rss)} (+${mb(after.rss - before.rss)}); ` +
-    `${((after.heapUsed - before.heapUsed) / engine.ledger.activeCount).toFixed(0)} heap bytes per ban`);
+  out(
+    `${engine.ledger.activeCount} bans recorded in ${(took / 1000).toFixed(1)} s: heap ${mb(after.heapUsed)} (+${mb(after.heapUsed - before.heapUsed)}), rss ${mb(after.rss)} (+${mb(after.rss - before.rss)}); ` +
+      `${((after.heapUsed - before.heapUsed) / engine.ledger.activeCount).toFixed(0)} heap bytes per ban`,
+  );
   await engine.stop();
 }
 
@@ -298,15 +363,21 @@ async function memory(): Promise<void> {
 async function prefixBansHeld(): Promise<void> {
   const sizes = quick ? [0, 1000] : [0, 1000, 10_000];
   const runs = quick ? 200 : 500;
-  out(`\n## 6. one ban transaction through nft -i while bannet4 holds 0 / 1,000 / 10,000 prefix bans (${runs} transactions each)`);
+  out(
+    `\n## 6. one ban transaction through nft -i while bannet4 holds 0 / 1,000 / 10,000 prefix bans (${runs} transactions each)`,
+  );
   const current = renderRuleset(config(), loadTemplates());
   const plain = current
     .replace('set bannet4 { type ipv4_addr . inet_proto;', 'set bannet4 { type ipv4_addr;')
     .replace('set bannet6 { type ipv6_addr . inet_proto;', 'set bannet6 { type ipv6_addr;')
     .replace('ip saddr . ip protocol @bannet4', 'ip saddr @bannet4')
     .replace('ip6 saddr . ip6 nexthdr @bannet6', 'ip6 saddr @bannet6');
-  if (/set bannet[46] \{ type ipv[46]_addr \. inet_proto/.test(plain)) throw new Error('the baseline ruleset still has a concatenated bannet set');
-  const older = readFileSync(join(fileURLToPath(new URL('..', import.meta.url)), 'test/fixtures/ruleset-plain-bannet.nft'), 'utf8');
+  if (/set bannet[46] \{ type ipv[46]_addr \. inet_proto/.test(plain))
+    throw new Error('the baseline ruleset still has a concatenated bannet set');
+  const older = readFileSync(
+    join(fileURLToPath(new URL('..', import.meta.url)), 'test/fixtures/ruleset-plain-bannet.nft'),
+    'utf8',
+  );
   const definitions = [
     { label: 'this version (all concatenations)', script: current, any: ' . 0-255' },
     { label: 'baseline a: plain interval bannet4/6', script: plain, any: '' },
@@ -328,24 +399,32 @@ async function prefixBansHeld(): Promise<void> {
         await session.run([`add element inet nftsentry ban4 { ${addr(1 + i)} timeout 60s }`]);
         single.push(performance.now() - t);
         t = performance.now();
-        await session.run([`add element inet nftsentry bannet4 { 100.${64 + (i >> 8)}.${i & 255}.0/24${d.any} timeout 60s }`]);
+        await session.run([
+          `add element inet nftsentry bannet4 { 100.${64 + (i >> 8)}.${i & 255}.0/24${d.any} timeout 60s }`,
+        ]);
         prefix.push(performance.now() - t);
       }
       session.close();
       await runner.run(['flush', 'set', 'inet', 'nftsentry', 'ban4']);
-      out(`${d.label}, ${String(n).padStart(5)} held: single address (ban4) p50 ${ms(pct(single, 50))}  p99 ${ms(pct(single, 99))}; ` +
-        `a prefix (bannet4) p50 ${ms(pct(prefix, 50))}  p99 ${ms(pct(prefix, 99))}`);
+      out(
+        `${d.label}, ${String(n).padStart(5)} held: single address (ban4) p50 ${ms(pct(single, 50))}  p99 ${ms(pct(single, 99))}; ` +
+          `a prefix (bannet4) p50 ${ms(pct(prefix, 50))}  p99 ${ms(pct(prefix, 99))}`,
+      );
     }
   }
   await runner.run(['flush', 'ruleset']);
 }
 
 try {
-  out(`# nftsentry engine benchmarks${quick ? ' (--quick)' : ''}: ${new Date().toISOString()}, node ${process.version}`);
+  out(
+    `# nftsentry engine benchmarks${quick ? ' (--quick)' : ''}: ${new Date().toISOString()}, node ${process.version}`,
+  );
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
   if (!only || only === 'runner') await runnerChoice();
   if (!only || only === 'latency') {
-    out(`\n## 2. alert-to-kernel latency at 1k alerts/s (unix_stream -> parse -> decide -> nft), ${LATENCY_ALERTS} alerts, each a new ban`);
+    out(
+      `\n## 2. alert-to-kernel latency at 1k alerts/s (unix_stream -> parse -> decide -> nft), ${LATENCY_ALERTS} alerts, each a new ban`,
+    );
     // Alternating, so that both see the same VM: 2 in flight (chosen) and 1 in flight.
     for (let r = 0; r < (quick ? 1 : 3); r++) {
       await latency(true, 2);
@@ -354,7 +433,9 @@ try {
     if (!quick) {
       for (const p of [2, 1]) {
         const runs = latencyP99s[p]!;
-        out(`p99, ${p} in flight, over ${runs.length} runs: ${runs.map((x) => ms(x)).join(', ')} (median ${ms(pct(runs, 50))})`);
+        out(
+          `p99, ${p} in flight, over ${runs.length} runs: ${runs.map((x) => ms(x)).join(', ')} (median ${ms(pct(runs, 50))})`,
+        );
       }
     }
     if (!only) await latency(false);

@@ -28,7 +28,11 @@ if (!inside) {
   process.once('SIGINT', cleanup);
   try {
     const child = ns.spawn(process.execPath, ['--expose-gc', 'bench/engine-cases.ts', ...process.argv.slice(2)], {
-      env: { NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino), NFTSENTRY_FORBID_HOST_NETNS: '0', NFTSENTRY_LOG_LEVEL: 'silent' },
+      env: {
+        NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino),
+        NFTSENTRY_FORBID_HOST_NETNS: '0',
+        NFTSENTRY_LOG_LEVEL: 'silent',
+      },
       stdout: 'inherit',
       stderr: 'inherit',
       timeout: 15 * 60_000,

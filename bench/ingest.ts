@@ -20,8 +20,21 @@ import { LineSplitter } from '../src/ingest/line-splitter.ts';
 import { parseEveAlert } from '../src/ingest/eve-alert.ts';
 import { buildMix, chunks, type Mix } from './ingest-mix.ts';
 
-type PathName = 'chosen (fast)' | 'chosen (strict_json)' | 'splitter+JSON.parse' | 'split2+prefilter+JSON.parse' | 'split2+JSON.parse' | 'ndjson.parse';
-const PATHS: PathName[] = ['chosen (fast)', 'chosen (strict_json)', 'splitter+JSON.parse', 'split2+prefilter+JSON.parse', 'split2+JSON.parse', 'ndjson.parse'];
+type PathName =
+  | 'chosen (fast)'
+  | 'chosen (strict_json)'
+  | 'splitter+JSON.parse'
+  | 'split2+prefilter+JSON.parse'
+  | 'split2+JSON.parse'
+  | 'ndjson.parse';
+const PATHS: PathName[] = [
+  'chosen (fast)',
+  'chosen (strict_json)',
+  'splitter+JSON.parse',
+  'split2+prefilter+JSON.parse',
+  'split2+JSON.parse',
+  'ndjson.parse',
+];
 
 function arg(name: string, fallback: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -136,13 +149,19 @@ async function main(): Promise<void> {
   const lines = arg('lines', 1_000_000);
   const rounds = arg('rounds', 2);
   const self = fileURLToPath(import.meta.url);
-  console.log(`ingest bench: ${lines} lines per round, best of ${rounds}, node ${process.version}, one core (single JS thread)`);
+  console.log(
+    `ingest bench: ${lines} lines per round, best of ${rounds}, node ${process.version}, one core (single JS thread)`,
+  );
   const rows: Array<Record<string, string | number>> = [];
   for (const name of PATHS) {
-    const r = spawnSync(process.execPath, [self, `--only=${name}`, `--lines=${lines}`, `--rounds=${rounds}`], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = spawnSync(process.execPath, [self, `--only=${name}`, `--lines=${lines}`, `--rounds=${rounds}`], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
     if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
     const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-    if (res.alerts !== res.expectedAlerts) throw new Error(`${name} found ${res.alerts} alerts, expected ${res.expectedAlerts}`);
+    if (res.alerts !== res.expectedAlerts)
+      throw new Error(`${name} found ${res.alerts} alerts, expected ${res.expectedAlerts}`);
     rows.push({
       path: name,
       'lines/s': res.linesPerSec.toLocaleString('en-US'),

@@ -5,7 +5,11 @@
  * (stale-while-revalidate). Only the very first call, or a call after a failed refresh, waits.
  * At most one read runs at a time.
  */
-export function cachedReader<T>(read: () => Promise<T>, ttlMs: number | (() => number), nowMs: () => number = Date.now): () => Promise<T> {
+export function cachedReader<T>(
+  read: () => Promise<T>,
+  ttlMs: number | (() => number),
+  nowMs: () => number = Date.now,
+): () => Promise<T> {
   const ttl = typeof ttlMs === 'number' ? () => ttlMs : ttlMs;
   let cached: { atMs: number; value: T } | null = null;
   let inflight: Promise<T> | null = null;

@@ -21,7 +21,12 @@ export async function runCli(args: string[], options: { env?: Record<string, str
 }
 
 /** Polls `probe` until it returns a non-undefined value or the deadline passes (then throws). */
-export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string, everyMs = 20): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 20,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -8,7 +8,14 @@
  * - Every error, fastify's own included, answers `{error: {code, message}}` with the status from
  *   the one table in http-errors.ts.
  */
-import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  fastify,
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { ErrorCodes } from '../errors.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
@@ -92,9 +99,15 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     const key = `${req.method} ${route} ${reply.statusCode}`;
     ctx.requestCounts.set(key, (ctx.requestCounts.get(key) ?? 0) + 1);
     let h = ctx.requestDurations.get(route);
-    if (!h) ctx.requestDurations.set(route, (h = new Histogram()));
+    if (!h) {
+      h = new Histogram();
+      ctx.requestDurations.set(route, h);
+    }
     h.observe(reply.elapsedTime / 1000);
-    log.debug({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'api: request');
+    log.debug(
+      { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'api: request',
+    );
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -105,7 +118,9 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
   });
 
   app.setNotFoundHandler((req, reply) => {
-    const mapped = mapError(new ApiError(ApiOnlyCodes.ROUTE_NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 100)}`));
+    const mapped = mapError(
+      new ApiError(ApiOnlyCodes.ROUTE_NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 100)}`),
+    );
     reply.code(mapped.status).send(mapped.body);
   });
 

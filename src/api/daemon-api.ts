@@ -49,7 +49,8 @@ export function daemonTelemetry(daemon: DaemonView, deps: DaemonApiDeps, applyDu
       }
       const snap = daemon.decisionStats();
       for (const [source, count] of Object.entries(snap.bansBySource)) out.push({ source, result: 'banned', count });
-      for (const [why, count] of Object.entries(snap.skips)) out.push({ source: 'any', result: `skipped_${why}`, count });
+      for (const [why, count] of Object.entries(snap.skips))
+        out.push({ source: 'any', result: `skipped_${why}`, count });
       return out;
     },
     bansActive: () => {
@@ -63,7 +64,11 @@ export function daemonTelemetry(daemon: DaemonView, deps: DaemonApiDeps, applyDu
   };
 }
 
-export async function startDaemonApi(config: Readonly<Config>, daemon: DaemonView, deps: DaemonApiDeps): Promise<ApiHandle | null> {
+export async function startDaemonApi(
+  config: Readonly<Config>,
+  daemon: DaemonView,
+  deps: DaemonApiDeps,
+): Promise<ApiHandle | null> {
   if (!config.api.enabled) {
     deps.log.info('api: disabled in the config');
     return null;
@@ -84,7 +89,14 @@ export async function startDaemonApi(config: Readonly<Config>, daemon: DaemonVie
         ruleset: rulesetState(daemon),
         ready: daemon.dryRun || daemon.rulesetAppliedMs() !== null,
       });
-      handle = await startApiThread({ daemon, config: config.api, storePath, log, version: deps.version ?? VERSION, snapshot });
+      handle = await startApiThread({
+        daemon,
+        config: config.api,
+        storePath,
+        log,
+        version: deps.version ?? VERSION,
+        snapshot,
+      });
     } else {
       handle = await startApi(config.api, daemon.operations, { log, telemetry, version: deps.version ?? VERSION });
     }

@@ -13,7 +13,9 @@ export interface HistogramSnapshot {
 }
 
 /** Default bounds for durations from 1 ms to 10 s. */
-export const DURATION_BOUNDS_SEC: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const DURATION_BOUNDS_SEC: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 export class Histogram {
   readonly bounds: readonly number[];
@@ -44,7 +46,10 @@ export class Histogram {
   snapshot(): HistogramSnapshot {
     const cumulative: number[] = [];
     let running = 0;
-    for (const c of this.counts) cumulative.push((running += c));
+    for (const c of this.counts) {
+      running += c;
+      cumulative.push(running);
+    }
     return { bounds: this.bounds, cumulative, count: this.count, sumSec: this.sumSec };
   }
 }

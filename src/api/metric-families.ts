@@ -9,8 +9,18 @@ import type { Observations } from './observations.ts';
 export function metricFamilies(ctx: ApiContext, o: Observations, nowMs: number): MetricFamily[] {
   const t = ctx.telemetry;
   const fams: MetricFamily[] = [
-    { name: 'nftsentry_build_info', help: 'Version of the running nftsentry.', type: 'gauge', samples: [{ labels: { version: ctx.version }, value: 1 }] },
-    { name: 'nftsentry_start_time_seconds', help: 'Start time of the daemon, Unix seconds.', type: 'gauge', samples: [{ value: ctx.startedMs / 1000 }] },
+    {
+      name: 'nftsentry_build_info',
+      help: 'Version of the running nftsentry.',
+      type: 'gauge',
+      samples: [{ labels: { version: ctx.version }, value: 1 }],
+    },
+    {
+      name: 'nftsentry_start_time_seconds',
+      help: 'Start time of the daemon, Unix seconds.',
+      type: 'gauge',
+      samples: [{ value: ctx.startedMs / 1000 }],
+    },
   ];
   if (o.bans) {
     fams.push({
@@ -31,18 +41,43 @@ export function metricFamilies(ctx: ApiContext, o: Observations, nowMs: number):
   }
   const apply = t.nftApplyDurations?.();
   if (apply) {
-    fams.push({ name: 'nftsentry_nft_apply_duration_seconds', help: 'Duration of nft transactions (ruleset and ban batches).', type: 'histogram', histograms: [{ snapshot: apply }] });
+    fams.push({
+      name: 'nftsentry_nft_apply_duration_seconds',
+      help: 'Duration of nft transactions (ruleset and ban batches).',
+      type: 'histogram',
+      histograms: [{ snapshot: apply }],
+    });
   }
   if (o.drops) {
     fams.push(
-      { name: 'nftsentry_packets_dropped_total', help: 'Packets dropped by table inet nftsentry, by reason (nft named counters).', type: 'counter', samples: o.drops.map((d) => ({ labels: { reason: d.reason }, value: d.packets })) },
-      { name: 'nftsentry_bytes_dropped_total', help: 'Bytes dropped by table inet nftsentry, by reason (nft named counters).', type: 'counter', samples: o.drops.map((d) => ({ labels: { reason: d.reason }, value: d.bytes })) },
+      {
+        name: 'nftsentry_packets_dropped_total',
+        help: 'Packets dropped by table inet nftsentry, by reason (nft named counters).',
+        type: 'counter',
+        samples: o.drops.map((d) => ({ labels: { reason: d.reason }, value: d.packets })),
+      },
+      {
+        name: 'nftsentry_bytes_dropped_total',
+        help: 'Bytes dropped by table inet nftsentry, by reason (nft named counters).',
+        type: 'counter',
+        samples: o.drops.map((d) => ({ labels: { reason: d.reason }, value: d.bytes })),
+      },
     );
   }
   if (o.ruleset) {
-    fams.push({ name: 'nftsentry_ruleset_applied', help: '1 when the base ruleset is loaded.', type: 'gauge', samples: [{ value: o.ruleset.applied ? 1 : 0 }] });
+    fams.push({
+      name: 'nftsentry_ruleset_applied',
+      help: '1 when the base ruleset is loaded.',
+      type: 'gauge',
+      samples: [{ value: o.ruleset.applied ? 1 : 0 }],
+    });
     if (o.ruleset.appliedMs !== null) {
-      fams.push({ name: 'nftsentry_ruleset_applied_timestamp_seconds', help: 'When the base ruleset was last applied, Unix seconds.', type: 'gauge', samples: [{ value: o.ruleset.appliedMs / 1000 }] });
+      fams.push({
+        name: 'nftsentry_ruleset_applied_timestamp_seconds',
+        help: 'When the base ruleset was last applied, Unix seconds.',
+        type: 'gauge',
+        samples: [{ value: o.ruleset.appliedMs / 1000 }],
+      });
     }
   }
   if (o.sources) fams.push(...sourceFamilies(o, nowMs));
@@ -58,12 +93,42 @@ function sourceFamilies(o: Observations, nowMs: number): MetricFamily[] {
       return v === null ? [] : [{ labels: { source: x.name }, value: v }];
     });
   return [
-    { name: 'nftsentry_source_connected', help: 'Open connections (unix_stream) or 1 when the source is open.', type: 'gauge', samples: per((x) => x.connected) },
-    { name: 'nftsentry_source_lines_total', help: 'Lines read per source.', type: 'counter', samples: per((x) => x.lines) },
-    { name: 'nftsentry_source_bad_lines_total', help: 'Lines refused as malformed, per source.', type: 'counter', samples: per((x) => x.badTotal) },
-    { name: 'nftsentry_source_dropped_alerts_total', help: 'Alerts refused because the queue was full, per source.', type: 'counter', samples: per((x) => x.dropped) },
-    { name: 'nftsentry_source_lag_seconds', help: 'Receive time minus event time of the last alert, per source.', type: 'gauge', samples: per((x) => (x.lastLagMs === null ? null : x.lastLagMs / 1000)) },
-    { name: 'nftsentry_source_last_line_age_seconds', help: 'Seconds since the last line was read, per source.', type: 'gauge', samples: per((x) => (x.lastLineMs === null ? null : Math.max(0, (nowMs - x.lastLineMs) / 1000))) },
+    {
+      name: 'nftsentry_source_connected',
+      help: 'Open connections (unix_stream) or 1 when the source is open.',
+      type: 'gauge',
+      samples: per((x) => x.connected),
+    },
+    {
+      name: 'nftsentry_source_lines_total',
+      help: 'Lines read per source.',
+      type: 'counter',
+      samples: per((x) => x.lines),
+    },
+    {
+      name: 'nftsentry_source_bad_lines_total',
+      help: 'Lines refused as malformed, per source.',
+      type: 'counter',
+      samples: per((x) => x.badTotal),
+    },
+    {
+      name: 'nftsentry_source_dropped_alerts_total',
+      help: 'Alerts refused because the queue was full, per source.',
+      type: 'counter',
+      samples: per((x) => x.dropped),
+    },
+    {
+      name: 'nftsentry_source_lag_seconds',
+      help: 'Receive time minus event time of the last alert, per source.',
+      type: 'gauge',
+      samples: per((x) => (x.lastLagMs === null ? null : x.lastLagMs / 1000)),
+    },
+    {
+      name: 'nftsentry_source_last_line_age_seconds',
+      help: 'Seconds since the last line was read, per source.',
+      type: 'gauge',
+      samples: per((x) => (x.lastLineMs === null ? null : Math.max(0, (nowMs - x.lastLineMs) / 1000))),
+    },
   ];
 }
 
@@ -73,7 +138,12 @@ function requestFamilies(ctx: ApiContext): MetricFamily[] {
     return { labels: { method: method!, route: route!, status: status! }, value };
   });
   return [
-    { name: 'nftsentry_api_requests_total', help: 'API requests answered, by method, route and status.', type: 'counter', samples: counts },
+    {
+      name: 'nftsentry_api_requests_total',
+      help: 'API requests answered, by method, route and status.',
+      type: 'counter',
+      samples: counts,
+    },
     {
       name: 'nftsentry_api_request_duration_seconds',
       help: 'API request durations, by route.',

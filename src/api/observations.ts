@@ -19,7 +19,12 @@ export interface Observations {
 }
 
 async function bansFromList(ctx: ApiContext): Promise<BanCount[]> {
-  return Promise.all(BAN_SOURCES.map(async (source: BanSource) => ({ source, count: (await ctx.ops.listBans({ source, limit: 0, offset: 0 })).total })));
+  return Promise.all(
+    BAN_SOURCES.map(async (source: BanSource) => ({
+      source,
+      count: (await ctx.ops.listBans({ source, limit: 0, offset: 0 })).total,
+    })),
+  );
 }
 
 function dropsFrom(counters: readonly CounterValue[]) {

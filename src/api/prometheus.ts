@@ -47,9 +47,15 @@ function formatLabels(labels: Record<string, string | number> | undefined): stri
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
-function renderHistogram(name: string, labels: Record<string, string | number> | undefined, h: HistogramSnapshot): string[] {
+function renderHistogram(
+  name: string,
+  labels: Record<string, string | number> | undefined,
+  h: HistogramSnapshot,
+): string[] {
   const lines: string[] = [];
-  h.bounds.forEach((b, i) => lines.push(`${name}_bucket${formatLabels({ ...labels, le: formatValue(b) })} ${h.cumulative[i] ?? 0}`));
+  h.bounds.forEach((b, i) => {
+    lines.push(`${name}_bucket${formatLabels({ ...labels, le: formatValue(b) })} ${h.cumulative[i] ?? 0}`);
+  });
   lines.push(`${name}_bucket${formatLabels({ ...labels, le: '+Inf' })} ${h.count}`);
   lines.push(`${name}_sum${formatLabels(labels)} ${formatValue(h.sumSec)}`);
   lines.push(`${name}_count${formatLabels(labels)} ${h.count}`);

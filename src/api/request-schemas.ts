@@ -11,9 +11,17 @@ import type { BanSource } from '../engine/operations.ts';
 
 export const BAN_SOURCES: readonly BanSource[] = ['suricata', 'snort', 'kernel:scan', 'manual'];
 const MAPPED = parsePrefix('::ffff:0:0/96')!;
-const SPECIAL_NETS = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '255.255.255.255/32', '::/128', '::1/128', 'fe80::/10', 'ff00::/8'].map(
-  (t) => parsePrefix(t)!,
-);
+const SPECIAL_NETS = [
+  '0.0.0.0/8',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '224.0.0.0/4',
+  '255.255.255.255/32',
+  '::/128',
+  '::1/128',
+  'fe80::/10',
+  'ff00::/8',
+].map((t) => parsePrefix(t)!);
 /** Shortest prefixes a ban may take (a /0 would cut off the world). */
 export const MIN_BAN_PREFIX = { 4: 8, 6: 16 } as const;
 
@@ -21,7 +29,10 @@ export const MIN_BAN_PREFIX = { 4: 8, 6: 16 } as const;
 const SAFE_TEXT = /^[A-Za-z0-9 _.,:/()#@+=-]*$/;
 const SAFE_TEXT_HINT = 'letters, digits, spaces and _ . , : / ( ) # @ + = -';
 
-function fail(code: typeof ErrorCodes.ADDRESS_INVALID | typeof ErrorCodes.DURATION_INVALID | typeof ErrorCodes.BAD_REQUEST, message: string): never {
+function fail(
+  code: typeof ErrorCodes.ADDRESS_INVALID | typeof ErrorCodes.DURATION_INVALID | typeof ErrorCodes.BAD_REQUEST,
+  message: string,
+): never {
   throw new NftsentryError(code, message);
 }
 
@@ -35,12 +46,18 @@ function shown(text: string): string {
  */
 export function parseRequestAddress(raw: unknown, what = 'address'): IpPrefix {
   if (typeof raw !== 'string') fail(ErrorCodes.ADDRESS_INVALID, `${what} must be a string`);
-  if (raw.length === 0 || raw.length > 49) fail(ErrorCodes.ADDRESS_INVALID, `${what} ${shown(raw)} is not an IPv4 or IPv6 address or CIDR`);
+  if (raw.length === 0 || raw.length > 49)
+    fail(ErrorCodes.ADDRESS_INVALID, `${what} ${shown(raw)} is not an IPv4 or IPv6 address or CIDR`);
   if (raw.includes('%')) fail(ErrorCodes.ADDRESS_INVALID, `${what} ${shown(raw)}: zone ids are not accepted`);
   const p = parsePrefix(raw);
   if (!p) {
     const loose = parsePrefix(raw, { strict: false });
-    fail(ErrorCodes.ADDRESS_INVALID, loose ? `${what} ${shown(raw)} has host bits set; did you mean "${loose.text}"?` : `${what} ${shown(raw)} is not an IPv4 or IPv6 address or CIDR`);
+    fail(
+      ErrorCodes.ADDRESS_INVALID,
+      loose
+        ? `${what} ${shown(raw)} has host bits set; did you mean "${loose.text}"?`
+        : `${what} ${shown(raw)} is not an IPv4 or IPv6 address or CIDR`,
+    );
   }
   if (p.family === 6 && (prefixContains(MAPPED, p.network) || prefixCovers(p, MAPPED))) {
     fail(ErrorCodes.ADDRESS_INVALID, `${what} ${shown(raw)} is IPv4-mapped IPv6; use the IPv4 address`);
@@ -53,9 +70,16 @@ export function parseBanAddress(raw: unknown): IpPrefix {
   const p = parseRequestAddress(raw);
   const kind = specialAddressKind(p.network);
   const covered = SPECIAL_NETS.find((s) => prefixCovers(p, s));
-  if (kind || covered) fail(ErrorCodes.ADDRESS_INVALID, `${p.text} is ${kind ?? `wider than the special range ${covered!.text}`}: it is never banned`);
+  if (kind || covered)
+    fail(
+      ErrorCodes.ADDRESS_INVALID,
+      `${p.text} is ${kind ?? `wider than the special range ${covered!.text}`}: it is never banned`,
+    );
   if (p.length < MIN_BAN_PREFIX[p.family]) {
-    fail(ErrorCodes.ADDRESS_INVALID, `${p.text} is too wide: a ban prefix is at least /${MIN_BAN_PREFIX[p.family]} for IPv${p.family}`);
+    fail(
+      ErrorCodes.ADDRESS_INVALID,
+      `${p.text} is too wide: a ban prefix is at least /${MIN_BAN_PREFIX[p.family]} for IPv${p.family}`,
+    );
   }
   return p;
 }
@@ -64,10 +88,14 @@ export function parseBanAddress(raw: unknown): IpPrefix {
 export function parseRequestDuration(raw: unknown, fallbackSec: number): number | null {
   if (raw === undefined) return fallbackSec;
   if (raw === 'permanent') return null;
-  if (typeof raw === 'string' && !/^[0-9a-z]{1,32}$/.test(raw)) fail(ErrorCodes.DURATION_INVALID, `duration ${shown(raw)} is not a duration like "1h" or 3600`);
+  if (typeof raw === 'string' && !/^[0-9a-z]{1,32}$/.test(raw))
+    fail(ErrorCodes.DURATION_INVALID, `duration ${shown(raw)} is not a duration like "1h" or 3600`);
   const sec = parseDurationSec(raw);
   if (sec === null) {
-    fail(ErrorCodes.DURATION_INVALID, `duration ${shown(String(raw))} is not a duration like "1h" or 3600 seconds (1 s to ${MAX_DURATION_SEC / 86_400 / 365} years), or "permanent"`);
+    fail(
+      ErrorCodes.DURATION_INVALID,
+      `duration ${shown(String(raw))} is not a duration like "1h" or 3600 seconds (1 s to ${MAX_DURATION_SEC / 86_400 / 365} years), or "permanent"`,
+    );
   }
   return sec;
 }
@@ -86,11 +114,17 @@ export function parseRequestText(raw: unknown, what: string, fallback: string): 
  * properties only, on a null prototype: a `"__proto__"` key is a plain key, never a prototype.
  */
 export function parseBody(body: unknown): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) fail(ErrorCodes.BAD_REQUEST, 'the body must be a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    fail(ErrorCodes.BAD_REQUEST, 'the body must be a JSON object');
   return Object.assign(Object.create(null) as Record<string, unknown>, Object.fromEntries(Object.entries(body)));
 }
 
-const intText = (max: number) => z.string().regex(/^(0|[1-9]\d{0,9})$/, 'a whole number').transform(Number).pipe(z.number().max(max));
+const intText = (max: number) =>
+  z
+    .string()
+    .regex(/^(0|[1-9]\d{0,9})$/, 'a whole number')
+    .transform(Number)
+    .pipe(z.number().max(max));
 
 export function banListQuery(maxPage: number) {
   return z.object({

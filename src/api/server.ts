@@ -44,7 +44,8 @@ async function clearStaleSocket(path: string): Promise<void> {
   } catch {
     return;
   }
-  if (!st.isSocket()) throw new NftsentryError(ErrorCodes.CONFLICT, `${path} exists and is not a socket; refusing to replace it`);
+  if (!st.isSocket())
+    throw new NftsentryError(ErrorCodes.CONFLICT, `${path} exists and is not a socket; refusing to replace it`);
   const live = await new Promise<boolean>((resolve) => {
     const s = connect({ path }, () => {
       s.destroy();
@@ -59,7 +60,10 @@ async function clearStaleSocket(path: string): Promise<void> {
 /** Refuses a non-loopback TCP address unless the config says allow_remote (checked again at start). */
 export function checkListenAddress(config: ApiConfig): void {
   if (!config.socket && !isLoopbackHost(config.host) && !config.allow_remote) {
-    throw new NftsentryError(ErrorCodes.FORBIDDEN, `refusing to listen on ${config.host}: not loopback and allow_remote is false`);
+    throw new NftsentryError(
+      ErrorCodes.FORBIDDEN,
+      `refusing to listen on ${config.host}: not loopback and allow_remote is false`,
+    );
   }
 }
 
@@ -71,7 +75,14 @@ export interface ListenApiOptions extends StartApiOptions {
 export async function listenApi(config: ApiConfig, ops: ApiOperations, options: ListenApiOptions): Promise<ApiHandle> {
   checkListenAddress(config);
   const log = options.log;
-  const app = buildApi(ops, { token: options.token, config, telemetry: options.telemetry, log, clock: options.clock, version: options.version });
+  const app = buildApi(ops, {
+    token: options.token,
+    config,
+    telemetry: options.telemetry,
+    log,
+    clock: options.clock,
+    version: options.version,
+  });
   let address: string;
   try {
     if (config.socket) {
@@ -97,7 +108,11 @@ export async function listenApi(config: ApiConfig, ops: ApiOperations, options: 
 }
 
 /** Token file (read, or generated on first start), then listenApi, in this thread. */
-export async function startApi(config: ApiConfig, ops: ApiOperations, options: StartApiOptions): Promise<ApiHandle | null> {
+export async function startApi(
+  config: ApiConfig,
+  ops: ApiOperations,
+  options: StartApiOptions,
+): Promise<ApiHandle | null> {
   if (!config.enabled) {
     options.log.info('api: disabled in the config');
     return null;

@@ -40,4 +40,3 @@ export interface ApiTelemetry {
   /** Readiness beyond "the API answers": ruleset applied, store open. Default: ready. */
   ready?(): boolean | Promise<boolean>;
 }
-

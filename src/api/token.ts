@@ -23,7 +23,11 @@ export function readTokenFile(path: string): string {
   try {
     st = statSync(path);
   } catch (err) {
-    throw new NftsentryError(ErrorCodes.NOT_FOUND, `cannot read the API token file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new NftsentryError(
+      ErrorCodes.NOT_FOUND,
+      `cannot read the API token file ${path}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!st.isFile()) throw new NftsentryError(ErrorCodes.FORBIDDEN, `API token file ${path} is not a regular file`);
   if ((st.mode & 0o077) !== 0) {
@@ -34,7 +38,10 @@ export function readTokenFile(path: string): string {
   }
   const token = readFileSync(path, 'utf8').trim();
   if (!TOKEN_TEXT.test(token)) {
-    throw new NftsentryError(ErrorCodes.FORBIDDEN, `API token file ${path} does not hold a token (16-512 printable characters, no spaces)`);
+    throw new NftsentryError(
+      ErrorCodes.FORBIDDEN,
+      `API token file ${path} does not hold a token (16-512 printable characters, no spaces)`,
+    );
   }
   return token;
 }
@@ -56,7 +63,11 @@ export function loadOrCreateToken(path: string): { token: string; generated: boo
     fd = openSync(path, 'wx', 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { token: readTokenFile(path), generated: false };
-    throw new NftsentryError(ErrorCodes.FORBIDDEN, `cannot create the API token file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new NftsentryError(
+      ErrorCodes.FORBIDDEN,
+      `cannot create the API token file ${path}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   try {
     writeSync(fd, `${token}\n`);
@@ -75,7 +86,8 @@ export class TokenVerifier {
   private readonly expected: Buffer;
 
   constructor(token: string) {
-    if (!TOKEN_TEXT.test(token)) throw new NftsentryError(ErrorCodes.CONFIG_INVALID, 'the API token must be 16-512 printable characters');
+    if (!TOKEN_TEXT.test(token))
+      throw new NftsentryError(ErrorCodes.CONFIG_INVALID, 'the API token must be 16-512 printable characters');
     this.expected = digest(token);
   }
 

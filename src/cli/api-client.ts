@@ -84,7 +84,13 @@ export class ApiClient {
       );
       req.on('timeout', () => req.destroy(new Error('timed out')));
       req.on('error', (err) => {
-        reject(new NftsentryError(ErrorCodes.INTERNAL, `cannot reach the nftsentry API at ${describeTarget(t)}: ${err.message} (is \`nftsentry run\` running?)`, { cause: err }));
+        reject(
+          new NftsentryError(
+            ErrorCodes.INTERNAL,
+            `cannot reach the nftsentry API at ${describeTarget(t)}: ${err.message} (is \`nftsentry run\` running?)`,
+            { cause: err },
+          ),
+        );
       });
       if (payload) req.write(payload);
       req.end();

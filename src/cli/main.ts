@@ -22,7 +22,19 @@ import { replayCommand } from './commands/replay.ts';
 
 export const DEFAULT_CONFIG = '/etc/nftsentry/nftsentry.yaml';
 
-const COMMANDS: Command[] = [renderCommand, checkCommand, applyCommand, labCommand, bansCommand, banCommand, unbanCommand, allowCommand, statusCommand, runCommand, replayCommand];
+const COMMANDS: Command[] = [
+  renderCommand,
+  checkCommand,
+  applyCommand,
+  labCommand,
+  bansCommand,
+  banCommand,
+  unbanCommand,
+  allowCommand,
+  statusCommand,
+  runCommand,
+  replayCommand,
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -44,7 +56,9 @@ function help(): string {
 export async function main(argv: string[]): Promise<number> {
   const out = (t: string) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`);
   const err = (t: string) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`);
-  const nameIndex = argv.findIndex((a, i) => !a.startsWith('-') && !['-c', '--config', '--netns'].includes(argv[i - 1] ?? ''));
+  const nameIndex = argv.findIndex(
+    (a, i) => !a.startsWith('-') && !['-c', '--config', '--netns'].includes(argv[i - 1] ?? ''),
+  );
   const globalArgs = nameIndex < 0 ? argv : argv.slice(0, nameIndex);
   const name = nameIndex < 0 ? undefined : argv[nameIndex];
   const rest = nameIndex < 0 ? [] : argv.slice(nameIndex + 1);

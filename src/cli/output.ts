@@ -35,10 +35,16 @@ export function formatRemaining(sec: number | null): string {
 /** Exit code and one line for a failed call: 400 -> 2, 404 -> 3, anything else -> 1. */
 export function describeFailure(err: unknown): { exitCode: number; message: string } {
   if (err instanceof ApiClientError) {
-    const exitCode = err.status === 404 ? ExitCode.NOT_FOUND : err.status === 400 || err.status === 413 ? ExitCode.USAGE : ExitCode.FAILED;
+    const exitCode =
+      err.status === 404
+        ? ExitCode.NOT_FOUND
+        : err.status === 400 || err.status === 413
+          ? ExitCode.USAGE
+          : ExitCode.FAILED;
     return { exitCode, message: `${err.message} (${err.code}, HTTP ${err.status})` };
   }
-  if (isNftsentryError(err)) return { exitCode: err.code === 'E_CONFIG_INVALID' ? ExitCode.USAGE : ExitCode.FAILED, message: err.message };
+  if (isNftsentryError(err))
+    return { exitCode: err.code === 'E_CONFIG_INVALID' ? ExitCode.USAGE : ExitCode.FAILED, message: err.message };
   return { exitCode: ExitCode.FAILED, message: (err as Error)?.message ?? String(err) };
 }
 
@@ -59,7 +65,8 @@ export async function runApiCommand<T>(
     return ExitCode.OK;
   } catch (err) {
     const f = describeFailure(err);
-    if (ctx.json && err instanceof ApiClientError) ctx.stdout(JSON.stringify({ error: { code: err.code, message: err.message, status: err.status } }));
+    if (ctx.json && err instanceof ApiClientError)
+      ctx.stdout(JSON.stringify({ error: { code: err.code, message: err.message, status: err.status } }));
     ctx.stderr(`nftsentry ${name}: ${f.message}`);
     return f.exitCode;
   }

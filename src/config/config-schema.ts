@@ -57,7 +57,10 @@ export const absolutePathSchema = z
   .refine((p) => p.startsWith('/') && !p.includes('\0'), 'an absolute path');
 
 /** A unix socket's path must fit sun_path (108 bytes with its NUL). */
-export const socketPathSchema = absolutePathSchema.refine((p) => Buffer.byteLength(p) <= 107, 'a socket path of at most 107 bytes');
+export const socketPathSchema = absolutePathSchema.refine(
+  (p) => Buffer.byteLength(p) <= 107,
+  'a socket path of at most 107 bytes',
+);
 
 /** A file mode as a quoted octal string ("0660"), kept as a number. */
 export const fileModeSchema = z
@@ -68,7 +71,10 @@ export const fileModeSchema = z
 export const durationSchema = z.union([z.number(), z.string()]).transform((v, ctx): number => {
   const sec = parseDurationSec(v);
   if (sec === null) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (seconds, or like 90s, 15m, 1h, 7d; at most 10 years)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not a duration (seconds, or like 90s, 15m, 1h, 7d; at most 10 years)`,
+    });
     return z.NEVER;
   }
   return sec;
@@ -81,7 +87,10 @@ export type RateUnit = (typeof RATE_UNITS)[number];
 export const rateSchema = z.string().transform((v, ctx): { count: number; per: RateUnit } => {
   const m = /^(\d{1,7})\/(second|minute|hour|day)$/.exec(v.trim());
   if (!m || Number(m[1]) < 1) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a rate like "10/second" (units: ${RATE_UNITS.join(', ')})` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not a rate like "10/second" (units: ${RATE_UNITS.join(', ')})`,
+    });
     return z.NEVER;
   }
   return { count: Number(m[1]), per: m[2] as RateUnit };
@@ -96,7 +105,11 @@ const rateLimitSchema = z.strictObject({
 const restrictedServiceSchema = z.strictObject({
   proto: z.enum(['tcp', 'udp']),
   ports: z.array(portRangeSchema).min(1).max(1024),
-  from: z.array(prefixSchema).min(1).max(4096).transform((l) => normalizePrefixes(l)),
+  from: z
+    .array(prefixSchema)
+    .min(1)
+    .max(4096)
+    .transform((l) => normalizePrefixes(l)),
 });
 
 const meterSchema = z.strictObject({

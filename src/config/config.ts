@@ -23,7 +23,10 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     // A trap port that is also a service would ban every legitimate user of that service.
     for (const proto of ['tcp', 'udp'] as const) {
-      const open = [...cfg.services[proto], ...cfg.services.restricted.filter((r) => r.proto === proto).flatMap((r) => r.ports)];
+      const open = [
+        ...cfg.services[proto],
+        ...cfg.services.restricted.filter((r) => r.proto === proto).flatMap((r) => r.ports),
+      ];
       cfg.scan_detection.trap_ports[proto].forEach(([from, to], i) => {
         const clash = open.find(([a, b]) => a <= to && from <= b);
         if (clash) {
@@ -56,9 +59,13 @@ export function parseConfig(raw: unknown, sourceName = 'config'): Readonly<Confi
       if (valueAt(raw, i.path) === undefined) return `${formatPath(i.path)}: required`;
       return `${formatPath(i.path)}: ${i.message}`;
     });
-    throw new NftsentryError(ErrorCodes.CONFIG_INVALID, `${sourceName} is invalid:\n  ${problems.join('\n  ').replace(/\n(?! )/g, '\n  ')}`, {
-      details: { problems: problems.flatMap((p) => p.split('\n')) },
-    });
+    throw new NftsentryError(
+      ErrorCodes.CONFIG_INVALID,
+      `${sourceName} is invalid:\n  ${problems.join('\n  ').replace(/\n(?! )/g, '\n  ')}`,
+      {
+        details: { problems: problems.flatMap((p) => p.split('\n')) },
+      },
+    );
   }
   return deepFreeze(result.data);
 }
@@ -68,9 +75,13 @@ export function parseConfigText(text: string, sourceName = 'config'): Readonly<C
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => e.message.split('\n')[0]!);
-    throw new NftsentryError(ErrorCodes.CONFIG_INVALID, `${sourceName} is not valid YAML:\n  ${problems.join('\n  ')}`, {
-      details: { problems },
-    });
+    throw new NftsentryError(
+      ErrorCodes.CONFIG_INVALID,
+      `${sourceName} is not valid YAML:\n  ${problems.join('\n  ')}`,
+      {
+        details: { problems },
+      },
+    );
   }
   return parseConfig(doc.toJS({ maxAliasCount: 100 }), sourceName);
 }
@@ -80,7 +91,9 @@ export function loadConfig(path: string): Readonly<Config> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new NftsentryError(ErrorCodes.CONFIG_INVALID, `cannot read config ${path}: ${(err as Error).message}`, { cause: err });
+    throw new NftsentryError(ErrorCodes.CONFIG_INVALID, `cannot read config ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return parseConfigText(text, path);
 }

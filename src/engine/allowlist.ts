@@ -24,13 +24,23 @@ export class Allowlist {
 
   /** Config entries and API entries, as one normalised list (for the ruleset and protection). */
   effective(): IpPrefix[] {
-    const api = this.store.listAllow().map((r) => parsePrefix(r.prefix)).filter((p): p is IpPrefix => p !== null);
+    const api = this.store
+      .listAllow()
+      .map((r) => parsePrefix(r.prefix))
+      .filter((p): p is IpPrefix => p !== null);
     return normalizePrefixes([...this.config, ...api]);
   }
 
   list(): AllowEntry[] {
-    const fromConfig: AllowEntry[] = this.config.map((p) => ({ prefix: p.text, origin: 'config', note: '', addedMs: this.configSinceMs }));
-    const fromApi: AllowEntry[] = this.store.listAllow().map((r) => ({ prefix: r.prefix, origin: 'api', note: r.note, addedMs: Number(r.added_ms) }));
+    const fromConfig: AllowEntry[] = this.config.map((p) => ({
+      prefix: p.text,
+      origin: 'config',
+      note: '',
+      addedMs: this.configSinceMs,
+    }));
+    const fromApi: AllowEntry[] = this.store
+      .listAllow()
+      .map((r) => ({ prefix: r.prefix, origin: 'api', note: r.note, addedMs: Number(r.added_ms) }));
     return [...fromConfig, ...fromApi];
   }
 

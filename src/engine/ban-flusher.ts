@@ -65,7 +65,14 @@ export class BanFlusher {
   private readonly dispatched = new Set<Promise<void>>();
   /** Called after each ban transaction reached nft, with its targets (benchmarks). */
   onBansSent: ((targets: readonly string[]) => void) | null = null;
-  readonly stats: FlusherStats = { transactions: 0, elements: 0, failures: 0, refused: 0, lastDurationMs: 0, lastBatch: 0 };
+  readonly stats: FlusherStats = {
+    transactions: 0,
+    elements: 0,
+    failures: 0,
+    refused: 0,
+    lastDurationMs: 0,
+    lastBatch: 0,
+  };
 
   constructor(lanes: FlusherLanes, follower: StoreFollower, log: Logger, opts: FlusherOptions) {
     this.lanes = lanes;
@@ -145,7 +152,10 @@ export class BanFlusher {
 
   private kick(): void {
     if (this.running) return;
-    if (this.changes.sizeOf('automatic') === 0) return this.wakeWaitersIfIdle();
+    if (this.changes.sizeOf('automatic') === 0) {
+      this.wakeWaitersIfIdle();
+      return;
+    }
     this.running = new Promise<void>((resolve) => {
       const start = () => void this.loop().finally(resolve);
       if (this.opts.flushIntervalMs > 0) setTimeout(start, this.opts.flushIntervalMs);
@@ -158,7 +168,10 @@ export class BanFlusher {
 
   private kickOperator(): void {
     if (this.operatorRunning) return;
-    if (this.changes.sizeOf('operator') === 0) return this.wakeWaitersIfIdle();
+    if (this.changes.sizeOf('operator') === 0) {
+      this.wakeWaitersIfIdle();
+      return;
+    }
     // Started after the current synchronous run (a microtask), so that what one operation queues
     // at once (an unban: the ban element and the scanners entries) is one transaction.
     this.operatorRunning = Promise.resolve()
@@ -216,7 +229,12 @@ export class BanFlusher {
       }
       if (bans.length === 0) continue;
       const keys = new Set(bans.map((p) => p.write.target));
-      const sent = this.send(lane, bansOf(bans), () => this.follower.applied(bans.map((p) => p.write), keys)).then(() => {
+      const sent = this.send(lane, bansOf(bans), () =>
+        this.follower.applied(
+          bans.map((p) => p.write),
+          keys,
+        ),
+      ).then(() => {
         this.onBansSent?.(bans.map((p) => p.change.key));
         this.follower.writeIfDue(this.changes.automaticBans > 0);
       });
@@ -244,7 +262,10 @@ export class BanFlusher {
       if (bans.length > 0) {
         await this.send(lane, bansOf(bans));
         this.onBansSent?.(bans.map((p) => p.change.key));
-        this.follower.writeNow(new Set(bans.map((p) => p.write.target)), bans.map((p) => p.write));
+        this.follower.writeNow(
+          new Set(bans.map((p) => p.write.target)),
+          bans.map((p) => p.write),
+        );
         for (const p of bans) for (const d of p.done ?? []) d();
       }
     }
@@ -263,7 +284,10 @@ export class BanFlusher {
       this.opts.onApplied?.(outcome.durationMs);
     } catch (err) {
       this.stats.failures++;
-      this.log.warn({ err: (err as Error).message, elements: n, lane: lane.name }, 'nft transaction failed; self-healing will re-apply');
+      this.log.warn(
+        { err: (err as Error).message, elements: n, lane: lane.name },
+        'nft transaction failed; self-healing will re-apply',
+      );
       this.opts.onNftError(err);
     }
   }

@@ -61,7 +61,9 @@ export class BanOperations implements Operations {
     const reason = cleanText(request.reason) || 'manual';
     const d = this.p.decider.manual(request.address, request.durationSec, reason, nowMs);
     if (d.kind === 'skip') {
-      throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${request.address.text} may not be banned (${d.why})`, { details: { why: d.why } });
+      throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${request.address.text} may not be banned (${d.why})`, {
+        details: { why: d.why },
+      });
     }
     // Waits for this ban's own element (sent ahead of any alert backlog), not for the backlog.
     await this.p.enforcer.enforceOperatorBan(d, nowMs);

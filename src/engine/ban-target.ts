@@ -8,7 +8,7 @@
  * element as its bare network address and a bannet4/6 element as `addr/len . 0-255`. Pure.
  */
 import { isFullLength, parsePrefix, prefixKey, type Family, type IpPrefix } from '../net/ip.ts';
-import { NETWORK_KEY_SETS } from '../nft/ruleset.ts';
+import { NETWORK_KEY_SETS } from '../nft/objects.ts';
 
 export type BanSetName = 'ban4' | 'ban6' | 'ban6net64' | 'bannet4' | 'bannet6';
 

@@ -76,7 +76,10 @@ export interface DecideContext {
  * the alert's addresses, parsed once by the caller.
  */
 export function blame(
-  alert: Alert, src: IpAddress | null, dest: IpAddress | null, ctx: Pick<DecideContext, 'protection' | 'policy'>,
+  alert: Alert,
+  src: IpAddress | null,
+  dest: IpAddress | null,
+  ctx: Pick<DecideContext, 'protection' | 'policy'>,
 ): IpAddress | SkipDecision {
   if (alert.attacker) {
     if (alert.attacker.ip === alert.src.ip && src) return src;
@@ -90,7 +93,9 @@ export function blame(
   if (srcHome && destHome) return { kind: 'skip', why: 'both_home', address: src.text };
   if (srcHome) return dest;
   if (destHome) return src;
-  return ctx.policy.unknown_direction === 'source' ? src : { kind: 'skip', why: 'direction_unknown', address: src.text };
+  return ctx.policy.unknown_direction === 'source'
+    ? src
+    : { kind: 'skip', why: 'direction_unknown', address: src.text };
 }
 
 /** The target for an offender, or why it may not be banned. IPv6 by prefix, IPv4 maybe aggregated. */
@@ -98,19 +103,26 @@ export function targetFor(addr: IpAddress, ctx: DecideContext): BanTarget | Skip
   const why = ctx.protection.whyProtected(addr);
   if (why) return { kind: 'skip', why, address: addr.text };
   let prefix: IpPrefix =
-    addr.family === 4 ? { family: 4, network: addr, length: 32, text: `${addr.text}/32` } : prefixContaining(addr, ctx.policy.ipv6_prefix);
+    addr.family === 4
+      ? { family: 4, network: addr, length: 32, text: `${addr.text}/32` }
+      : prefixContaining(addr, ctx.policy.ipv6_prefix);
   // A prefix that would cover something protected falls back to the single address.
   if (!isFullLength(prefix) && ctx.protection.whyPrefixProtected(prefix)) prefix = prefixContaining(addr, 128);
   const agg = ctx.policy.ipv4_aggregate;
   if (addr.family === 4 && agg.enabled) {
     const net = prefixContaining(addr, agg.prefix);
-    if (ctx.state.activeInPrefix(net.text) + 1 >= agg.min_addresses && !ctx.protection.whyPrefixProtected(net)) prefix = net;
+    if (ctx.state.activeInPrefix(net.text) + 1 >= agg.min_addresses && !ctx.protection.whyPrefixProtected(net))
+      prefix = net;
   }
   return banTargetOf(prefix);
 }
 
 function finish(
-  target: BanTarget, offender: IpAddress, baseSec: number, nowMs: number, ctx: DecideContext,
+  target: BanTarget,
+  offender: IpAddress,
+  baseSec: number,
+  nowMs: number,
+  ctx: DecideContext,
   what: Pick<BanDecision, 'source' | 'reason' | 'sid' | 'signature'>,
 ): Decision {
   if (ctx.state.graceUntilMs(target.text) > nowMs) return { kind: 'skip', why: 'grace', address: target.text };
@@ -119,8 +131,17 @@ function finish(
     // Already banned: extend only when less than half of the ban is left (no nft call per alert).
     const dur = active.durationSec;
     if (dur === null || active.expiresMs === null) return { kind: 'skip', why: 'already_banned', address: target.text };
-    if (active.expiresMs - nowMs > (dur * 1000) / 2) return { kind: 'skip', why: 'already_banned', address: target.text };
-    return { kind: 'ban', target, offender: offender.text, durationSec: dur, offences: active.offences, refresh: true, ...what };
+    if (active.expiresMs - nowMs > (dur * 1000) / 2)
+      return { kind: 'skip', why: 'already_banned', address: target.text };
+    return {
+      kind: 'ban',
+      target,
+      offender: offender.text,
+      durationSec: dur,
+      offences: active.offences,
+      refresh: true,
+      ...what,
+    };
   }
   const offences = ctx.state.priorOffences(target.text, nowMs) + 1;
   const durationSec = escalatedDurationSec(baseSec, offences, ctx.policy.escalation);
@@ -142,7 +163,12 @@ export function decideAlert(alert: Alert, ctx: DecideContext, nowMs: number): De
     const progress = ctx.tracker.observe(i, rule, target.text, { sid: alert.sid, port: victimPort }, nowMs);
     if (!progress.crossed) continue;
     const source: BanSource = alert.ids === 'snort' ? 'snort' : 'suricata';
-    return finish(target, who, rule.ban, nowMs, ctx, { source, reason: rule.name, sid: alert.sid, signature: alert.signature || null });
+    return finish(target, who, rule.ban, nowMs, ctx, {
+      source,
+      reason: rule.name,
+      sid: alert.sid,
+      signature: alert.signature || null,
+    });
   }
   return { kind: 'skip', why: 'below_threshold', address: target.text };
 }
@@ -153,15 +179,39 @@ export function decideKernelScan(address: string, reason: string, ctx: DecideCon
   if (!addr) return { kind: 'skip', why: 'bad_address', address };
   const target = targetFor(addr, ctx);
   if ('kind' in target) return target;
-  return finish(target, addr, ctx.policy.kernel_scan_ban, nowMs, ctx, { source: 'kernel:scan', reason, sid: null, signature: null });
+  return finish(target, addr, ctx.policy.kernel_scan_ban, nowMs, ctx, {
+    source: 'kernel:scan',
+    reason,
+    sid: null,
+    signature: null,
+  });
 }
 
 /** A ban asked for by a person (API/CLI): protection applies, thresholds do not. */
-export function decideManual(prefix: IpPrefix, durationSec: number | null, reason: string, ctx: DecideContext, nowMs: number): Decision {
-  const why = isFullLength(prefix) ? ctx.protection.whyProtected(prefix.network) : ctx.protection.whyPrefixProtected(prefix);
+export function decideManual(
+  prefix: IpPrefix,
+  durationSec: number | null,
+  reason: string,
+  ctx: DecideContext,
+  nowMs: number,
+): Decision {
+  const why = isFullLength(prefix)
+    ? ctx.protection.whyProtected(prefix.network)
+    : ctx.protection.whyPrefixProtected(prefix);
   if (why) return { kind: 'skip', why, address: prefix.text };
   const target = banTargetOf(prefix);
   const active = ctx.state.active(target.text);
   const offences = active ? active.offences : ctx.state.priorOffences(target.text, nowMs) + 1;
-  return { kind: 'ban', target, offender: prefix.network.text, durationSec, offences, refresh: Boolean(active), source: 'manual', reason, sid: null, signature: null };
+  return {
+    kind: 'ban',
+    target,
+    offender: prefix.network.text,
+    durationSec,
+    offences,
+    refresh: Boolean(active),
+    source: 'manual',
+    reason,
+    sid: null,
+    signature: null,
+  };
 }

@@ -20,7 +20,12 @@ export class Decider {
     this.ctx = Decider.context(config, allow, [], state);
   }
 
-  private static context(config: Readonly<Config>, allow: readonly IpPrefix[], own: readonly IpAddress[], state: BanState): DecideContext {
+  private static context(
+    config: Readonly<Config>,
+    allow: readonly IpPrefix[],
+    own: readonly IpAddress[],
+    state: BanState,
+  ): DecideContext {
     return {
       policy: config.policy,
       protection: new Protection(allow, config.home_networks, own),

@@ -24,7 +24,14 @@ export class Enforcer {
   /** Ban log lines: at most 50 per 10 s, the rest counted in the next line shown. */
   private readonly banLog = new RateLimitedLog(50, 10_000);
 
-  constructor(parts: { decider: Decider; ledger: BanLedger; flusher: BanFlusher; log: Logger; clock: Clock; dryRun: boolean }) {
+  constructor(parts: {
+    decider: Decider;
+    ledger: BanLedger;
+    flusher: BanFlusher;
+    log: Logger;
+    clock: Clock;
+    dryRun: boolean;
+  }) {
     this.decider = parts.decider;
     this.ledger = parts.ledger;
     this.flusher = parts.flusher;
@@ -51,7 +58,11 @@ export class Enforcer {
   enforceOperatorBan(d: BanDecision, nowMs: number): Promise<void> {
     this.stats.count(d);
     const write = this.record(d, nowMs);
-    return this.flusher.queueOperatorBan({ set: d.target.set, key: d.target.text, timeoutSec: d.durationSec }, d.refresh, write);
+    return this.flusher.queueOperatorBan(
+      { set: d.target.set, key: d.target.text, timeoutSec: d.durationSec },
+      d.refresh,
+      write,
+    );
   }
 
   private take(d: Decision, nowMs: number): Decision {

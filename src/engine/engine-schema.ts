@@ -7,17 +7,19 @@ import { z } from 'zod';
 import { durationSchema } from '../config/config-schema.ts';
 
 /** A sid (`2001219`) or an inclusive range (`"2000000-2099999"`), kept as [from, to]. */
-const sidRangeSchema = z.union([z.number().int().min(1).max(4_294_967_295), z.string()]).transform((v, ctx): [number, number] => {
-  if (typeof v === 'number') return [v, v];
-  const m = /^(\d{1,10})-(\d{1,10})$/.exec(v.trim());
-  const from = m ? Number(m[1]) : NaN;
-  const to = m ? Number(m[2]) : NaN;
-  if (!m || from < 1 || from > to || to > 4_294_967_295) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a sid or a range like "2000000-2099999"` });
-    return z.NEVER;
-  }
-  return [from, to];
-});
+const sidRangeSchema = z
+  .union([z.number().int().min(1).max(4_294_967_295), z.string()])
+  .transform((v, ctx): [number, number] => {
+    if (typeof v === 'number') return [v, v];
+    const m = /^(\d{1,10})-(\d{1,10})$/.exec(v.trim());
+    const from = m ? Number(m[1]) : NaN;
+    const to = m ? Number(m[2]) : NaN;
+    if (!m || from < 1 || from > to || to > 4_294_967_295) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a sid or a range like "2000000-2099999"` });
+      return z.NEVER;
+    }
+    return [from, to];
+  });
 
 /** A regular expression, compiled once here so a bad one fails at config time. */
 const patternSchema = z

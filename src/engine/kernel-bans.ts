@@ -8,7 +8,7 @@ import type { ElementChange } from '../nft/elements.ts';
 import type { Nft, NftJson } from '../nft/nft.ts';
 import type { SetElement } from '../nft/state.ts';
 import { canonicalIp } from '../net/ip.ts';
-import { NETWORK_KEY_SETS, TABLE_FAMILY, TABLE_NAME } from '../nft/ruleset.ts';
+import { NETWORK_KEY_SETS, TABLE_FAMILY, TABLE_NAME } from '../nft/objects.ts';
 import type { BanSetName } from './ban-target.ts';
 
 export const BAN_SET_NAMES: readonly BanSetName[] = ['ban4', 'ban6', 'ban6net64', 'bannet4', 'bannet6'];
@@ -67,7 +67,12 @@ export function banSetElements(json: NftJson, prefixLen?: number): SetElement[] 
       expiresSec = e.expires ?? e.timeout ?? null;
     }
     const key = keyText(val);
-    if (key !== null) out.push({ key: prefixLen !== undefined && !key.includes('/') ? `${key}/${prefixLen}` : key, timeoutSec, expiresSec });
+    if (key !== null)
+      out.push({
+        key: prefixLen !== undefined && !key.includes('/') ? `${key}/${prefixLen}` : key,
+        timeoutSec,
+        expiresSec,
+      });
   }
   return out;
 }
@@ -75,7 +80,9 @@ export function banSetElements(json: NftJson, prefixLen?: number): SetElement[] 
 export async function readBanSets(runner: Nft): Promise<Map<BanSetName, SetElement[]>> {
   const netLen = NETWORK_KEY_SETS as Record<string, number>;
   const lists = await Promise.all(
-    BAN_SET_NAMES.map(async (s) => banSetElements(await runner.json(['list', 'set', TABLE_FAMILY, TABLE_NAME, s]), netLen[s])),
+    BAN_SET_NAMES.map(async (s) =>
+      banSetElements(await runner.json(['list', 'set', TABLE_FAMILY, TABLE_NAME, s]), netLen[s]),
+    ),
   );
   return new Map(BAN_SET_NAMES.map((s, i) => [s, lists[i]!]));
 }

@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import { type IpAddress, type IpPrefix, isFullLength, parseIp, parsePrefix, prefixContains } from '../net/ip.ts';
 import type { ElementChange } from '../nft/elements.ts';
 import type { Nft } from '../nft/nft.ts';
-import { TABLE_FAMILY, TABLE_NAME } from '../nft/ruleset.ts';
+import { TABLE_FAMILY, TABLE_NAME } from '../nft/objects.ts';
 import { readKernelScanners } from '../nft/scanners.ts';
 import type { BanFlusher } from './ban-flusher.ts';
 import type { BanLedger } from './ban-ledger.ts';
@@ -76,9 +76,16 @@ export class KernelSync {
   async restore(): Promise<void> {
     const started = performance.now();
     const nowMs = this.p.clock();
-    const add = [...this.p.ledger.activeEntries()].map(([key, o]) => ({ set: o.set, key, timeoutSec: remainingSec(o.expiresMs, nowMs) }));
+    const add = [...this.p.ledger.activeEntries()].map(([key, o]) => ({
+      set: o.set,
+      key,
+      timeoutSec: remainingSec(o.expiresMs, nowMs),
+    }));
     await this.p.flusher.direct({ add });
-    this.p.log.info({ active: this.p.ledger.activeCount, totalMs: Math.round(performance.now() - started) }, 'bans restored');
+    this.p.log.info(
+      { active: this.p.ledger.activeCount, totalMs: Math.round(performance.now() - started) },
+      'bans restored',
+    );
     this.reconciled = this.syncBanSets().then(
       (plan) => this.p.log.info({ ...plan, totalMs: Math.round(performance.now() - started) }, 'kernel reconciled'),
       (err) => this.p.log.warn({ err: (err as Error).message }, 'kernel reconcile failed; self-healing will retry'),
@@ -113,7 +120,10 @@ export class KernelSync {
     this.kernelSeen.clear();
     this.stats.heals++;
     this.stats.lastHealMs = this.p.clock();
-    this.p.log.warn({ bans: plan.added + plan.refreshed + plan.kept, durationMs: Math.round(performance.now() - started) }, 'self-healed');
+    this.p.log.warn(
+      { bans: plan.added + plan.refreshed + plan.kept, durationMs: Math.round(performance.now() - started) },
+      'self-healed',
+    );
   }
 
   /** New entries of the kernel's scanners sets become offences (escalation included). */
@@ -227,7 +237,9 @@ export class KernelSync {
       // Lifted while the sets were read: the kernel element is on its way out, not a lost ban.
       if ((this.liftedAt.get(target.text) ?? -Infinity) >= t0) continue;
       const single = target.prefix.length === (target.family === 4 ? 32 : 128);
-      const isProtected = single ? this.p.decider.whyProtected(target.prefix.network) : this.p.decider.whyPrefixProtected(target.prefix);
+      const isProtected = single
+        ? this.p.decider.whyProtected(target.prefix.network)
+        : this.p.decider.whyPrefixProtected(target.prefix);
       if (isProtected) {
         this.p.flusher.queueRemove({ set: u.set, key: u.key });
         continue;

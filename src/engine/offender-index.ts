@@ -50,7 +50,12 @@ export class OffenderIndex implements BanState {
     const prev = this.offenders.get(target);
     if (!prev?.active) this.countActive(target, o.set, +1);
     this.offenders.set(target, {
-      set: o.set, active: true, expiresMs: o.expiresMs, durationSec: o.durationSec, offences: o.offences, lastOffenceMs: o.lastOffenceMs,
+      set: o.set,
+      active: true,
+      expiresMs: o.expiresMs,
+      durationSec: o.durationSec,
+      offences: o.offences,
+      lastOffenceMs: o.lastOffenceMs,
     });
   }
 

@@ -35,9 +35,13 @@ export async function readOwnAddresses(netns?: string): Promise<IpAddress[]> {
   const args = [...(netns ? ['-n', netns] : []), '-j', 'addr', 'show'];
   const r = await execa('ip', args, { reject: false, stdin: 'ignore', timeout: 10_000 });
   if (r.exitCode !== 0) {
-    throw new NftsentryError(ErrorCodes.OWN_ADDRESSES, `cannot read the gateway's own addresses: ip ${args.join(' ')}: ${String(r.stderr).trim() || `exit ${r.exitCode ?? r.message}`}`, {
-      details: { args, exitCode: r.exitCode },
-    });
+    throw new NftsentryError(
+      ErrorCodes.OWN_ADDRESSES,
+      `cannot read the gateway's own addresses: ip ${args.join(' ')}: ${String(r.stderr).trim() || `exit ${r.exitCode ?? r.message}`}`,
+      {
+        details: { args, exitCode: r.exitCode },
+      },
+    );
   }
   return parseIpAddrJson(String(r.stdout));
 }

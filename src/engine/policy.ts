@@ -48,6 +48,6 @@ export function escalatedDurationSec(
 ): number {
   if (!escalation.enabled || offences <= 1) return baseSec;
   const cap = Math.max(baseSec, escalation.max);
-  const sec = baseSec * Math.pow(escalation.factor, offences - 1);
+  const sec = baseSec * escalation.factor ** (offences - 1);
   return Math.min(cap, Math.round(sec));
 }

@@ -3,7 +3,14 @@
  * gateway's own addresses, and the special kinds (loopback, link-local, multicast, unspecified,
  * broadcast, IPv4-mapped). A value built from data; rebuilt when any of those change. Pure.
  */
-import { prefixContains, prefixCovers, specialAddressKind, type IpAddress, type IpPrefix, type SpecialAddressKind } from '../net/ip.ts';
+import {
+  prefixContains,
+  prefixCovers,
+  specialAddressKind,
+  type IpAddress,
+  type IpPrefix,
+  type SpecialAddressKind,
+} from '../net/ip.ts';
 
 /** `prefixContains` without allocating (this runs for every alert). */
 export function inPrefix(p: IpPrefix, a: IpAddress): boolean {

@@ -47,7 +47,11 @@ export function reconcile(
     const change: ElementChange = { set: ban.set, key: target, timeoutSec: want };
     if (!have) {
       add.push(change);
-    } else if (want === null ? have.expiresSec !== null : have.expiresSec === null || Math.abs(have.expiresSec - want) > toleranceSec) {
+    } else if (
+      want === null
+        ? have.expiresSec !== null
+        : have.expiresSec === null || Math.abs(have.expiresSec - want) > toleranceSec
+    ) {
       refresh.push(change);
     } else {
       kept++;

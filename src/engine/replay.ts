@@ -33,7 +33,10 @@ export class Replay {
 
   constructor(config: Readonly<Config>) {
     const p = config.policy;
-    this.index = new OffenderIndex(p.escalation.forget_after * 1000, p.ipv4_aggregate.enabled ? p.ipv4_aggregate.prefix : null);
+    this.index = new OffenderIndex(
+      p.escalation.forget_after * 1000,
+      p.ipv4_aggregate.enabled ? p.ipv4_aggregate.prefix : null,
+    );
     this.ctx = {
       policy: p,
       protection: new Protection(config.allowlist, config.home_networks, []),
@@ -60,8 +63,16 @@ export class Replay {
       lastOffenceMs: d.refresh && prev ? prev.lastOffenceMs : nowMs,
     });
     const ban: ReplayBan = {
-      timeMs: nowMs, target: d.target.text, offender: d.offender, durationSec: d.durationSec, offences: d.offences,
-      refresh: d.refresh, source: d.source, rule: d.reason, sid: d.sid, signature: d.signature,
+      timeMs: nowMs,
+      target: d.target.text,
+      offender: d.offender,
+      durationSec: d.durationSec,
+      offences: d.offences,
+      refresh: d.refresh,
+      source: d.source,
+      rule: d.reason,
+      sid: d.sid,
+      signature: d.signature,
     };
     this.bans.push(ban);
     return ban;
@@ -70,7 +81,10 @@ export class Replay {
 
 /** One line of the human-readable report. */
 export function formatReplayBan(b: ReplayBan): string {
-  const when = new Date(b.timeMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const when = new Date(b.timeMs)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   const dur = b.durationSec === null ? 'permanent' : formatDurationSec(b.durationSec);
   const what = b.refresh ? 'extend' : `ban #${b.offences}`;
   const sig = b.signature ? ` "${b.signature}"` : '';

@@ -44,7 +44,8 @@ export function optionalString(o: Obj, key: string, path = key): string | undefi
 export function requiredUint(o: Obj, key: string, path = key): number | Bad {
   const v = o[key];
   if (v === undefined || v === null) return bad('missing_field', path);
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) return bad('wrong_type', `${path} is not an unsigned integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff)
+    return bad('wrong_type', `${path} is not an unsigned integer`);
   return v;
 }
 

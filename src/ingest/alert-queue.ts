@@ -123,7 +123,13 @@ export class AlertQueue implements AlertSink, AsyncIterable<IngestedAlert[]> {
   }
 
   stats(): AlertQueueStats {
-    return { queued: this.size, capacity: this.capacity, offered: this.offered, refused: this.refused, highWater: this.highWater };
+    return {
+      queued: this.size,
+      capacity: this.capacity,
+      offered: this.offered,
+      refused: this.refused,
+      highWater: this.highWater,
+    };
   }
 
   private wake(which: 'readers' | 'room'): void {

@@ -47,14 +47,22 @@ export class SourceBookmarks {
       );
       this.deleteStmt = db.prepare('DELETE FROM source_bookmarks WHERE source = ?');
     } catch (err) {
-      throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot prepare source_bookmarks: ${(err as Error).message}`, { cause: err });
+      throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot prepare source_bookmarks: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
   get(source: string): FileBookmark | null {
     const row = this.run(() => this.getStmt.get(source)) as Row | undefined;
     if (!row) return null;
-    return { path: row.path, dev: BigInt(row.dev), ino: BigInt(row.ino), offset: Number(row.offset), updatedMs: Number(row.updated_ms) };
+    return {
+      path: row.path,
+      dev: BigInt(row.dev),
+      ino: BigInt(row.ino),
+      offset: Number(row.offset),
+      updatedMs: Number(row.updated_ms),
+    };
   }
 
   set(source: string, bm: FileBookmark): void {

@@ -28,7 +28,14 @@ const EVE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})
 export function parseEveTime(text: string): number | null {
   const m = EVE_TIME.exec(text);
   if (!m) return null;
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return null;
   const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
   let t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
@@ -116,7 +123,8 @@ function readProto(v: unknown): string | Bad {
   if (v === undefined || v === null) return bad('missing_field', 'proto');
   // Old Suricata prints unknown protocols as their number ("047" or 47).
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255) return String(v);
-  if (typeof v !== 'string' || v.length === 0 || v.length > 32) return bad('wrong_type', 'proto is not a protocol name');
+  if (typeof v !== 'string' || v.length === 0 || v.length > 32)
+    return bad('wrong_type', 'proto is not a protocol name');
   return v.toUpperCase();
 }
 

@@ -54,7 +54,8 @@ function scanString(b: Buffer, i: number, end: number): number {
         continue;
       }
       // " \ / b f n r t
-      if (e !== 0x22 && e !== 0x5c && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return -1;
+      if (e !== 0x22 && e !== 0x5c && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74)
+        return -1;
       i += 2;
       continue;
     }

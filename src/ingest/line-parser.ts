@@ -95,7 +95,12 @@ export class LineParser {
     if (this.format === 'snort') return this.parseFull(buf, start, end, nowMs);
     const et = this.eventType(buf, start, end);
     if (et === 'alert' || (et === 'none' && this.format === 'auto')) return this.parseFull(buf, start, end, nowMs);
-    if (buf[start] !== 0x7b || buf[end - 1] !== 0x7d || this.hasNul(buf, start, end) || (buf !== this.utf8Chunk && !isUtf8(buf.subarray(start, end)))) {
+    if (
+      buf[start] !== 0x7b ||
+      buf[end - 1] !== 0x7d ||
+      this.hasNul(buf, start, end) ||
+      (buf !== this.utf8Chunk && !isUtf8(buf.subarray(start, end)))
+    ) {
       return this.refuse(buf, start, end);
     }
     return SKIP_NOT_ALERT;
@@ -173,6 +178,10 @@ export class LineParser {
     if (status === SCAN_NOT_OBJECT) return { kind: 'bad', reason: 'not_object', detail: 'JSON but not an object' };
     if (status === SCAN_TOO_DEEP) return { kind: 'bad', reason: 'not_json', detail: 'nested too deep' };
     if (status === SCAN_OK) return { kind: 'bad', reason: 'not_json', detail: 'not an EVE record' };
-    return { kind: 'bad', reason: 'not_json', detail: `invalid JSON at byte ${this.scanner.errorAt - start} of ${end - start}` };
+    return {
+      kind: 'bad',
+      reason: 'not_json',
+      detail: `invalid JSON at byte ${this.scanner.errorAt - start} of ${end - start}`,
+    };
   }
 }

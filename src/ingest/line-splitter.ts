@@ -28,7 +28,8 @@ export class LineSplitter {
   private discardedBytes = 0;
 
   constructor(sink: LineSink, maxLineBytes: number) {
-    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) throw new RangeError('maxLineBytes must be a positive integer');
+    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1)
+      throw new RangeError('maxLineBytes must be a positive integer');
     this.sink = sink;
     this.maxLineBytes = maxLineBytes;
     this.carry = Buffer.allocUnsafe(Math.min(maxLineBytes, 64 * 1024));

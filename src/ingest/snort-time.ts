@@ -16,9 +16,21 @@ export type TimeZoneMode = 'local' | 'utc';
 /** How far after `nowMs` an event may be dated (clock skew between sensor and nftsentry). */
 export const FUTURE_SKEW_MS = 2 * 86_400_000;
 
-function compose(zone: TimeZoneMode, y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number | null {
+function compose(
+  zone: TimeZoneMode,
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  ms: number,
+): number | null {
   const date = zone === 'utc' ? new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms)) : new Date(y, mo - 1, d, h, mi, s, ms);
-  const okDay = zone === 'utc' ? date.getUTCDate() === d && date.getUTCMonth() === mo - 1 : date.getDate() === d && date.getMonth() === mo - 1;
+  const okDay =
+    zone === 'utc'
+      ? date.getUTCDate() === d && date.getUTCMonth() === mo - 1
+      : date.getDate() === d && date.getMonth() === mo - 1;
   return okDay ? date.getTime() : null;
 }
 

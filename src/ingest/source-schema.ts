@@ -12,8 +12,16 @@ const absolutePath = absolutePathSchema;
 const socketPath = socketPathSchema;
 const modeSchema = fileModeSchema;
 /** A user or group: a name, or a numeric id. */
-const accountSchema = z.union([z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'a user or group name'), z.number().int().min(0).max(4_294_967_294)]);
-const maxLineBytes = z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024);
+const accountSchema = z.union([
+  z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'a user or group name'),
+  z.number().int().min(0).max(4_294_967_294),
+]);
+const maxLineBytes = z
+  .number()
+  .int()
+  .min(1024)
+  .max(256 * 1024 * 1024)
+  .default(1024 * 1024);
 const snortZone = z.enum(['local', 'utc']).default('local');
 
 const common = {
@@ -44,7 +52,12 @@ export const unixDgramSourceSchema = z.strictObject({
   type: z.literal('unix_dgram'),
   ...socketCommon,
   /** SO_RCVBUF; the kernel caps it at net.core.rmem_max. */
-  receive_buffer_bytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+  receive_buffer_bytes: z
+    .number()
+    .int()
+    .min(65_536)
+    .max(256 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
 });
 
 export const fileSourceSchema = z.strictObject({
@@ -64,7 +77,12 @@ export const stdinSourceSchema = z.strictObject({
   ...common,
 });
 
-export const sourceSchema = z.discriminatedUnion('type', [unixStreamSourceSchema, unixDgramSourceSchema, fileSourceSchema, stdinSourceSchema]);
+export const sourceSchema = z.discriminatedUnion('type', [
+  unixStreamSourceSchema,
+  unixDgramSourceSchema,
+  fileSourceSchema,
+  stdinSourceSchema,
+]);
 
 const DEFAULT_INPUTS = [{ type: 'unix_stream', path: '/run/nftsentry/eve.sock' }] as const;
 
@@ -72,17 +90,30 @@ export const sourcesSchema = z
   .strictObject({
     /** Alerts waiting for the ban engine; beyond this they are dropped and counted. */
     queue_capacity: z.number().int().min(16).max(10_000_000).default(10_000),
-    inputs: z.array(sourceSchema).max(64).prefault([...DEFAULT_INPUTS]),
+    inputs: z
+      .array(sourceSchema)
+      .max(64)
+      .prefault([...DEFAULT_INPUTS]),
   })
   .superRefine((s, ctx) => {
     const names = new Map<string, number>();
     const paths = new Map<string, number>();
     s.inputs.forEach((input, i) => {
       const name = input.name ?? input.type;
-      if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['inputs', i], message: `name "${name}" is used by inputs[${names.get(name)}] too; give each source its own name` });
+      if (names.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inputs', i],
+          message: `name "${name}" is used by inputs[${names.get(name)}] too; give each source its own name`,
+        });
       names.set(name, i);
       const path = 'path' in input ? input.path : '-';
-      if (paths.has(path)) ctx.addIssue({ code: 'custom', path: ['inputs', i, 'path'], message: `inputs[${paths.get(path)}] uses this ${path === '-' ? 'stdin' : 'path'} too` });
+      if (paths.has(path))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inputs', i, 'path'],
+          message: `inputs[${paths.get(path)}] uses this ${path === '-' ? 'stdin' : 'path'} too`,
+        });
       paths.set(path, i);
     });
   })

@@ -46,14 +46,25 @@ export interface IngestHandle {
   stop(): Promise<void>;
 }
 
-function startOne(config: SourceConfig, intake: LineIntake, deps: IngestDeps, bookmarks: SourceBookmarks | null, ended: Promise<void>[]): Promise<SourceHandle> {
+function startOne(
+  config: SourceConfig,
+  intake: LineIntake,
+  deps: IngestDeps,
+  bookmarks: SourceBookmarks | null,
+  ended: Promise<void>[],
+): Promise<SourceHandle> {
   switch (config.type) {
     case 'unix_stream':
       return startUnixStream(config, intake);
     case 'unix_dgram':
       return startUnixDgram(config, intake);
     case 'file':
-      return startFileFollow(config, { intake, bookmarks, clock: deps.clock ?? systemClock, log: deps.log.child({ source: intake.stats.name }) });
+      return startFileFollow(config, {
+        intake,
+        bookmarks,
+        clock: deps.clock ?? systemClock,
+        log: deps.log.child({ source: intake.stats.name }),
+      });
     case 'stdin': {
       const h = startStdin(intake, deps.stdin);
       ended.push(h.done);
@@ -85,7 +96,9 @@ export async function startSources(config: SourcesConfig, sink: AlertSink, deps:
   );
   // All at once: no socket waits for a file source's start-up.
   const started: SourceHandle[] = new Array(config.inputs.length);
-  const results = await Promise.allSettled(config.inputs.map(async (c, i) => (started[i] = await startOne(c, intakes[i]!, deps, bookmarks, ended))));
+  const results = await Promise.allSettled(
+    config.inputs.map(async (c, i) => (started[i] = await startOne(c, intakes[i]!, deps, bookmarks, ended))),
+  );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     await Promise.all(started.filter(Boolean).map((h) => h.stop()));

@@ -26,10 +26,18 @@ export const LAB_CONFIG_PATH = fileURLToPath(new URL('../../samples/lab.yaml', i
 export const NMAP_FAST = ['-T5', '--max-retries', '0', '--min-rate', '2000', '--max-rtt-timeout', '100ms'];
 
 export const STEALTH_SCANS: Array<[string, string]> = [
-  ['-sN', 'TCP NULL'], ['-sF', 'TCP FIN'], ['-sX', 'TCP XMAS'], ['-sA', 'TCP ACK'], ['-sM', 'TCP Maimon'],
+  ['-sN', 'TCP NULL'],
+  ['-sF', 'TCP FIN'],
+  ['-sX', 'TCP XMAS'],
+  ['-sA', 'TCP ACK'],
+  ['-sM', 'TCP Maimon'],
 ];
 /** Scans whose probes reach the meters (a new SYN or UDP flow to a closed port). */
-export const PROBING_SCANS: Array<[string, string]> = [['-sS', 'TCP SYN'], ['-sU', 'UDP'], ['-sT', 'TCP connect']];
+export const PROBING_SCANS: Array<[string, string]> = [
+  ['-sS', 'TCP SYN'],
+  ['-sU', 'UDP'],
+  ['-sT', 'TCP connect'],
+];
 
 export interface LabScan {
   flag: string;
@@ -67,10 +75,17 @@ async function scanBoth(t: LabTopology, scans: Array<[string, string]>, out: (l:
     for (const target of [LAB_ADDR.gwScan4, LAB_ADDR.gwScan6]) {
       const r: NmapReport = await runNmap(t.scanner, [flag, ...NMAP_FAST], target);
       const scan: LabScan = {
-        flag, name, target, byState: r.byState, durationMs: r.durationMs,
-        openPorts: Object.entries(r.ports).filter(([, st]) => st === 'open').map(([p]) => p),
+        flag,
+        name,
+        target,
+        byState: r.byState,
+        durationMs: r.durationMs,
+        openPorts: Object.entries(r.ports)
+          .filter(([, st]) => st === 'open')
+          .map(([p]) => p),
       };
-      if (Object.keys(r.byState).length === 0) scan.note = `nmap scanned nothing (exit ${r.exitCode}): the gateway drops even neighbour discovery from a banned source`;
+      if (Object.keys(r.byState).length === 0)
+        scan.note = `nmap scanned nothing (exit ${r.exitCode}): the gateway drops even neighbour discovery from a banned source`;
       result.push(scan);
       out(scanLine(scan) + (scan.note ? `\n      ${scan.note}` : ''));
     }
@@ -96,7 +111,9 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     interrupted = true;
     out(`\n${signal}: removing the lab namespaces`);
     void deleteAllNetns()
-      .then((failures) => failures.forEach((f) => out(`  could not remove ${f}`)))
+      .then((failures) => {
+        for (const f of failures) out(`  could not remove ${f}`);
+      })
       .finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
@@ -111,13 +128,17 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
 
     const runner = new NftRunner({ netns: t.gw.name, forbidHostNetns: true });
     const applied = await applyRuleset(config, { runner });
-    out(`ruleset applied in the gateway in ${applied.durationMs.toFixed(0)} ms (table inet nftsentry, one transaction)`);
+    out(
+      `ruleset applied in the gateway in ${applied.durationMs.toFixed(0)} ms (table inet nftsentry, one transaction)`,
+    );
 
     const service = await startService(t.gw, 80);
     const client = await startClient(t.client, [`http://${A.gwClient4}/`, `http://[${A.gwClient6}]/`], 50);
     out(`service on port 80 in the gateway; the client requests it every 50 ms over IPv4 and IPv6\n`);
 
-    out('1. stealth scans (1000 ports each): the flag and conntrack rules drop them all; nothing reads "closed" or "unfiltered",');
+    out(
+      '1. stealth scans (1000 ports each): the flag and conntrack rules drop them all; nothing reads "closed" or "unfiltered",',
+    );
     out('   and since no probe reaches the meters, nobody is banned yet');
     out(`  ${''.padEnd(30)}${'target'.padEnd(12)}  open closed unfilt filter open|f  time`);
     const scans = await scanBoth(t, STEALTH_SCANS, out);
@@ -134,14 +155,19 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     };
     out('\n3. who is banned');
     for (const [name, elements] of Object.entries(sets)) {
-      for (const e of elements) out(`  ${name.padEnd(10)} ${e.address.padEnd(14)} ${e.reason.padEnd(10)} expires in ${formatDurationSec(e.expiresSec ?? 0)}`);
+      for (const e of elements)
+        out(
+          `  ${name.padEnd(10)} ${e.address.padEnd(14)} ${e.reason.padEnd(10)} expires in ${formatDurationSec(e.expiresSec ?? 0)}`,
+        );
       if (elements.length === 0) out(`  ${name.padEnd(10)} (empty)`);
     }
     const reach = {
       v4: await httpReaches(t.scanner, `http://${A.gwScan4}/`, 1500),
       v6: await httpReaches(t.scanner, `http://[${A.gwScan6}]/`, 1500),
     };
-    out(`  the scanner reaching the service now: IPv4 ${reach.v4 ? 'YES' : 'blocked'}, IPv6 ${reach.v6 ? 'YES' : 'blocked'}`);
+    out(
+      `  the scanner reaching the service now: IPv4 ${reach.v4 ? 'YES' : 'blocked'}, IPv6 ${reach.v6 ? 'YES' : 'blocked'}`,
+    );
 
     const counters = Object.fromEntries((await readCounters(runner)).map((c) => [c.name, c.packets]));
     out('\n4. kernel drop counters (packets)');
@@ -150,7 +176,9 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
 
     const clientResult = await client.stop();
     await service.stop();
-    out(`\n5. the client through all of it: ${clientResult.ok + clientResult.fail} requests, ${clientResult.ok} ok, ${clientResult.fail} failed`);
+    out(
+      `\n5. the client through all of it: ${clientResult.ok + clientResult.fail} requests, ${clientResult.ok} ok, ${clientResult.fail} failed`,
+    );
     const durationMs = performance.now() - started;
     out(`\nlab finished in ${(durationMs / 1000).toFixed(1)} s; removing the namespaces`);
     return { scans, counters, sets, scannerReachesServiceAfterBan: reach, client: clientResult, durationMs };
@@ -168,12 +196,14 @@ export function labProblems(r: LabReport): string[] {
   const problems: string[] = [];
   for (const s of r.scans) {
     for (const bad of ['closed', 'unfiltered']) {
-      if ((s.byState[bad] ?? 0) > 0) problems.push(`nmap ${s.flag} against ${s.target} saw ${s.byState[bad]} ${bad} port(s)`);
+      if ((s.byState[bad] ?? 0) > 0)
+        problems.push(`nmap ${s.flag} against ${s.target} saw ${s.byState[bad]} ${bad} port(s)`);
     }
   }
   if ((r.sets.scanners4 ?? []).length === 0) problems.push('the scanner was not banned over IPv4');
   if ((r.sets.scanners6 ?? []).length === 0) problems.push('the scanner was not banned over IPv6');
-  if (r.scannerReachesServiceAfterBan.v4 || r.scannerReachesServiceAfterBan.v6) problems.push('the banned scanner still reaches the service');
+  if (r.scannerReachesServiceAfterBan.v4 || r.scannerReachesServiceAfterBan.v6)
+    problems.push('the banned scanner still reaches the service');
   if (r.client.fail > 0) problems.push(`the client saw ${r.client.fail} failure(s)`);
   return problems;
 }

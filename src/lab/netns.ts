@@ -42,7 +42,8 @@ export class Netns {
   /** Creates a namespace with loopback up, IPv6 DAD off (addresses usable at once). */
   static async create(role: string): Promise<Netns> {
     if (!/^[a-z0-9]{1,12}$/.test(role)) throw new NftsentryError(ErrorCodes.NETNS_FAILED, `bad role name "${role}"`);
-    if (closing) throw new NftsentryError(ErrorCodes.NETNS_FAILED, 'namespaces are being removed; not creating another');
+    if (closing)
+      throw new NftsentryError(ErrorCodes.NETNS_FAILED, 'namespaces are being removed; not creating another');
     const ns = new Netns(`${PREFIX}-${process.pid}-${++counter}-${role}`, role);
     const adding = ip(['netns', 'add', ns.name]);
     creating.add(adding);
@@ -67,7 +68,11 @@ export class Netns {
   }
 
   /** Runs a command inside; resolves whatever its exit code. */
-  async exec(cmd: string, args: readonly string[], options: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+  async exec(
+    cmd: string,
+    args: readonly string[],
+    options: { timeoutMs?: number; input?: string } = {},
+  ): Promise<ExecResult> {
     const r = await execa('ip', ['netns', 'exec', this.name, cmd, ...args], {
       reject: false,
       timeout: options.timeoutMs ?? 60_000,
@@ -80,14 +85,21 @@ export class Netns {
   async run(cmd: string, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<string> {
     const r = await this.exec(cmd, args, options);
     if (r.exitCode !== 0) {
-      throw new NftsentryError(ErrorCodes.NETNS_FAILED, `[${this.role}] ${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+      throw new NftsentryError(
+        ErrorCodes.NETNS_FAILED,
+        `[${this.role}] ${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.exitCode}`}`,
+      );
     }
     return r.stdout;
   }
 
   /** Starts a long-running command inside; it is killed (by PID) when the namespace is deleted. */
   spawn(cmd: string, args: readonly string[], options: Options = {}): ResultPromise {
-    const child = execa('ip', ['netns', 'exec', this.name, cmd, ...args], { reject: false, stdin: 'ignore', ...options });
+    const child = execa('ip', ['netns', 'exec', this.name, cmd, ...args], {
+      reject: false,
+      stdin: 'ignore',
+      ...options,
+    });
     this.children.add(child);
     void child.finally(() => this.children.delete(child));
     return child;
@@ -131,7 +143,10 @@ export async function deleteAllNetns(): Promise<string[]> {
   const results = await Promise.allSettled([...live].map((ns) => ns.delete()));
   // Also by name: a namespace whose creation was under way when this was called is not in `live` yet.
   const r = await execa('ip', ['netns', 'list'], { reject: false, stdin: 'ignore' });
-  const mine = String(r.stdout).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${PREFIX}-${process.pid}-`));
+  const mine = String(r.stdout)
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(`${PREFIX}-${process.pid}-`));
   const byName = await Promise.allSettled(mine.map((n) => deleteNetnsByName(n)));
   return [...results, ...byName].flatMap((x) => (x.status === 'rejected' ? [String((x.reason as Error).message)] : []));
 }
@@ -147,7 +162,10 @@ export async function linkVeth(a: Netns, aIf: string, b: Netns, bIf: string): Pr
 export async function addAddress(ns: Netns, ifname: string, cidr: string): Promise<void> {
   const v6 = cidr.includes(':');
   if (!(v6 ? /^2001:db8:/i.test(cidr) : /^198\.1[89]\./.test(cidr))) {
-    throw new NftsentryError(ErrorCodes.NETNS_FAILED, `${cidr}: lab and test hosts only use 198.18.0.0/15 and 2001:db8::/32`);
+    throw new NftsentryError(
+      ErrorCodes.NETNS_FAILED,
+      `${cidr}: lab and test hosts only use 198.18.0.0/15 and 2001:db8::/32`,
+    );
   }
   await ns.run('ip', [...(v6 ? ['-6'] : []), 'addr', 'add', cidr, 'dev', ifname, ...(v6 ? ['nodad'] : [])]);
 }

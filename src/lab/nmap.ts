@@ -31,7 +31,12 @@ export function parseNmapXml(xml: string): Pick<NmapReport, 'ports' | 'byState'>
  * `nmap ARGS -oX - TARGET` from `ns`. Always -Pn (no host discovery) and -n (no DNS); bounded by
  * --host-timeout and a process timeout.
  */
-export async function runNmap(ns: Netns, args: readonly string[], target: string, timeoutMs = 120_000): Promise<NmapReport> {
+export async function runNmap(
+  ns: Netns,
+  args: readonly string[],
+  target: string,
+  timeoutMs = 120_000,
+): Promise<NmapReport> {
   const full = ['-Pn', '-n', '--host-timeout', `${Math.floor(timeoutMs / 1000)}s`, ...args, '-oX', '-', target];
   if (target.includes(':') && !full.includes('-6')) full.unshift('-6');
   const t0 = performance.now();

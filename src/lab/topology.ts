@@ -9,12 +9,18 @@
 import { Netns, linkVeth, addAddress } from './netns.ts';
 
 export const LAB_ADDR = {
-  gwScan4: '198.18.0.1', gwScan6: '2001:db8::1',
-  scanner4: '198.18.0.2', scanner6: '2001:db8::2',
-  gwClient4: '198.18.1.1', gwClient6: '2001:db8:1::1',
-  client4: '198.18.1.2', client6: '2001:db8:1::2',
-  gwInner4: '198.18.2.1', gwInner6: '2001:db8:2::1',
-  inner4: '198.18.2.2', inner6: '2001:db8:2::2',
+  gwScan4: '198.18.0.1',
+  gwScan6: '2001:db8::1',
+  scanner4: '198.18.0.2',
+  scanner6: '2001:db8::2',
+  gwClient4: '198.18.1.1',
+  gwClient6: '2001:db8:1::1',
+  client4: '198.18.1.2',
+  client6: '2001:db8:1::2',
+  gwInner4: '198.18.2.1',
+  gwInner6: '2001:db8:2::1',
+  inner4: '198.18.2.2',
+  inner6: '2001:db8:2::2',
 } as const;
 
 export interface LabTopology {
@@ -25,7 +31,15 @@ export interface LabTopology {
   destroy(): Promise<void>;
 }
 
-async function leaf(gw: Netns, role: string, gwIf: string, gw4: string, gw6: string, host4: string, host6: string): Promise<Netns> {
+async function leaf(
+  gw: Netns,
+  role: string,
+  gwIf: string,
+  gw4: string,
+  gw6: string,
+  host4: string,
+  host6: string,
+): Promise<Netns> {
   const ns = await Netns.create(role);
   await linkVeth(gw, gwIf, ns, 'eth0');
   await addAddress(gw, gwIf, `${gw4}/24`);
@@ -51,7 +65,10 @@ export async function createLabTopology(options: { inner?: boolean } = {}): Prom
     const inner = options.inner ? await leaf(gw, 'in', 'eth-in', A.gwInner4, A.gwInner6, A.inner4, A.inner6) : null;
     if (inner) made.push(inner);
     return {
-      gw, scanner, client, inner,
+      gw,
+      scanner,
+      client,
+      inner,
       async destroy() {
         await Promise.allSettled(made.map((ns) => ns.delete()));
       },

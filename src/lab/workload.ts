@@ -22,13 +22,17 @@ export interface ClientResult {
 export function waitForLine(child: ResultPromise, pattern: RegExp, timeoutMs: number, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => done(new NftsentryError(ErrorCodes.INTERNAL, `${what}: no "${pattern.source}" within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new NftsentryError(ErrorCodes.INTERNAL, `${what}: no "${pattern.source}" within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       buf += chunk.toString();
       const line = buf.split('\n').find((l) => pattern.test(l));
       if (line !== undefined) done(null, line);
     };
-    const onExit = () => done(new NftsentryError(ErrorCodes.INTERNAL, `${what} exited before printing "${pattern.source}"`));
+    const onExit = () =>
+      done(new NftsentryError(ErrorCodes.INTERNAL, `${what} exited before printing "${pattern.source}"`));
     function done(err: Error | null, line?: string) {
       clearTimeout(timer);
       child.stdout?.off('data', onData);
@@ -72,8 +76,15 @@ export interface Client {
 }
 
 /** Starts the steady client; resolves once its first request succeeded. */
-export async function startClient(ns: Netns, urls: string[], intervalMs = 50, maxDurationMs = 300_000): Promise<Client> {
-  const child = ns.spawn(NODE_BIN, [CLIENT, urls.join(','), String(intervalMs), String(maxDurationMs)], { buffer: true });
+export async function startClient(
+  ns: Netns,
+  urls: string[],
+  intervalMs = 50,
+  maxDurationMs = 300_000,
+): Promise<Client> {
+  const child = ns.spawn(NODE_BIN, [CLIENT, urls.join(','), String(intervalMs), String(maxDurationMs)], {
+    buffer: true,
+  });
   await waitForLine(child, /^first-ok$/, 10_000, 'lab client');
   return {
     child,
@@ -84,7 +95,10 @@ export async function startClient(ns: Netns, urls: string[], intervalMs = 50, ma
       try {
         return JSON.parse(last) as ClientResult;
       } catch {
-        throw new NftsentryError(ErrorCodes.INTERNAL, `lab client printed no result (exit ${r.exitCode}): ${String(r.stderr).slice(0, 500)}`);
+        throw new NftsentryError(
+          ErrorCodes.INTERNAL,
+          `lab client printed no result (exit ${r.exitCode}): ${String(r.stderr).slice(0, 500)}`,
+        );
       }
     },
   };

@@ -87,7 +87,7 @@ function parseV6Bytes(text: string): Uint8Array | null {
     groups = [...head, ...new Array<number>(missing).fill(0), ...tail];
   } else {
     const all = parseGroups(text, true);
-    if (!all || all.length !== 8) return null;
+    if (all?.length !== 8) return null;
     groups = all;
   }
   const out = new Uint8Array(16);

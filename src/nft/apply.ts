@@ -17,7 +17,8 @@ import { isNftsentryError, ErrorCodes } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { parseIp, parsePrefix, prefixContains, prefixKey, unmapV4 } from '../net/ip.ts';
 import { elementStatements, type ElementChange } from './elements.ts';
-import { renderRuleset, loadTemplates, ANY_PROTOCOL_SETS, OBSOLETE_SETS, SET_TYPES, TABLE_FAMILY, TABLE_NAME, type RulesetUpgrade } from './ruleset.ts';
+import { renderRuleset, loadTemplates, type RulesetUpgrade } from './ruleset.ts';
+import { ANY_PROTOCOL_SETS, OBSOLETE_SETS, SET_TYPES, TABLE_FAMILY, TABLE_NAME } from './objects.ts';
 import type { Nft, NftJson, NftResult } from './nft.ts';
 import { NftRunner } from './runner.ts';
 import { readSet } from './state.ts';
@@ -50,14 +51,21 @@ export function lockoutWarnings(config: Config, sshConnection: string | undefine
   const port = Number(serverPortText);
   const portOpen =
     config.services.tcp.some(([a, b]) => a <= port && port <= b) ||
-    config.services.restricted.some((r) => r.proto === 'tcp' && r.ports.some(([a, b]) => a <= port && port <= b) && r.from.some((p) => prefixContains(p, addr)));
+    config.services.restricted.some(
+      (r) =>
+        r.proto === 'tcp' &&
+        r.ports.some(([a, b]) => a <= port && port <= b) &&
+        r.from.some((p) => prefixContains(p, addr)),
+    );
   if (!allowlisted) {
     warnings.push(
       `your SSH client ${addr.text} is not in the allowlist: add it (allowlist: [${addr.text}]) so that no rate limit, ban or scan meter can ever cut you off`,
     );
   }
   if (!portOpen && !allowlisted) {
-    warnings.push(`port ${port} (your SSH session) is not open to ${addr.text}: a new SSH session from there will be dropped`);
+    warnings.push(
+      `port ${port} (your SSH session) is not open to ${addr.text}: a new SSH session from there will be dropped`,
+    );
   }
   return warnings;
 }
@@ -75,7 +83,8 @@ export function outdatedSets(table: NftJson): { sets: string[]; chains: string[]
     const set = o.set as { name: string; type: string | string[] } | undefined;
     if (!set) continue;
     const want = Object.hasOwn(SET_TYPES, set.name) ? SET_TYPES[set.name]! : null;
-    if ((want && [set.type].flat().join(' . ') !== want.join(' . ')) || obsolete.includes(set.name)) sets.push(set.name);
+    if ((want && [set.type].flat().join(' . ') !== want.join(' . ')) || obsolete.includes(set.name))
+      sets.push(set.name);
   }
   return { sets, chains };
 }
@@ -130,7 +139,10 @@ export async function applyRuleset(config: Config, options: ApplyOptions = {}): 
   const warnings = options.netns ? [] : lockoutWarnings(config, options.sshConnection ?? process.env.SSH_CONNECTION);
   const { result, upgrade } = await runRuleset(runner, (u) => renderRuleset(config, templates, u));
   if (upgrade) {
-    options.log?.warn({ sets: upgrade.sets, statements: upgrade.elements.length }, 'older set definitions replaced, their elements carried over');
+    options.log?.warn(
+      { sets: upgrade.sets, statements: upgrade.elements.length },
+      'older set definitions replaced, their elements carried over',
+    );
   }
   options.log?.info({ durationMs: Math.round(result.durationMs), netns: runner.netns }, 'ruleset applied');
   return { durationMs: result.durationMs, warnings };

@@ -13,7 +13,7 @@
  * `addr` (a hash set takes no prefix); any other prefix length there throws. In a set keyed
  * `address . protocol` (ANY_PROTOCOL_SETS: bannet4, bannet6) it is written `addr/len . 0-255`.
  */
-import { ANY_PROTOCOL, ANY_PROTOCOL_SETS, NETWORK_KEY_SETS, TABLE } from './ruleset.ts';
+import { ANY_PROTOCOL, ANY_PROTOCOL_SETS, NETWORK_KEY_SETS, TABLE } from './objects.ts';
 
 export interface ElementChange {
   set: string;
@@ -46,7 +46,8 @@ export function kernelKey(set: string, key: string): string {
   if (len === undefined) return key;
   const slash = key.indexOf('/');
   if (slash < 0) return key;
-  if (key.slice(slash + 1) !== String(len)) throw new Error(`${set} holds /${len} networks only, not ${JSON.stringify(key)}`);
+  if (key.slice(slash + 1) !== String(len))
+    throw new Error(`${set} holds /${len} networks only, not ${JSON.stringify(key)}`);
   return key.slice(0, slash);
 }
 
@@ -66,7 +67,10 @@ function grouped(list: readonly ElementChange[]): Map<string, ElementChange[]> {
   for (const e of list) {
     if (!SET_NAME.test(e.set)) throw new Error(`bad set name ${JSON.stringify(e.set)}`);
     let g = bySet.get(e.set);
-    if (!g) bySet.set(e.set, (g = []));
+    if (!g) {
+      g = [];
+      bySet.set(e.set, g);
+    }
     g.push(e);
   }
   return bySet;

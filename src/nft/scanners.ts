@@ -4,7 +4,7 @@
  * goes through the runner (one `nft -j list` per set).
  */
 import type { Nft } from './nft.ts';
-import { SCAN_REASONS } from './ruleset.ts';
+import { SCAN_REASONS } from './objects.ts';
 import { readSet, type SetElement } from './state.ts';
 
 export interface KernelScanner {
@@ -23,7 +23,12 @@ export function joinScanners(scanners: readonly SetElement[], reasons: readonly 
     const mark = typeof r.data === 'number' ? r.data : Number(r.data);
     why.set(r.key, SCAN_REASONS[mark] ?? 'kernel_scan');
   }
-  return scanners.map((s) => ({ address: s.key, reason: why.get(s.key) ?? 'kernel_scan', timeoutSec: s.timeoutSec, expiresSec: s.expiresSec }));
+  return scanners.map((s) => ({
+    address: s.key,
+    reason: why.get(s.key) ?? 'kernel_scan',
+    timeoutSec: s.timeoutSec,
+    expiresSec: s.expiresSec,
+  }));
 }
 
 /**

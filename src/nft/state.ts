@@ -5,7 +5,7 @@
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { canonicalIp } from '../net/ip.ts';
 import type { Nft, NftJson } from './nft.ts';
-import { TABLE_FAMILY, TABLE_NAME } from './ruleset.ts';
+import { TABLE_FAMILY, TABLE_NAME } from './objects.ts';
 
 export interface SetElement {
   /**

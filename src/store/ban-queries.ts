@@ -42,7 +42,9 @@ export class BanQueries {
 
   /** The row of `target`, active or not (the history escalation reads stays in the row). */
   get(target: string): BanRow | undefined {
-    return this.guard('get', () => this.statement('SELECT * FROM bans WHERE target = ?').get(target)) as BanRow | undefined;
+    return this.guard('get', () => this.statement('SELECT * FROM bans WHERE target = ?').get(target)) as
+      | BanRow
+      | undefined;
   }
 
   /** Active bans, newest first, optionally filtered; `total` counts every match. */
@@ -62,8 +64,11 @@ export class BanQueries {
       const total = (this.statement(`SELECT count(*) AS n FROM bans WHERE ${w}`).get(...args) as { n: number }).n;
       const rows =
         filter.limit > 0
-          ? (this.statement(`SELECT * FROM bans WHERE ${w} ORDER BY last_seen_ms DESC, target LIMIT ? OFFSET ?`)
-              .all(...args, filter.limit, filter.offset) as unknown as BanRow[])
+          ? (this.statement(`SELECT * FROM bans WHERE ${w} ORDER BY last_seen_ms DESC, target LIMIT ? OFFSET ?`).all(
+              ...args,
+              filter.limit,
+              filter.offset,
+            ) as unknown as BanRow[])
           : [];
       return { total: Number(total), rows };
     });

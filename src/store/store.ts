@@ -18,7 +18,8 @@ import { BanQueries } from './ban-queries.ts';
 export type { BanRow } from './store-schema.ts';
 
 const ROWS_PER_INSERT = 64;
-const COLUMNS = '(target, family, set_name, source, reason, sid, signature, first_seen_ms, last_seen_ms, expires_ms, duration_sec, active, offences, hits, last_offence_ms)';
+const COLUMNS =
+  '(target, family, set_name, source, reason, sid, signature, first_seen_ms, last_seen_ms, expires_ms, duration_sec, active, offences, hits, last_offence_ms)';
 
 /** One upsert of `n` rows. A row's first_seen_ms stays as first written; hits counts its bans. */
 function upsertSql(n: number): string {
@@ -32,7 +33,21 @@ function upsertSql(n: number): string {
 }
 
 function pushRow(args: Array<string | number | null>, r: BanWrite): void {
-  args.push(r.target, r.family, r.set, r.source, r.reason, r.sid, r.signature, r.nowMs, r.nowMs, r.expiresMs, r.durationSec, r.offences, r.nowMs);
+  args.push(
+    r.target,
+    r.family,
+    r.set,
+    r.source,
+    r.reason,
+    r.sid,
+    r.signature,
+    r.nowMs,
+    r.nowMs,
+    r.expiresMs,
+    r.durationSec,
+    r.offences,
+    r.nowMs,
+  );
 }
 
 export class Store {
@@ -52,7 +67,9 @@ export class Store {
       this.db = new DatabaseSync(path);
       // WAL; checkpoints run from the engine's timer (checkpoint()), not inside a commit on the
       // alert path, where one would stall the next decisions for several ms.
-      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;');
+      this.db.exec(
+        'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;',
+      );
       this.db.exec(SCHEMA_SQL);
       this.upsertStmt = this.db.prepare(upsertSql(1));
       this.upsertManyStmt = this.db.prepare(upsertSql(ROWS_PER_INSERT));
@@ -66,7 +83,9 @@ export class Store {
       this.allowDelStmt = this.db.prepare('DELETE FROM allow WHERE prefix = ?');
       this.queries = new BanQueries(this.db);
     } catch (err) {
-      throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot open store ${path}: ${(err as Error).message}`, { cause: err });
+      throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot open store ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -115,7 +134,9 @@ export class Store {
   /** Active bans whose expiry has passed (for the expiry sweep). */
   expiredActive(nowMs: number, limit = 100_000): string[] {
     const rows = this.guard('expired', () =>
-      this.db.prepare('SELECT target FROM bans WHERE active = 1 AND expires_ms IS NOT NULL AND expires_ms <= ? LIMIT ?').all(nowMs, limit),
+      this.db
+        .prepare('SELECT target FROM bans WHERE active = 1 AND expires_ms IS NOT NULL AND expires_ms <= ? LIMIT ?')
+        .all(nowMs, limit),
     ) as Array<{ target: string }>;
     return rows.map((r) => r.target);
   }
@@ -127,9 +148,17 @@ export class Store {
         'SELECT target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms FROM bans WHERE active = 1 OR last_offence_ms >= ?',
       );
       stmt.setReturnArrays(true);
-      const rows = stmt.all(sinceMs) as unknown as Array<[string, string, number | null, number | null, number, number, number]>;
+      const rows = stmt.all(sinceMs) as unknown as Array<
+        [string, string, number | null, number | null, number, number, number]
+      >;
       return rows.map(([target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms]) => ({
-        target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms,
+        target,
+        set_name,
+        expires_ms,
+        duration_sec,
+        active,
+        offences,
+        last_offence_ms,
       }));
     });
   }
@@ -154,7 +183,9 @@ export class Store {
   }
 
   listAllow(): Array<{ prefix: string; note: string; added_ms: number }> {
-    return this.guard('allow', () => this.db.prepare('SELECT prefix, note, added_ms FROM allow ORDER BY prefix').all()) as Array<{
+    return this.guard('allow', () =>
+      this.db.prepare('SELECT prefix, note, added_ms FROM allow ORDER BY prefix').all(),
+    ) as Array<{
       prefix: string;
       note: string;
       added_ms: number;

@@ -25,11 +25,19 @@ function call(method: string, path: string, body?: unknown): Promise<{ status: n
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(
-      { socketPath, method, path, agent: false, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) } },
+      {
+        socketPath,
+        method,
+        path,
+        agent: false,
+        headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) },
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text.startsWith('{') ? JSON.parse(text) : text }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, json: text.startsWith('{') ? JSON.parse(text) : text }),
+        );
       },
     );
     req.on('error', reject);
@@ -48,7 +56,14 @@ beforeAll(async () => {
     storePath: null,
     log: silentLogger(),
     version: 'thread-test',
-    snapshot: () => ({ sources: [], alertResults: [], bansActive: [{ source: 'suricata', count: 1 }], nftApply: new Histogram().snapshot(), ruleset: { applied: true, appliedMs: 0 }, ready: true }),
+    snapshot: () => ({
+      sources: [],
+      alertResults: [],
+      bansActive: [{ source: 'suricata', count: 1 }],
+      nftApply: new Histogram().snapshot(),
+      ruleset: { applied: true, appliedMs: 0 },
+      ready: true,
+    }),
   });
   token = readFileSync(join(dir, 'api.token'), 'utf8').trim();
 }, 30_000);
@@ -66,12 +81,19 @@ describe('API worker thread', () => {
     expect((await call('GET', '/v1/bans/203.0.113.8')).json.error.code).toBe('E_NOT_FOUND');
     const ban = await call('POST', '/v1/bans', { address: '198.51.100.4', duration: '2h', reason: 'thread' });
     expect(ban.status).toBe(201);
-    expect(ops.calls.at(-1)).toEqual({ op: 'ban', arg: { address: '198.51.100.4/32', durationSec: 7200, reason: 'thread' } });
+    expect(ops.calls.at(-1)).toEqual({
+      op: 'ban',
+      arg: { address: '198.51.100.4/32', durationSec: 7200, reason: 'thread' },
+    });
     expect((await call('POST', '/v1/allowlist', { address: '198.51.100.0/24' })).json).toMatchObject({ liftedBans: 1 });
     const refused = await call('POST', '/v1/bans', { address: '198.51.100.5' });
     expect(refused.status).toBe(409);
     expect(refused.json.error.code).toBe('E_BAN_REFUSED');
-    expect((await call('GET', '/v1/status')).json).toMatchObject({ version: 'thread-test', bans: { bySource: { suricata: 1 } }, engine: { mode: 'memory' } });
+    expect((await call('GET', '/v1/status')).json).toMatchObject({
+      version: 'thread-test',
+      bans: { bySource: { suricata: 1 } },
+      engine: { mode: 'memory' },
+    });
     expect((await call('GET', '/metrics')).json).toContain('nftsentry_bans_active{source="suricata"} 1');
   });
 
@@ -79,7 +101,12 @@ describe('API worker thread', () => {
     const first = handle.currentWorker();
     await first.terminate();
     await waitFor(async () => (handle.currentWorker() !== first ? true : undefined), 10_000, 'a new worker', 50);
-    await waitFor(async () => ((await call('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200 ? true : undefined), 10_000, 'the API back', 50);
+    await waitFor(
+      async () => ((await call('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200 ? true : undefined),
+      10_000,
+      'the API back',
+      50,
+    );
     expect((await call('GET', '/v1/bans/203.0.113.7')).status).toBe(200);
   });
 

@@ -19,14 +19,21 @@ let nowMs: number;
 function make(overrides: Record<string, unknown> = {}, telemetry = {}) {
   ops = new MemoryOperations();
   nowMs = ops.nowMs;
-  app = buildApi(ops, { token: TOKEN, config: apiConfigSchema.parse(overrides), clock: () => nowMs, version: '9.9.9', telemetry });
+  app = buildApi(ops, {
+    token: TOKEN,
+    config: apiConfigSchema.parse(overrides),
+    clock: () => nowMs,
+    version: '9.9.9',
+    telemetry,
+  });
 }
 
 beforeEach(() => make());
 afterEach(() => app.close());
 
 const get = (url: string, headers: Record<string, string> = AUTH) => app.inject({ method: 'GET', url, headers });
-const post = (url: string, payload: unknown, headers: Record<string, string> = AUTH) => app.inject({ method: 'POST', url, headers, payload: payload as object });
+const post = (url: string, payload: unknown, headers: Record<string, string> = AUTH) =>
+  app.inject({ method: 'POST', url, headers, payload: payload as object });
 const del = (url: string, headers: Record<string, string> = AUTH) => app.inject({ method: 'DELETE', url, headers });
 
 describe('authentication', () => {
@@ -40,7 +47,11 @@ describe('authentication', () => {
     ['DELETE', '/v1/allowlist/203.0.113.7'],
     ['GET', '/v1/status'],
   ])('%s %s without a token is 401 and reaches nothing', async (method, url) => {
-    const r = await app.inject({ method: method as 'GET', url, payload: method === 'POST' ? { address: '203.0.113.7' } : undefined });
+    const r = await app.inject({
+      method: method as 'GET',
+      url,
+      payload: method === 'POST' ? { address: '203.0.113.7' } : undefined,
+    });
     expect(r.statusCode).toBe(401);
     expect(r.json()).toEqual({ error: { code: 'E_UNAUTHORIZED', message: expect.any(String) } });
     expect(r.headers['www-authenticate']).toMatch(/^Bearer/);
@@ -57,16 +68,21 @@ describe('authentication', () => {
     expect((await get('/v1/bans', { authorization: header })).statusCode).toBe(401);
   });
 
-  it.each(['/%76%31/bans', '/v1/%62ans', '/%76%31/status', '/v1/bans%2F203.0.113.7', '/./v1/bans', '/v1//bans', '/v1/bans;x'])(
-    'a percent-encoded or odd spelling of a /v1 route (%s) still needs the token',
-    async (url) => {
-      ops.seed({ address: '203.0.113.7' });
-      const r = await get(url, {});
-      expect([401, 404]).toContain(r.statusCode);
-      expect(r.body).not.toContain('ET SCAN');
-      expect(ops.calls).toEqual([]);
-    },
-  );
+  it.each([
+    '/%76%31/bans',
+    '/v1/%62ans',
+    '/%76%31/status',
+    '/v1/bans%2F203.0.113.7',
+    '/./v1/bans',
+    '/v1//bans',
+    '/v1/bans;x',
+  ])('a percent-encoded or odd spelling of a /v1 route (%s) still needs the token', async (url) => {
+    ops.seed({ address: '203.0.113.7' });
+    const r = await get(url, {});
+    expect([401, 404]).toContain(r.statusCode);
+    expect(r.body).not.toContain('ET SCAN');
+    expect(ops.calls).toEqual([]);
+  });
 
   it('accepts the token with any case of "Bearer"', async () => {
     expect((await get('/v1/bans', { authorization: `bearer ${TOKEN}` })).statusCode).toBe(200);
@@ -74,7 +90,8 @@ describe('authentication', () => {
 
   it('locks a client out with 429 after repeated failures, even with the right token, until the lockout ends', async () => {
     make({ auth_failures: 3, auth_window: 60, auth_lockout: 120 });
-    for (let i = 0; i < 3; i++) expect((await get('/v1/bans', { authorization: 'Bearer wrong-wrong-wrong-wrong' })).statusCode).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await get('/v1/bans', { authorization: 'Bearer wrong-wrong-wrong-wrong' })).statusCode).toBe(401);
     const locked = await get('/v1/bans');
     expect(locked.statusCode).toBe(429);
     expect(locked.json().error.code).toBe('E_RATE_LIMITED');
@@ -102,16 +119,27 @@ describe('GET /v1/bans', () => {
     expect(r.statusCode).toBe(200);
     const body = r.json();
     expect(body).toMatchObject({ total: 3, limit: 100, offset: 0 });
-    expect(body.items[0]).toMatchObject({ address: '203.0.113.7', source: 'suricata', remainingSec: 3600, offences: 1, expires: '2026-11-21T13:00:00.000Z' });
+    expect(body.items[0]).toMatchObject({
+      address: '203.0.113.7',
+      source: 'suricata',
+      remainingSec: 3600,
+      offences: 1,
+      expires: '2026-11-21T13:00:00.000Z',
+    });
   });
 
   it('filters by source and reason and pages', async () => {
-    expect((await get('/v1/bans?source=kernel:scan')).json().items.map((b: { address: string }) => b.address)).toEqual(['198.51.100.0/24']);
+    expect((await get('/v1/bans?source=kernel:scan')).json().items.map((b: { address: string }) => b.address)).toEqual([
+      '198.51.100.0/24',
+    ]);
     expect((await get('/v1/bans?reason=ET%20SCAN')).json().total).toBe(2);
     const page = (await get('/v1/bans?limit=1&offset=1')).json();
     expect(page).toMatchObject({ total: 3, limit: 1, offset: 1 });
     expect(page.items).toHaveLength(1);
-    expect(ops.calls.at(-1)).toEqual({ op: 'listBans', arg: { source: undefined, reason: undefined, limit: 1, offset: 1 } });
+    expect(ops.calls.at(-1)).toEqual({
+      op: 'listBans',
+      arg: { source: undefined, reason: undefined, limit: 1, offset: 1 },
+    });
   });
 
   it.each([
@@ -164,18 +192,34 @@ describe('POST /v1/bans', () => {
   it('bans with a duration string: 201, canonical address, seconds reach the engine', async () => {
     const r = await post('/v1/bans', { address: '2001:DB8::0:7', duration: '1h30m', reason: 'manual test' });
     expect(r.statusCode).toBe(201);
-    expect(r.json()).toMatchObject({ address: '2001:db8::7', remainingSec: 5400, reason: 'manual test', source: 'manual' });
-    expect(ops.calls.at(-1)).toEqual({ op: 'ban', arg: { address: '2001:db8::7/128', durationSec: 5400, reason: 'manual test' } });
+    expect(r.json()).toMatchObject({
+      address: '2001:db8::7',
+      remainingSec: 5400,
+      reason: 'manual test',
+      source: 'manual',
+    });
+    expect(ops.calls.at(-1)).toEqual({
+      op: 'ban',
+      arg: { address: '2001:db8::7/128', durationSec: 5400, reason: 'manual test' },
+    });
   });
 
   it('takes seconds as a number, the default duration when none is given, and "permanent"', async () => {
     expect((await post('/v1/bans', { address: '203.0.113.8', duration: 90 })).json().remainingSec).toBe(90);
     expect((await post('/v1/bans', { address: '203.0.113.9' })).json().remainingSec).toBe(3600);
-    expect((await post('/v1/bans', { address: '203.0.113.10', duration: 'permanent' })).json()).toMatchObject({ expires: null, remainingSec: null });
+    expect((await post('/v1/bans', { address: '203.0.113.10', duration: 'permanent' })).json()).toMatchObject({
+      expires: null,
+      remainingSec: null,
+    });
   });
 
   it('a "__proto__" key in the body is a plain key: it cannot supply the address', async () => {
-    const r = await app.inject({ method: 'POST', url: '/v1/bans', headers: { ...AUTH, 'content-type': 'application/json' }, payload: '{"__proto__":{"address":"203.0.113.8"}}' });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/bans',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      payload: '{"__proto__":{"address":"203.0.113.8"}}',
+    });
     expect(r.statusCode).toBe(400);
     expect(r.json().error.code).toBe('E_ADDRESS_INVALID');
   });
@@ -217,13 +261,23 @@ describe('POST /v1/bans', () => {
 
   it('refuses a body that is not a JSON object with 400, not JSON with 400, too large with 413, not JSON typed with 415', async () => {
     expect((await post('/v1/bans', ['203.0.113.8'])).statusCode).toBe(400);
-    const bad = await app.inject({ method: 'POST', url: '/v1/bans', headers: { ...AUTH, 'content-type': 'application/json' }, payload: '{"address":' });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/bans',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      payload: '{"address":',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('E_BAD_REQUEST');
     const big = await post('/v1/bans', { address: '203.0.113.8', reason: 'x'.repeat(20_000) });
     expect(big.statusCode).toBe(413);
     expect(big.json().error.code).toBe('E_BODY_TOO_LARGE');
-    const text = await app.inject({ method: 'POST', url: '/v1/bans', headers: { ...AUTH, 'content-type': 'text/plain' }, payload: 'address=203.0.113.8' });
+    const text = await app.inject({
+      method: 'POST',
+      url: '/v1/bans',
+      headers: { ...AUTH, 'content-type': 'text/plain' },
+      payload: 'address=203.0.113.8',
+    });
     expect(text.statusCode).toBe(415);
     expect(text.json().error.code).toBe('E_UNSUPPORTED_MEDIA_TYPE');
   });
@@ -253,7 +307,10 @@ describe('/v1/allowlist', () => {
     ops.seed({ address: '203.0.113.9' });
     const add = await post('/v1/allowlist', { address: '203.0.113.0/24', note: 'office' });
     expect(add.statusCode).toBe(201);
-    expect(add.json()).toMatchObject({ entry: { prefix: '203.0.113.0/24', origin: 'api', note: 'office' }, liftedBans: 2 });
+    expect(add.json()).toMatchObject({
+      entry: { prefix: '203.0.113.0/24', origin: 'api', note: 'office' },
+      liftedBans: 2,
+    });
     expect((await get('/v1/allowlist')).json()).toMatchObject({ total: 1, items: [{ prefix: '203.0.113.0/24' }] });
     const dup = await post('/v1/allowlist', { address: '203.0.113.0/24' });
     expect(dup.statusCode).toBe(409);
@@ -279,11 +336,37 @@ describe('/v1/allowlist', () => {
 
 describe('GET /v1/status', () => {
   it('reports version, uptime, bans by source, drops by reason, sources, ruleset and the engine status', async () => {
-    make({}, {
-      dropCounters: async () => [{ name: 'drop_banned', comment: '', packets: 5, bytes: 300 }, { name: 'drop_scan_trap', comment: '', packets: 1, bytes: 60 }],
-      ruleset: () => ({ applied: true, appliedMs: Date.parse('2026-11-21T11:59:55Z') }),
-      sources: () => [{ name: 'eve', type: 'unix_stream', connected: 1, opened: 1, lines: 10, bytes: 1000, alerts: 7, nonAlerts: 2, blank: 0, noAddress: 0, bad: {}, badTotal: 1, dropped: 0, errors: 0, lastEventMs: null, lastLagMs: 250, lastLineMs: nowMs }],
-    });
+    make(
+      {},
+      {
+        dropCounters: async () => [
+          { name: 'drop_banned', comment: '', packets: 5, bytes: 300 },
+          { name: 'drop_scan_trap', comment: '', packets: 1, bytes: 60 },
+        ],
+        ruleset: () => ({ applied: true, appliedMs: Date.parse('2026-11-21T11:59:55Z') }),
+        sources: () => [
+          {
+            name: 'eve',
+            type: 'unix_stream',
+            connected: 1,
+            opened: 1,
+            lines: 10,
+            bytes: 1000,
+            alerts: 7,
+            nonAlerts: 2,
+            blank: 0,
+            noAddress: 0,
+            bad: {},
+            badTotal: 1,
+            dropped: 0,
+            errors: 0,
+            lastEventMs: null,
+            lastLagMs: 250,
+            lastLineMs: nowMs,
+          },
+        ],
+      },
+    );
     ops.seed({ address: '203.0.113.7', source: 'suricata' });
     nowMs += 42_000;
     const r = await get('/v1/status');
@@ -300,7 +383,14 @@ describe('GET /v1/status', () => {
   });
 
   it('still answers when the counters cannot be read (drops: null)', async () => {
-    make({}, { dropCounters: async () => { throw new Error('nft gone'); } });
+    make(
+      {},
+      {
+        dropCounters: async () => {
+          throw new Error('nft gone');
+        },
+      },
+    );
     const r = await get('/v1/status');
     expect(r.statusCode).toBe(200);
     expect(r.json().drops).toBeNull();
@@ -312,20 +402,47 @@ describe('/metrics, /readyz and unknown routes', () => {
     const apply = new Histogram([0.01, 0.1]);
     apply.observe(0.005);
     apply.observe(0.05);
-    make({}, {
-      alertResults: () => [{ source: 'eve', result: 'banned', count: 3 }],
-      nftApplyDurations: () => apply.snapshot(),
-      dropCounters: async () => [{ name: 'drop_banned', comment: '', packets: 5, bytes: 300 }],
-      sources: () => [{ name: 'eve', type: 'unix_stream', connected: 1, opened: 1, lines: 10, bytes: 1, alerts: 7, nonAlerts: 0, blank: 0, noAddress: 0, bad: {}, badTotal: 0, dropped: 0, errors: 0, lastEventMs: null, lastLagMs: 1500, lastLineMs: nowMs }],
-    });
+    make(
+      {},
+      {
+        alertResults: () => [{ source: 'eve', result: 'banned', count: 3 }],
+        nftApplyDurations: () => apply.snapshot(),
+        dropCounters: async () => [{ name: 'drop_banned', comment: '', packets: 5, bytes: 300 }],
+        sources: () => [
+          {
+            name: 'eve',
+            type: 'unix_stream',
+            connected: 1,
+            opened: 1,
+            lines: 10,
+            bytes: 1,
+            alerts: 7,
+            nonAlerts: 0,
+            blank: 0,
+            noAddress: 0,
+            bad: {},
+            badTotal: 0,
+            dropped: 0,
+            errors: 0,
+            lastEventMs: null,
+            lastLagMs: 1500,
+            lastLineMs: nowMs,
+          },
+        ],
+      },
+    );
     ops.seed({ address: '203.0.113.7', source: 'snort' });
     const r = await get('/metrics', {});
     expect(r.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = r.body;
-    expect(text).toContain('# TYPE nftsentry_bans_active gauge\nnftsentry_bans_active{source="suricata"} 0\nnftsentry_bans_active{source="snort"} 1');
+    expect(text).toContain(
+      '# TYPE nftsentry_bans_active gauge\nnftsentry_bans_active{source="suricata"} 0\nnftsentry_bans_active{source="snort"} 1',
+    );
     expect(text).toContain('nftsentry_alerts_total{source="eve",result="banned"} 3');
     expect(text).toContain('# TYPE nftsentry_nft_apply_duration_seconds histogram');
-    expect(text).toContain('nftsentry_nft_apply_duration_seconds_bucket{le="0.01"} 1\nnftsentry_nft_apply_duration_seconds_bucket{le="0.1"} 2\nnftsentry_nft_apply_duration_seconds_bucket{le="+Inf"} 2\nnftsentry_nft_apply_duration_seconds_sum 0.055\nnftsentry_nft_apply_duration_seconds_count 2');
+    expect(text).toContain(
+      'nftsentry_nft_apply_duration_seconds_bucket{le="0.01"} 1\nnftsentry_nft_apply_duration_seconds_bucket{le="0.1"} 2\nnftsentry_nft_apply_duration_seconds_bucket{le="+Inf"} 2\nnftsentry_nft_apply_duration_seconds_sum 0.055\nnftsentry_nft_apply_duration_seconds_count 2',
+    );
     expect(text).toContain('nftsentry_packets_dropped_total{reason="banned"} 5');
     expect(text).toContain('nftsentry_source_lag_seconds{source="eve"} 1.5');
     expect(text).not.toContain('203.0.113.7');

@@ -40,7 +40,9 @@ beforeAll(async () => {
   tcpConfig = join(dir, 'tcp.yaml');
   writeFileSync(tcpConfig, `api:\n  port: ${port}\n  token_file: ${tokenFile}\n`);
   socketPath = join(dir, 'api.sock');
-  unix = (await startApi(apiConfigSchema.parse({ socket: { path: socketPath }, token_file: tokenFile }), ops, { log: silentLogger() }))!;
+  unix = (await startApi(apiConfigSchema.parse({ socket: { path: socketPath }, token_file: tokenFile }), ops, {
+    log: silentLogger(),
+  }))!;
   unixConfig = join(dir, 'unix.yaml');
   writeFileSync(unixConfig, `api:\n  socket:\n    path: ${socketPath}\n  token_file: ${tokenFile}\n`);
 }, 30_000);
@@ -65,9 +67,11 @@ describe('startApi', () => {
   });
 
   it('refuses to replace a socket another process listens on', async () => {
-    await expect(startApi(apiConfigSchema.parse({ socket: { path: socketPath }, token_file: join(dir, 'api.token') }), ops, { log: silentLogger() })).rejects.toThrow(
-      /another process listens/,
-    );
+    await expect(
+      startApi(apiConfigSchema.parse({ socket: { path: socketPath }, token_file: join(dir, 'api.token') }), ops, {
+        log: silentLogger(),
+      }),
+    ).rejects.toThrow(/another process listens/);
   });
 });
 
@@ -81,9 +85,15 @@ describe('CLI client', () => {
     expect(table.stdout).toMatch(/203\.0\.113\.7\s+suricata\s+1h0m\s+1\s+.*ET SCAN Potential SSH Scan/);
     expect(table.stdout).toContain('1-2 of 2');
     const json = await runCli(['-c', tcpConfig, '--json', 'bans', '--source', 'manual']);
-    expect(JSON.parse(json.stdout)).toMatchObject({ total: 1, items: [{ address: '198.51.100.9', reason: 'cli test' }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      total: 1,
+      items: [{ address: '198.51.100.9', reason: 'cli test' }],
+    });
     const unban = await runCli(['-c', tcpConfig, 'unban', '198.51.100.9']);
-    expect(unban).toMatchObject({ exitCode: 0, stdout: 'unbanned 198.51.100.9 (alerts from it are not acted on for 10m)' });
+    expect(unban).toMatchObject({
+      exitCode: 0,
+      stdout: 'unbanned 198.51.100.9 (alerts from it are not acted on for 10m)',
+    });
   });
 
   it('exit 3 for unban or lookup of an address that is not banned; 2 for a bad address or usage', async () => {
@@ -104,13 +114,18 @@ describe('CLI client', () => {
     const again = await runCli(['-c', unixConfig, 'allow', '203.0.113.0/24']);
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toContain('E_CONFLICT, HTTP 409');
-    expect((await runCli(['-c', unixConfig, 'allow', '--list'])).stdout).toMatch(/^PREFIX\s+ORIGIN\s+ADDED \(UTC\)\s+NOTE\n203\.0\.113\.0\/24\s+api\s+.*office$/);
+    expect((await runCli(['-c', unixConfig, 'allow', '--list'])).stdout).toMatch(
+      /^PREFIX\s+ORIGIN\s+ADDED \(UTC\)\s+NOTE\n203\.0\.113\.0\/24\s+api\s+.*office$/,
+    );
     expect((await runCli(['-c', unixConfig, 'allow', '--remove', '203.0.113.0/24'])).exitCode).toBe(0);
     const status = await runCli(['-c', unixConfig, 'status']);
     expect(status.exitCode).toBe(0);
     expect(status.stdout).toMatch(/^nftsentry \S+, up \d+ s\nbans: \d+/);
     expect(status.stdout.startsWith(`nftsentry ${VERSION}, `)).toBe(true);
-    expect(JSON.parse((await runCli(['-c', unixConfig, '--json', 'status'])).stdout)).toMatchObject({ version: VERSION, engine: { mode: 'memory' } });
+    expect(JSON.parse((await runCli(['-c', unixConfig, '--json', 'status'])).stdout)).toMatchObject({
+      version: VERSION,
+      engine: { mode: 'memory' },
+    });
   });
 
   it('exit 1 with a clear message when the API is not running; 1 when the token is wrong', async () => {

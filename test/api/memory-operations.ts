@@ -43,7 +43,9 @@ export class MemoryOperations implements Operations {
 
   listBans(filter: BanListFilter): { total: number; items: BanView[] } {
     this.calls.push({ op: 'listBans', arg: filter });
-    const all = [...this.bans.values()].filter((b) => (!filter.source || b.source === filter.source) && (!filter.reason || b.reason === filter.reason));
+    const all = [...this.bans.values()].filter(
+      (b) => (!filter.source || b.source === filter.source) && (!filter.reason || b.reason === filter.reason),
+    );
     return { total: all.length, items: all.slice(filter.offset, filter.offset + filter.limit) };
   }
 
@@ -55,7 +57,8 @@ export class MemoryOperations implements Operations {
   async ban(r: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
     this.calls.push({ op: 'ban', arg: { address: r.address.text, durationSec: r.durationSec, reason: r.reason } });
     const covering = this.allow.find((a) => prefixCovers(parsePrefix(a.prefix)!, r.address));
-    if (covering) throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${r.address.text} is allowlisted (${covering.prefix})`);
+    if (covering)
+      throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${r.address.text} is allowlisted (${covering.prefix})`);
     const key = this.key(r.address);
     const old = this.bans.get(key);
     const view: BanView = {
@@ -102,7 +105,8 @@ export class MemoryOperations implements Operations {
     this.calls.push({ op: 'removeAllow', arg: prefix.text });
     const i = this.allow.findIndex((a) => a.prefix === prefix.text);
     if (i < 0) return false;
-    if (this.allow[i]!.origin === 'config') throw new NftsentryError(ErrorCodes.FORBIDDEN, `${prefix.text} comes from the config file`);
+    if (this.allow[i]!.origin === 'config')
+      throw new NftsentryError(ErrorCodes.FORBIDDEN, `${prefix.text} comes from the config file`);
     this.allow.splice(i, 1);
     return true;
   }

@@ -54,21 +54,40 @@ async function api(method: string, path: string, body?: string, auth = true): Pr
 
 /** One request from the client namespace to the gateway's service: true when it was served. */
 async function served(url: string): Promise<boolean> {
-  const r = await lab.client.exec('curl', ['-sS', '-m', '1', '-o', '/dev/null', '-w', '%{http_code}', url], { timeoutMs: 5000 });
+  const r = await lab.client.exec('curl', ['-sS', '-m', '1', '-o', '/dev/null', '-w', '%{http_code}', url], {
+    timeoutMs: 5000,
+  });
   return r.stdout === '200';
 }
 
 const url4 = `http://${LAB_ADDR.gwClient4}:${SERVICE_PORT}/`;
 const url6 = `http://[${LAB_ADDR.gwClient6}]:${SERVICE_PORT}/`;
 
-const untilServed = (url: string) => waitFor(async () => ((await served(url)) ? true : undefined), 10_000, `service reachable at ${url}`, 50);
-const untilRefused = (url: string) => waitFor(async () => ((await served(url)) ? undefined : true), 10_000, `service cut off at ${url}`, 50);
+const untilServed = (url: string) =>
+  waitFor(async () => ((await served(url)) ? true : undefined), 10_000, `service reachable at ${url}`, 50);
+const untilRefused = (url: string) =>
+  waitFor(async () => ((await served(url)) ? undefined : true), 10_000, `service cut off at ${url}`, 50);
 
 /** One ET SCAN alert line from `src` into the daemon's EVE socket (Suricata's side of it). */
 async function sendAlert(src: string): Promise<void> {
   const line = JSON.stringify({
-    timestamp: new Date().toISOString(), flow_id: 1, event_type: 'alert', src_ip: src, src_port: 40000, dest_ip: LAB_ADDR.gwScan4,
-    dest_port: 22, proto: 'TCP', alert: { action: 'allowed', gid: 1, signature_id: 2001219, rev: 20, signature: 'ET SCAN Potential SSH Scan', category: 'Attempted Information Leak', severity: 2 },
+    timestamp: new Date().toISOString(),
+    flow_id: 1,
+    event_type: 'alert',
+    src_ip: src,
+    src_port: 40000,
+    dest_ip: LAB_ADDR.gwScan4,
+    dest_port: 22,
+    proto: 'TCP',
+    alert: {
+      action: 'allowed',
+      gid: 1,
+      signature_id: 2001219,
+      rev: 20,
+      signature: 'ET SCAN Potential SSH Scan',
+      category: 'Attempted Information Leak',
+      severity: 2,
+    },
   });
   await new Promise<void>((resolve, reject) => {
     const s = connect({ path: join(dir, 'eve.sock') }, () => s.end(`${line}\n`, () => resolve()));
@@ -118,7 +137,11 @@ export function defineNetnsSuite(worker: boolean): void {
     );
     lab.gw.spawn(NODE_BIN, [join(REPO, 'src', 'lab', 'service.ts'), String(SERVICE_PORT)]);
     const daemon = lab.gw.spawn(NODE_BIN, [CLI, '-c', config, 'run'], {
-      env: { NFTSENTRY_FORBID_HOST_NETNS: '1', NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino), NFTSENTRY_LOG_LEVEL: 'warn' },
+      env: {
+        NFTSENTRY_FORBID_HOST_NETNS: '1',
+        NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino),
+        NFTSENTRY_LOG_LEVEL: 'warn',
+      },
       buffer: false,
     });
     let err = '';
@@ -126,7 +149,16 @@ export function defineNetnsSuite(worker: boolean): void {
     await waitFor(
       async () => {
         if (daemon.exitCode !== null) throw new Error(`nftsentry run exited ${daemon.exitCode}: ${err}`);
-        const r = await lab.gw.exec('curl', ['-s', '-m', '1', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${PORT}/readyz`]);
+        const r = await lab.gw.exec('curl', [
+          '-s',
+          '-m',
+          '1',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          `http://127.0.0.1:${PORT}/readyz`,
+        ]);
         return r.stdout === '200' ? true : undefined;
       },
       30_000,
@@ -152,9 +184,18 @@ export function defineNetnsSuite(worker: boolean): void {
     });
 
     it('curl ban of the client (IPv4): element in ban4 with its timeout, client loses the service; curl unban gives it back', async () => {
-      const ban = await api('POST', '/v1/bans', JSON.stringify({ address: LAB_ADDR.client4, duration: '1h', reason: 'netns test' }));
+      const ban = await api(
+        'POST',
+        '/v1/bans',
+        JSON.stringify({ address: LAB_ADDR.client4, duration: '1h', reason: 'netns test' }),
+      );
       expect(ban.status).toBe(201);
-      expect(ban.body).toMatchObject({ address: LAB_ADDR.client4, source: 'manual', reason: 'netns test', remainingSec: 3600 });
+      expect(ban.body).toMatchObject({
+        address: LAB_ADDR.client4,
+        source: 'manual',
+        reason: 'netns test',
+        remainingSec: 3600,
+      });
       expect((await elements('ban4')).get(LAB_ADDR.client4)).toBe(3600);
       await untilRefused(url4);
       expect(await served(url6)).toBe(true);
@@ -174,11 +215,24 @@ export function defineNetnsSuite(worker: boolean): void {
       expect((await api('DELETE', `/v1/bans/${LAB_ADDR.scanner4}`)).status).toBe(200);
       const graceBefore = await metric(/^nftsentry_alerts_total\{source="any",result="skipped_grace"\} (\d+)$/m);
       await sendAlert(LAB_ADDR.scanner4);
-      await waitFor(async () => ((await metric(/^nftsentry_alerts_total\{source="any",result="skipped_grace"\} (\d+)$/m)) > graceBefore ? true : undefined), 10_000, 'the alert skipped for grace', 100);
+      await waitFor(
+        async () =>
+          (await metric(/^nftsentry_alerts_total\{source="any",result="skipped_grace"\} (\d+)$/m)) > graceBefore
+            ? true
+            : undefined,
+        10_000,
+        'the alert skipped for grace',
+        100,
+      );
       expect((await elements('ban4')).has(LAB_ADDR.scanner4)).toBe(false);
       // Control: the same alert from an address that was never unbanned is banned.
       await sendAlert('198.18.0.77');
-      await waitFor(async () => ((await elements('ban4')).has('198.18.0.77') ? true : undefined), 10_000, 'the control alert banned', 100);
+      await waitFor(
+        async () => ((await elements('ban4')).has('198.18.0.77') ? true : undefined),
+        10_000,
+        'the control alert banned',
+        100,
+      );
       expect((await api('DELETE', '/v1/bans/198.18.0.77')).status).toBe(200);
     });
 
@@ -201,7 +255,10 @@ export function defineNetnsSuite(worker: boolean): void {
       expect(ban.status).toBe(201);
       expect([...(await elements('bannet4')).keys()]).toEqual(['198.18.1.2/31 . 0-255']);
       await untilRefused(url4);
-      expect((await api('GET', '/v1/bans?source=manual')).body).toMatchObject({ total: 1, items: [{ address: '198.18.1.2/31' }] });
+      expect((await api('GET', '/v1/bans?source=manual')).body).toMatchObject({
+        total: 1,
+        items: [{ address: '198.18.1.2/31' }],
+      });
       expect((await api('DELETE', '/v1/bans/198.18.1.2%2F31')).status).toBe(200);
       expect((await elements('bannet4')).size).toBe(0);
       await untilServed(url4);
@@ -244,12 +301,25 @@ export function defineNetnsSuite(worker: boolean): void {
         expect(r.status, JSON.stringify(b)).toBe(400);
         expect(r.body.error.code, JSON.stringify(b)).toMatch(/^E_(ADDRESS_INVALID|DURATION_INVALID|BAD_REQUEST)$/);
       }
-      const paths = ['198.18.0.2%7D', '198.18.0.2%3B', '198.18.0.2%0A', '198.18.0.2%0Aflush%20ruleset', long, 'fe80::1%25eth0', '::ffff:198.18.0.2', '198.18.0.2%2F24%3B'];
+      const paths = [
+        '198.18.0.2%7D',
+        '198.18.0.2%3B',
+        '198.18.0.2%0A',
+        '198.18.0.2%0Aflush%20ruleset',
+        long,
+        'fe80::1%25eth0',
+        '::ffff:198.18.0.2',
+        '198.18.0.2%2F24%3B',
+      ];
       for (const p of paths) {
         expect((await api('DELETE', `/v1/bans/${p}`)).status, p).toBe(400);
         expect((await api('GET', `/v1/bans/${p}`)).status, p).toBe(400);
       }
-      for (const b of [{ address: '198.18.0.2;' }, { address: 'fe80::1%eth0' }, { address: '198.18.0.0/16', note: 'x"; flush ruleset' }]) {
+      for (const b of [
+        { address: '198.18.0.2;' },
+        { address: 'fe80::1%eth0' },
+        { address: '198.18.0.0/16', note: 'x"; flush ruleset' },
+      ]) {
         expect((await api('POST', '/v1/allowlist', JSON.stringify(b))).status, JSON.stringify(b)).toBe(400);
       }
       expect(await tableText()).toBe(before);

@@ -9,11 +9,12 @@ describe('cachedReader', () => {
     let now = 0;
     let reads = 0;
     let release: (() => void) | null = null;
-    const read = () => new Promise<number>((resolve) => {
-      reads++;
-      const n = reads;
-      release = () => resolve(n);
-    });
+    const read = () =>
+      new Promise<number>((resolve) => {
+        reads++;
+        const n = reads;
+        release = () => resolve(n);
+      });
     const get = cachedReader(read, 1000, () => now);
     const first = get();
     release!();
@@ -34,7 +35,11 @@ describe('cachedReader', () => {
     let now = 0;
     let ttl = 1000;
     let reads = 0;
-    const get = cachedReader(async () => ++reads, () => ttl, () => now);
+    const get = cachedReader(
+      async () => ++reads,
+      () => ttl,
+      () => now,
+    );
     expect(await get()).toBe(1);
     now = 1500;
     ttl = 5000; // the last read was slow: the value stays fresh longer
@@ -49,10 +54,14 @@ describe('cachedReader', () => {
 
   it('a failed read is thrown to the waiting caller and not cached', async () => {
     let fail = true;
-    const get = cachedReader(async () => {
-      if (fail) throw new Error('nft gone');
-      return 'ok';
-    }, 1000, () => 0);
+    const get = cachedReader(
+      async () => {
+        if (fail) throw new Error('nft gone');
+        return 'ok';
+      },
+      1000,
+      () => 0,
+    );
     await expect(get()).rejects.toThrow('nft gone');
     fail = false;
     expect(await get()).toBe('ok');
@@ -67,7 +76,12 @@ describe('Prometheus rendering', () => {
     h.observe(5);
     const text = renderPrometheus([
       { name: 'x_total', help: 'a\nb', type: 'counter', samples: [{ labels: { why: 'a"b\\c\nd' }, value: 3 }] },
-      { name: 'y_seconds', help: 'h', type: 'histogram', histograms: [{ labels: { route: '/v1' }, snapshot: h.snapshot() }] },
+      {
+        name: 'y_seconds',
+        help: 'h',
+        type: 'histogram',
+        histograms: [{ labels: { route: '/v1' }, snapshot: h.snapshot() }],
+      },
     ]);
     expect(text).toBe(
       [

@@ -22,7 +22,12 @@ const FAST = ['--max-retries', '0', '--max-rtt-timeout', '50ms'];
 /** Applies a config and forgets every earlier detection (scanner sets are kept by apply). */
 async function reset(yaml: string) {
   await applyRuleset(parseConfigText(`services: { tcp: [80] }\n${yaml}`), { runner: nft });
-  await nft.runScript(['scanners4', 'scanners6'].map((s) => `flush set inet nftsentry ${s}`).concat(['flush map inet nftsentry scan_reason4', 'flush map inet nftsentry scan_reason6']).join('\n'));
+  await nft.runScript(
+    ['scanners4', 'scanners6']
+      .map((s) => `flush set inet nftsentry ${s}`)
+      .concat(['flush map inet nftsentry scan_reason4', 'flush map inet nftsentry scan_reason6'])
+      .join('\n'),
+  );
 }
 
 async function banned(family: 4 | 6): Promise<Array<{ address: string; reason: string; timeoutSec: number | null }>> {
@@ -50,7 +55,9 @@ describe('fast meter', () => {
     [6, A.gwScan6, A.scanner6, `http://[${A.gwScan6}]/`],
   ] as const) {
     it(`IPv${family}: 10 closed ports pass; the 11th puts the scanner in scanners${family} within 1 s, then it is cut off`, async () => {
-      await reset('scan_detection: { slow: { enabled: false, ports: 5, window: 1h }, trap_ports: { tcp: [] }, ban_timeout: 2h }');
+      await reset(
+        'scan_detection: { slow: { enabled: false, ports: 5, window: 1h }, trap_ports: { tcp: [] }, ban_timeout: 2h }',
+      );
       expect(await scannerReaches(url)).toBe(true);
       await runNmap(t.scanner, ['-sS', '-p', '1000-1009', ...FAST], target);
       expect(await banned(family)).toEqual([]);
@@ -58,7 +65,12 @@ describe('fast meter', () => {
       const started = performance.now();
       const scan = runNmap(t.scanner, ['-sS', '-p', '1010', ...FAST], target);
       try {
-        const entry = await waitFor(async () => (await banned(family)).find((e) => e.address === scanner), 3000, 'the ban', 10);
+        const entry = await waitFor(
+          async () => (await banned(family)).find((e) => e.address === scanner),
+          3000,
+          'the ban',
+          10,
+        );
         expect(performance.now() - started).toBeLessThan(1000);
         expect(entry).toEqual({ address: scanner, reason: 'fast_scan', timeoutSec: 7200 });
       } finally {
@@ -84,7 +96,9 @@ describe('trap ports', () => {
 
 describe('slow meter and counting', () => {
   it('catches a slow scan the fast meter misses (windows shortened for the test)', async () => {
-    await reset('scan_detection: { fast: { ports: 3, window: 1s }, slow: { ports: 5, window: 10m }, trap_ports: { tcp: [] } }');
+    await reset(
+      'scan_detection: { fast: { ports: 3, window: 1s }, slow: { ports: 5, window: 10m }, trap_ports: { tcp: [] } }',
+    );
     // Five closed ports, one every 1.2 s: never more than 3 within any 1 s -> the fast meter stays quiet.
     await runNmap(t.scanner, ['-sS', '-p', '2001-2005', '--scan-delay', '1200ms', '--max-retries', '0'], A.gwScan4);
     expect(await banned(4)).toEqual([]);
@@ -95,7 +109,11 @@ describe('slow meter and counting', () => {
   it('retransmissions to one port count once; the 6th distinct port bans', async () => {
     await reset('scan_detection: { trap_ports: { tcp: [] } }');
     // nmap retransmits to a port that never answers: many SYNs, one (source, port) pair.
-    await runNmap(t.scanner, ['-sS', '-p', '3000', '--max-retries', '9', '--min-rtt-timeout', '20ms', '--max-rtt-timeout', '20ms'], A.gwScan4);
+    await runNmap(
+      t.scanner,
+      ['-sS', '-p', '3000', '--max-retries', '9', '--min-rtt-timeout', '20ms', '--max-rtt-timeout', '20ms'],
+      A.gwScan4,
+    );
     await runNmap(t.scanner, ['-sS', '-p', '3001-3004', '--max-retries', '3', '--max-rtt-timeout', '20ms'], A.gwScan4);
     const seen = (await readSet(nft, 'scan_slow_seen4')).map((e) => e.key).sort();
     expect(seen).toEqual([3000, 3001, 3002, 3003, 3004].map((p) => `${A.scanner4} . tcp . ${p}`));
@@ -107,7 +125,9 @@ describe('slow meter and counting', () => {
   });
 
   it('home networks and the allowlist are never counted or banned', async () => {
-    await reset(`home_networks: ["${A.scanner6}"]\nallowlist: [198.18.0.0/24]\nscan_detection: { trap_ports: { tcp: [2323] } }`);
+    await reset(
+      `home_networks: ["${A.scanner6}"]\nallowlist: [198.18.0.0/24]\nscan_detection: { trap_ports: { tcp: [2323] } }`,
+    );
     await runNmap(t.scanner, ['-sS', '-p', '2323,4000-4020', '--max-retries', '0'], A.gwScan4);
     await runNmap(t.scanner, ['-sS', '-p', '2323,4000-4020', '--max-retries', '0'], A.gwScan6);
     expect(await banned(4)).toEqual([]);

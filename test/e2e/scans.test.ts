@@ -42,8 +42,11 @@ const counters = async () => Object.fromEntries((await readCounters(nft)).map((c
 
 describe('nmap against the ruleset (1000 ports)', () => {
   const tcpStealth: Array<[string, string]> = [
-    ['-sN', 'drop_flags_null'], ['-sF', 'drop_flags_fin_noack'], ['-sX', 'drop_flags_xmas'],
-    ['-sA', 'drop_new_not_syn'], ['-sM', 'drop_invalid'],
+    ['-sN', 'drop_flags_null'],
+    ['-sF', 'drop_flags_fin_noack'],
+    ['-sX', 'drop_flags_xmas'],
+    ['-sA', 'drop_new_not_syn'],
+    ['-sM', 'drop_invalid'],
   ];
   for (const target of TARGETS) {
     for (const [flag, counter] of tcpStealth) {

@@ -22,7 +22,12 @@ export interface Daemon {
  * Polls `check` until it returns a value other than undefined/false, or throws at the deadline.
  * A check that throws is polled again (the daemon may not be up yet); the last error is reported.
  */
-export async function pollUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, deadlineMs = 10_000, everyMs = 20): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  deadlineMs = 10_000,
+  everyMs = 20,
+): Promise<T> {
   let last: unknown;
   const probe = async (): Promise<T | undefined> => {
     try {
@@ -82,7 +87,11 @@ export function startDaemon(ns: Netns, configPath: string, extraArgs: string[] =
 }
 
 /** Sends lines over a unix_stream socket (the way Suricata does) and closes. */
-export function sendLines(path: string, lines: readonly string[], options: { gapMs?: number; onSent?: (i: number) => void } = {}): Promise<number> {
+export function sendLines(
+  path: string,
+  lines: readonly string[],
+  options: { gapMs?: number; onSent?: (i: number) => void } = {},
+): Promise<number> {
   return new Promise((resolve) => {
     const sock = connect({ path });
     let sent = 0;
@@ -97,7 +106,10 @@ export function sendLines(path: string, lines: readonly string[], options: { gap
     sock.on('close', finish);
     sock.on('connect', async () => {
       if (!options.gapMs) {
-        sock.end(lines.map((l) => `${l}\n`).join(''), () => ((sent = lines.length), finish()));
+        sock.end(lines.map((l) => `${l}\n`).join(''), () => {
+          sent = lines.length;
+          finish();
+        });
         return;
       }
       for (let i = 0; i < lines.length && !done; i++) {

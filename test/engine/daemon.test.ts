@@ -55,13 +55,10 @@ async function start(): Promise<Daemon> {
   return d;
 }
 
-async function kill9(d: Daemon): Promise<void> {
-  process.kill(d.pid, 'SIGKILL');
-  await d.exited;
-}
-
 /** A real ET SCAN line (mauz88, sid 2001219) with another source address. */
-const template = alertLines('mauz88__Suricata_Detection/eve.json').find((l) => l.includes('ET SCAN Potential SSH Scan'))!;
+const template = alertLines('mauz88__Suricata_Detection/eve.json').find((l) =>
+  l.includes('ET SCAN Potential SSH Scan'),
+)!;
 const withSource = (ip: string, sid?: number) => {
   let l = template.replace('"src_ip":"85.255.233.2"', `"src_ip":"${ip}"`);
   if (sid) l = l.replace('"signature_id":2001219', `"signature_id":${sid}`);
@@ -119,7 +116,15 @@ describe('nftsentry run in a namespace', () => {
     expect([...net64.keys()]).toEqual(['2001:db8:bad:1::']);
     expect(net64.get('2001:db8:bad:1::')!.timeoutSec).toBe(3600);
     expect((await elements('bannet6')).size).toBe(0);
-    for (const never of ['192.168.50.30', '10.47.8.142', '10.47.8.100', '172.31.32.173', '192.168.10.50', LAB_ADDR.gwScan4, '192.168.50.15']) {
+    for (const never of [
+      '192.168.50.30',
+      '10.47.8.142',
+      '10.47.8.100',
+      '172.31.32.173',
+      '192.168.10.50',
+      LAB_ADDR.gwScan4,
+      '192.168.50.15',
+    ]) {
       expect(ban4.has(never)).toBe(false);
     }
     expect((await elements('ban6')).size).toBe(0);
@@ -133,8 +138,13 @@ describe('nftsentry run in a namespace', () => {
     const d = await start();
     // Short bans first (2 s), then a stream of 1 h bans; kill -9 in the middle of the stream.
     const short = ['198.51.100.201', '198.51.100.202', '198.51.100.203'];
-    await sendLines(sock, short.map((ip) => withSource(ip, 9000001)));
-    await pollUntil('short bans in the kernel', async () => ((await elements('ban4')).has('198.51.100.203') ? true : undefined));
+    await sendLines(
+      sock,
+      short.map((ip) => withSource(ip, 9000001)),
+    );
+    await pollUntil('short bans in the kernel', async () =>
+      (await elements('ban4')).has('198.51.100.203') ? true : undefined,
+    );
     const stream = Array.from({ length: 150 }, (_, i) => withSource(`203.0.113.${i + 1}`));
     let killed = false;
     const sending = sendLines(sock, stream, {
@@ -152,17 +162,24 @@ describe('nftsentry run in a namespace', () => {
     const streamed = [...atDeath.keys()].filter((k) => k.startsWith('203.0.113.'));
     expect(streamed.length).toBeGreaterThan(50);
     // Outage: wait until the short bans have expired in the kernel.
-    await pollUntil('short bans expired', async () => {
-      const now = await elements('ban4');
-      return short.some((s) => now.has(s)) ? undefined : true;
-    }, 6000, 100);
+    await pollUntil(
+      'short bans expired',
+      async () => {
+        const now = await elements('ban4');
+        return short.some((s) => now.has(s)) ? undefined : true;
+      },
+      6000,
+      100,
+    );
     const d2 = await start();
     const after = await elements('ban4');
     for (const k of atDeath.keys()) if (!short.includes(k)) expect(after.has(k), `${k} kept`).toBe(true);
     for (const s of short) expect(after.has(s), `${s} not resurrected`).toBe(false);
     // The store agrees with the kernel: every kernel ban is an active row; the short ones are not.
     const db = new DatabaseSync(`${dir}/state.db`, { readOnly: true });
-    const active = new Set((db.prepare('SELECT target FROM bans WHERE active = 1').all() as Array<{ target: string }>).map((r) => r.target));
+    const active = new Set(
+      (db.prepare('SELECT target FROM bans WHERE active = 1').all() as Array<{ target: string }>).map((r) => r.target),
+    );
     db.close();
     for (const k of after.keys()) expect(active.has(k), `${k} active in the store`).toBe(true);
     for (const s of short) expect(active.has(s)).toBe(false);
@@ -178,7 +195,12 @@ describe('nftsentry run in a namespace', () => {
     expect(before.size).toBeGreaterThan(50);
     await nft.run(['flush', 'ruleset']);
     const flushedAt = Date.now();
-    await pollUntil('bans back', async () => ((await elements('ban4')).size === before.size ? true : undefined), 2000, 20);
+    await pollUntil(
+      'bans back',
+      async () => ((await elements('ban4')).size === before.size ? true : undefined),
+      2000,
+      20,
+    );
     const tookMs = Date.now() - flushedAt;
     expect(tookMs).toBeLessThan(2000);
     console.log(`self-healed ${before.size} bans in ${tookMs} ms after nft flush ruleset`);
@@ -187,7 +209,15 @@ describe('nftsentry run in a namespace', () => {
     // `nft flush table` empties the chains but keeps the sets: the rules come back too.
     await nft.run(['flush', 'table', 'inet', 'nftsentry']);
     const flushedTableAt = Date.now();
-    await pollUntil('rules back', async () => ((await nft.run(['list', 'chain', 'inet', 'nftsentry', 'prerouting'])).stdout.includes('@ban4') ? true : undefined), 2000, 20);
+    await pollUntil(
+      'rules back',
+      async () =>
+        (await nft.run(['list', 'chain', 'inet', 'nftsentry', 'prerouting'])).stdout.includes('@ban4')
+          ? true
+          : undefined,
+      2000,
+      20,
+    );
     expect(Date.now() - flushedTableAt).toBeLessThan(2000);
     expect((await elements('ban4')).size).toBe(before.size);
     process.kill(d.pid, 'SIGTERM');
@@ -198,7 +228,13 @@ describe('nftsentry run in a namespace', () => {
     const d = await start();
     const before = await elements('ban4');
     expect(before.has('85.255.233.2')).toBe(true);
-    writeFileSync(cfgPath, readFileSync(cfgPath, 'utf8').replace('allowlist: [192.168.50.30]', 'allowlist: [192.168.50.30, 85.255.233.0/24]'));
+    writeFileSync(
+      cfgPath,
+      readFileSync(cfgPath, 'utf8').replace(
+        'allowlist: [192.168.50.30]',
+        'allowlist: [192.168.50.30, 85.255.233.0/24]',
+      ),
+    );
     const n = d.logs.length;
     process.kill(d.pid, 'SIGHUP');
     await d.waitForLog('config reloaded; bans kept', 10_000, n);

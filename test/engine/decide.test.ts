@@ -14,13 +14,18 @@ type Ctx = ReturnType<typeof ctxFor>;
 function record(ctx: Ctx, d: Decision, nowMs: number): void {
   if (d.kind !== 'ban') return;
   ctx.index.setActive(d.target.text, {
-    set: d.target.set, expiresMs: d.durationSec === null ? null : nowMs + d.durationSec * 1000,
-    durationSec: d.durationSec, offences: d.offences, lastOffenceMs: nowMs,
+    set: d.target.set,
+    expiresMs: d.durationSec === null ? null : nowMs + d.durationSec * 1000,
+    durationSec: d.durationSec,
+    offences: d.offences,
+    lastOffenceMs: nowMs,
   });
 }
 
 const summary = (d: Decision) =>
-  d.kind === 'skip' ? `skip ${d.why}` : `${d.refresh ? 'refresh' : 'ban'} ${d.target.set} ${d.target.text} ${d.durationSec}s #${d.offences} ${d.reason}`;
+  d.kind === 'skip'
+    ? `skip ${d.why}`
+    : `${d.refresh ? 'refresh' : 'ban'} ${d.target.set} ${d.target.text} ${d.durationSec}s #${d.offences} ${d.reason}`;
 
 describe('default policy: ET SCAN at any severity', () => {
   const cases: Array<[string, Parameters<typeof alert>[0], string]> = [
@@ -52,11 +57,19 @@ policy:
     ['sid in list', { sid: 2001219 }, 'ban ban4 198.51.100.7 60s #1 sids'],
     ['sid in range', { sid: 2010937, signature: 'x' }, 'ban ban4 198.51.100.7 60s #1 sids'],
     ['sid outside', { sid: 2010940, signature: 'x' }, 'skip no_rule'],
-    ['category + severity 1', { sid: 1, category: 'Attempted Recon', severity: 1 }, 'ban ban4 198.51.100.7 120s #1 cat-sev'],
+    [
+      'category + severity 1',
+      { sid: 1, category: 'Attempted Recon', severity: 1 },
+      'ban ban4 198.51.100.7 120s #1 cat-sev',
+    ],
     ['category + severity 2', { sid: 1, category: 'Attempted Recon', severity: 2 }, 'skip no_rule'],
     ['proto + action', { sid: 1, proto: 'UDP', action: 'blocked' }, 'ban ban4 198.51.100.7 180s #1 udp-blocked'],
     ['proto, other action', { sid: 1, proto: 'UDP', action: 'allowed' }, 'skip no_rule'],
-    ['pattern, any case', { sid: 1, signature: 'ET SCAN Possible Nmap User-Agent Observed' }, 'ban ban4 198.51.100.7 240s #1 pattern'],
+    [
+      'pattern, any case',
+      { sid: 1, signature: 'ET SCAN Possible Nmap User-Agent Observed' },
+      'ban ban4 198.51.100.7 240s #1 pattern',
+    ],
   ];
   for (const [name, over, want] of cases) {
     it(name, () => expect(summary(decideAlert(alert(over), ctxFor(cfg), T0))).toBe(want));
@@ -65,7 +78,9 @@ policy:
 
 describe('thresholds and windows', () => {
   it('alerts: the third within 60 s bans; spread out, never', () => {
-    const cfg = config('policy: { rules: [{ name: r, match: { signature_prefix: [ET SCAN] }, threshold: { alerts: 3, window: 60 }, ban: 600 }] }');
+    const cfg = config(
+      'policy: { rules: [{ name: r, match: { signature_prefix: [ET SCAN] }, threshold: { alerts: 3, window: 60 }, ban: 600 }] }',
+    );
     const ctx = ctxFor(cfg);
     expect(summary(decideAlert(alert(), ctx, T0))).toBe('skip below_threshold');
     expect(summary(decideAlert(alert(), ctx, T0 + 10_000))).toBe('skip below_threshold');
@@ -74,22 +89,30 @@ describe('thresholds and windows', () => {
     for (let i = 0; i < 10; i++) expect(decideAlert(alert(), slow, T0 + i * 31_000).kind).toBe('skip');
   });
   it('distinct destination ports: retries to one port count once', () => {
-    const cfg = config('policy: { rules: [{ name: ports, match: { signature_prefix: [ET SCAN] }, threshold: { alerts: 1, distinct_ports: 3, window: 300 } }] }');
+    const cfg = config(
+      'policy: { rules: [{ name: ports, match: { signature_prefix: [ET SCAN] }, threshold: { alerts: 1, distinct_ports: 3, window: 300 } }] }',
+    );
     const ctx = ctxFor(cfg);
     for (let i = 0; i < 5; i++) expect(decideAlert(alert({ destPort: 22 }), ctx, T0 + i).kind).toBe('skip');
     expect(decideAlert(alert({ destPort: 23 }), ctx, T0 + 10).kind).toBe('skip');
     expect(summary(decideAlert(alert({ destPort: 25 }), ctx, T0 + 20))).toBe('ban ban4 198.51.100.7 3600s #1 ports');
   });
   it('distinct signatures within the window', () => {
-    const cfg = config('policy: { rules: [{ name: sigs, match: { signature_prefix: [ET] }, threshold: { distinct_signatures: 2, window: 60 } }] }');
+    const cfg = config(
+      'policy: { rules: [{ name: sigs, match: { signature_prefix: [ET] }, threshold: { distinct_signatures: 2, window: 60 } }] }',
+    );
     const ctx = ctxFor(cfg);
     expect(decideAlert(alert({ sid: 1, signature: 'ET A' }), ctx, T0).kind).toBe('skip');
     expect(decideAlert(alert({ sid: 1, signature: 'ET A' }), ctx, T0 + 1).kind).toBe('skip');
     expect(decideAlert(alert({ sid: 2, signature: 'ET B' }), ctx, T0 + 61_000).kind).toBe('skip'); // sid 1 left the window
-    expect(summary(decideAlert(alert({ sid: 3, signature: 'ET C' }), ctx, T0 + 62_000))).toBe('ban ban4 198.51.100.7 3600s #1 sigs');
+    expect(summary(decideAlert(alert({ sid: 3, signature: 'ET C' }), ctx, T0 + 62_000))).toBe(
+      'ban ban4 198.51.100.7 3600s #1 sigs',
+    );
   });
   it('thresholds count per source', () => {
-    const cfg = config('policy: { rules: [{ name: r, match: { signature_prefix: [ET SCAN] }, threshold: { alerts: 2 } }] }');
+    const cfg = config(
+      'policy: { rules: [{ name: r, match: { signature_prefix: [ET SCAN] }, threshold: { alerts: 2 } }] }',
+    );
     const ctx = ctxFor(cfg);
     expect(decideAlert(alert({ srcIp: '198.51.100.1' }), ctx, T0).kind).toBe('skip');
     expect(decideAlert(alert({ srcIp: '198.51.100.2' }), ctx, T0).kind).toBe('skip');
@@ -100,9 +123,22 @@ describe('thresholds and windows', () => {
 describe('direction: blame the outside party', () => {
   const cases: Array<[string, Parameters<typeof alert>[0], string]> = [
     ['outside -> home: source', { srcIp: '198.51.100.7', destIp: '10.1.2.3' }, 'ban ban4 198.51.100.7'],
-    ['home -> outside (a reply): destination', { srcIp: '10.47.8.142', destIp: '198.51.100.9' }, 'ban ban4 198.51.100.9'],
+    [
+      'home -> outside (a reply): destination',
+      { srcIp: '10.47.8.142', destIp: '198.51.100.9' },
+      'ban ban4 198.51.100.9',
+    ],
     ['gateway itself -> outside: destination', { srcIp: '10.0.0.1', destIp: '198.51.100.9' }, 'ban ban4 198.51.100.9'],
-    ['alert.source names the attacker', { srcIp: '10.1.2.3', destIp: '198.51.100.5', attacker: { ip: '198.51.100.5', port: 1 }, target: { ip: '10.1.2.3', port: 22 } }, 'ban ban4 198.51.100.5'],
+    [
+      'alert.source names the attacker',
+      {
+        srcIp: '10.1.2.3',
+        destIp: '198.51.100.5',
+        attacker: { ip: '198.51.100.5', port: 1 },
+        target: { ip: '10.1.2.3', port: 22 },
+      },
+      'ban ban4 198.51.100.5',
+    ],
     ['alert.source names a home host', { attacker: { ip: '10.1.2.3', port: 1 } }, 'skip home'],
     ['home -> home', { srcIp: '10.1.1.1', destIp: '10.2.2.2' }, 'skip both_home'],
     ['outside -> outside (transit): source', { srcIp: '198.51.100.7', destIp: '192.0.2.1' }, 'ban ban4 198.51.100.7'],
@@ -118,10 +154,19 @@ describe('direction: blame the outside party', () => {
 
 describe('never banned', () => {
   const cases: Array<[string, string]> = [
-    ['203.0.113.10', 'allowlisted'], ['2001:db8:aaaa::1', 'allowlisted'], ['10.9.9.9', 'home'],
-    ['127.0.0.1', 'loopback'], ['::1', 'loopback'], ['169.254.1.1', 'link-local'], ['fe80::1', 'link-local'],
-    ['224.0.0.5', 'multicast'], ['ff02::1', 'multicast'], ['0.0.0.0', 'unspecified'], ['::', 'unspecified'],
-    ['255.255.255.255', 'broadcast'], ['::ffff:198.51.100.7', 'ipv4-mapped'],
+    ['203.0.113.10', 'allowlisted'],
+    ['2001:db8:aaaa::1', 'allowlisted'],
+    ['10.9.9.9', 'home'],
+    ['127.0.0.1', 'loopback'],
+    ['::1', 'loopback'],
+    ['169.254.1.1', 'link-local'],
+    ['fe80::1', 'link-local'],
+    ['224.0.0.5', 'multicast'],
+    ['ff02::1', 'multicast'],
+    ['0.0.0.0', 'unspecified'],
+    ['::', 'unspecified'],
+    ['255.255.255.255', 'broadcast'],
+    ['::ffff:198.51.100.7', 'ipv4-mapped'],
   ];
   for (const [ip, why] of cases) {
     it(`${ip}: ${why}`, () => {
@@ -136,27 +181,37 @@ describe('never banned', () => {
   });
   it('directed broadcast of a home network', () => {
     const ctx = ctxFor(parseConfigText('home_networks: [192.168.10.0/24]'));
-    expect(summary(decideAlert(alert({ attacker: { ip: '192.168.10.255', port: 1 } }), ctx, T0))).toBe('skip broadcast');
+    expect(summary(decideAlert(alert({ attacker: { ip: '192.168.10.255', port: 1 } }), ctx, T0))).toBe(
+      'skip broadcast',
+    );
   });
   it('manual bans are refused for protected addresses, allowed otherwise', () => {
     const ctx = ctxFor(config());
     expect(summary(decideManual(parsePrefix('10.5.0.0/24')!, 60, 'x', ctx, T0))).toBe('skip home');
     expect(summary(decideManual(parsePrefix('203.0.113.0/24')!, 60, 'x', ctx, T0))).toBe('skip allowlisted');
-    expect(summary(decideManual(parsePrefix('198.51.100.0/24')!, 60, 'x', ctx, T0))).toBe('ban bannet4 198.51.100.0/24 60s #1 x');
+    expect(summary(decideManual(parsePrefix('198.51.100.0/24')!, 60, 'x', ctx, T0))).toBe(
+      'ban bannet4 198.51.100.0/24 60s #1 x',
+    );
   });
 });
 
 describe('IPv6 by prefix', () => {
   it('an address is banned by its /64 in the /64 hash set (the text stays addr/64)', () => {
-    expect(summary(decideAlert(alert({ srcIp: '2001:db8:1:2:aaaa::5', destIp: '2001:db8:ffff::1' }), ctxFor(config()), T0))).toBe(
-      'ban ban6net64 2001:db8:1:2::/64 3600s #1 et-scan',
-    );
+    expect(
+      summary(decideAlert(alert({ srcIp: '2001:db8:1:2:aaaa::5', destIp: '2001:db8:ffff::1' }), ctxFor(config()), T0)),
+    ).toBe('ban ban6net64 2001:db8:1:2::/64 3600s #1 et-scan');
   });
   it('a manual /64 ban goes to ban6net64, other IPv6 prefix lengths to bannet6', () => {
     const ctx = ctxFor(config());
-    expect(summary(decideManual(parsePrefix('2001:db8:5:6::/64')!, 60, 'x', ctx, T0))).toBe('ban ban6net64 2001:db8:5:6::/64 60s #1 x');
-    expect(summary(decideManual(parsePrefix('2001:db8:5::/56')!, 60, 'x', ctx, T0))).toBe('ban bannet6 2001:db8:5::/56 60s #1 x');
-    expect(summary(decideManual(parsePrefix('2001:db8:5:6::/65')!, 60, 'x', ctx, T0))).toBe('ban bannet6 2001:db8:5:6::/65 60s #1 x');
+    expect(summary(decideManual(parsePrefix('2001:db8:5:6::/64')!, 60, 'x', ctx, T0))).toBe(
+      'ban ban6net64 2001:db8:5:6::/64 60s #1 x',
+    );
+    expect(summary(decideManual(parsePrefix('2001:db8:5::/56')!, 60, 'x', ctx, T0))).toBe(
+      'ban bannet6 2001:db8:5::/56 60s #1 x',
+    );
+    expect(summary(decideManual(parsePrefix('2001:db8:5:6::/65')!, 60, 'x', ctx, T0))).toBe(
+      'ban bannet6 2001:db8:5:6::/65 60s #1 x',
+    );
   });
   it('two addresses of one /64 are one ban', () => {
     const ctx = ctxFor(config());
@@ -164,15 +219,17 @@ describe('IPv6 by prefix', () => {
     expect(summary(decideAlert(alert({ srcIp: '2001:db8:1:2::6' }), ctx, T0 + 1000))).toBe('skip already_banned');
   });
   it('ipv6_prefix 128 bans the address in the hash set; 48 the /48', () => {
-    expect(summary(decideAlert(alert({ srcIp: '2001:db8:1:2::5' }), ctxFor(config('policy: { ipv6_prefix: 128 }')), T0))).toBe(
-      'ban ban6 2001:db8:1:2::5 3600s #1 et-scan',
-    );
-    expect(summary(decideAlert(alert({ srcIp: '2001:db8:1:2::5' }), ctxFor(config('policy: { ipv6_prefix: 48 }')), T0))).toBe(
-      'ban bannet6 2001:db8:1::/48 3600s #1 et-scan',
-    );
+    expect(
+      summary(decideAlert(alert({ srcIp: '2001:db8:1:2::5' }), ctxFor(config('policy: { ipv6_prefix: 128 }')), T0)),
+    ).toBe('ban ban6 2001:db8:1:2::5 3600s #1 et-scan');
+    expect(
+      summary(decideAlert(alert({ srcIp: '2001:db8:1:2::5' }), ctxFor(config('policy: { ipv6_prefix: 48 }')), T0)),
+    ).toBe('ban bannet6 2001:db8:1::/48 3600s #1 et-scan');
   });
   it('a /64 that holds an allowlisted address falls back to the single address', () => {
-    expect(summary(decideAlert(alert({ srcIp: '2001:db8:aaaa::99' }), ctxFor(config()), T0))).toBe('ban ban6 2001:db8:aaaa::99 3600s #1 et-scan');
+    expect(summary(decideAlert(alert({ srcIp: '2001:db8:aaaa::99' }), ctxFor(config()), T0))).toBe(
+      'ban ban6 2001:db8:aaaa::99 3600s #1 et-scan',
+    );
   });
 });
 
@@ -202,7 +259,9 @@ describe('escalation from history', () => {
     expect(summary(first)).toBe('ban ban4 198.51.100.9 3600s #1 trap_port');
     record(ctx, first, T0);
     ctx.index.setInactive('198.51.100.9');
-    expect(summary(decideKernelScan('198.51.100.9', 'slow_scan', ctx, T0 + 4_000_000))).toBe('ban ban4 198.51.100.9 10800s #2 slow_scan');
+    expect(summary(decideKernelScan('198.51.100.9', 'slow_scan', ctx, T0 + 4_000_000))).toBe(
+      'ban ban4 198.51.100.9 10800s #2 slow_scan',
+    );
   });
   it('disabled: always the base duration', () => {
     const ctx = ctxFor(config('policy: { escalation: { enabled: false } }'));
@@ -232,6 +291,8 @@ describe('active bans, refresh, grace, aggregation', () => {
       expect(summary(d)).toBe(`ban ban4 ${ip} 3600s #1 et-scan`);
       record(ctx, d, T0);
     }
-    expect(summary(decideAlert(alert({ srcIp: '198.51.100.3' }), ctx, T0))).toBe('ban bannet4 198.51.100.0/24 3600s #1 et-scan');
+    expect(summary(decideAlert(alert({ srcIp: '198.51.100.3' }), ctx, T0))).toBe(
+      'ban bannet4 198.51.100.0/24 3600s #1 et-scan',
+    );
   });
 });

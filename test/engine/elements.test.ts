@@ -9,9 +9,15 @@ import type { SetElement } from '../../src/nft/state.ts';
 describe('element transactions', () => {
   it('adds, refreshes (add+delete+add) and removes (add+delete) in one script', () => {
     const text = elementScript({
-      add: [{ set: 'ban4', key: '198.51.100.7', timeoutSec: 3600 }, { set: 'bannet6', key: '2001:db8:1::/56', timeoutSec: 60 }],
+      add: [
+        { set: 'ban4', key: '198.51.100.7', timeoutSec: 3600 },
+        { set: 'bannet6', key: '2001:db8:1::/56', timeoutSec: 60 },
+      ],
       refresh: [{ set: 'ban4', key: '198.51.100.8', timeoutSec: 7200 }],
-      remove: [{ set: 'ban4', key: '198.51.100.9' }, { set: 'scan_reason4', key: '198.51.100.9', data: 0 }],
+      remove: [
+        { set: 'ban4', key: '198.51.100.9' },
+        { set: 'scan_reason4', key: '198.51.100.9', data: 0 },
+      ],
     });
     expect(text).toMatchInlineSnapshot(`
       "add element inet nftsentry ban4 { 198.51.100.9 }
@@ -27,11 +33,13 @@ describe('element transactions', () => {
     `);
   });
   it('a prefix in bannet4/bannet6 is written `prefix . 0-255` (every protocol): add, refresh, remove', () => {
-    expect(elementStatements({
-      add: [{ set: 'bannet4', key: '198.51.100.0/24', timeoutSec: 60 }],
-      refresh: [{ set: 'bannet6', key: '2001:db8:1::/48', timeoutSec: 9 }],
-      remove: [{ set: 'bannet4', key: '203.0.113.0/25' }],
-    })).toEqual([
+    expect(
+      elementStatements({
+        add: [{ set: 'bannet4', key: '198.51.100.0/24', timeoutSec: 60 }],
+        refresh: [{ set: 'bannet6', key: '2001:db8:1::/48', timeoutSec: 9 }],
+        remove: [{ set: 'bannet4', key: '203.0.113.0/25' }],
+      }),
+    ).toEqual([
       'add element inet nftsentry bannet4 { 203.0.113.0/25 . 0-255 }',
       'delete element inet nftsentry bannet4 { 203.0.113.0/25 . 0-255 }',
       'add element inet nftsentry bannet6 { 2001:db8:1::/48 . 0-255 timeout 9s }',
@@ -41,10 +49,12 @@ describe('element transactions', () => {
     ]);
   });
   it('a /64 in ban6net64 is written as its network address (add, refresh, remove); another length there throws', () => {
-    expect(elementStatements({
-      add: [{ set: 'ban6net64', key: '2001:db8:1:2::/64', timeoutSec: 60 }],
-      remove: [{ set: 'ban6net64', key: '2001:db8:1:3::/64' }],
-    })).toEqual([
+    expect(
+      elementStatements({
+        add: [{ set: 'ban6net64', key: '2001:db8:1:2::/64', timeoutSec: 60 }],
+        remove: [{ set: 'ban6net64', key: '2001:db8:1:3::/64' }],
+      }),
+    ).toEqual([
       'add element inet nftsentry ban6net64 { 2001:db8:1:3:: }',
       'delete element inet nftsentry ban6net64 { 2001:db8:1:3:: }',
       'add element inet nftsentry ban6net64 { 2001:db8:1:2:: timeout 60s }',
@@ -54,7 +64,9 @@ describe('element transactions', () => {
       'delete element inet nftsentry ban6net64 { 2001:db8:1:2:: }',
       'add element inet nftsentry ban6net64 { 2001:db8:1:2:: timeout 9s }',
     ]);
-    expect(() => elementStatements({ add: [{ set: 'ban6net64', key: '2001:db8:1::/48', timeoutSec: 60 }] })).toThrow(/64/);
+    expect(() => elementStatements({ add: [{ set: 'ban6net64', key: '2001:db8:1::/48', timeoutSec: 60 }] })).toThrow(
+      /64/,
+    );
   });
   it('targets map to sets: address -> ban4/ban6, IPv6 /64 -> ban6net64, other prefixes -> bannet4/bannet6', () => {
     const set = (t: string) => parseBanTarget(t)?.set;
@@ -67,15 +79,23 @@ describe('element transactions', () => {
     expect(set('2001:db8:1:2::/96')).toBe('bannet6');
   });
   it('a permanent ban has no timeout; an empty batch is no text', () => {
-    expect(elementStatements({ add: [{ set: 'ban6', key: '2001:db8::5', timeoutSec: null }] })).toEqual(['add element inet nftsentry ban6 { 2001:db8::5 }']);
+    expect(elementStatements({ add: [{ set: 'ban6', key: '2001:db8::5', timeoutSec: null }] })).toEqual([
+      'add element inet nftsentry ban6 { 2001:db8::5 }',
+    ]);
     expect(elementScript({})).toBe('');
   });
   it('large batches are cut into statements of 4096 elements', () => {
-    const add = Array.from({ length: 10_000 }, (_, i) => ({ set: 'ban4', key: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, timeoutSec: 60 }));
+    const add = Array.from({ length: 10_000 }, (_, i) => ({
+      set: 'ban4',
+      key: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+      timeoutSec: 60,
+    }));
     expect(elementStatements({ add })).toHaveLength(3);
   });
   it('refuses anything that is not an address, a set name or a timeout', () => {
-    expect(() => elementStatements({ add: [{ set: 'ban4', key: '1.2.3.4 }; flush ruleset', timeoutSec: 1 }] })).toThrow();
+    expect(() =>
+      elementStatements({ add: [{ set: 'ban4', key: '1.2.3.4 }; flush ruleset', timeoutSec: 1 }] }),
+    ).toThrow();
     expect(() => elementStatements({ add: [{ set: 'ban4; x', key: '1.2.3.4', timeoutSec: 1 }] })).toThrow();
     expect(() => elementStatements({ add: [{ set: 'ban4', key: '1.2.3.4', timeoutSec: 0 }] })).toThrow();
   });
@@ -91,16 +111,20 @@ describe('reconcile (start-up, self-healing)', () => {
       ['198.51.100.3', { set: 'ban4', expiresMs: now + 100_000 }],
       ['2001:db8:1::/64', { set: 'ban6net64', expiresMs: null }],
     ];
-    const plan = reconcile(active, kernel({
-      ban4: [
-        { key: '198.51.100.2', timeoutSec: 100, expiresSec: 99 },
-        { key: '198.51.100.3', timeoutSec: 3600, expiresSec: 3000 },
-        { key: '198.51.100.99', timeoutSec: 60, expiresSec: 42 },
-      ],
-      ban6net64: [{ key: '2001:db8:1::/64', timeoutSec: null, expiresSec: null }],
-      // A /64 left in the interval set by a version before ban6net64: reported, the caller moves it.
-      bannet6: [{ key: '2001:db8:9::/64', timeoutSec: 60, expiresSec: 30 }],
-    }), now);
+    const plan = reconcile(
+      active,
+      kernel({
+        ban4: [
+          { key: '198.51.100.2', timeoutSec: 100, expiresSec: 99 },
+          { key: '198.51.100.3', timeoutSec: 3600, expiresSec: 3000 },
+          { key: '198.51.100.99', timeoutSec: 60, expiresSec: 42 },
+        ],
+        ban6net64: [{ key: '2001:db8:1::/64', timeoutSec: null, expiresSec: null }],
+        // A /64 left in the interval set by a version before ban6net64: reported, the caller moves it.
+        bannet6: [{ key: '2001:db8:9::/64', timeoutSec: 60, expiresSec: 30 }],
+      }),
+      now,
+    );
     expect(plan.batch.add).toEqual([{ set: 'ban4', key: '198.51.100.1', timeoutSec: 100 }]);
     expect(plan.batch.refresh).toEqual([{ set: 'ban4', key: '198.51.100.3', timeoutSec: 100 }]);
     expect(plan.kept).toBe(2);
@@ -110,21 +134,46 @@ describe('reconcile (start-up, self-healing)', () => {
     ]);
   });
   it('the kernel reader gives ban6net64 elements back as addr/64', () => {
-    const json = { nftables: [{ set: { name: 'ban6net64', elem: [{ elem: { val: '2001:db8:0:1:0:0:0:0', timeout: 60, expires: 50 } }, '2001:db8:2::'] } }] };
+    const json = {
+      nftables: [
+        {
+          set: {
+            name: 'ban6net64',
+            elem: [{ elem: { val: '2001:db8:0:1:0:0:0:0', timeout: 60, expires: 50 } }, '2001:db8:2::'],
+          },
+        },
+      ],
+    };
     expect(banSetElements(json as never, 64)).toEqual([
       { key: '2001:db8:0:1::/64', timeoutSec: 60, expiresSec: 50 },
       { key: '2001:db8:2::/64', timeoutSec: null, expiresSec: null },
     ]);
   });
   it('the kernel reader gives bannet4/bannet6 elements (`prefix . 0-255`, as nft -j prints them) back as the prefix', () => {
-    const json = { nftables: [{ set: { name: 'bannet6', type: ['ipv6_addr', 'inet_proto'], elem: [
-      { elem: { val: { concat: [{ prefix: { addr: '2001:db8:1:0:0:0:0:0', len: 48 } }, { range: [0, 255] }] }, timeout: 60, expires: 50 } },
-      { concat: [{ prefix: { addr: '2001:db8:2::', len: 56 } }, { range: [0, 255] }] },
-      // A /128 comes back as a bare address; one for some protocols only is not nftsentry's: skipped.
-      { concat: ['2001:db8:3::1', { range: [0, 255] }] },
-      { concat: [{ prefix: { addr: '2001:db8:4::', len: 48 } }, 'tcp'] },
-      { concat: [{ prefix: { addr: '2001:db8:5::', len: 48 } }, { range: [6, 17] }] },
-    ] } }] };
+    const json = {
+      nftables: [
+        {
+          set: {
+            name: 'bannet6',
+            type: ['ipv6_addr', 'inet_proto'],
+            elem: [
+              {
+                elem: {
+                  val: { concat: [{ prefix: { addr: '2001:db8:1:0:0:0:0:0', len: 48 } }, { range: [0, 255] }] },
+                  timeout: 60,
+                  expires: 50,
+                },
+              },
+              { concat: [{ prefix: { addr: '2001:db8:2::', len: 56 } }, { range: [0, 255] }] },
+              // A /128 comes back as a bare address; one for some protocols only is not nftsentry's: skipped.
+              { concat: ['2001:db8:3::1', { range: [0, 255] }] },
+              { concat: [{ prefix: { addr: '2001:db8:4::', len: 48 } }, 'tcp'] },
+              { concat: [{ prefix: { addr: '2001:db8:5::', len: 48 } }, { range: [6, 17] }] },
+            ],
+          },
+        },
+      ],
+    };
     expect(banSetElements(json as never)).toEqual([
       { key: '2001:db8:1::/48', timeoutSec: 60, expiresSec: 50 },
       { key: '2001:db8:2::/56', timeoutSec: null, expiresSec: null },

@@ -43,12 +43,28 @@ class Recorder {
         this.inFlight.delete(lane);
       }
     };
-    return { apply, send: async (b) => void (await apply(b)), warm: async () => undefined, running: true, close: () => undefined };
+    return {
+      apply,
+      send: async (b) => void (await apply(b)),
+      warm: async () => undefined,
+      running: true,
+      close: () => undefined,
+    };
   }
 }
 
 const write = (target: string): BanWrite => ({
-  target, family: 4, set: 'ban4', source: 'suricata', reason: 'r', sid: 1, signature: 's', nowMs: 1000, expiresMs: 3_601_000, durationSec: 3600, offences: 1,
+  target,
+  family: 4,
+  set: 'ban4',
+  source: 'suricata',
+  reason: 'r',
+  sid: 1,
+  signature: 's',
+  nowMs: 1000,
+  expiresMs: 3_601_000,
+  durationSec: 3600,
+  offences: 1,
 });
 
 function make(onNftError: (err: unknown) => void = () => undefined, pipeline = 1) {
@@ -60,7 +76,12 @@ function make(onNftError: (err: unknown) => void = () => undefined, pipeline = 1
     operator: new NftLane('operator', backend.transport('operator')),
   };
   const flusher = new BanFlusher(lanes, new StoreFollower(store, silentLogger()), silentLogger(), {
-    flushIntervalMs: 0, maxBatch: 1000, smallBatch: 512, burstBatch: 4096, burstWaitMs: 20, onNftError,
+    flushIntervalMs: 0,
+    maxBatch: 1000,
+    smallBatch: 512,
+    burstBatch: 4096,
+    burstWaitMs: 20,
+    onNftError,
   });
   return { backend, store, flusher };
 }
@@ -70,7 +91,8 @@ describe('BanFlusher', () => {
     const { backend, store, flusher } = make();
     flusher.queueBan({ set: 'ban4', key: '198.51.100.1', timeoutSec: 3600 }, false, write('198.51.100.1'));
     await new Promise((r) => setImmediate(r)); // the first transaction is now in flight
-    for (const ip of ['198.51.100.2', '198.51.100.3']) flusher.queueBan({ set: 'ban4', key: ip, timeoutSec: 3600 }, false, write(ip));
+    for (const ip of ['198.51.100.2', '198.51.100.3'])
+      flusher.queueBan({ set: 'ban4', key: ip, timeoutSec: 3600 }, false, write(ip));
     flusher.queueBan({ set: 'ban4', key: '198.51.100.4', timeoutSec: 60 }, true, write('198.51.100.4'));
     flusher.queueRemove({ set: 'ban4', key: '198.51.100.9' });
     await flusher.flushed();
@@ -122,15 +144,24 @@ describe('BanFlusher', () => {
     const { backend, store, flusher } = make();
     backend.perElementMs = 0.05; // a batch of 1,000 takes ~50 ms
     const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    for (let i = 1; i <= 20_000; i++) flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
+    for (let i = 1; i <= 20_000; i++)
+      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
     await new Promise((r) => setImmediate(r)); // the first alerts transaction is in flight
-    await flusher.queueOperatorBan({ set: 'ban4', key: '198.51.100.20', timeoutSec: 600 }, false, write('198.51.100.20'));
+    await flusher.queueOperatorBan(
+      { set: 'ban4', key: '198.51.100.20', timeoutSec: 600 },
+      false,
+      write('198.51.100.20'),
+    );
     // Its own transaction in the operator lane, started while the backlog's first was still in flight,
     // and the store has the row, while most of the backlog still waits.
     const manual = backend.starts.find((t) => t.first === '198.51.100.20')!;
     expect(manual.lane).toBe('operator');
     expect(manual.otherInFlight.length).toBeGreaterThan(0);
-    expect(backend.batches.some((b) => b.length === 1 && b[0] === 'add element inet nftsentry ban4 { 198.51.100.20 timeout 600s }')).toBe(true);
+    expect(
+      backend.batches.some(
+        (b) => b.length === 1 && b[0] === 'add element inet nftsentry ban4 { 198.51.100.20 timeout 600s }',
+      ),
+    ).toBe(true);
     expect(store.queries.get('198.51.100.20')?.active).toBe(1);
     expect(flusher.pending).toBeGreaterThan(15_000);
 
@@ -138,7 +169,11 @@ describe('BanFlusher', () => {
     await flusher.queueOperatorRemove({ set: 'ban4', key: ip(20_000) });
     expect(flusher.pending).toBeGreaterThan(10_000);
     // A manual ban cancelled by a removal before it was sent is answered with the removal.
-    const cancelled = flusher.queueOperatorBan({ set: 'ban4', key: '198.51.100.21', timeoutSec: 600 }, false, write('198.51.100.21'));
+    const cancelled = flusher.queueOperatorBan(
+      { set: 'ban4', key: '198.51.100.21', timeoutSec: 600 },
+      false,
+      write('198.51.100.21'),
+    );
     const removed = flusher.queueOperatorRemove({ set: 'ban4', key: '198.51.100.21' });
     await Promise.all([cancelled, removed]);
     expect(flusher.pending).toBeGreaterThan(5_000);
@@ -154,14 +189,17 @@ describe('BanFlusher', () => {
     const { backend, flusher } = make();
     backend.perElementMs = 0.05;
     const ip = (i: number) => `10.9.${(i >> 8) & 255}.${i & 255}`;
-    for (let i = 1; i <= 1000; i++) flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
+    for (let i = 1; i <= 1000; i++)
+      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
     await new Promise((r) => setImmediate(r)); // in flight, holding ip(500)
     await flusher.queueOperatorRemove({ set: 'ban4', key: ip(500) });
     const removal = backend.starts.find((t) => t.lane === 'operator')!;
     expect(removal.first).toBe(ip(500));
     expect(removal.otherInFlight).toEqual([]); // it did not run beside the transaction holding its key
     const flat = backend.batches.flat();
-    expect(flat.findIndex((l) => l.startsWith('delete element inet nftsentry ban4 { 10.9.1.244 }'))).toBeGreaterThan(flat.findIndex((l) => l.includes('10.9.1.244 timeout')));
+    expect(flat.findIndex((l) => l.startsWith('delete element inet nftsentry ban4 { 10.9.1.244 }'))).toBeGreaterThan(
+      flat.findIndex((l) => l.includes('10.9.1.244 timeout')),
+    );
   });
 
   it('deactivate: a burst row still queued or in flight never lands after an unban deactivated it (no resurrection at the next start)', async () => {
@@ -179,13 +217,17 @@ describe('BanFlusher', () => {
     // A row already queued (its transaction done, the store waiting for the rest of the burst) is
     // written at once, before the deactivation.
     const before = backend.starts.length;
-    for (let i = 2001; i <= 3500; i++) flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
+    for (let i = 2001; i <= 3500; i++)
+      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
     while (backend.starts.length < before + 2) await new Promise((r) => setImmediate(r)); // the second batch in flight
     const first = backend.starts[before]!.first;
     expect(store.queries.get(first)).toBeUndefined(); // sent, its row queued
     const recorded: string[] = [];
     const recordBans = store.recordBans.bind(store);
-    store.recordBans = (rows) => (recorded.push(...rows.map((r) => r.target)), recordBans(rows));
+    store.recordBans = (rows) => {
+      recorded.push(...rows.map((r) => r.target));
+      recordBans(rows);
+    };
     flusher.deactivate([first]);
     expect(recorded).toEqual([first]); // its row was written at once, before the deactivation
     await flusher.flushed();
@@ -196,13 +238,18 @@ describe('BanFlusher', () => {
     const errors: unknown[] = [];
     const { backend, store, flusher } = make((err) => errors.push(err));
     backend.fail = new NftsentryError(ErrorCodes.NFT_NOT_FOUND, 'table gone');
-    await flusher.queueOperatorBan({ set: 'ban4', key: '198.51.100.22', timeoutSec: 600 }, false, write('198.51.100.22'));
+    await flusher.queueOperatorBan(
+      { set: 'ban4', key: '198.51.100.22', timeoutSec: 600 },
+      false,
+      write('198.51.100.22'),
+    );
     expect(errors).toHaveLength(1);
     expect(store.queries.get('198.51.100.22')?.active).toBe(1);
   });
 
   describe('pipelined (pipeline: 2)', () => {
-    const ban = (f: BanFlusher, ip: string, refresh = false) => f.queueBan({ set: 'ban4', key: ip, timeoutSec: 3600 }, refresh, write(ip));
+    const ban = (f: BanFlusher, ip: string, refresh = false) =>
+      f.queueBan({ set: 'ban4', key: ip, timeoutSec: 3600 }, refresh, write(ip));
 
     it('a ban decided while one is in flight starts at once beside it, on the second co-process', async () => {
       const { backend, store, flusher } = make(undefined, 2);
@@ -243,7 +290,11 @@ describe('BanFlusher', () => {
     it('a batch waiting for a manual transaction keeps its co-process: the next batches take the other one, then wait', async () => {
       const { backend, flusher } = make(undefined, 2);
       backend.perElementMs = 5;
-      const manual = flusher.queueOperatorBan({ set: 'ban4', key: '198.51.100.1', timeoutSec: 60 }, false, write('198.51.100.1'));
+      const manual = flusher.queueOperatorBan(
+        { set: 'ban4', key: '198.51.100.1', timeoutSec: 60 },
+        false,
+        write('198.51.100.1'),
+      );
       await Promise.resolve();
       ban(flusher, '198.51.100.1', true); // same key as the manual one in flight: waits for it
       await new Promise((r) => setImmediate(r));

@@ -10,15 +10,24 @@ import { parseIp } from '../../src/net/ip.ts';
 export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
 export function config(yaml = ''): Readonly<Config> {
-  return parseConfigText(`home_networks: [10.0.0.0/8, 2001:db8:ffff::/48]\nallowlist: [203.0.113.10, 2001:db8:aaaa::1]\n${yaml}`);
+  return parseConfigText(
+    `home_networks: [10.0.0.0/8, 2001:db8:ffff::/48]\nallowlist: [203.0.113.10, 2001:db8:aaaa::1]\n${yaml}`,
+  );
 }
 
 export function ctxFor(cfg: Readonly<Config>, own: string[] = ['10.0.0.1']): DecideContext & { index: OffenderIndex } {
   const p = cfg.policy;
-  const index = new OffenderIndex(p.escalation.forget_after * 1000, p.ipv4_aggregate.enabled ? p.ipv4_aggregate.prefix : null);
+  const index = new OffenderIndex(
+    p.escalation.forget_after * 1000,
+    p.ipv4_aggregate.enabled ? p.ipv4_aggregate.prefix : null,
+  );
   return {
     policy: p,
-    protection: new Protection(cfg.allowlist, cfg.home_networks, own.map((a) => parseIp(a)!)),
+    protection: new Protection(
+      cfg.allowlist,
+      cfg.home_networks,
+      own.map((a) => parseIp(a)!),
+    ),
     tracker: new ThresholdTracker(p.max_tracked_sources),
     state: index,
     index,

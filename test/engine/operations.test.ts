@@ -104,7 +104,13 @@ describe('Engine as Operations', () => {
   it('ban, get, list, unban with grace; protected addresses refused', async () => {
     const e = await engine();
     const view = await e.operations.ban({ address: P('198.51.100.7'), durationSec: 600, reason: 'by hand' });
-    expect(view).toMatchObject({ address: '198.51.100.7', family: 4, source: 'manual', reason: 'by hand', offences: 1 });
+    expect(view).toMatchObject({
+      address: '198.51.100.7',
+      family: 4,
+      source: 'manual',
+      reason: 'by hand',
+      offences: 1,
+    });
     expect(view.remainingSec).toBeGreaterThan(595);
     expect(await keys('ban4')).toEqual(['198.51.100.7']);
     await e.operations.ban({ address: P('2001:db8:77::/48'), durationSec: null, reason: 'net' });
@@ -113,7 +119,9 @@ describe('Engine as Operations', () => {
     expect(e.operations.listBans({ limit: 10, offset: 0 }).total).toBe(2);
     expect(e.operations.listBans({ source: 'suricata', limit: 10, offset: 0 }).total).toBe(0);
     for (const bad of ['10.1.2.3', '192.0.2.5', LAB_ADDR.gwScan4, '127.0.0.1', '224.0.0.1']) {
-      await expect(e.operations.ban({ address: P(bad), durationSec: 60, reason: 'x' })).rejects.toSatisfy((err) => isNftsentryError(err, 'E_BAN_REFUSED'));
+      await expect(e.operations.ban({ address: P(bad), durationSec: 60, reason: 'x' })).rejects.toSatisfy((err) =>
+        isNftsentryError(err, 'E_BAN_REFUSED'),
+      );
     }
     expect(await e.operations.unban(P('198.51.100.7'))).toBe(true);
     expect(await e.operations.unban(P('198.51.100.7'))).toBe(false);
@@ -136,7 +144,10 @@ describe('Engine as Operations', () => {
     await e.operations.ban({ address: P('2001:db8:64:1::/64'), durationSec: 600, reason: 'net64' });
     expect(await keys('ban6net64')).toEqual(['2001:db8:64:1::']);
     expect(await keys('bannet6')).toEqual([]);
-    expect(e.operations.getBan(P('2001:db8:64:1:ffff::9'))).toMatchObject({ address: '2001:db8:64:1::/64', reason: 'net64' });
+    expect(e.operations.getBan(P('2001:db8:64:1:ffff::9'))).toMatchObject({
+      address: '2001:db8:64:1::/64',
+      reason: 'net64',
+    });
     expect(await e.operations.unban(P('2001:db8:64:1::/64'))).toBe(true);
     expect(await keys('ban6net64')).toEqual([]);
     // Before ban6net64: a /64 the store knows (set_name bannet6) and one only the kernel holds,
@@ -146,15 +157,20 @@ describe('Engine as Operations', () => {
     const db = new DatabaseSync(join(dir, 'state.db'));
     db.prepare("UPDATE bans SET set_name = 'bannet6' WHERE target = '2001:db8:64:2::/64'").run();
     db.close();
-    await nft.runScript([
-      'delete element inet nftsentry ban6net64 { 2001:db8:64:2:: }',
-      'add element inet nftsentry bannet6 { 2001:db8:64:2::/64 . 0-255 timeout 600s, 2001:db8:64:3::/64 . 0-255 timeout 500s }',
-    ].join('\n'));
+    await nft.runScript(
+      [
+        'delete element inet nftsentry ban6net64 { 2001:db8:64:2:: }',
+        'add element inet nftsentry bannet6 { 2001:db8:64:2::/64 . 0-255 timeout 600s, 2001:db8:64:3::/64 . 0-255 timeout 500s }',
+      ].join('\n'),
+    );
     const e2 = await engine();
     await e2.sync.reconciled;
     expect(await keys('ban6net64')).toEqual(['2001:db8:64:2::', '2001:db8:64:3::']);
     expect(await keys('bannet6')).toEqual([]);
-    expect(e2.operations.getBan(P('2001:db8:64:3::1'))).toMatchObject({ address: '2001:db8:64:3::/64', reason: 'adopted from kernel' });
+    expect(e2.operations.getBan(P('2001:db8:64:3::1'))).toMatchObject({
+      address: '2001:db8:64:3::/64',
+      reason: 'adopted from kernel',
+    });
     expect(await e2.operations.unban(P('2001:db8:64:2::/64'))).toBe(true);
     expect(await e2.operations.unban(P('2001:db8:64:3::/64'))).toBe(true);
     expect(await keys('ban6net64')).toEqual([]);
@@ -170,11 +186,19 @@ describe('Engine as Operations', () => {
     expect(r).toMatchObject({ liftedBans: 2, entry: { prefix: '198.51.100.0/24', origin: 'api', note: 'partner' } });
     expect(await keys('ban4')).toEqual(['203.0.113.5']);
     expect(await keys('allow4')).toContain('198.51.100.0/24 . 0-255');
-    expect(e.enforcer.handleAlert(alert({ srcIp: '198.51.100.30' }))).toMatchObject({ kind: 'skip', why: 'allowlisted' });
-    await expect(e.operations.removeAllow(P('192.0.2.0/28'))).rejects.toSatisfy((err) => isNftsentryError(err, 'E_FORBIDDEN'));
+    expect(e.enforcer.handleAlert(alert({ srcIp: '198.51.100.30' }))).toMatchObject({
+      kind: 'skip',
+      why: 'allowlisted',
+    });
+    await expect(e.operations.removeAllow(P('192.0.2.0/28'))).rejects.toSatisfy((err) =>
+      isNftsentryError(err, 'E_FORBIDDEN'),
+    );
     await e.stop();
     const e2 = await engine();
-    expect(e2.operations.listAllow().map((a) => `${a.origin} ${a.prefix}`)).toEqual(['config 192.0.2.0/28', 'api 198.51.100.0/24']);
+    expect(e2.operations.listAllow().map((a) => `${a.origin} ${a.prefix}`)).toEqual([
+      'config 192.0.2.0/28',
+      'api 198.51.100.0/24',
+    ]);
     expect(await e2.operations.removeAllow(P('198.51.100.0/24'))).toBe(true);
     expect(await keys('allow4')).toEqual(['192.0.2.0/28 . 0-255']);
     await e2.operations.unban(P('203.0.113.5'));
@@ -184,16 +208,28 @@ describe('Engine as Operations', () => {
   it('a real trap-port touch: the kernel catches it, the engine records it with its reason (kernel:scan)', async () => {
     const e = await engine(cfg('policy: { kernel_scan_ban: 2h }'));
     // One SYN from the scanner namespace to the gateway's trap port 23 (lab addresses only).
-    await lab.scanner.exec('bash', ['-c', `timeout 0.3 bash -c 'echo > /dev/tcp/${LAB_ADDR.gwScan4}/23'`], { timeoutMs: 5000 });
+    await lab.scanner.exec('bash', ['-c', `timeout 0.3 bash -c 'echo > /dev/tcp/${LAB_ADDR.gwScan4}/23'`], {
+      timeoutMs: 5000,
+    });
     expect(await keys('scanners4')).toEqual([LAB_ADDR.scanner4]);
-    const view = await pollUntil('kernel scan recorded', () => e.operations.getBan(P(LAB_ADDR.scanner4)) ?? undefined, 5000);
+    const view = await pollUntil(
+      'kernel scan recorded',
+      () => e.operations.getBan(P(LAB_ADDR.scanner4)) ?? undefined,
+      5000,
+    );
     expect(view).toMatchObject({ source: 'kernel:scan', reason: 'trap_port', offences: 1 });
     expect(view.remainingSec).toBeGreaterThan(7190);
     expect(await keys('ban4')).toEqual([LAB_ADDR.scanner4]);
     // Unban lifts it from the kernel's scanners set too.
     expect(await e.operations.unban(P(LAB_ADDR.scanner4))).toBe(true);
     const left = await keys('scanners4');
-    if (left.length) console.log('DIAG scanners4 after unban', left, await nft.run(['list', 'set', 'inet', 'nftsentry', 'scanners4']).then((r) => r.stdout), (await nft.run(['list', 'counters'])).stdout.match(/drop_scan_trap[^}]*/)?.[0]);
+    if (left.length)
+      console.log(
+        'DIAG scanners4 after unban',
+        left,
+        await nft.run(['list', 'set', 'inet', 'nftsentry', 'scanners4']).then((r) => r.stdout),
+        (await nft.run(['list', 'counters'])).stdout.match(/drop_scan_trap[^}]*/)?.[0],
+      );
     expect(left).toEqual([]);
     expect(await keys('ban4')).toEqual([]);
     await e.stop();

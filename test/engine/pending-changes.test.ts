@@ -8,7 +8,17 @@ import { PendingChanges } from '../../src/engine/pending-changes.ts';
 import type { BanWrite } from '../../src/store/store.ts';
 
 const write = (target: string): BanWrite => ({
-  target, family: 4, set: 'ban4', source: 'suricata', reason: 'r', sid: 1, signature: 's', nowMs: 0, expiresMs: 1000, durationSec: 1, offences: 1,
+  target,
+  family: 4,
+  set: 'ban4',
+  source: 'suricata',
+  reason: 'r',
+  sid: 1,
+  signature: 's',
+  nowMs: 0,
+  expiresMs: 1000,
+  durationSec: 1,
+  offences: 1,
 });
 const ban = (key: string, timeoutSec = 60) => ({ set: 'ban4', key, timeoutSec });
 
@@ -53,7 +63,7 @@ describe('PendingChanges', () => {
     const t = p.take('operator', 10);
     expect(t.removes).toEqual([]);
     expect(t.bans).toHaveLength(1);
-    t.bans[0]!.done!.forEach((d) => d());
+    for (const d of t.bans[0]!.done!) d();
     expect(answered).toBe(true);
   });
 

@@ -54,7 +54,10 @@ describe('stdin source', () => {
     const lines = uniqueEveAlertLines(2000);
     const input = new PassThrough();
     const queue = new AlertQueue(16);
-    const handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'stdin' }] }), queue, { log: silentLogger(), stdin: input });
+    const handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'stdin' }] }), queue, {
+      log: silentLogger(),
+      stdin: input,
+    });
     input.end(lines.join('\n'));
     const got: IngestedAlert[] = [];
     await waitFor(() => {
@@ -72,7 +75,10 @@ describe('stdin source', () => {
     const lines = uniqueEveAlertLines(2000);
     const input = new PassThrough({ highWaterMark: 1 << 24 });
     const queue = new AlertQueue(100_000);
-    const handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'stdin' }] }), queue, { log: silentLogger(), stdin: input });
+    const handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'stdin' }] }), queue, {
+      log: silentLogger(),
+      stdin: input,
+    });
     const chunks = lines.map((l) => Buffer.from(`${l}\n`));
     for (const c of chunks) input.write(c); // all buffered before the first turn
     input.end();

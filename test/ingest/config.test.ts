@@ -23,19 +23,41 @@ describe('sources config', () => {
     expect(sourcesSchema.parse(undefined)).toEqual({
       queue_capacity: 10_000,
       inputs: [
-        { type: 'unix_stream', path: '/run/nftsentry/eve.sock', format: 'auto', max_line_bytes: 1_048_576, snort_timezone: 'local', strict_json: false, mode: 0o660, max_connections: 64 },
+        {
+          type: 'unix_stream',
+          path: '/run/nftsentry/eve.sock',
+          format: 'auto',
+          max_line_bytes: 1_048_576,
+          snort_timezone: 'local',
+          strict_json: false,
+          mode: 0o660,
+          max_connections: 64,
+        },
       ],
     });
   });
 
   it('names every unknown key with its path, and other mistakes', () => {
-    expect(problems({ inputs: [{ type: 'file', path: '/x', poll: 3 }] })).toEqual(['sources.inputs[0].poll: unknown key']);
+    expect(problems({ inputs: [{ type: 'file', path: '/x', poll: 3 }] })).toEqual([
+      'sources.inputs[0].poll: unknown key',
+    ]);
     expect(problems({ queue: 1 })).toEqual(['sources.queue: unknown key']);
-    expect(problems({ inputs: [{ type: 'unix_stream', path: '/a', mode: 660 }] })[0]).toMatch(/^sources\.inputs\[0\]\.mode: an octal mode/);
-    expect(problems({ inputs: [{ type: 'unix_stream', path: 'relative.sock' }] })[0]).toMatch(/^sources\.inputs\[0\]\.path: /);
+    expect(problems({ inputs: [{ type: 'unix_stream', path: '/a', mode: 660 }] })[0]).toMatch(
+      /^sources\.inputs\[0\]\.mode: an octal mode/,
+    );
+    expect(problems({ inputs: [{ type: 'unix_stream', path: 'relative.sock' }] })[0]).toMatch(
+      /^sources\.inputs\[0\]\.path: /,
+    );
     expect(problems({ inputs: [{ type: 'unix_stream', path: `/${'x'.repeat(120)}` }] })[0]).toMatch(/107 bytes/);
     expect(problems({ inputs: [{ type: 'tcp', path: '/a' }] })[0]).toMatch(/^sources\.inputs\[0\]\.type: /);
-    expect(problems({ inputs: [{ type: 'file', path: '/a' }, { type: 'file', path: '/a' }] })).toEqual([
+    expect(
+      problems({
+        inputs: [
+          { type: 'file', path: '/a' },
+          { type: 'file', path: '/a' },
+        ],
+      }),
+    ).toEqual([
       'sources.inputs[1]: name "file" is used by inputs[0] too; give each source its own name',
       'sources.inputs[1].path: inputs[0] uses this path too',
     ]);
@@ -46,7 +68,7 @@ describe('sources config', () => {
     const text = whole.slice(whole.indexOf('\nsources:'), whole.indexOf('\n# --- policy'));
     const asWritten = sourcesSchema.parse(parse(text).sources);
     expect(asWritten.inputs.map((i) => i.type)).toEqual(['unix_stream']);
-    const enabled = text.replace(/^(\s+)# (- type|  [a-z_]+:)/gm, '$1$2');
+    const enabled = text.replace(/^(\s+)# (- type| {2}[a-z_]+:)/gm, '$1$2');
     const all = sourcesSchema.parse(parse(enabled).sources);
     expect(all.inputs.map((i) => i.type)).toEqual(['unix_stream', 'unix_dgram', 'file', 'stdin']);
   });

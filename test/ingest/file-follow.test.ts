@@ -2,7 +2,16 @@
  * Following eve.json with real sample lines through rename rotation, copytruncate and restarts
  * (one of them with a rotation while stopped): every alert exactly once, bookmark in node:sqlite.
  */
-import { appendFileSync, closeSync, copyFileSync, openSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  openSync,
+  renameSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -165,14 +174,19 @@ describe('file source', () => {
     expect(handle.stats()[0]!.badTotal).toBe(0);
     appendFileSync(eve, `${a2!.slice(50)}\n`);
     await waitFor(() => handle!.stats()[0]!.alerts === 2, 'the completed alert');
-    expect(queue.take().map((g) => g.alert.flowId)).toEqual([/"flow_id":(\d+)/.exec(a1!)![1], /"flow_id":(\d+)/.exec(a2!)![1]]);
+    expect(queue.take().map((g) => g.alert.flowId)).toEqual([
+      /"flow_id":(\d+)/.exec(a1!)![1],
+      /"flow_id":(\d+)/.exec(a2!)![1],
+    ]);
   });
 
   it('follows a real Snort 3 alert_json file (format snort, from the beginning)', async () => {
     const file = join(tmp.dir, 'alert_json.txt');
     copyFileSync(join(samplesDir, 'injaneity__CS204-project', 'alert_json.txt'), file);
     const queue = new AlertQueue(10_000);
-    const config = sourcesSchema.parse({ inputs: [{ type: 'file', path: file, start: 'beginning', format: 'snort', snort_timezone: 'utc', poll_ms: 20 }] });
+    const config = sourcesSchema.parse({
+      inputs: [{ type: 'file', path: file, start: 'beginning', format: 'snort', snort_timezone: 'utc', poll_ms: 20 }],
+    });
     handle = await startSources(config, queue, { log: silentLogger(), clock: () => Date.UTC(2026, 11, 1) });
     const got: IngestedAlert[] = [];
     await waitFor(() => {
@@ -181,7 +195,14 @@ describe('file source', () => {
     }, 'all 5732 Snort alerts');
     expect(handle.stats()[0]!.alerts).toBe(5732);
     const first = got[0]!.alert;
-    expect(first).toMatchObject({ ids: 'snort', proto: 'TCP', src: { ip: '192.168.0.64', port: 21029 }, dest: { ip: '192.168.1.100', port: 513 }, gid: 1, sid: 2000111 });
+    expect(first).toMatchObject({
+      ids: 'snort',
+      proto: 'TCP',
+      src: { ip: '192.168.0.64', port: 21029 },
+      dest: { ip: '192.168.1.100', port: 513 },
+      gid: 1,
+      sid: 2000111,
+    });
     expect(new Date(first.timeMs).toISOString()).toBe('2026-11-08T22:02:43.096Z');
     expect(handle.stats()[0]!.badTotal).toBe(0);
   });

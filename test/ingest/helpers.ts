@@ -20,7 +20,9 @@ export function allSampleFiles(dir = samplesDir): string[] {
 
 /** A file is NDJSON IDS output when its first non-blank line is a JSON object with event_type or rule. */
 export function isIdsNdjson(path: string): boolean {
-  const first = readFileSync(path, 'utf8').split('\n').find((l) => l.trim() !== '');
+  const first = readFileSync(path, 'utf8')
+    .split('\n')
+    .find((l) => l.trim() !== '');
   if (!first) return false;
   try {
     const o = JSON.parse(first) as Record<string, unknown>;
@@ -36,7 +38,11 @@ export function makeTempDir(prefix = 'nftsentry-ingest-'): { dir: string; cleanu
 }
 
 /** Polls `check` until it returns true; fails with `what` after `timeoutMs`. Never a bare sleep. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   await pollFor(async () => ((await check()) ? true : undefined), timeoutMs, what, 10);
 }
 
@@ -60,7 +66,8 @@ export function uniqueEveAlertLines(count: number): string[] {
     }
   }
   const out: string[] = [];
-  for (let i = 0; i < count; i++) out.push(real[i % real.length]!.replace(/"flow_id":\d+/, `"flow_id":${1_000_000 + i}`));
+  for (let i = 0; i < count; i++)
+    out.push(real[i % real.length]!.replace(/"flow_id":\d+/, `"flow_id":${1_000_000 + i}`));
   return out;
 }
 

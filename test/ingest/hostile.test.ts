@@ -62,7 +62,10 @@ function makeBad(kind: number, rand: () => number, base: string): [Buffer, BadRe
     case 3: {
       // a valid alert line whose signature carries invalid UTF-8
       const [head, tail] = base.split('"signature":"');
-      return [Buffer.concat([Buffer.from(`${head}"signature":"`), Buffer.from([0xc3, 0x28, 0xa0]), Buffer.from(tail!)]), 'not_utf8'];
+      return [
+        Buffer.concat([Buffer.from(`${head}"signature":"`), Buffer.from([0xc3, 0x28, 0xa0]), Buffer.from(tail!)]),
+        'not_utf8',
+      ];
     }
     case 4:
       o.alert.signature_id = String(o.alert.signature_id);
@@ -94,7 +97,11 @@ async function write(s: Socket, b: Buffer): Promise<void> {
 it('delivers all real alerts among 100k bad lines, counts each reason, keeps memory bounded', async () => {
   const path = join(tmp.dir, 'eve.sock');
   const queue = new AlertQueue(10_000);
-  handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path, max_line_bytes: 1 << 20 }] }), queue, { log: silentLogger() });
+  handle = await startSources(
+    sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path, max_line_bytes: 1 << 20 }] }),
+    queue,
+    { log: silentLogger() },
+  );
   const got: IngestedAlert[] = [];
   const drainer = setInterval(() => got.push(...queue.take()), 5);
 

@@ -61,11 +61,17 @@ describe('JsonScanner', () => {
       else if (kind === 1) {
         b[at] = alphabet[Math.floor(rand() * alphabet.length)]!;
         m = b;
-      } else m = Buffer.concat([b.subarray(0, at), alphabet.subarray(Math.floor(rand() * alphabet.length)).subarray(0, 1), b.subarray(at)]);
+      } else
+        m = Buffer.concat([
+          b.subarray(0, at),
+          alphabet.subarray(Math.floor(rand() * alphabet.length)).subarray(0, 1),
+          b.subarray(at),
+        ]);
       const expected = jsonParseVerdict(m);
       if (expected === 'invalid') invalid++;
       const got = scannerVerdict(s, m);
-      if (got !== expected) throw new Error(`disagreement (${got} vs ${expected}) on: ${m.toString('latin1').slice(0, 300)}`);
+      if (got !== expected)
+        throw new Error(`disagreement (${got} vs ${expected}) on: ${m.toString('latin1').slice(0, 300)}`);
     }
     expect(invalid).toBeGreaterThan(10_000);
   });

@@ -22,7 +22,15 @@ const EVE = {
   dest_ip: '192.0.2.10',
   dest_port: 22,
   proto: 'TCP',
-  alert: { action: 'allowed', gid: 1, signature_id: 3400002, rev: 1, signature: 'POSSBL PORT SCAN (NMAP -sS)', category: 'Attempted Information Leak', severity: 2 },
+  alert: {
+    action: 'allowed',
+    gid: 1,
+    signature_id: 3400002,
+    rev: 1,
+    signature: 'POSSBL PORT SCAN (NMAP -sS)',
+    category: 'Attempted Information Leak',
+    severity: 2,
+  },
 };
 
 function eve(patch: (o: any) => void): string {
@@ -56,11 +64,16 @@ describe('EVE', () => {
   });
 
   it('keeps alert.source / alert.target as attacker / target, ignores a malformed one', () => {
-    const r = parse(eve((o) => {
-      o.alert.source = { ip: '2001:0db8:0000:0000:0000:0000:0000:0001', port: 51000 };
-      o.alert.target = { ip: '192.0.2.10', port: 22 };
-    }));
-    expect(r.kind === 'alert' && [r.alert.attacker, r.alert.target]).toEqual([{ ip: '2001:db8::1', port: 51000 }, { ip: '192.0.2.10', port: 22 }]);
+    const r = parse(
+      eve((o) => {
+        o.alert.source = { ip: '2001:0db8:0000:0000:0000:0000:0000:0001', port: 51000 };
+        o.alert.target = { ip: '192.0.2.10', port: 22 };
+      }),
+    );
+    expect(r.kind === 'alert' && [r.alert.attacker, r.alert.target]).toEqual([
+      { ip: '2001:db8::1', port: 51000 },
+      { ip: '192.0.2.10', port: 22 },
+    ]);
     const m = parse(eve((o) => (o.alert.source = { ip: 'nonsense' })));
     expect(m.kind === 'alert' && m.alert.attacker).toBeUndefined();
   });
@@ -105,11 +118,24 @@ describe('EVE', () => {
 
 describe('Snort 3 alert_json', () => {
   const line = (o: Record<string, unknown>) =>
-    JSON.stringify({ timestamp: '11/21-10:00:00.250000', pkt_num: 1, proto: 'TCP', pkt_gen: 'raw', pkt_len: 60, dir: 'C2S', rule: '1:1000001:2', action: 'allow', ...o });
+    JSON.stringify({
+      timestamp: '11/21-10:00:00.250000',
+      pkt_num: 1,
+      proto: 'TCP',
+      pkt_gen: 'raw',
+      pkt_len: 60,
+      dir: 'C2S',
+      rule: '1:1000001:2',
+      action: 'allow',
+      ...o,
+    });
 
   it('splits IPv6 addr:port on the last colon', () => {
     const r = parse(line({ src_ap: 'fe80::215:5dff:fea8:993b:443', dst_ap: '2001:db8::2:80' }));
-    expect(r.kind === 'alert' && [r.alert.src, r.alert.dest]).toEqual([{ ip: 'fe80::215:5dff:fea8:993b', port: 443 }, { ip: '2001:db8::2', port: 80 }]);
+    expect(r.kind === 'alert' && [r.alert.src, r.alert.dest]).toEqual([
+      { ip: 'fe80::215:5dff:fea8:993b', port: 443 },
+      { ip: '2001:db8::2', port: 80 },
+    ]);
   });
 
   it('skips an alert without addresses (ARP: ":0")', () => {
@@ -117,8 +143,26 @@ describe('Snort 3 alert_json', () => {
   });
 
   it('uses the optional fields when present, and target', () => {
-    const r = parse(line({ src_addr: '198.51.100.7', src_port: 4444, dst_addr: '192.0.2.1', dst_port: 22, msg: 'SCAN', class: 'Attempted Recon', priority: 2, target: 'dst' }), 'snort');
-    expect(r.kind === 'alert' && r.alert).toMatchObject({ signature: 'SCAN', category: 'Attempted Recon', severity: 2, attacker: { ip: '198.51.100.7', port: 4444 }, target: { ip: '192.0.2.1', port: 22 } });
+    const r = parse(
+      line({
+        src_addr: '198.51.100.7',
+        src_port: 4444,
+        dst_addr: '192.0.2.1',
+        dst_port: 22,
+        msg: 'SCAN',
+        class: 'Attempted Recon',
+        priority: 2,
+        target: 'dst',
+      }),
+      'snort',
+    );
+    expect(r.kind === 'alert' && r.alert).toMatchObject({
+      signature: 'SCAN',
+      category: 'Attempted Recon',
+      severity: 2,
+      attacker: { ip: '198.51.100.7', port: 4444 },
+      target: { ip: '192.0.2.1', port: 22 },
+    });
   });
 
   it.each([
@@ -135,12 +179,20 @@ describe('Snort 3 alert_json', () => {
 
   it('infers the year across New Year, both ways', () => {
     const jan1 = Date.UTC(2027, 0, 1, 0, 5);
-    expect(new Date(parseSnortTime('12/31-23:59:59.000000', jan1, 'utc')!).toISOString()).toBe('2026-12-31T23:59:59.000Z');
+    expect(new Date(parseSnortTime('12/31-23:59:59.000000', jan1, 'utc')!).toISOString()).toBe(
+      '2026-12-31T23:59:59.000Z',
+    );
     const dec31 = Date.UTC(2026, 11, 31, 23, 59);
-    expect(new Date(parseSnortTime('01/01-00:00:30.000000', dec31, 'utc')!).toISOString()).toBe('2027-01-01T00:00:30.000Z');
-    expect(new Date(parseSnortTime('06/15-12:00:00.000000', dec31, 'utc')!).toISOString()).toBe('2026-06-15T12:00:00.000Z');
+    expect(new Date(parseSnortTime('01/01-00:00:30.000000', dec31, 'utc')!).toISOString()).toBe(
+      '2027-01-01T00:00:30.000Z',
+    );
+    expect(new Date(parseSnortTime('06/15-12:00:00.000000', dec31, 'utc')!).toISOString()).toBe(
+      '2026-06-15T12:00:00.000Z',
+    );
     // 29 February exists only in leap years: read in March 2029, it is 2028's.
-    expect(new Date(parseSnortTime('02/29-08:00:00.000000', Date.UTC(2029, 2, 1), 'utc')!).toISOString()).toBe('2028-02-29T08:00:00.000Z');
+    expect(new Date(parseSnortTime('02/29-08:00:00.000000', Date.UTC(2029, 2, 1), 'utc')!).toISOString()).toBe(
+      '2028-02-29T08:00:00.000Z',
+    );
     expect(parseSnortTime('24/11/21-10:00:00.000000', jan1, 'utc')).toBe(Date.UTC(2024, 10, 21, 10));
   });
 
@@ -150,14 +202,21 @@ describe('Snort 3 alert_json', () => {
   });
 
   it('in eve format, a line without event_type is not an alert', () => {
-    expect(parse(line({ src_ap: '1.2.3.4:1', dst_ap: '1.2.3.5:2' }), 'eve')).toEqual({ kind: 'skip', why: 'not_alert' });
+    expect(parse(line({ src_ap: '1.2.3.4:1', dst_ap: '1.2.3.5:2' }), 'eve')).toEqual({
+      kind: 'skip',
+      why: 'not_alert',
+    });
   });
 });
 
 describe('bytes that are not JSON', () => {
   it.each([
     ['NUL byte', Buffer.from('{"event_type":"alert"\u0000}'), 'nul_byte'],
-    ['invalid UTF-8 in a valid line', Buffer.concat([Buffer.from('{"event_type":"flow","x":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), 'not_utf8'],
+    [
+      'invalid UTF-8 in a valid line',
+      Buffer.concat([Buffer.from('{"event_type":"flow","x":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]),
+      'not_utf8',
+    ],
     ['binary garbage', Buffer.from([0xff, 0xfe, 0x01, 0x02]), 'not_utf8'],
     ['truncated JSON', Buffer.from('{"timestamp":"2017-03-06T06:54:10'), 'not_json'],
     ['an array', Buffer.from('[1,2,3]'), 'not_object'],

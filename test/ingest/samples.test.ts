@@ -107,30 +107,39 @@ describe('every sample file', () => {
     expect(idsFiles.filter((f) => f.endsWith('alert_json.txt'))).toHaveLength(3);
   });
 
-  it.each(files.map((f) => [relative(samplesDir, f), f]))('%s goes through the parser without a crash', (_name, path) => {
-    const c = countWithParser(path);
-    expect(c.alerts + c.nonAlerts + c.bad + c.noAddress).toBeGreaterThan(0);
-  });
+  it.each(files.map((f) => [relative(samplesDir, f), f]))(
+    '%s goes through the parser without a crash',
+    (_name, path) => {
+      const c = countWithParser(path);
+      expect(c.alerts + c.nonAlerts + c.bad + c.noAddress).toBeGreaterThan(0);
+    },
+  );
 
-  it.each(idsFiles.map((f) => [relative(samplesDir, f), f]))('%s: strict_json counts match a simple count exactly', (_name, path) => {
-    const { list, ...mine } = countWithParser(path, true);
-    expect(mine).toEqual(countSimply(path));
-    for (const a of list) {
-      expect(a.src.ip).not.toMatch(/:0000|[A-F]/);
-      expect(Number.isFinite(a.timeMs)).toBe(true);
-    }
-  });
+  it.each(idsFiles.map((f) => [relative(samplesDir, f), f]))(
+    '%s: strict_json counts match a simple count exactly',
+    (_name, path) => {
+      const { list, ...mine } = countWithParser(path, true);
+      expect(mine).toEqual(countSimply(path));
+      for (const a of list) {
+        expect(a.src.ip).not.toMatch(/:0000|[A-F]/);
+        expect(Number.isFinite(a.timeMs)).toBe(true);
+      }
+    },
+  );
 
-  it.each(idsFiles.map((f) => [relative(samplesDir, f), f]))('%s: the fast path finds the same alerts; only bad non-alerts may pass as non-alerts', (_name, path) => {
-    const fast = countWithParser(path, false);
-    const strict = countWithParser(path, true);
-    const simple = countSimply(path);
-    expect(fast.list).toEqual(strict.list);
-    expect(fast.alerts).toBe(simple.alerts);
-    expect(fast.noAddress).toBe(simple.noAddress);
-    expect(fast.nonAlerts + fast.bad).toBe(simple.nonAlerts + simple.bad);
-    expect(fast.bad).toBeLessThanOrEqual(simple.bad);
-  });
+  it.each(idsFiles.map((f) => [relative(samplesDir, f), f]))(
+    '%s: the fast path finds the same alerts; only bad non-alerts may pass as non-alerts',
+    (_name, path) => {
+      const fast = countWithParser(path, false);
+      const strict = countWithParser(path, true);
+      const simple = countSimply(path);
+      expect(fast.list).toEqual(strict.list);
+      expect(fast.alerts).toBe(simple.alerts);
+      expect(fast.noAddress).toBe(simple.noAddress);
+      expect(fast.nonAlerts + fast.bad).toBe(simple.nonAlerts + simple.bad);
+      expect(fast.bad).toBeLessThanOrEqual(simple.bad);
+    },
+  );
 
   it('the fast path misses exactly the two non-alert lines of eve_broken.json that are broken inside', () => {
     const path = `${samplesDir}/rhaist__surevego/testdata/eve_broken.json`;
@@ -144,7 +153,12 @@ describe('every sample file', () => {
     let checked = 0;
     for (const [file, s] of listed) {
       const c = countWithParser(`${samplesDir}/${file}`, true);
-      expect({ file, alerts: c.alerts, bad: c.bad, nonAlerts: c.nonAlerts }).toEqual({ file, alerts: s.alerts, bad: s.bad, nonAlerts: s.lines - s.bad - s.alerts });
+      expect({ file, alerts: c.alerts, bad: c.bad, nonAlerts: c.nonAlerts }).toEqual({
+        file,
+        alerts: s.alerts,
+        bad: s.bad,
+        nonAlerts: s.lines - s.bad - s.alerts,
+      });
       checked++;
     }
     expect(checked).toBe(listed.size);
@@ -167,21 +181,38 @@ describe('fields of real alerts', () => {
     const v6 = list.filter((a) => a.src.ip.includes(':'));
     expect(v6.length).toBe(13);
     expect(v6.map((a) => a.src.ip)).toContain('fe80::215:5dff:fea8:993b');
-    expect(list[0]).toMatchObject({ ids: 'snort', gid: 1, sid: 1000001, rev: 1, signature: '', proto: 'ICMP', action: 'allow' });
+    expect(list[0]).toMatchObject({
+      ids: 'snort',
+      gid: 1,
+      sid: 1000001,
+      rev: 1,
+      signature: '',
+      proto: 'ICMP',
+      action: 'allow',
+    });
     expect(list[0]!.src).toEqual({ ip: '172.22.76.26', port: null });
     expect(new Date(list[0]!.timeMs).toISOString()).toBe('2026-04-11T14:57:42.868Z');
   });
 
   it('reads the optional Snort fields (msg, class, priority, src_addr/src_port)', () => {
     const { list } = countWithParser(`${samplesDir}/patel-aum__snort-grafana-dashboard/alert_json.txt`);
-    expect(list[0]).toMatchObject({ signature: 'PROTOCOL-ICMP PING Unix', category: 'Misc activity', severity: 3, gid: 1, sid: 366, rev: 11 });
+    expect(list[0]).toMatchObject({
+      signature: 'PROTOCOL-ICMP PING Unix',
+      category: 'Misc activity',
+      severity: 3,
+      gid: 1,
+      sid: 366,
+      rev: 11,
+    });
     const withPorts = list.filter((a) => a.proto === 'UDP');
     expect(withPorts.every((a) => typeof a.src.port === 'number' && typeof a.dest.port === 'number')).toBe(true);
   });
 
   it('reads a Suricata 4 alert completely (surevego)', () => {
     const { list } = countWithParser(`${samplesDir}/rhaist__surevego/testdata/eve.json`);
-    const line = readFileSync(`${samplesDir}/rhaist__surevego/testdata/eve.json`, 'utf8').split('\n').find((l) => l.includes('"event_type":"alert"'))!;
+    const line = readFileSync(`${samplesDir}/rhaist__surevego/testdata/eve.json`, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"event_type":"alert"'))!;
     const raw = JSON.parse(line);
     expect(list[0]).toMatchObject({
       ids: 'suricata',

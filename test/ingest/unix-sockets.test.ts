@@ -81,7 +81,9 @@ describe('unix_stream', () => {
     expect(existsSync(path)).toBe(true);
 
     const queue = new AlertQueue(100_000);
-    const config = sourcesSchema.parse({ inputs: [{ type: 'unix_stream', name: 'suricata', path, mode: '0600', format: 'eve' }] });
+    const config = sourcesSchema.parse({
+      inputs: [{ type: 'unix_stream', name: 'suricata', path, mode: '0600', format: 'eve' }],
+    });
     handle = await startSources(config, queue, { log: silentLogger() });
     expect(statSync(path).isSocket()).toBe(true);
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -133,7 +135,10 @@ describe('unix_stream', () => {
     writeFileSync(file, text.repeat(copies));
     const total = Buffer.byteLength(text) * copies;
     // A writer process of its own, as fast as the socket takes it.
-    const writer = spawn(process.execPath, ['-e', `const s = require('node:net').connect(${JSON.stringify(path)}, () => s.end(require('node:fs').readFileSync(${JSON.stringify(file)})));`]);
+    const writer = spawn(process.execPath, [
+      '-e',
+      `const s = require('node:net').connect(${JSON.stringify(path)}, () => s.end(require('node:fs').readFileSync(${JSON.stringify(file)})));`,
+    ]);
     let most = 0;
     let last = 0;
     await new Promise<void>((resolve) => {
@@ -161,29 +166,43 @@ describe('unix_stream', () => {
     await expect(again).rejects.toSatisfy((e) => isNftsentryError(e, ErrorCodes.CONFLICT));
     const file = join(tmp.dir, 'not-a-socket');
     writeFileSync(file, 'precious');
-    const onFile = startSources(sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path: file }] }), new AlertQueue(16), { log: silentLogger() });
+    const onFile = startSources(
+      sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path: file }] }),
+      new AlertQueue(16),
+      { log: silentLogger() },
+    );
     await expect(onFile).rejects.toSatisfy((e) => isNftsentryError(e, ErrorCodes.CONFLICT));
     expect(statSync(file).isFile()).toBe(true);
   });
 
   it.skipIf(process.getuid?.() !== 0)('applies owner and group by name or id (needs root)', async () => {
     const path = join(tmp.dir, 'eve.sock');
-    handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path, owner: 'root', group: 65534, mode: '0660' }] }), new AlertQueue(16), {
-      log: silentLogger(),
-    });
+    handle = await startSources(
+      sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path, owner: 'root', group: 65534, mode: '0660' }] }),
+      new AlertQueue(16),
+      {
+        log: silentLogger(),
+      },
+    );
     expect(statSync(path)).toMatchObject({ uid: 0, gid: 65534 });
   });
 
   it('refuses an unknown group, and leaves no socket behind', async () => {
     const path = join(tmp.dir, 'eve.sock');
-    const start = startSources(sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path, group: 'no-such-group-nftsentry' }] }), new AlertQueue(16), { log: silentLogger() });
+    const start = startSources(
+      sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path, group: 'no-such-group-nftsentry' }] }),
+      new AlertQueue(16),
+      { log: silentLogger() },
+    );
     await expect(start).rejects.toSatisfy((e) => isNftsentryError(e, ErrorCodes.CONFIG_INVALID));
     expect(existsSync(path)).toBe(false);
   });
 
   it('removes its socket file at stop', async () => {
     const path = join(tmp.dir, 'eve.sock');
-    handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path }] }), new AlertQueue(16), { log: silentLogger() });
+    handle = await startSources(sourcesSchema.parse({ inputs: [{ type: 'unix_stream', path }] }), new AlertQueue(16), {
+      log: silentLogger(),
+    });
     await handle.stop();
     handle = null;
     expect(existsSync(path)).toBe(false);

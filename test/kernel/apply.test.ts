@@ -10,7 +10,7 @@ import { NftRunner } from '../../src/nft/runner.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { readSet, readCounters, tableExists } from '../../src/nft/state.ts';
 import { loadConfig, parseConfigText } from '../../src/config/config.ts';
-import { DROP_COUNTERS } from '../../src/nft/ruleset.ts';
+import { DROP_COUNTERS } from '../../src/nft/objects.ts';
 import { REPO, runCli } from '../helpers.ts';
 
 let ns: Netns;
@@ -41,8 +41,20 @@ describe('apply', () => {
     expect(first).toContain('type filter hook prerouting priority raw; policy accept;');
     const counters = (await readCounters(nft)).map((c) => c.name).sort();
     expect(counters).toEqual([...DROP_COUNTERS].sort());
-    expect((await readSet(nft, 'trap_ports')).map((e) => e.key)).toEqual(['tcp . 23', 'tcp . 445', 'tcp . 3389', 'udp . 1900']);
-    expect((await readSet(nft, 'services')).map((e) => e.key)).toEqual(['tcp . 22', 'tcp . 80', 'tcp . 443', 'tcp . 8000-8010', 'udp . 53', 'udp . 51820']);
+    expect((await readSet(nft, 'trap_ports')).map((e) => e.key)).toEqual([
+      'tcp . 23',
+      'tcp . 445',
+      'tcp . 3389',
+      'udp . 1900',
+    ]);
+    expect((await readSet(nft, 'services')).map((e) => e.key)).toEqual([
+      'tcp . 22',
+      'tcp . 80',
+      'tcp . 443',
+      'tcp . 8000-8010',
+      'udp . 53',
+      'udp . 51820',
+    ]);
     expect((await readSet(nft, 'allow4')).map((e) => e.key)).toEqual(['192.0.2.10 . 0-255', '203.0.113.0/24 . 0-255']);
     expect(first).toContain('ip saddr . tcp dport { 198.51.100.0/24 . 2222, 198.51.100.0/24 . 9100-9101 } accept');
   });
@@ -65,7 +77,10 @@ describe('apply', () => {
     await applyRuleset(loadConfig(FULL), { runner: nft });
     expect(stable(await list())).toBe(before);
     const ban4 = await readSet(nft, 'ban4');
-    expect(ban4.map((e) => [e.key, e.timeoutSec])).toEqual([['198.18.9.1', 3600], ['198.18.9.2', null]]);
+    expect(ban4.map((e) => [e.key, e.timeoutSec])).toEqual([
+      ['198.18.9.1', 3600],
+      ['198.18.9.2', null],
+    ]);
     expect(ban4[0]!.expiresSec).toBeGreaterThan(3500);
     expect((await readSet(nft, 'bannet6')).map((e) => e.key)).toEqual(['2001:db8:a::/64 . 0-255']);
     expect((await readSet(nft, 'scan_reason4', 'map'))[0]).toMatchObject({ key: '198.18.9.3', data: 2 });

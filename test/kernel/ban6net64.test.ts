@@ -48,7 +48,7 @@ describe('ban6net64', () => {
     await nft.runScript(elementScript({ add: [{ set: target.set, key: target.text, timeoutSec: 3600 }] }));
     expect((await readSet(nft, 'ban6net64')).map((e) => [e.key, e.timeoutSec])).toEqual([['2001:db8::', 3600]]);
     expect((await readBanSets(nft)).get('ban6net64')!.map((e) => e.key)).toEqual(['2001:db8::/64']);
-    expect((await readSet(nft, 'bannet6'))).toEqual([]);
+    expect(await readSet(nft, 'bannet6')).toEqual([]);
     const before = await bannedNet();
     expect(await reaches(t.scanner, scannerUrl)).toBe(false);
     expect(await bannedNet()).toBeGreaterThan(before);

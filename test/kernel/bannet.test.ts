@@ -40,7 +40,13 @@ function setElementReads(debug: string): string[][] {
   const reads: string[][] = [];
   let bytes: number[] | null = null;
   const end = () => {
-    if (bytes) reads.push(Buffer.from(bytes).toString('latin1').split(/[^\x21-\x7e]+/).filter((s) => s.length > 1));
+    if (bytes)
+      reads.push(
+        Buffer.from(bytes)
+          .toString('latin1')
+          .split(/[^\x21-\x7e]+/)
+          .filter((s) => s.length > 1),
+      );
     bytes = null;
   };
   for (const line of debug.split('\n')) {
@@ -51,7 +57,13 @@ function setElementReads(debug: string): string[][] {
       continue;
     }
     const data = /^\|\s*((?:[0-9a-f]{2} ){4})\s*\|\s*\|\s*data\s*\|/.exec(line);
-    if (data && bytes) bytes.push(...data[1]!.trim().split(' ').map((h) => parseInt(h, 16)));
+    if (data && bytes)
+      bytes.push(
+        ...data[1]!
+          .trim()
+          .split(' ')
+          .map((h) => parseInt(h, 16)),
+      );
   }
   end();
   return reads;
@@ -59,7 +71,15 @@ function setElementReads(debug: string): string[][] {
 
 /** The set-element reads nft makes for one single-address ban (one `add element` in ban4). */
 async function readsForOneBan(): Promise<string[][]> {
-  const r = await nft.run(['--debug=mnl', 'add', 'element', 'inet', 'nftsentry', 'ban4', '{ 203.0.113.9 timeout 60s }']);
+  const r = await nft.run([
+    '--debug=mnl',
+    'add',
+    'element',
+    'inet',
+    'nftsentry',
+    'ban4',
+    '{ 203.0.113.9 timeout 60s }',
+  ]);
   await nft.run(['delete', 'element', 'inet', 'nftsentry', 'ban4', '{ 203.0.113.9 }']);
   return setElementReads(r.stdout);
 }
@@ -81,8 +101,12 @@ describe('bannet4/bannet6', () => {
     expect(await httpReaches(t.scanner, `http://[${A.gwScan6}]/`)).toBe(true);
     expect(bans.map((b) => b.set)).toEqual(['bannet4', 'bannet6']);
     await nft.runScript(elementScript({ add: bans }));
-    expect((await readSet(nft, 'bannet4')).map((e) => [e.key, e.timeoutSec])).toEqual([['198.18.0.0/30 . 0-255', 3600]]);
-    expect((await readSet(nft, 'bannet6')).map((e) => [e.key, e.timeoutSec])).toEqual([['2001:db8::/56 . 0-255', 3600]]);
+    expect((await readSet(nft, 'bannet4')).map((e) => [e.key, e.timeoutSec])).toEqual([
+      ['198.18.0.0/30 . 0-255', 3600],
+    ]);
+    expect((await readSet(nft, 'bannet6')).map((e) => [e.key, e.timeoutSec])).toEqual([
+      ['2001:db8::/56 . 0-255', 3600],
+    ]);
     const kernel = await readBanSets(nft);
     expect(kernel.get('bannet4')!.map((e) => e.key)).toEqual(['198.18.0.0/30']);
     expect(kernel.get('bannet6')!.map((e) => e.key)).toEqual(['2001:db8::/56']);
@@ -114,15 +138,23 @@ describe('bannet4/bannet6', () => {
 
   it('a single-address ban makes nft read no prefix-ban set, however many prefixes they hold (a plain interval set: read)', async () => {
     const many: ElementChange[] = [];
-    for (let i = 0; i < 5000; i++) many.push({ set: 'bannet4', key: `100.${64 + (i >> 8)}.${i & 255}.0/24`, timeoutSec: 3600 });
-    for (let i = 0; i < 500; i++) many.push({ set: 'bannet6', key: parsePrefix(`2001:db8:f${i >> 8}:${(i & 255).toString(16)}00::/56`)!.text, timeoutSec: 3600 });
+    for (let i = 0; i < 5000; i++)
+      many.push({ set: 'bannet4', key: `100.${64 + (i >> 8)}.${i & 255}.0/24`, timeoutSec: 3600 });
+    for (let i = 0; i < 500; i++)
+      many.push({
+        set: 'bannet6',
+        key: parsePrefix(`2001:db8:f${i >> 8}:${(i & 255).toString(16)}00::/56`)!.text,
+        timeoutSec: 3600,
+      });
     await nft.runScript(elementScript({ add: many }));
     expect((await readBanSets(nft)).get('bannet4')).toHaveLength(5000);
     const reads = await readsForOneBan();
     expect(reads.filter((names) => names.some((n) => n.startsWith('bannet')))).toEqual([]);
     // The control: the same request with a plain interval set (the old definition) in another
     // table does read that one, so the count above is not zero for want of seeing the reads.
-    await nft.runScript('table inet nftsentry_old {\n\tset oldnet4 { type ipv4_addr; flags interval,timeout; elements = { 100.64.0.0/24 } }\n}\n');
+    await nft.runScript(
+      'table inet nftsentry_old {\n\tset oldnet4 { type ipv4_addr; flags interval,timeout; elements = { 100.64.0.0/24 } }\n}\n',
+    );
     try {
       const old = (await readsForOneBan()).filter((names) => names.includes('oldnet4'));
       expect(old).toHaveLength(1);

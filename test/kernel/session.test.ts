@@ -37,7 +37,10 @@ beforeAll(async () => {
   ns = await Netns.create('reads');
   nft = new NftRunner({ netns: ns.name });
   await applyRuleset(parseConfigText('home_networks: [198.18.0.0/24]\nservices: { tcp: [22] }\n'), { runner: nft });
-  const els = Array.from({ length: 20_000 }, (_, i) => `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255} timeout 3600s`);
+  const els = Array.from(
+    { length: 20_000 },
+    (_, i) => `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255} timeout 3600s`,
+  );
   await nft.runScript(`add element inet nftsentry ban4 { ${els.join(', ')} }\n`);
 });
 afterAll(async () => {
@@ -47,9 +50,15 @@ afterAll(async () => {
 
 describe('read session', () => {
   it('answers like a process per read, for sets, maps and counters; a 20k-element set comes whole', async () => {
-    const byProcess = { ban4: (await readSet(nft, 'ban4')).map((e) => e.key).sort(), counters: (await readCounters(nft)).map((c) => c.name).sort() };
+    const byProcess = {
+      ban4: (await readSet(nft, 'ban4')).map((e) => e.key).sort(),
+      counters: (await readCounters(nft)).map((c) => c.name).sort(),
+    };
     nft.useReadSession(true);
-    const bySession = { ban4: (await readSet(nft, 'ban4')).map((e) => e.key).sort(), counters: (await readCounters(nft)).map((c) => c.name).sort() };
+    const bySession = {
+      ban4: (await readSet(nft, 'ban4')).map((e) => e.key).sort(),
+      counters: (await readCounters(nft)).map((c) => c.name).sort(),
+    };
     expect(bySession.ban4).toHaveLength(20_000);
     expect(bySession).toEqual(byProcess);
     expect(await readSet(nft, 'scan_reason4', 'map')).toEqual([]);
@@ -68,7 +77,9 @@ describe('read session', () => {
   it('one co-process for many reads, concurrent ones included; closed again by useReadSession(false)', async () => {
     nft.useReadSession(true);
     const before = nftChildren();
-    await Promise.all(Array.from({ length: 30 }, (_, i) => nft.json(['list', 'set', 'inet', 'nftsentry', i % 2 ? 'home4' : 'allow6'])));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => nft.json(['list', 'set', 'inet', 'nftsentry', i % 2 ? 'home4' : 'allow6'])),
+    );
     expect(nftChildren()).toBe(before + 1);
     nft.useReadSession(false);
     await new Promise((r) => setTimeout(r, 200));
@@ -86,7 +97,8 @@ describe('read session', () => {
 });
 
 describe('nft -i co-process hygiene (readline history)', () => {
-  const historyAt = (): string | null => (existsSync('/.nft.history') ? `${statSync('/.nft.history').size}@${statSync('/.nft.history').mtimeMs}` : null);
+  const historyAt = (): string | null =>
+    existsSync('/.nft.history') ? `${statSync('/.nft.history').size}@${statSync('/.nft.history').mtimeMs}` : null;
 
   it('writes no history file: without HOME it used to be /.nft.history, rewritten whole at every exit', async () => {
     const before = historyAt();

@@ -30,7 +30,8 @@ const setType = async (name: string) => {
   return (j.nftables.find((o) => 'set' in o)!.set as { type: unknown }).type;
 };
 const entries = async (name: string) => (await readSet(nft, name)).map((e) => [e.key, e.timeoutSec]);
-const list = async () => (await nft.run(['list', 'table', 'inet', 'nftsentry'])).stdout.replace(/ expires [0-9hmsd]+/g, '');
+const list = async () =>
+  (await nft.run(['list', 'table', 'inet', 'nftsentry'])).stdout.replace(/ expires [0-9hmsd]+/g, '');
 
 /** The older version's table, with prefix bans in its plain interval sets. */
 async function loadOld(elements: string[]): Promise<void> {
@@ -84,19 +85,24 @@ describe('upgrade from plain interval bannet4/bannet6', () => {
     expect(await entries('ban4')).toEqual([['198.18.9.1', 3600]]);
     expect(await entries('ban6net64')).toEqual([['2001:db8:9::', 3600]]);
     const after = await list();
-    expect(after).toContain('ip saddr . ip protocol @bannet4 ip saddr . ip protocol != @allow4 counter name "drop_banned_net" drop');
+    expect(after).toContain(
+      'ip saddr . ip protocol @bannet4 ip saddr . ip protocol != @allow4 counter name "drop_banned_net" drop',
+    );
     expect(after).not.toContain('ip saddr @bannet4');
     // The config sets became concatenations as well; the per-protocol port sets are gone.
     expect(await setType('allow4')).toEqual(['ipv4_addr', 'inet_proto']);
     expect(await setType('services')).toEqual(['inet_proto', 'inet_service']);
-    for (const gone of ['services_tcp', 'services_udp', 'fwd_services_tcp', 'fwd_services_udp', 'trap_tcp', 'trap_udp']) expect(after).not.toContain(`set ${gone} `);
+    for (const gone of ['services_tcp', 'services_udp', 'fwd_services_tcp', 'fwd_services_udp', 'trap_tcp', 'trap_udp'])
+      expect(after).not.toContain(`set ${gone} `);
     // From here on a plain re-apply: nothing to replace, the table stays as it is.
     await applyRuleset(config, { runner: nft });
     expect(await list()).toBe(after);
   });
 
-  it('an engine start on the older table: the store\'s prefix bans and a kernel-only one end up in the new sets', async () => {
-    const config = parseConfigText(`home_networks: [10.0.0.0/8]\nstore: { path: ${dir}/state.db }\napi: { enabled: false }\n`);
+  it("an engine start on the older table: the store's prefix bans and a kernel-only one end up in the new sets", async () => {
+    const config = parseConfigText(
+      `home_networks: [10.0.0.0/8]\nstore: { path: ${dir}/state.db }\napi: { enabled: false }\n`,
+    );
     await nft.run(['flush', 'ruleset']);
     const first = new Daemon(config, { log: silentLogger(), nft });
     engines.push(first);
@@ -116,11 +122,23 @@ describe('upgrade from plain interval bannet4/bannet6', () => {
     await e.sync.reconciled;
     expect(await setType('bannet4')).toEqual(['ipv4_addr', 'inet_proto']);
     expect(await setType('bannet6')).toEqual(['ipv6_addr', 'inet_proto']);
-    expect((await readSet(nft, 'bannet4')).map((x) => x.key).sort()).toEqual(['198.51.100.0/24 . 0-255', '203.0.113.0/24 . 0-255']);
+    expect((await readSet(nft, 'bannet4')).map((x) => x.key).sort()).toEqual([
+      '198.51.100.0/24 . 0-255',
+      '203.0.113.0/24 . 0-255',
+    ]);
     expect((await readSet(nft, 'bannet6')).map((x) => x.key)).toEqual(['2001:db8:77::/48 . 0-255']);
-    expect(e.operations.getBan(parsePrefix('198.51.100.7')!)).toMatchObject({ address: '198.51.100.0/24', reason: 'net4' });
-    expect(e.operations.getBan(parsePrefix('203.0.113.7')!)).toMatchObject({ address: '203.0.113.0/24', reason: 'adopted from kernel' });
-    expect(e.operations.getBan(parsePrefix('2001:db8:77::1')!)).toMatchObject({ address: '2001:db8:77::/48', reason: 'net6' });
+    expect(e.operations.getBan(parsePrefix('198.51.100.7')!)).toMatchObject({
+      address: '198.51.100.0/24',
+      reason: 'net4',
+    });
+    expect(e.operations.getBan(parsePrefix('203.0.113.7')!)).toMatchObject({
+      address: '203.0.113.0/24',
+      reason: 'adopted from kernel',
+    });
+    expect(e.operations.getBan(parsePrefix('2001:db8:77::1')!)).toMatchObject({
+      address: '2001:db8:77::/48',
+      reason: 'net6',
+    });
     // Unbans reach the new sets.
     expect(await e.operations.unban(parsePrefix('198.51.100.0/24')!)).toBe(true);
     expect(await e.operations.unban(parsePrefix('203.0.113.0/24')!)).toBe(true);

@@ -7,7 +7,8 @@ import { sweepStaleNetns } from '../../src/lab/netns.ts';
 
 async function sweep(when: string) {
   const swept = await sweepStaleNetns();
-  if (swept.length > 0) process.stderr.write(`test ${when}: removed ${swept.length} stale namespace(s): ${swept.join(', ')}\n`);
+  if (swept.length > 0)
+    process.stderr.write(`test ${when}: removed ${swept.length} stale namespace(s): ${swept.join(', ')}\n`);
 }
 
 export async function setup() {

@@ -12,5 +12,7 @@ process.env.NFTSENTRY_HOST_NETNS_INODE ??= String(statSync('/proc/self/ns/net').
 process.env.NFTSENTRY_LOG_LEVEL ??= 'silent';
 
 if (Number(process.versions.node.split('.')[0]) < 24) {
-  throw new Error(`tests need Node 24 (this is ${process.version}): run them with \`npm test\`, which uses node_modules/.bin/node`);
+  throw new Error(
+    `tests need Node 24 (this is ${process.version}): run them with \`npm test\`, which uses node_modules/.bin/node`,
+  );
 }

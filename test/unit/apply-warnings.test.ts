@@ -10,12 +10,19 @@ describe('lock-out warnings before apply', () => {
       expect.stringMatching(/^your SSH client 198\.51\.100\.7 is not in the allowlist/),
     ]);
     expect(lockoutWarnings(parseConfigText('services: { tcp: [80] }'), ssh)).toHaveLength(2);
-    expect(lockoutWarnings(parseConfigText('services: { restricted: [{ proto: tcp, ports: [22], from: [198.51.100.0/24] }] }'), ssh)).toHaveLength(1);
+    expect(
+      lockoutWarnings(
+        parseConfigText('services: { restricted: [{ proto: tcp, ports: [22], from: [198.51.100.0/24] }] }'),
+        ssh,
+      ),
+    ).toHaveLength(1);
   });
   it('is quiet when the client is allowlisted, or when not over SSH', () => {
     expect(lockoutWarnings(parseConfigText('allowlist: [198.51.100.0/24]'), ssh)).toEqual([]);
     expect(lockoutWarnings(parseConfigText(''), undefined)).toEqual([]);
-    expect(lockoutWarnings(parseConfigText('allowlist: [198.51.100.7]'), '::ffff:198.51.100.7 52000 ::ffff:192.0.2.1 22')).toEqual([]);
+    expect(
+      lockoutWarnings(parseConfigText('allowlist: [198.51.100.7]'), '::ffff:198.51.100.7 52000 ::ffff:192.0.2.1 22'),
+    ).toEqual([]);
   });
 });
 

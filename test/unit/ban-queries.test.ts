@@ -21,8 +21,18 @@ let reader: StoreReader;
 function write(text: string, nowMs: number, extra: Partial<BanWrite> = {}): BanWrite {
   const t = banTargetOf(parsePrefix(text)!);
   return {
-    target: t.text, family: t.family, set: t.set, source: 'suricata', reason: 'ET SCAN', sid: 2001219, signature: 'ET SCAN x',
-    nowMs, expiresMs: nowMs + 3_600_000, durationSec: 3600, offences: 1, ...extra,
+    target: t.text,
+    family: t.family,
+    set: t.set,
+    source: 'suricata',
+    reason: 'ET SCAN',
+    sid: 2001219,
+    signature: 'ET SCAN x',
+    nowMs,
+    expiresMs: nowMs + 3_600_000,
+    durationSec: 3600,
+    offences: 1,
+    ...extra,
   };
 }
 
@@ -65,7 +75,12 @@ describe('BanQueries', () => {
   });
 
   it('takes the prefix bans from the caller when given (the engine keeps them in memory)', () => {
-    expect(store.queries.activePrefixTargets().sort()).toEqual(['198.51.0.0/16', '198.51.100.0/24', '2001:db8:1::/64', '2001:db8::/32']);
+    expect(store.queries.activePrefixTargets().sort()).toEqual([
+      '198.51.0.0/16',
+      '198.51.100.0/24',
+      '2001:db8:1::/64',
+      '2001:db8::/32',
+    ]);
     expect(store.queries.covering(at('198.51.100.8'), ['198.51.0.0/16'])?.target).toBe('198.51.0.0/16');
     // The longest given prefix is the answer, also when the table has it inactive.
     expect(store.queries.covering(at('192.0.2.1'), ['192.0.2.0/24'])).toBeUndefined();
@@ -74,21 +89,66 @@ describe('BanQueries', () => {
   it('lists active bans newest first, filtered and paged, the same on both connections', () => {
     const all = store.queries.listBans({ limit: 10, offset: 0 }, NOW);
     expect(all.total).toBe(5);
-    expect(all.items.map((b) => b.address)).toEqual(['2001:db8::/32', '2001:db8:1::/64', '198.51.0.0/16', '198.51.100.0/24', '198.51.100.7']);
+    expect(all.items.map((b) => b.address)).toEqual([
+      '2001:db8::/32',
+      '2001:db8:1::/64',
+      '198.51.0.0/16',
+      '198.51.100.0/24',
+      '198.51.100.7',
+    ]);
     expect(reader.queries.listBans({ limit: 10, offset: 0 }, NOW)).toEqual(all);
-    expect(store.queries.listBans({ source: 'manual', limit: 10, offset: 0 }, NOW).items.map((b) => b.address)).toEqual(['198.51.100.0/24']);
-    expect(store.queries.listBans({ reason: 'ET SCAN', limit: 2, offset: 1 }, NOW)).toMatchObject({ total: 4, items: [{ address: '2001:db8:1::/64' }, { address: '198.51.0.0/16' }] });
+    expect(store.queries.listBans({ source: 'manual', limit: 10, offset: 0 }, NOW).items.map((b) => b.address)).toEqual(
+      ['198.51.100.0/24'],
+    );
+    expect(store.queries.listBans({ reason: 'ET SCAN', limit: 2, offset: 1 }, NOW)).toMatchObject({
+      total: 4,
+      items: [{ address: '2001:db8:1::/64' }, { address: '198.51.0.0/16' }],
+    });
     expect(store.queries.listBans({ limit: 0, offset: 0 }, NOW)).toEqual({ total: 5, items: [] });
     expect(reader.queries.countActiveBySource()).toEqual({ suricata: 3, manual: 1, snort: 1 });
   });
 
   it('shapes a row as the API shows it', () => {
     expect(reader.queries.getBan(at('198.51.100.8'), NOW + 1 + 1500, undefined)).toEqual({
-      address: '198.51.100.0/24', family: 4, source: 'manual', reason: 'net', sid: 2001219, signature: 'ET SCAN x',
-      firstSeenMs: NOW + 1, lastSeenMs: NOW + 1, expiresMs: NOW + 1 + 3_600_000, remainingSec: 3599, offences: 1,
+      address: '198.51.100.0/24',
+      family: 4,
+      source: 'manual',
+      reason: 'net',
+      sid: 2001219,
+      signature: 'ET SCAN x',
+      firstSeenMs: NOW + 1,
+      lastSeenMs: NOW + 1,
+      expiresMs: NOW + 1 + 3_600_000,
+      remainingSec: 3599,
+      offences: 1,
     });
-    expect(store.queries.getBan(at('2001:db8:1::1'), NOW)).toMatchObject({ family: 6, source: 'snort', expiresMs: null, remainingSec: null });
-    expect(banViewOf({ target: '198.51.100.1', set_name: 'ban4', expires_ms: 5000, duration_sec: 5, active: 1, offences: 2, last_offence_ms: 0 }, 9000))
-      .toMatchObject({ address: '198.51.100.1', family: 4, source: 'manual', reason: '', remainingSec: 0, offences: 2, firstSeenMs: 0 });
+    expect(store.queries.getBan(at('2001:db8:1::1'), NOW)).toMatchObject({
+      family: 6,
+      source: 'snort',
+      expiresMs: null,
+      remainingSec: null,
+    });
+    expect(
+      banViewOf(
+        {
+          target: '198.51.100.1',
+          set_name: 'ban4',
+          expires_ms: 5000,
+          duration_sec: 5,
+          active: 1,
+          offences: 2,
+          last_offence_ms: 0,
+        },
+        9000,
+      ),
+    ).toMatchObject({
+      address: '198.51.100.1',
+      family: 4,
+      source: 'manual',
+      reason: '',
+      remainingSec: 0,
+      offences: 2,
+      firstSeenMs: 0,
+    });
   });
 });

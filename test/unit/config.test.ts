@@ -59,7 +59,9 @@ describe('config', () => {
     expect(problems('rate_limits: { tcp_syn: { rate: 10/fortnight, burst: 5 } }')).toEqual([
       expect.stringMatching(/^rate_limits\.tcp_syn\.rate: "10\/fortnight" is not a rate/),
     ]);
-    expect(problems('forward: { trusted_interfaces: ["eth0; drop"] }')[0]).toMatch(/^forward\.trusted_interfaces\[0\]: /);
+    expect(problems('forward: { trusted_interfaces: ["eth0; drop"] }')[0]).toMatch(
+      /^forward\.trusted_interfaces\[0\]: /,
+    );
     expect(problems('scan_detection: { ban_timeout: -5 }')[0]).toMatch(/^scan_detection\.ban_timeout: /);
   });
 

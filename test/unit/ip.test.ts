@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseIp, parsePrefix, prefixContaining, specialAddressKind, normalizePrefixes, unmapV4, prefixContains } from '../../src/net/ip.ts';
+import {
+  parseIp,
+  parsePrefix,
+  prefixContaining,
+  specialAddressKind,
+  normalizePrefixes,
+  unmapV4,
+  prefixContains,
+} from '../../src/net/ip.ts';
 
 describe('parseIp', () => {
   it.each([
@@ -17,27 +25,59 @@ describe('parseIp', () => {
     expect(parseIp(input)?.text).toBe(canonical);
   });
 
-  it.each(['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.4 ', 'fe80::1%eth0', '[::1]', '1::2::3', '12345::', 'g::1', '1.2.3.4/32', ':::', '2001:db8:0:0:0:0:0:0:1', '}', '1.2.3.4;', '::1\n'])(
-    'refuses %j',
-    (input) => {
-      expect(parseIp(input)).toBeNull();
-    },
-  );
+  it.each([
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1.2.3.4 ',
+    'fe80::1%eth0',
+    '[::1]',
+    '1::2::3',
+    '12345::',
+    'g::1',
+    '1.2.3.4/32',
+    ':::',
+    '2001:db8:0:0:0:0:0:0:1',
+    '}',
+    '1.2.3.4;',
+    '::1\n',
+  ])('refuses %j', (input) => {
+    expect(parseIp(input)).toBeNull();
+  });
 
   // The char-code IPv4 parser against an independent reference: the rules written as a regex.
   const V4_REFERENCE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-  it.each(['1.2.3.4', '0.0.0.0', '255.255.255.255', '256.1.1.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.', '.1.2.3',
-    '1.2.3.4 ', 'a.b.c.d', '1.2.3.04', '10.0.0.255', '1234.1.1.1', '1.2.3.1000', '9.9.9.9', '199.200.249.250', '00.0.0.0', '1.2.3.-4'])(
-    'IPv4 %j agrees with the reference rules, bytes and text included',
-    (input) => {
-      const a = parseIp(input);
-      expect(a !== null).toBe(V4_REFERENCE.test(input));
-      if (a) {
-        expect([...a.bytes]).toEqual(input.split('.').map(Number));
-        expect(a.text).toBe(input);
-      }
-    },
-  );
+  it.each([
+    '1.2.3.4',
+    '0.0.0.0',
+    '255.255.255.255',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1.2.3',
+    '1.2.3.4.5',
+    '1..2.3',
+    '1.2.3.',
+    '.1.2.3',
+    '1.2.3.4 ',
+    'a.b.c.d',
+    '1.2.3.04',
+    '10.0.0.255',
+    '1234.1.1.1',
+    '1.2.3.1000',
+    '9.9.9.9',
+    '199.200.249.250',
+    '00.0.0.0',
+    '1.2.3.-4',
+  ])('IPv4 %j agrees with the reference rules, bytes and text included', (input) => {
+    const a = parseIp(input);
+    expect(a !== null).toBe(V4_REFERENCE.test(input));
+    if (a) {
+      expect([...a.bytes]).toEqual(input.split('.').map(Number));
+      expect(a.text).toBe(input);
+    }
+  });
 
   it('unmaps IPv4-mapped IPv6', () => {
     expect(unmapV4(parseIp('::ffff:198.18.0.9')!)?.text).toBe('198.18.0.9');
@@ -61,13 +101,24 @@ describe('prefixes', () => {
     expect(prefixContains(parsePrefix('2001:db8:1:2::/64')!, parseIp('2001:db8:1:3::1')!)).toBe(false);
   });
   it('normalises: sorted, covered prefixes removed', () => {
-    const list = ['10.1.0.0/16', '10.0.0.0/8', '192.0.2.1', '2001:db8::/32', '2001:db8:5::/48'].map((p) => parsePrefix(p)!);
+    const list = ['10.1.0.0/16', '10.0.0.0/8', '192.0.2.1', '2001:db8::/32', '2001:db8:5::/48'].map(
+      (p) => parsePrefix(p)!,
+    );
     expect(normalizePrefixes(list).map((p) => p.text)).toEqual(['10.0.0.0/8', '192.0.2.1/32', '2001:db8::/32']);
   });
   it.each([
-    ['127.0.0.1', 'loopback'], ['::1', 'loopback'], ['169.254.1.1', 'link-local'], ['fe80::1', 'link-local'],
-    ['224.0.0.1', 'multicast'], ['ff02::1', 'multicast'], ['0.0.0.0', 'unspecified'], ['::', 'unspecified'],
-    ['255.255.255.255', 'broadcast'], ['::ffff:1.2.3.4', 'ipv4-mapped'], ['198.18.0.2', null], ['2001:db8::2', null],
+    ['127.0.0.1', 'loopback'],
+    ['::1', 'loopback'],
+    ['169.254.1.1', 'link-local'],
+    ['fe80::1', 'link-local'],
+    ['224.0.0.1', 'multicast'],
+    ['ff02::1', 'multicast'],
+    ['0.0.0.0', 'unspecified'],
+    ['::', 'unspecified'],
+    ['255.255.255.255', 'broadcast'],
+    ['::ffff:1.2.3.4', 'ipv4-mapped'],
+    ['198.18.0.2', null],
+    ['2001:db8::2', null],
   ])('special address %s -> %s', (a, kind) => {
     expect(specialAddressKind(parseIp(a)!)).toBe(kind);
   });

@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BAN_SETS, CONFIG_SETS, METER_SETS, OBSOLETE_SETS, SCAN_REASON_MAPS } from '../../src/nft/ruleset.ts';
+import { BAN_SETS, CONFIG_SETS, METER_SETS, OBSOLETE_SETS, SCAN_REASON_MAPS } from '../../src/nft/objects.ts';
 import { REPO } from '../helpers.ts';
 
 const LISTS: Record<string, readonly string[]> = {
@@ -32,7 +32,11 @@ describe('nft/00-objects.nft sets and maps', () => {
 
   it('each listed name is declared, and no obsolete one is', () => {
     const names = new Set(declared());
-    expect(Object.values(LISTS).flat().filter((n) => !names.has(n))).toEqual([]);
+    expect(
+      Object.values(LISTS)
+        .flat()
+        .filter((n) => !names.has(n)),
+    ).toEqual([]);
     expect(OBSOLETE_SETS.filter((n) => names.has(n))).toEqual([]);
   });
 });

@@ -24,14 +24,18 @@ describe('render', () => {
   });
 
   it('is deterministic whatever the order of the config lists', () => {
-    const a = parseConfigText('services: { tcp: [443, 22, 80] }\nallowlist: ["2001:db8::/32", 198.51.100.0/24, 198.51.100.7]');
+    const a = parseConfigText(
+      'services: { tcp: [443, 22, 80] }\nallowlist: ["2001:db8::/32", 198.51.100.0/24, 198.51.100.7]',
+    );
     const b = parseConfigText('services: { tcp: [22, 80, 443] }\nallowlist: [198.51.100.0/24, "2001:db8::/32"]');
     expect(renderRuleset(a, templates)).toBe(renderRuleset(b, templates));
   });
 
   it('switches features off by leaving their rules out', () => {
     const off = renderRuleset(
-      parseConfigText('icmp: { echo: false }\nscan_detection: { enabled: false }\nrate_limits: { udp_new: { enabled: false, rate: 1/second, burst: 1 } }'),
+      parseConfigText(
+        'icmp: { echo: false }\nscan_detection: { enabled: false }\nrate_limits: { udp_new: { enabled: false, rate: 1/second, burst: 1 } }',
+      ),
       templates,
     );
     expect(off).not.toContain('jump scan_detect');
@@ -53,7 +57,11 @@ describe('render', () => {
     expect(at('flush chain inet nftsentry prerouting')).toBeLessThan(at('delete set inet nftsentry bannet4'));
     expect(at('flush chain inet nftsentry input')).toBeLessThan(at('delete set inet nftsentry bannet4'));
     expect(at('delete set inet nftsentry bannet4')).toBeLessThan(at('table inet nftsentry {'));
-    expect(lines.slice(-3)).toEqual(['# Elements of the replaced sets.', 'add element inet nftsentry bannet4 { 198.51.100.0/24 . 0-255 timeout 60s }', '']);
+    expect(lines.slice(-3)).toEqual([
+      '# Elements of the replaced sets.',
+      'add element inet nftsentry bannet4 { 198.51.100.0/24 . 0-255 timeout 60s }',
+      '',
+    ]);
     // The rest is the plain script; with nothing to replace, the script is the plain one.
     const start = lines.findIndex((l) => l.startsWith('# Upgrade:'));
     const rest = [...lines.slice(0, start), ...lines.slice(at('delete set inet nftsentry bannet4') + 2, -3)];
@@ -62,16 +70,21 @@ describe('render', () => {
   });
 
   it('finds the prefix-ban sets whose kernel type is older (nft -j -t list table), and the chains', () => {
-    const json = (t4: unknown, t6: unknown) => ({ nftables: [
-      { metainfo: { version: '1.0.6' } },
-      { table: { family: 'inet', name: 'nftsentry' } },
-      { set: { name: 'ban4', type: 'ipv4_addr' } },
-      { set: { name: 'bannet4', type: t4 } },
-      { set: { name: 'bannet6', type: t6 } },
-      { chain: { name: 'prerouting', hook: 'prerouting' } },
-      { chain: { name: 'tcp_flags' } },
-    ] });
-    expect(outdatedSets(json('ipv4_addr', 'ipv6_addr'))).toEqual({ sets: ['bannet4', 'bannet6'], chains: ['prerouting', 'tcp_flags'] });
+    const json = (t4: unknown, t6: unknown) => ({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        { table: { family: 'inet', name: 'nftsentry' } },
+        { set: { name: 'ban4', type: 'ipv4_addr' } },
+        { set: { name: 'bannet4', type: t4 } },
+        { set: { name: 'bannet6', type: t6 } },
+        { chain: { name: 'prerouting', hook: 'prerouting' } },
+        { chain: { name: 'tcp_flags' } },
+      ],
+    });
+    expect(outdatedSets(json('ipv4_addr', 'ipv6_addr'))).toEqual({
+      sets: ['bannet4', 'bannet6'],
+      chains: ['prerouting', 'tcp_flags'],
+    });
     expect(outdatedSets(json(['ipv4_addr', 'inet_proto'], 'ipv6_addr')).sets).toEqual(['bannet6']);
     expect(outdatedSets(json(['ipv4_addr', 'inet_proto'], ['ipv6_addr', 'inet_proto'])).sets).toEqual([]);
   });

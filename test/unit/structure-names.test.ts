@@ -36,7 +36,15 @@ describe('file names in src/', () => {
   });
 
   it('the check sees a shared name, and lets the verb folders be', () => {
-    expect(sharedNames(['api/config.ts', 'engine/config.ts', 'cli/commands/status.ts', 'api/routes/status.ts', 'engine/status.ts'])).toEqual({
+    expect(
+      sharedNames([
+        'api/config.ts',
+        'engine/config.ts',
+        'cli/commands/status.ts',
+        'api/routes/status.ts',
+        'engine/status.ts',
+      ]),
+    ).toEqual({
       'config.ts': ['api/config.ts', 'engine/config.ts'],
     });
   });

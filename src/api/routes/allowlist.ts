@@ -43,4 +43,3 @@ export function registerAllowlistRoutes(app: FastifyInstance, ctx: ApiContext): 
   app.delete('/v1/allowlist/*', async (req) => remove((req.params as { '*'?: string })['*'] ?? ''));
   app.delete('/v1/allowlist', async (req) => remove((req.query as { address?: unknown }).address));
 }
-

@@ -7,7 +7,15 @@ import { prefixKey } from '../../net/ip.ts';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import { banJson } from '../ban-json.ts';
-import { banListQuery, parseBanAddress, parseBody, parseQuery, parseRequestAddress, parseRequestDuration, parseRequestText } from '../request-schemas.ts';
+import {
+  banListQuery,
+  parseBanAddress,
+  parseBody,
+  parseQuery,
+  parseRequestAddress,
+  parseRequestDuration,
+  parseRequestText,
+} from '../request-schemas.ts';
 
 /** The address part of `/v1/bans/*`: fastify has already percent-decoded it once. */
 export function pathAddress(req: FastifyRequest): string {

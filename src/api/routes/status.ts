@@ -14,10 +14,13 @@ function isoOrNull(ms: number | null | undefined): string | null {
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/status', async () => {
     const nowMs = ctx.clock();
-    const [o, engine] = await Promise.all([observe(ctx), ctx.engineStatus().catch((err: unknown) => {
-      ctx.log.warn({ err }, 'api: engine status failed');
-      return null;
-    })]);
+    const [o, engine] = await Promise.all([
+      observe(ctx),
+      ctx.engineStatus().catch((err: unknown) => {
+        ctx.log.warn({ err }, 'api: engine status failed');
+        return null;
+      }),
+    ]);
     const bySource: Record<string, number> = {};
     for (const b of o.bans ?? []) bySource[b.source] = (bySource[b.source] ?? 0) + b.count;
     return {
@@ -26,7 +29,9 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
       uptimeSec: Math.max(0, Math.round((nowMs - ctx.startedMs) / 1000)),
       ruleset: o.ruleset ? { applied: o.ruleset.applied, appliedAt: isoOrNull(o.ruleset.appliedMs) } : null,
       bans: o.bans ? { total: Object.values(bySource).reduce((a, b) => a + b, 0), bySource } : null,
-      drops: o.drops ? Object.fromEntries(o.drops.map((d) => [d.reason, { packets: d.packets, bytes: d.bytes }])) : null,
+      drops: o.drops
+        ? Object.fromEntries(o.drops.map((d) => [d.reason, { packets: d.packets, bytes: d.bytes }]))
+        : null,
       sources: o.sources
         ? o.sources.map((s) => ({
             name: s.name,

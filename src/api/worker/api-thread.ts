@@ -35,16 +35,29 @@ interface RunningWorker {
 }
 
 /** Starts one worker; resolves once it listens, rejects when it cannot. */
-async function spawnWorker(data: ApiWorkerData, handlers: RpcHandlers<DaemonRpc>, log: Logger, startTimeoutMs: number): Promise<RunningWorker> {
+async function spawnWorker(
+  data: ApiWorkerData,
+  handlers: RpcHandlers<DaemonRpc>,
+  log: Logger,
+  startTimeoutMs: number,
+): Promise<RunningWorker> {
   const worker = new Worker(new URL('./api-worker.ts', import.meta.url), { workerData: data });
   let onExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((r) => (onExit = r));
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new NftsentryError(ErrorCodes.INTERNAL, 'the API worker did not start in time')), startTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new NftsentryError(ErrorCodes.INTERNAL, 'the API worker did not start in time')),
+      startTimeoutMs,
+    );
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'call') void answer(worker, m, handlers);
-      else if (m.type === 'listening') (clearTimeout(timer), resolve(m.address));
-      else if (m.type === 'failed') (clearTimeout(timer), reject(errorFromWire(m.error)));
+      else if (m.type === 'listening') {
+        clearTimeout(timer);
+        resolve(m.address);
+      } else if (m.type === 'failed') {
+        clearTimeout(timer);
+        reject(errorFromWire(m.error));
+      }
     });
     worker.on('error', (err) => {
       clearTimeout(timer);
@@ -115,7 +128,10 @@ export async function startApiThread(options: ApiThreadOptions): Promise<ApiThre
   };
   supervise(current);
 
-  const pusher = setInterval(() => current.worker.postMessage({ type: 'snapshot', snapshot: options.snapshot() } satisfies ToWorker), SNAPSHOT_INTERVAL_MS);
+  const pusher = setInterval(
+    () => current.worker.postMessage({ type: 'snapshot', snapshot: options.snapshot() } satisfies ToWorker),
+    SNAPSHOT_INTERVAL_MS,
+  );
   pusher.unref();
   log.info({ address: current.address, thread: 'worker' }, 'api: listening');
   return {

@@ -18,7 +18,9 @@ export type RpcHandlers<Api> = {
   [K in RpcOp<Api>]: (...args: RpcArgs<Api, K>) => RpcResult<Api, K> | Promise<RpcResult<Api, K>>;
 };
 
-export type RpcRequest<Api> = { [K in RpcOp<Api>]: { type: 'call'; id: number; op: K; args: RpcArgs<Api, K> } }[RpcOp<Api>];
+export type RpcRequest<Api> = {
+  [K in RpcOp<Api>]: { type: 'call'; id: number; op: K; args: RpcArgs<Api, K> };
+}[RpcOp<Api>];
 
 export interface RpcResponse {
   type: 'result';
@@ -29,7 +31,8 @@ export interface RpcResponse {
 }
 
 export function errorToWire(err: unknown): NonNullable<RpcResponse['error']> {
-  if (isNftsentryError(err)) return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+  if (isNftsentryError(err))
+    return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
   return { code: ErrorCodes.INTERNAL, message: (err as Error)?.message ?? String(err) };
 }
 
@@ -40,7 +43,10 @@ export function errorFromWire(e: NonNullable<RpcResponse['error']>): NftsentryEr
 /** Worker side: `call(op, ...args)` resolves with the main thread's answer. */
 export class RpcClient<Api extends RpcTable<Api>> {
   private readonly port: MessagePort;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }
+  >();
   private nextId = 1;
   private readonly timeoutMs: number;
 
@@ -89,7 +95,11 @@ export class RpcClient<Api extends RpcTable<Api>> {
  * thread, so its op is checked against the table's own keys (an unknown op, `__proto__`
  * included, is an E_INTERNAL answer).
  */
-export async function answer<Api extends RpcTable<Api>>(port: { postMessage(m: unknown): void }, req: RpcRequest<Api>, handlers: RpcHandlers<Api>): Promise<void> {
+export async function answer<Api extends RpcTable<Api>>(
+  port: { postMessage(m: unknown): void },
+  req: RpcRequest<Api>,
+  handlers: RpcHandlers<Api>,
+): Promise<void> {
   const op: string = req.op;
   const table = handlers as unknown as Record<string, (...args: unknown[]) => unknown>;
   const handler = Object.hasOwn(table, op) ? table[op] : undefined;

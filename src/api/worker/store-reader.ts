@@ -17,7 +17,11 @@ export class StoreReader {
       this.db.exec('PRAGMA busy_timeout = 2000;');
       this.queries = new BanQueries(this.db);
     } catch (err) {
-      throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot open store ${path} for reading: ${(err as Error).message}`, { cause: err });
+      throw new NftsentryError(
+        ErrorCodes.STORE_FAILED,
+        `cannot open store ${path} for reading: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 

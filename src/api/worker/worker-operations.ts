@@ -31,7 +31,11 @@ export class WorkerOperations implements ApiOperations {
   }
 
   ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
-    return this.rpc.call('ban', { address: request.address.text, durationSec: request.durationSec, reason: request.reason });
+    return this.rpc.call('ban', {
+      address: request.address.text,
+      durationSec: request.durationSec,
+      reason: request.reason,
+    });
   }
 
   unban(address: IpPrefix): Promise<boolean> {

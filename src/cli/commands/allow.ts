@@ -24,7 +24,13 @@ export const allowCommand: Command = {
         ctx,
         'allow',
         (c) => c.call<{ total: number; items: AllowJson[] }>('GET', '/v1/allowlist'),
-        (a) => (a.items.length ? renderTable(['PREFIX', 'ORIGIN', 'ADDED (UTC)', 'NOTE'], a.items.map((e) => [e.prefix, e.origin, e.added.slice(0, 19).replace('T', ' '), e.note])) : 'the allowlist is empty'),
+        (a) =>
+          a.items.length
+            ? renderTable(
+                ['PREFIX', 'ORIGIN', 'ADDED (UTC)', 'NOTE'],
+                a.items.map((e) => [e.prefix, e.origin, e.added.slice(0, 19).replace('T', ' '), e.note]),
+              )
+            : 'the allowlist is empty',
       );
     }
     if (positionals.length !== 1) {

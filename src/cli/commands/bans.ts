@@ -11,7 +11,14 @@ interface BanPage {
 }
 
 function banRows(items: readonly BanJson[]): string[][] {
-  return items.map((b) => [b.address, b.source, formatRemaining(b.remainingSec), String(b.offences), b.lastSeen.slice(0, 19).replace('T', ' '), b.signature ?? b.reason]);
+  return items.map((b) => [
+    b.address,
+    b.source,
+    formatRemaining(b.remainingSec),
+    String(b.offences),
+    b.lastSeen.slice(0, 19).replace('T', ' '),
+    b.signature ?? b.reason,
+  ]);
 }
 
 const HEADER = ['ADDRESS', 'SOURCE', 'REMAINING', 'OFFENCES', 'LAST SEEN (UTC)', 'REASON'];
@@ -19,7 +26,8 @@ const HEADER = ['ADDRESS', 'SOURCE', 'REMAINING', 'OFFENCES', 'LAST SEEN (UTC)',
 export const bansCommand: Command = {
   name: 'bans',
   summary: 'list the bans in force (through the API), or show one: `nftsentry bans ADDRESS`',
-  usage: 'nftsentry [-c FILE] [--json] bans [ADDRESS] [--source suricata|snort|kernel:scan|manual] [--reason TEXT] [--limit N] [--offset N]',
+  usage:
+    'nftsentry [-c FILE] [--json] bans [ADDRESS] [--source suricata|snort|kernel:scan|manual] [--reason TEXT] [--limit N] [--offset N]',
   options: {
     source: { type: 'string' },
     reason: { type: 'string' },
@@ -37,7 +45,9 @@ export const bansCommand: Command = {
         ctx,
         'bans',
         (c) => c.call<BanJson>('GET', `/v1/bans/${addressSegment(address)}`),
-        (b) => renderTable(HEADER, banRows([b])) + `\nexpires ${b.expires ?? 'never'}; first seen ${b.firstSeen}${b.sid ? `; sid ${b.sid}` : ''}`,
+        (b) =>
+          renderTable(HEADER, banRows([b])) +
+          `\nexpires ${b.expires ?? 'never'}; first seen ${b.firstSeen}${b.sid ? `; sid ${b.sid}` : ''}`,
       );
     }
     const q = new URLSearchParams();

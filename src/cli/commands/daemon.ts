@@ -98,8 +98,10 @@ export class Daemon implements DaemonView {
   constructor(config: Readonly<Config>, deps: DaemonDeps) {
     this.config = config;
     this.dryRun = config.engine.dry_run;
-    const log = (this.log = deps.log.child({ component: 'engine' }));
-    const clock = (this.clock = deps.clock ?? systemClock);
+    const log = deps.log.child({ component: 'engine' });
+    const clock = deps.clock ?? systemClock;
+    this.log = log;
+    this.clock = clock;
     this.nft = deps.nft ?? new NftRunner({ netns: deps.netns });
     this.store = deps.store ?? new Store(this.dryRun ? ':memory:' : config.store.path);
     this.ownReader = deps.readOwnAddresses ?? (() => readOwnAddresses(this.nft.netns));
@@ -120,7 +122,14 @@ export class Daemon implements DaemonView {
         if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) this.timers.runSoon('heal');
       },
     });
-    this.enforcer = new Enforcer({ decider: this.decider, ledger: this.ledger, flusher: this.flusher, log, clock, dryRun: this.dryRun });
+    this.enforcer = new Enforcer({
+      decider: this.decider,
+      ledger: this.ledger,
+      flusher: this.flusher,
+      log,
+      clock,
+      dryRun: this.dryRun,
+    });
     this.sync = new KernelSync({
       nft: this.nft,
       ledger: this.ledger,
@@ -131,7 +140,10 @@ export class Daemon implements DaemonView {
       dryRun: this.dryRun,
       applyRuleset: () => this.applyRuleset(),
       onKernelScan: (address, reason, nowMs) => void this.enforcer.handleKernelScan(address, reason, nowMs),
-      settings: () => ({ rulesCheckMs: this.config.engine.rules_check_ms, scanDetection: this.config.scan_detection.enabled }),
+      settings: () => ({
+        rulesCheckMs: this.config.engine.rules_check_ms,
+        scanDetection: this.config.scan_detection.enabled,
+      }),
     });
     let lastReadMs = 0;
     this.dropCounters = cachedReader(

@@ -17,16 +17,20 @@ export const replayCommand: Command = {
   options: { format: { type: 'string' } },
   async run(ctx, values, positionals) {
     const file = positionals[0];
-    if (!file || positionals.length > 1) throw new NftsentryError(ErrorCodes.BAD_REQUEST, 'give exactly one alert file');
+    if (!file || positionals.length > 1)
+      throw new NftsentryError(ErrorCodes.BAD_REQUEST, 'give exactly one alert file');
     const format = (values.format as string | undefined) ?? 'auto';
-    if (!['eve', 'snort', 'auto'].includes(format)) throw new NftsentryError(ErrorCodes.BAD_REQUEST, `--format ${format}: eve, snort or auto`);
+    if (!['eve', 'snort', 'auto'].includes(format))
+      throw new NftsentryError(ErrorCodes.BAD_REQUEST, `--format ${format}: eve, snort or auto`);
     const config = loadConfig(ctx.configPath);
     const replay = new Replay(config);
     const queue = new AlertQueue(10_000);
     const input = createReadStream(file);
     const opened = new Promise<void>((resolve, reject) => {
       input.once('open', () => resolve());
-      input.once('error', (err) => reject(new NftsentryError(ErrorCodes.NOT_FOUND, `cannot read ${file}: ${err.message}`)));
+      input.once('error', (err) =>
+        reject(new NftsentryError(ErrorCodes.NOT_FOUND, `cannot read ${file}: ${err.message}`)),
+      );
     });
     await opened;
     const sources = sourcesSchema.parse({ inputs: [{ type: 'stdin', name: 'replay', format }] });
@@ -41,14 +45,23 @@ export const replayCommand: Command = {
     await ingest.stop();
     const stats = ingest.stats()[0];
     const summary = {
-      lines: stats?.lines ?? 0, alerts: replay.alerts, bad: stats?.badTotal ?? 0,
-      bans: replay.bans.filter((b) => !b.refresh).length, extensions: replay.bans.filter((b) => b.refresh).length,
-      targets: new Set(replay.bans.map((b) => b.target)).size, skips: replay.skips,
+      lines: stats?.lines ?? 0,
+      alerts: replay.alerts,
+      bad: stats?.badTotal ?? 0,
+      bans: replay.bans.filter((b) => !b.refresh).length,
+      extensions: replay.bans.filter((b) => b.refresh).length,
+      targets: new Set(replay.bans.map((b) => b.target)).size,
+      skips: replay.skips,
     };
     if (ctx.json) ctx.stdout(JSON.stringify({ bans: replay.bans, summary }));
     else {
-      const skips = Object.entries(replay.skips).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-      ctx.stdout(`\n${summary.lines} lines, ${summary.alerts} alerts (${summary.bad} bad lines): ${summary.bans} bans of ${summary.targets} targets, ${summary.extensions} extensions; not banned: ${skips}`);
+      const skips =
+        Object.entries(replay.skips)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none';
+      ctx.stdout(
+        `\n${summary.lines} lines, ${summary.alerts} alerts (${summary.bad} bad lines): ${summary.bans} bans of ${summary.targets} targets, ${summary.extensions} extensions; not banned: ${skips}`,
+      );
     }
     return ExitCode.OK;
   },

@@ -54,10 +54,14 @@ export const runCommand: Command = {
     const consumer = (async () => {
       for await (const batch of queue) daemon.handleAlerts(batch);
     })();
-    log.info({ pid: process.pid, dryRun: daemon.dryRun, sources: ingest.sources.map((s) => s.name) }, 'nftsentry running');
+    log.info(
+      { pid: process.pid, dryRun: daemon.dryRun, sources: ingest.sources.map((s) => s.name) },
+      'nftsentry running',
+    );
 
     let busy: Promise<void> = Promise.resolve();
-    const serial = (fn: () => Promise<void>) => (busy = busy.then(fn).catch((err) => log.error({ err }, 'signal handler failed')));
+    const serial = (fn: () => Promise<void>) =>
+      (busy = busy.then(fn).catch((err) => log.error({ err }, 'signal handler failed')));
     const keepAlive = setInterval(() => undefined, 1 << 30);
     let stopRequested!: () => void;
     const stopping = new Promise<void>((resolve) => (stopRequested = resolve));

@@ -7,7 +7,16 @@ interface StatusJson {
   ruleset: { applied: boolean; appliedAt: string | null } | null;
   bans: { total: number; bySource: Record<string, number> } | null;
   drops: Record<string, { packets: number; bytes: number }> | null;
-  sources: Array<{ name: string; type: string; connected: number; lines: number; alerts: number; bad: number; dropped: number; lagSec: number | null }> | null;
+  sources: Array<{
+    name: string;
+    type: string;
+    connected: number;
+    lines: number;
+    alerts: number;
+    bad: number;
+    dropped: number;
+    lagSec: number | null;
+  }> | null;
 }
 
 function text(s: StatusJson): string {
@@ -18,13 +27,34 @@ function text(s: StatusJson): string {
     out.push(`bans: ${s.bans.total}${parts.length ? ` (${parts.join(', ')})` : ''}`);
   }
   if (s.sources?.length) {
-    out.push('', renderTable(['SOURCE', 'TYPE', 'CONNECTED', 'LINES', 'ALERTS', 'BAD', 'DROPPED', 'LAG'], s.sources.map((x) => [
-      x.name, x.type, String(x.connected), String(x.lines), String(x.alerts), String(x.bad), String(x.dropped), x.lagSec === null ? '-' : `${x.lagSec.toFixed(1)}s`,
-    ])));
+    out.push(
+      '',
+      renderTable(
+        ['SOURCE', 'TYPE', 'CONNECTED', 'LINES', 'ALERTS', 'BAD', 'DROPPED', 'LAG'],
+        s.sources.map((x) => [
+          x.name,
+          x.type,
+          String(x.connected),
+          String(x.lines),
+          String(x.alerts),
+          String(x.bad),
+          String(x.dropped),
+          x.lagSec === null ? '-' : `${x.lagSec.toFixed(1)}s`,
+        ]),
+      ),
+    );
   }
   if (s.drops) {
     const rows = Object.entries(s.drops).filter(([, d]) => d.packets > 0);
-    out.push('', rows.length ? renderTable(['DROP REASON', 'PACKETS', 'BYTES'], rows.map(([r, d]) => [r, String(d.packets), String(d.bytes)])) : 'drops: none');
+    out.push(
+      '',
+      rows.length
+        ? renderTable(
+            ['DROP REASON', 'PACKETS', 'BYTES'],
+            rows.map(([r, d]) => [r, String(d.packets), String(d.bytes)]),
+          )
+        : 'drops: none',
+    );
   }
   return out.join('\n');
 }

@@ -88,7 +88,10 @@ class FileFollower {
     }
     const now = await identityOf(config.path);
     if (!bm) {
-      if (now) this.cur = await FileReader.open(config.path, deps.intake, (size, fh) => (config.start === 'end' ? offsetAfterLastNewline(fh, size) : 0));
+      if (now)
+        this.cur = await FileReader.open(config.path, deps.intake, (size, fh) =>
+          config.start === 'end' ? offsetAfterLastNewline(fh, size) : 0,
+        );
     } else if (now && now.dev === bm.dev && now.ino === bm.ino) {
       const offset = bm.offset;
       this.cur = await FileReader.open(config.path, deps.intake, (size) => {
@@ -104,7 +107,10 @@ class FileFollower {
         this.draining.push({ reader: old, untilMs: deps.clock() + config.rotate_grace_ms });
         deps.log.info({ rotated, offset }, 'file rotated while nftsentry was stopped; finishing the old file first');
       } else {
-        deps.log.warn({ offset: bm.offset }, 'bookmarked file is gone (rotated and removed?); lines after the bookmark may be lost');
+        deps.log.warn(
+          { offset: bm.offset },
+          'bookmarked file is gone (rotated and removed?); lines after the bookmark may be lost',
+        );
       }
       if (now) this.cur = await FileReader.open(config.path, deps.intake, () => 0);
     }
@@ -179,7 +185,13 @@ class FileFollower {
     const nowMs = this.deps.clock();
     if (key === this.lastSavedKey || (!force && nowMs - this.lastSaveMs < this.config.bookmark_interval_ms)) return;
     try {
-      store.set(this.name, { path: this.config.path, dev: cur.dev, ino: cur.ino, offset: cur.committed, updatedMs: nowMs });
+      store.set(this.name, {
+        path: this.config.path,
+        dev: cur.dev,
+        ino: cur.ino,
+        offset: cur.committed,
+        updatedMs: nowMs,
+      });
       this.lastSavedKey = key;
       this.lastSaveMs = nowMs;
     } catch (err) {

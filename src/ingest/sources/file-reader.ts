@@ -28,7 +28,11 @@ export class FileReader {
   }
 
   /** Opens `path`; `at` picks the start offset from the file's size. */
-  static async open(path: string, intake: LineIntake, at: (size: number, fh: FileHandle) => Promise<number> | number): Promise<FileReader> {
+  static async open(
+    path: string,
+    intake: LineIntake,
+    at: (size: number, fh: FileHandle) => Promise<number> | number,
+  ): Promise<FileReader> {
     const fh = await open(path, 'r');
     try {
       const st = await fh.stat({ bigint: true });

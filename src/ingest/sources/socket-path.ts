@@ -30,10 +30,14 @@ export async function prepareSocketPath(path: string): Promise<void> {
     st = await lstat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new NftsentryError(ErrorCodes.FORBIDDEN, `cannot inspect socket path ${path}: ${(err as Error).message}`, { cause: err });
+    throw new NftsentryError(ErrorCodes.FORBIDDEN, `cannot inspect socket path ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (!st.isSocket()) {
-    throw new NftsentryError(ErrorCodes.CONFLICT, `${path} exists and is not a socket; not replacing it`, { details: { path } });
+    throw new NftsentryError(ErrorCodes.CONFLICT, `${path} exists and is not a socket; not replacing it`, {
+      details: { path },
+    });
   }
   if (await isAlive(path)) {
     throw new NftsentryError(ErrorCodes.CONFLICT, `another process is listening on ${path}`, { details: { path } });
@@ -59,7 +63,11 @@ async function resolveId(kind: 'user' | 'group', v: string | number | undefined)
   if (v === undefined) return -1;
   if (typeof v === 'number') return v;
   const id = await lookupId(kind === 'user' ? '/etc/passwd' : '/etc/group', v);
-  if (id === null) throw new NftsentryError(ErrorCodes.CONFIG_INVALID, `unknown ${kind} "${v}" for a socket's ${kind === 'user' ? 'owner' : 'group'}`);
+  if (id === null)
+    throw new NftsentryError(
+      ErrorCodes.CONFIG_INVALID,
+      `unknown ${kind} "${v}" for a socket's ${kind === 'user' ? 'owner' : 'group'}`,
+    );
   return id;
 }
 
@@ -77,7 +85,9 @@ export async function applySocketAccess(path: string, access: SocketAccess): Pro
     await chmod(path, access.mode);
     if (uid !== -1 || gid !== -1) await chown(path, uid, gid);
   } catch (err) {
-    throw new NftsentryError(ErrorCodes.FORBIDDEN, `cannot set owner/mode of ${path}: ${(err as Error).message}`, { cause: err });
+    throw new NftsentryError(ErrorCodes.FORBIDDEN, `cannot set owner/mode of ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

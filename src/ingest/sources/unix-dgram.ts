@@ -24,7 +24,9 @@ export async function startUnixDgram(config: UnixDgramSourceConfig, intake: Line
     socket.bind(config.path);
   } catch (err) {
     socket.close();
-    throw new NftsentryError(ErrorCodes.CONFLICT, `cannot bind ${config.path}: ${(err as Error).message}`, { cause: err });
+    throw new NftsentryError(ErrorCodes.CONFLICT, `cannot bind ${config.path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const ino = await socketInode(config.path);
   try {

@@ -36,7 +36,10 @@ export async function startUnixStream(config: UnixStreamSourceConfig, intake: Li
   server.on('error', (err) => intake.ioError(err, 'accept'));
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(new NftsentryError(ErrorCodes.CONFLICT, `cannot listen on ${config.path}: ${err.message}`, { cause: err }));
+    const onError = (err: Error): void =>
+      reject(
+        new NftsentryError(ErrorCodes.CONFLICT, `cannot listen on ${config.path}: ${err.message}`, { cause: err }),
+      );
     server.once('error', onError);
     server.listen(config.path, () => {
       server.off('error', onError);
