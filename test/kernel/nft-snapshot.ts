@@ -29,15 +29,18 @@ export async function outcome(op: () => Promise<unknown>): Promise<Outcome> {
 }
 
 /** `expires` values pulled out (compared within the tolerance), handles dropped, lists sorted. */
-export function normalise(value: unknown, expires: number[]): unknown {
+export function normalise(value: unknown, expires: number[], timeoutsToo = false): unknown {
   if (Array.isArray(value))
-    return value.map((v) => normalise(v, expires)).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+    return value
+      .map((v) => normalise(v, expires, timeoutsToo))
+      .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       if (k === 'handle') continue;
       if (k === 'expires' || k === 'expiresSec') expires.push(v as number);
-      else out[k] = normalise(v, expires);
+      else if (timeoutsToo && (k === 'timeout' || k === 'timeoutSec') && typeof v === 'number') expires.push(v);
+      else out[k] = normalise(v, expires, timeoutsToo);
     }
     return out;
   }
