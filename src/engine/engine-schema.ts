@@ -138,8 +138,8 @@ export const engineSchema = z
     /** Batches up to this many elements go through the long-lived `nft -i`; larger ones through a file. */
     coprocess_max_elements: z.number().int().min(0).max(100_000).default(512),
     /**
-     * Backlog transactions in flight at once (2: a second co-process, and a new small batch does
-     * not wait for the one ahead of it; measured at 1k alerts/s in bench/engine.ts case 2).
+     * Alert transactions in flight at once (2: a second co-process, so that a new small batch does
+     * not wait for the one ahead of it; docs/engine.md has the latency with 1 and 2).
      */
     pipeline: z.number().int().min(1).max(2).default(2),
     /** In a burst (more pending than a co-process batch), let a batch grow up to this many elements... */

@@ -1,6 +1,6 @@
 /**
- * One line of IDS output (bytes) -> alert | skip | bad. The chosen parsing path (measured in
- * bench/ingest.ts, numbers in docs/ingestion.md):
+ * One line of IDS output (bytes) -> alert | skip | bad. The parsing path (its cost is in
+ * docs/ingestion.md, from bench/ingest.ts):
  *
  * Fast (default). Most EVE lines are not alerts, so they are decided with native searches only:
  *   - the key `"event_type"` is found with Buffer.indexOf, once per chunk and not once per line

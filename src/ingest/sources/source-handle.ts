@@ -13,9 +13,9 @@ export interface SourceHandle {
 /**
  * Call after handing a read of `stream` over: pauses it and resumes it on the next turn of the
  * event loop (while `alive()`), so that one read is handed over per turn. libuv reads a ready
- * stream up to 32 times in one go, so a writer that is ahead (50k alerts/s) made turns of
- * 10-100 ms of parsing and deciding, which every API request and nft answer waited behind
- * (traced). The stream's own buffer holds the rest meanwhile; nothing is dropped.
+ * stream up to 32 times in one go, so a writer that is ahead would make one long turn of parsing
+ * and deciding, which every API request and nft answer would wait behind. The stream's own buffer
+ * holds the rest meanwhile; nothing is dropped.
  */
 export function resumeNextTurn(stream: Readable, alive: () => boolean): void {
   stream.pause();
