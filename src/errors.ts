@@ -21,6 +21,8 @@ export const ErrorCodes = {
   NFT_TIMEOUT: 'E_NFT_TIMEOUT',
   /** nft failed for another reason (permissions, kernel support). */
   NFT_FAILED: 'E_NFT_FAILED',
+  /** nft was closed (the daemon is stopping): nothing new is started. */
+  NFT_CLOSED: 'E_NFT_CLOSED',
   /** A test or the lab tried to run nft in the host's own network namespace. */
   HOST_NETNS: 'E_HOST_NETNS',
   /** A network namespace could not be created or used. */

@@ -98,7 +98,12 @@ export async function startDaemonApi(
         snapshot,
       });
     } else {
-      handle = await startApi(config.api, daemon.operations, { log, telemetry, version: deps.version ?? VERSION });
+      handle = await startApi(config.api, daemon.operations, {
+        log,
+        telemetry,
+        version: deps.version ?? VERSION,
+        clock: daemon.clock,
+      });
     }
     if (!handle) {
       sampler.stop();

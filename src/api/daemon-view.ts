@@ -4,12 +4,20 @@
  * The composition root (cli/commands/run.ts) builds one from its engine; tests build one from
  * an in-memory Operations.
  */
+import type { Clock } from '../clock.ts';
 import type { Operations } from '../engine/operations.ts';
 import type { CounterValue } from '../nft/state.ts';
 
 export interface DaemonView {
   readonly operations: Operations;
   readonly dryRun: boolean;
+  /** The daemon's clock (what ban times are measured on). */
+  readonly clock: Clock;
+  /**
+   * The wall-clock anchor of a monotonic clock (clock.ts anchoredClock), so that the API worker
+   * reads the same clock; null: the worker reads the wall clock.
+   */
+  readonly clockAnchorMs: number | null;
   /** nft's named drop counters (each read costs an nft process: the daemon caches them). */
   dropCounters(): Promise<readonly CounterValue[]>;
   /** Calls `listener` with the duration of every nft transaction; returns the unsubscribe. */

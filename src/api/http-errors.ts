@@ -27,6 +27,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freeze
   [ErrorCodes.NFT_EXISTS]: 500,
   [ErrorCodes.NFT_TIMEOUT]: 503,
   [ErrorCodes.NFT_FAILED]: 503,
+  [ErrorCodes.NFT_CLOSED]: 503,
   [ErrorCodes.HOST_NETNS]: 500,
   [ErrorCodes.NETNS_FAILED]: 500,
   [ErrorCodes.OWN_ADDRESSES]: 500,

@@ -8,7 +8,7 @@
  * Owns what only these paths use: which scanners were already seen, when each target was last
  * lifted (so a reconcile racing a lift does not adopt it back), when the rules were last checked.
  */
-import { ErrorCodes, isNftsentryError } from '../errors.ts';
+import { ErrorCodes, isNftsentryError, NftsentryError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type IpAddress, type IpPrefix, isFullLength, parseIp, parsePrefix, prefixContains } from '../net/ip.ts';
 import type { ElementChange } from '../nft/elements.ts';
@@ -64,6 +64,7 @@ export class KernelSync {
   private kernelSeen = new Set<string>();
   private readonly liftedAt = new Map<string, number>();
   private lastRulesCheck = performance.now();
+  private stopping = false;
 
   constructor(parts: KernelSyncParts) {
     this.p = parts;
@@ -88,8 +89,16 @@ export class KernelSync {
     );
     this.reconciled = this.syncBanSets().then(
       (plan) => this.p.log.info({ ...plan, totalMs: Math.round(performance.now() - started) }, 'kernel reconciled'),
-      (err) => this.p.log.warn({ err: (err as Error).message }, 'kernel reconcile failed; self-healing will retry'),
+      (err) => {
+        if (this.stopping) this.p.log.info('kernel reconcile left off: stopping');
+        else this.p.log.warn({ err: (err as Error).message }, 'kernel reconcile failed; self-healing will retry');
+      },
     );
+  }
+
+  /** The daemon is stopping: a reconcile under way ends after its current read, changing nothing. */
+  stop(): void {
+    this.stopping = true;
   }
 
   /**
@@ -216,6 +225,7 @@ export class KernelSync {
   private async syncBanSets() {
     const t0 = performance.now();
     const kernel = await readBanSets(this.p.nft);
+    if (this.stopping) throw new NftsentryError(ErrorCodes.NFT_CLOSED, 'stopping');
     const readMs = performance.now() - t0;
     const nowMs = this.p.clock();
     const plan = reconcile(this.p.ledger.activeEntries(), kernel, nowMs);

@@ -166,12 +166,13 @@ export class FakeNft implements Nft {
 
 /**
  * A fake `nft -i`: its lines are transactions on the fake's state. Like the real session it
- * runs one call at a time, is `running` from its first call until `close`, and starts again on
- * the next call after a close.
+ * runs one call at a time, is `running` from its first call until `close`, and refuses every
+ * call after `close` (E_NFT_CLOSED).
  */
 export class FakeSession implements NftTransactions {
   private readonly nft: FakeNft;
   private open = false;
+  private closed = false;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(nft: FakeNft) {
@@ -184,12 +185,16 @@ export class FakeSession implements NftTransactions {
 
   run(statements: readonly string[]): Promise<NftResult> {
     this.open = true;
-    const next = this.chain.then(() => this.nft.runLine(statements));
+    const next = this.chain.then(() => {
+      if (this.closed) throw new NftsentryError(ErrorCodes.NFT_CLOSED, 'nft -i session is closed');
+      return this.nft.runLine(statements);
+    });
     this.chain = next.catch(() => undefined);
     return next;
   }
 
   close(): void {
     this.open = false;
+    this.closed = true;
   }
 }

@@ -46,6 +46,8 @@ export class NftSession implements NftTransactions {
   private bytesIn = 0;
   /** Co-processes started so far. */
   private started = 0;
+  /** Closed for good: a call still queued gets an error, not a fresh co-process. */
+  private closed = false;
 
   constructor(exec: NftExecConfig, options: NftSessionOptions = {}) {
     this.exec = exec;
@@ -86,7 +88,14 @@ export class NftSession implements NftTransactions {
     });
   }
 
+  /** Ends the co-process for good: calls still queued or made later fail (E_NFT_CLOSED). */
   close(): void {
+    this.closed = true;
+    this.endChild();
+  }
+
+  /** Ends the current co-process; the next call starts a fresh one (recycling, a timeout). */
+  private endChild(): void {
     const c = this.child;
     this.child = null;
     // A call still waiting on it gets its answer now (its output is ignored from here on).
@@ -106,7 +115,7 @@ export class NftSession implements NftTransactions {
   }
 
   private recycleIfDue(): void {
-    if (this.bytesIn >= this.recycleBytes) this.close();
+    if (this.bytesIn >= this.recycleBytes) this.endChild();
   }
 
   private nextLine(): Promise<string> {
@@ -122,7 +131,7 @@ export class NftSession implements NftTransactions {
       if (take()) return;
       const timer = setTimeout(() => {
         this.lineWaiter = null;
-        this.close();
+        this.endChild();
         reject(
           new NftsentryError(ErrorCodes.NFT_TIMEOUT, `nft -j -i printed no answer within ${this.exec.timeoutMs} ms`),
         );
@@ -187,6 +196,7 @@ export class NftSession implements NftTransactions {
 
   private async runNow(statements: readonly string[]): Promise<NftResult> {
     const started = performance.now();
+    if (this.closed) throw new NftsentryError(ErrorCodes.NFT_CLOSED, 'nft -i session is closed');
     if (!this.child || this.child.exitCode !== null) this.child = this.spawnChild();
     const child = this.child;
     const token = `nftsentry_sync_${process.pid}_${++this.seq}`;
@@ -194,7 +204,7 @@ export class NftSession implements NftTransactions {
     const answer = await new Promise<string>((resolve) => {
       const timer = setTimeout(() => {
         this.waiter = null;
-        this.close();
+        this.endChild();
         resolve(TIMED_OUT);
       }, this.exec.timeoutMs);
       this.waiter = {

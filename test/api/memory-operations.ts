@@ -121,6 +121,8 @@ export function memoryDaemon(ops: MemoryOperations, overrides: Partial<DaemonVie
   return {
     operations: ops,
     dryRun: true,
+    clock: Date.now,
+    clockAnchorMs: null,
     dropCounters: async () => [],
     onNftApply: () => () => undefined,
     decisionStats: () => ({ bansBySource: {}, skips: {} }),

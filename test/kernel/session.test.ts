@@ -96,11 +96,27 @@ describe('read session', () => {
   });
 });
 
+describe('nft -i closed for good', () => {
+  it('a call queued behind close() fails with E_NFT_CLOSED and starts no co-process', async () => {
+    const session = openNftSession(nft, { json: true });
+    const first = session.list(['list', 'set', 'inet', 'nftsentry', 'ban4']);
+    const queued = session.list(['list', 'set', 'inet', 'nftsentry', 'ban6']);
+    session.close();
+    await first.catch(() => undefined);
+    await expect(queued).rejects.toMatchObject({ code: 'E_NFT_CLOSED' });
+    await expect(session.run(['add element inet nftsentry ban4 { 198.18.99.1 }'])).rejects.toMatchObject({
+      code: 'E_NFT_CLOSED',
+    });
+    expect(session.processInfo.started).toBeLessThanOrEqual(1);
+    expect(session.running).toBe(false);
+  });
+});
+
 describe('nft -i co-process hygiene (readline history)', () => {
   const historyAt = (): string | null =>
     existsSync('/.nft.history') ? `${statSync('/.nft.history').size}@${statSync('/.nft.history').mtimeMs}` : null;
 
-  it('writes no history file: without HOME it used to be /.nft.history, rewritten whole at every exit', async () => {
+  it('writes no history file (nft -i rewrites $HOME/.nft.history whole at every exit; HOME is /dev/null)', async () => {
     const before = historyAt();
     const session = openNftSession(nft);
     for (let i = 0; i < 20; i++) await session.run([`add element inet nftsentry ban4 { 100.100.0.${i} timeout 60s }`]);

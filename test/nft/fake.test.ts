@@ -165,7 +165,7 @@ describe('FakeNft: test hooks', () => {
     expect(await entries(nft, 'ban4')).toHaveLength(1);
   });
 
-  it('sessions share the state, run one call at a time, and are running from their first call until closed', async () => {
+  it('sessions share the state, run one call at a time, are running from their first call until closed, refuse calls after', async () => {
     const { nft } = await setup();
     const a = nft.openSession();
     const b = nft.openSession();
@@ -177,8 +177,10 @@ describe('FakeNft: test hooks', () => {
     expect(a.running && b.running).toBe(true);
     a.close();
     expect(a.running).toBe(false);
-    await a.run(['delete element inet nftsentry ban4 { 198.18.0.2 }']);
-    expect(a.running).toBe(true);
+    expect(await codeOf(a.run(['delete element inet nftsentry ban4 { 198.18.0.2 }']))).toMatchObject({
+      code: 'E_NFT_CLOSED',
+    });
+    await b.run(['delete element inet nftsentry ban4 { 198.18.0.2 }']);
     expect(await entries(nft, 'ban4')).toEqual([['198.18.0.1', null, null]]);
     nft.useReadSession(true);
     expect(await entries(nft, 'ban4')).toHaveLength(1);

@@ -96,6 +96,7 @@ export async function startApiThread(options: ApiThreadOptions): Promise<ApiThre
     token,
     version: options.version,
     storePath: options.storePath,
+    clockAnchorMs: daemon.clockAnchorMs,
     readCounters: !daemon.dryRun,
     logLevel: log.level,
     snapshot: options.snapshot(),

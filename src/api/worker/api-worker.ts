@@ -7,6 +7,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { anchoredClock } from '../../clock.ts';
 import { createLogger } from '../../log.ts';
 import { BAN_SOURCES } from '../request-schemas.ts';
 import { listenApi, type ApiHandle } from '../server.ts';
@@ -69,8 +70,9 @@ try {
     ruleset: () => snapshot.ruleset,
     ready: () => snapshot.ready,
   };
-  const ops = new WorkerOperations(rpc, reader, Date.now);
-  handle = await listenApi(data.config, ops, { token: data.token, telemetry, log, version: data.version });
+  const clock = data.clockAnchorMs === null ? Date.now : anchoredClock(data.clockAnchorMs);
+  const ops = new WorkerOperations(rpc, reader, clock);
+  handle = await listenApi(data.config, ops, { token: data.token, telemetry, log, version: data.version, clock });
   send({ type: 'listening', address: handle.address });
 } catch (err) {
   log.error({ err }, 'api worker: cannot start');

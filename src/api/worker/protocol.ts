@@ -12,6 +12,8 @@ export interface ApiWorkerData {
   version: string;
   /** The store file for the worker's read-only connection; null: reads over RPC. */
   storePath: string | null;
+  /** The daemon's monotonic clock anchor (clock.ts); null: the wall clock. */
+  clockAnchorMs: number | null;
   /** Ask the main thread for nft's drop counters (false in dry-run). */
   readCounters: boolean;
   logLevel: string;

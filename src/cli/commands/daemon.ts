@@ -14,7 +14,7 @@
  */
 import type { DaemonView } from '../../api/daemon-view.ts';
 import { cachedReader } from '../../cached-reader.ts';
-import { type Clock, systemClock } from '../../clock.ts';
+import { anchoredClock, type Clock, wallAnchorMs } from '../../clock.ts';
 import type { Config } from '../../config/config.ts';
 import { Allowlist } from '../../engine/allowlist.ts';
 import { BanFlusher, type FlusherLanes } from '../../engine/ban-flusher.ts';
@@ -35,6 +35,7 @@ import type { IngestedAlert } from '../../ingest/alert-queue.ts';
 import type { Logger } from '../../log.ts';
 import type { IpAddress } from '../../net/ip.ts';
 import type { Nft } from '../../nft/nft.ts';
+import { NftGate } from '../../nft/nft-gate.ts';
 import { NftRunner } from '../../nft/runner.ts';
 import { type CounterValue, readCounters } from '../../nft/state.ts';
 import { Store } from '../../store/store.ts';
@@ -42,6 +43,7 @@ import { VERSION } from '../../version.ts';
 
 export interface DaemonDeps {
   log: Logger;
+  /** Default: epoch-like milliseconds on the monotonic clock (clock.ts), anchored at construction. */
   clock?: Clock;
   /** Run nft inside this named network namespace (`ip netns exec`); default: this process's. */
   netns?: string;
@@ -70,7 +72,8 @@ function buildLanes(config: Readonly<Config>, nft: Nft, log: Logger): FlusherLan
 
 export class Daemon implements DaemonView {
   config: Readonly<Config>;
-  readonly nft: Nft;
+  /** Every nft call of the daemon's parts goes through this gate, closed at stop. */
+  readonly nft: NftGate;
   readonly store: Store;
   readonly ledger: BanLedger;
   readonly allowlist: Allowlist;
@@ -88,8 +91,10 @@ export class Daemon implements DaemonView {
    */
   readonly dropCounters: () => Promise<readonly CounterValue[]>;
   readonly dryRun: boolean;
+  readonly clock: Clock;
+  /** The anchor of the default monotonic clock (for the API worker); null with an injected clock. */
+  readonly clockAnchorMs: number | null;
   private readonly log: Logger;
-  private readonly clock: Clock;
   private readonly ownReader: () => Promise<IpAddress[]>;
   private readonly applyListeners = new Set<(durationMs: number) => void>();
   private sourceStats: () => unknown[] = () => [];
@@ -99,10 +104,11 @@ export class Daemon implements DaemonView {
     this.config = config;
     this.dryRun = config.engine.dry_run;
     const log = deps.log.child({ component: 'engine' });
-    const clock = deps.clock ?? systemClock;
+    this.clockAnchorMs = deps.clock ? null : wallAnchorMs();
+    const clock = deps.clock ?? anchoredClock(this.clockAnchorMs ?? 0);
     this.log = log;
     this.clock = clock;
-    this.nft = deps.nft ?? new NftRunner({ netns: deps.netns });
+    this.nft = new NftGate(deps.nft ?? new NftRunner({ netns: deps.netns }));
     this.store = deps.store ?? new Store(this.dryRun ? ':memory:' : config.store.path);
     this.ownReader = deps.readOwnAddresses ?? (() => readOwnAddresses(this.nft.netns));
     this.ledger = new BanLedger(this.store, config.policy, log);
@@ -217,15 +223,20 @@ export class Daemon implements DaemonView {
     this.timers.start();
   }
 
-  /** Sends what is pending, stops the timers and the co-processes. Bans stay in the kernel. */
+  /**
+   * Stops the timers and the start-up reconcile (its reads end with the read session), sends
+   * what is pending, then closes nft: no nft process starts after this. Bans stay in the kernel.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.timers.stop();
+    this.sync.stop();
+    this.nft.closeReads();
     await this.sync.reconciled;
     await this.flusher.flushed();
     this.flusher.close();
-    this.nft.useReadSession(false);
+    this.nft.close();
     this.ledger.close();
   }
 
