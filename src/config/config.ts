@@ -95,7 +95,18 @@ export function loadConfig(path: string): Readonly<Config> {
       cause: err,
     });
   }
+  assertNotEmpty(text, path);
   return parseConfigText(text, path);
+}
+
+/**
+ * An empty or whitespace-only config file is an error: every key has a default, so an empty
+ * document would be a valid config nobody meant (a truncated file, a write still under way).
+ */
+export function assertNotEmpty(text: string, path: string): void {
+  if (text.trim().length === 0) {
+    throw new NftsentryError(ErrorCodes.CONFIG_INVALID, `${path} is empty: a config file must say something`);
+  }
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {

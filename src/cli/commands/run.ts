@@ -5,12 +5,16 @@
  * SIGINT stop cleanly and leave the bans in the kernel.
  */
 import type { Config } from '../../config/config.ts';
-import { loadConfig } from '../../config/config.ts';
+import { loadConfig, parseConfigText } from '../../config/config.ts';
 import { AlertQueue, startSources, type IngestHandle } from '../../ingest/index.ts';
 import { startDaemonApi } from '../../api/daemon-api.ts';
 import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/netns-guard.ts';
 import { ExitCode, type Command } from '../command.ts';
+import { planReload, readSettled } from '../reload.ts';
 import { Daemon } from './daemon.ts';
+
+/** After SIGTERM the process ends within this, whatever it holds (systemd's stop timeout is longer). */
+const STOP_DEADLINE_MS = 4500;
 
 /**
  * Tests start the daemon inside a namespace with the host-namespace guard on (and the host's
@@ -59,35 +63,95 @@ export const runCommand: Command = {
       'nftsentry running',
     );
 
-    let busy: Promise<void> = Promise.resolve();
-    const serial = (fn: () => Promise<void>) =>
-      (busy = busy.then(fn).catch((err) => log.error({ err }, 'signal handler failed')));
     const keepAlive = setInterval(() => undefined, 1 << 30);
     let stopRequested!: () => void;
     const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
 
-    const onHup = () =>
-      serial(async () => {
-        let next: Readonly<Config>;
-        try {
-          next = withDryRun(loadConfig(ctx.configPath), dryRun);
-        } catch (err) {
-          log.error({ err: (err as Error).message }, 'SIGHUP: config refused; keeping the running one');
-          return;
-        }
-        if (JSON.stringify(next.sources) !== JSON.stringify(config.sources)) {
+    const startIngest = (c: Readonly<Config>) => startSources(c.sources, queue, { log, db: daemon.db });
+    /**
+     * A reload is a transaction: the file is read once it has settled, checked whole, and each
+     * part that changes is switched in turn; on any failure every part switched so far goes back
+     * to the config that ran before. `config` is always what runs.
+     */
+    const reload = async (): Promise<void> => {
+      let next: Readonly<Config>;
+      try {
+        next = withDryRun(parseConfigText(await readSettled(ctx.configPath), ctx.configPath), dryRun);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'SIGHUP: config refused; keeping the running one');
+        return;
+      }
+      const plan = planReload(config, next);
+      if (plan.refused.length > 0) {
+        log.error(
+          { keys: plan.refused },
+          'SIGHUP: config refused whole: these keys change on restart only (a restart applies them)',
+        );
+        return;
+      }
+      const undo: Array<() => Promise<void>> = [];
+      try {
+        if (plan.sources) {
           await ingest.stop();
-          ingest = await startSources(next.sources, queue, { log, db: daemon.db });
+          ingest = await startIngest(next).catch(async (err) => {
+            ingest = await startIngest(config);
+            throw err;
+          });
+          undo.push(async () => {
+            await ingest.stop();
+            ingest = await startIngest(config);
+          });
         }
-        await daemon.reload(next);
-        if (JSON.stringify(next.api) !== JSON.stringify(config.api)) {
+        if (plan.api) {
           await api?.close();
-          api = await startDaemonApi(next, daemon, apiDeps);
+          api = await startDaemonApi(next, daemon, apiDeps).catch(async (err) => {
+            api = await startDaemonApi(config, daemon, apiDeps);
+            throw err;
+          });
+          undo.push(async () => {
+            await api?.close();
+            api = await startDaemonApi(config, daemon, apiDeps);
+          });
         }
-        config = next;
+        await daemon.reload(next).catch(async (err) => {
+          await daemon.reload(config);
+          throw err;
+        });
+      } catch (err) {
+        for (const u of undo.reverse()) await u().catch((e) => log.error({ err: e }, 'SIGHUP: cannot restore a part'));
+        log.error({ err: (err as Error).message }, 'SIGHUP: reload failed; the previous config runs again');
+        return;
+      }
+      for (const prefix of plan.removedAllow) log.warn({ prefix }, 'SIGHUP: allowlist entry removed');
+      config = next;
+      log.info({ changed: plan.changed }, 'SIGHUP: config applied');
+    };
+    // SIGHUPs during a reload are one more reload after it, not one each.
+    let reloading: Promise<void> | null = null;
+    let again = false;
+    const onHup = () => {
+      again = true;
+      reloading ??= (async () => {
+        while (again && !stopped) {
+          again = false;
+          await reload().catch((err) => log.error({ err }, 'SIGHUP: reload failed'));
+        }
+      })().finally(() => {
+        reloading = null;
       });
+    };
+    let stopped = false;
     const onStop = (signal: string) => {
       log.info({ signal }, 'stopping; bans stay in the kernel');
+      stopped = true;
+      // Whatever it holds, the process ends within STOP_DEADLINE_MS; the bans stay in the kernel.
+      setTimeout(() => {
+        log.error(
+          { deadlineMs: STOP_DEADLINE_MS },
+          'stop did not finish in time; exiting now, bans stay in the kernel',
+        );
+        process.exit(ExitCode.OK);
+      }, STOP_DEADLINE_MS).unref();
       stopRequested();
     };
     process.on('SIGHUP', onHup);
@@ -95,7 +159,7 @@ export const runCommand: Command = {
     process.once('SIGINT', () => onStop('SIGINT'));
 
     await stopping;
-    await busy;
+    await reloading;
     await api?.close();
     await ingest.stop();
     queue.close();
