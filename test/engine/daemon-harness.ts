@@ -45,10 +45,20 @@ export async function pollUntil<T>(
   }
 }
 
-export function startDaemon(ns: Netns, configPath: string, extraArgs: string[] = []): Daemon {
+export function startDaemon(
+  ns: Netns,
+  configPath: string,
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Daemon {
   const hostIno = String(statSync('/proc/self/ns/net').ino);
   const child = ns.spawn(process.execPath, ['src/cli/main.ts', '-c', configPath, 'run', ...extraArgs], {
-    env: { NFTSENTRY_FORBID_HOST_NETNS: '1', NFTSENTRY_HOST_NETNS_INODE: hostIno, NFTSENTRY_LOG_LEVEL: 'info' },
+    env: {
+      NFTSENTRY_FORBID_HOST_NETNS: '1',
+      NFTSENTRY_HOST_NETNS_INODE: hostIno,
+      NFTSENTRY_LOG_LEVEL: 'info',
+      ...extraEnv,
+    },
     buffer: false,
     stdout: 'ignore',
     stderr: 'pipe',
