@@ -14,7 +14,7 @@ command -v sysctl >/dev/null 2>&1 || pkgs+=(procps)
 command -v ping >/dev/null 2>&1 || pkgs+=(iputils-ping)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 # Tests only: libfaketime steps the daemon's wall clock (test/engine/clock.test.ts).
-[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || pkgs+=(faketime)
+dpkg -s faketime >/dev/null 2>&1 || pkgs+=(faketime)
 if [ "${#pkgs[@]}" -gt 0 ]; then
   echo "setup: installing ${pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install system packages" >&2; exit 1; fi
