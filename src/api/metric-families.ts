@@ -118,6 +118,24 @@ function sourceFamilies(o: Observations, nowMs: number): MetricFamily[] {
       samples: per((x) => x.dropped),
     },
     {
+      name: 'nftsentry_source_connections_evicted_total',
+      help: 'unix_stream clients closed to make room for a new one at max_connections, per source.',
+      type: 'counter',
+      samples: per((x) => x.evicted),
+    },
+    {
+      name: 'nftsentry_source_connections_refused_total',
+      help: 'unix_stream clients refused at max_connections (every client busy), per source.',
+      type: 'counter',
+      samples: per((x) => x.refused),
+    },
+    {
+      name: 'nftsentry_source_connections_idle_closed_total',
+      help: 'unix_stream clients closed for sending nothing within idle_timeout, per source.',
+      type: 'counter',
+      samples: per((x) => x.idleClosed),
+    },
+    {
       name: 'nftsentry_source_lag_seconds',
       help: 'Receive time minus event time of the last alert, per source.',
       type: 'gauge',

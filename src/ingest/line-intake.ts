@@ -35,6 +35,7 @@ export class LineIntake implements LineSink {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly badLog = new RateLimitedLog(10, 60_000);
+  private readonly connLog = new RateLimitedLog(10, 60_000);
   private canWait: boolean;
   private held: IngestedAlert[] = [];
   private aborted = false;
@@ -127,6 +128,13 @@ export class LineIntake implements LineSink {
   /** A partial line cut off (disconnect, truncation, shutdown). */
   truncated(bytes: number, why: string): void {
     if (bytes > 0) this.bad('truncated', `${bytes} bytes of an unfinished line: ${why}`, bytes);
+  }
+
+  /** A connection closed or refused by the source (cap, idle timeout): counted, logged at a bounded rate. */
+  connection(kind: 'evicted' | 'refused' | 'idleClosed', detail: Record<string, unknown>): void {
+    this.stats[kind]++;
+    const took = this.connLog.take(this.clock());
+    if (took) this.log.warn({ kind, ...detail, suppressed: took.suppressedBefore }, 'source connection closed');
   }
 
   ioError(err: unknown, what: string): void {

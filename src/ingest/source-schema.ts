@@ -4,7 +4,7 @@
  * samples/nftsentry.yaml.
  */
 import { z } from 'zod';
-import { absolutePathSchema, socketPathSchema, fileModeSchema } from '../config/config-schema.ts';
+import { absolutePathSchema, durationSchema, socketPathSchema, fileModeSchema } from '../config/config-schema.ts';
 
 const formatSchema = z.enum(['eve', 'snort', 'auto']).default('auto');
 const nameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1-64 letters, digits, _ . -');
@@ -45,7 +45,10 @@ const socketCommon = {
 export const unixStreamSourceSchema = z.strictObject({
   type: z.literal('unix_stream'),
   ...socketCommon,
+  /** At this many clients, a new one takes the place of the one idle longest (or is refused). */
   max_connections: z.number().int().min(1).max(1024).default(64),
+  /** A client that has sent nothing this long after connecting is closed (one that has sent data stays). */
+  idle_timeout: durationSchema.default(30),
 });
 
 export const unixDgramSourceSchema = z.strictObject({

@@ -42,6 +42,11 @@ export interface SourceStatsSnapshot {
   dropped: number;
   /** IO errors of the source (accept, read, stat...). */
   errors: number;
+  /** unix_stream: clients closed to make room for a new one at the cap, and new ones refused there. */
+  evicted: number;
+  refused: number;
+  /** unix_stream: clients closed for sending nothing within the idle timeout. */
+  idleClosed: number;
   /** Event time of the last alert, and how late it arrived (receive time - event time). */
   lastEventMs: number | null;
   lastLagMs: number | null;
@@ -63,6 +68,9 @@ export class SourceStats {
   badTotal = 0;
   dropped = 0;
   errors = 0;
+  evicted = 0;
+  refused = 0;
+  idleClosed = 0;
   lastEventMs: number | null = null;
   lastLagMs: number | null = null;
   lastLineMs: number | null = null;
@@ -95,6 +103,9 @@ export class SourceStats {
       badTotal: this.badTotal,
       dropped: this.dropped,
       errors: this.errors,
+      evicted: this.evicted,
+      refused: this.refused,
+      idleClosed: this.idleClosed,
       lastEventMs: this.lastEventMs,
       lastLagMs: this.lastLagMs,
       lastLineMs: this.lastLineMs,

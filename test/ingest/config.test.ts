@@ -32,6 +32,7 @@ describe('sources config', () => {
           strict_json: false,
           mode: 0o660,
           max_connections: 64,
+          idle_timeout: 30,
         },
       ],
     });

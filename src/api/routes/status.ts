@@ -42,6 +42,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
             bad: s.badTotal,
             dropped: s.dropped,
             errors: s.errors,
+            connections: { evicted: s.evicted, refused: s.refused, idleClosed: s.idleClosed },
             lastLine: isoOrNull(s.lastLineMs),
             lagSec: s.lastLagMs === null ? null : s.lastLagMs / 1000,
           }))
