@@ -5,6 +5,7 @@
  * an in-memory Operations.
  */
 import type { Operations } from '../engine/operations.ts';
+import type { StoreHealth } from '../engine/store-writer.ts';
 import type { CounterValue } from '../nft/state.ts';
 
 export interface DaemonView {
@@ -20,4 +21,6 @@ export interface DaemonView {
   countActiveBySource(): Record<string, number>;
   /** When the base ruleset was last applied; null: not yet. */
   rulesetAppliedMs(): number | null;
+  /** Whether the store takes the writes, how many rows wait, its errors by code. */
+  storeHealth(): StoreHealth;
 }

@@ -67,6 +67,7 @@ try {
     nftApplyDurations: () => snapshot.nftApply,
     ...(counters ? { dropCounters: counters } : {}),
     ruleset: () => snapshot.ruleset,
+    store: () => snapshot.store,
     ready: () => snapshot.ready,
   };
   const ops = new WorkerOperations(rpc, reader, Date.now);
