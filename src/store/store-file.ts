@@ -4,10 +4,11 @@
  * columns nftsentry's tables need); moved aside with its -wal and -shm when it is not usable, so
  * that a fresh one can take its place and the old one stays for a look.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import { ErrorCodes, NftsentryError } from '../errors.ts';
+import { fileUnusable, sqliteFailure } from './sqlite-failure.ts';
 import { STORE_COLUMNS } from './store-schema.ts';
 
 /** The files SQLite keeps beside a database in WAL mode. */
@@ -23,15 +24,36 @@ export function createStoreFile(path: string): void {
   }
 }
 
-const unusable = (message: string) =>
-  new NftsentryError(ErrorCodes.STORE_UNUSABLE, message, { details: { problem: message } });
+const unusable = (message: string, cause?: unknown) =>
+  new NftsentryError(ErrorCodes.STORE_UNUSABLE, message, { cause, details: { problem: message } });
 
 /**
- * Throws E_STORE_UNUSABLE when SQLite finds the file damaged, or a table of nftsentry's lacks a
- * column (another program's file, or another schema). A table still missing is fine: it is created.
- * A file that is not SQLite at all fails the first read with SQLITE_NOTADB (classified by the caller).
+ * Throws E_STORE_UNUSABLE when the file is not SQLite, SQLite finds it damaged (quick_check), or a
+ * table of nftsentry's lacks a column (another program's file, or another schema); a table still
+ * missing is fine (it is created). The check runs on a read-only connection, whose close neither
+ * checkpoints nor deletes the -wal: an unusable file is moved aside as it was found. An empty or
+ * missing file passes; a failure of another kind is left to the connection that writes.
  */
-export function checkStoreFile(db: DatabaseSync): void {
+export function checkStoreFile(path: string): void {
+  if (!existsSync(path) || statSync(path).size === 0) return;
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+  } catch {
+    return;
+  }
+  try {
+    checkContents(db);
+  } catch (err) {
+    if (err instanceof NftsentryError) throw err;
+    const f = sqliteFailure(err);
+    if (fileUnusable(f)) throw unusable(f.message, err);
+  } finally {
+    db.close();
+  }
+}
+
+function checkContents(db: DatabaseSync): void {
   const check = db.prepare('PRAGMA quick_check').all() as Array<{ quick_check: string }>;
   if (check[0]?.quick_check !== 'ok') {
     throw unusable(

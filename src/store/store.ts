@@ -46,6 +46,7 @@ export class Store {
    */
   constructor(path: string) {
     this.path = path;
+    if (path !== ':memory:') checkStoreFile(path);
     try {
       if (path !== ':memory:') createStoreFile(path);
       this.db = new DatabaseSync(path);
@@ -54,7 +55,7 @@ export class Store {
         cause: err,
       });
     }
-    this.setUp(true);
+    this.setUp();
   }
 
   /** The reads of bans (lists, lookups, counts) on this connection. */
@@ -82,7 +83,7 @@ export class Store {
         cause: err,
       });
     }
-    this.setUp(false);
+    this.setUp();
   }
 
   /** How long a write waits for another process's lock (ms). */
@@ -90,10 +91,9 @@ export class Store {
     this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
   }
 
-  private setUp(check: boolean): void {
+  private setUp(): void {
     try {
       this.db.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
-      if (check) checkStoreFile(this.db);
       // WAL; checkpoints run from the engine's timer (checkpoint()), not inside a commit on the
       // alert path, where one would stall the next decisions for several ms.
       this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;');
