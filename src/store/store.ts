@@ -55,7 +55,7 @@ export class Store {
         cause: err,
       });
     }
-    this.setUp();
+    this.setUp(OPEN_BUSY_TIMEOUT_MS);
   }
 
   /** The reads of bans (lists, lookups, counts) on this connection. */
@@ -83,7 +83,8 @@ export class Store {
         cause: err,
       });
     }
-    this.setUp();
+    // On the alert path (a retry): no long wait for a lock here either.
+    this.setUp(WRITE_BUSY_TIMEOUT_MS);
   }
 
   /** How long a write waits for another process's lock (ms). */
@@ -91,9 +92,10 @@ export class Store {
     this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
   }
 
-  private setUp(): void {
+  /** Pragmas, tables, statements; `busyMs`: the lock wait while doing so. */
+  private setUp(busyMs: number): void {
     try {
-      this.db.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
+      this.setBusyTimeout(busyMs);
       // WAL; checkpoints run from the engine's timer (checkpoint()), not inside a commit on the
       // alert path, where one would stall the next decisions for several ms.
       this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;');
