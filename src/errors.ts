@@ -33,6 +33,8 @@ export const ErrorCodes = {
   INPUT_BAD: 'E_INPUT_BAD',
   /** The persistent store failed. */
   STORE_FAILED: 'E_STORE_FAILED',
+  /** The store file is not a usable nftsentry database (corrupt, not SQLite, another schema). */
+  STORE_UNUSABLE: 'E_STORE_UNUSABLE',
   /** An address may never be banned (allowlisted, own, loopback...). */
   BAN_REFUSED: 'E_BAN_REFUSED',
   /** The requested object does not exist. */

@@ -60,6 +60,7 @@ export function daemonTelemetry(daemon: DaemonView, deps: DaemonApiDeps, applyDu
     nftApplyDurations: () => applyDurations.snapshot(),
     dropCounters: daemon.dryRun ? undefined : () => daemon.dropCounters(),
     ruleset: () => rulesetState(daemon),
+    store: () => daemon.storeHealth(),
     ready: () => daemon.dryRun || daemon.rulesetAppliedMs() !== null,
   };
 }
@@ -87,6 +88,7 @@ export async function startDaemonApi(
         bansActive: storePath ? [] : [...(telemetry.bansActive?.() ?? [])],
         nftApply: sampler.histogram.snapshot(),
         ruleset: rulesetState(daemon),
+        store: daemon.storeHealth(),
         ready: daemon.dryRun || daemon.rulesetAppliedMs() !== null,
       });
       handle = await startApiThread({

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Operations } from '../engine/operations.ts';
+import type { StoreHealth } from '../engine/store-writer.ts';
 import type { CounterValue } from '../nft/state.ts';
 
 export interface DaemonView {
@@ -28,4 +29,6 @@ export interface DaemonView {
   countActiveBySource(): Record<string, number>;
   /** When the base ruleset was last applied; null: not yet. */
   rulesetAppliedMs(): number | null;
+  /** Whether the store takes the writes, how many rows wait, its errors by code. */
+  storeHealth(): StoreHealth;
 }

@@ -33,6 +33,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freeze
   [ErrorCodes.OWN_ADDRESSES]: 500,
   [ErrorCodes.INPUT_BAD]: 400,
   [ErrorCodes.STORE_FAILED]: 503,
+  [ErrorCodes.STORE_UNUSABLE]: 503,
   [ErrorCodes.BAN_REFUSED]: 409,
   [ErrorCodes.NOT_FOUND]: 404,
   [ErrorCodes.CONFLICT]: 409,

@@ -2,6 +2,7 @@
  * The metric families nftsentry exposes on /metrics, built from one round of observations. Pure
  * apart from reading the telemetry snapshot functions it is handed.
  */
+import type { StoreHealth } from '../engine/store-writer.ts';
 import type { ApiContext } from './context.ts';
 import type { MetricFamily, Sample } from './prometheus.ts';
 import type { Observations } from './observations.ts';
@@ -80,9 +81,38 @@ export function metricFamilies(ctx: ApiContext, o: Observations, nowMs: number):
       });
     }
   }
+  const store = t.store?.();
+  if (store) fams.push(...storeFamilies(store));
   if (o.sources) fams.push(...sourceFamilies(o, nowMs));
   fams.push(...requestFamilies(ctx));
   return fams;
+}
+
+/** Codes shown from the start (at 0), so that a rate over them sees the first error. */
+const STORE_ERROR_CODES = ['SQLITE_BUSY', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY'];
+
+function storeFamilies(store: StoreHealth): MetricFamily[] {
+  const errors = { ...Object.fromEntries(STORE_ERROR_CODES.map((c) => [c, 0])), ...store.errors };
+  return [
+    {
+      name: 'nftsentry_store_errors_total',
+      help: 'Failed store writes and checkpoints, by SQLite result code.',
+      type: 'counter',
+      samples: Object.entries(errors).map(([code, value]) => ({ labels: { code }, value })),
+    },
+    {
+      name: 'nftsentry_store_degraded',
+      help: '1 while store writes fail and their rows wait in memory to be retried.',
+      type: 'gauge',
+      samples: [{ value: store.degraded ? 1 : 0 }],
+    },
+    {
+      name: 'nftsentry_store_pending_rows',
+      help: 'Rows (bans, deactivations, grace periods) waiting in memory for the store.',
+      type: 'gauge',
+      samples: [{ value: store.pendingRows }],
+    },
+  ];
 }
 
 function sourceFamilies(o: Observations, nowMs: number): MetricFamily[] {

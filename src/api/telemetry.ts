@@ -4,6 +4,7 @@
  * be built and tested before (and without) each part of the daemon.
  */
 import type { BanSource } from '../engine/operations.ts';
+import type { StoreHealth } from '../engine/store-writer.ts';
 import type { SourceStatsSnapshot } from '../ingest/source-stats.ts';
 import type { CounterValue } from '../nft/state.ts';
 import type { HistogramSnapshot } from './histogram.ts';
@@ -37,6 +38,8 @@ export interface ApiTelemetry {
   /** The named drop counters of table inet nftsentry (see nft/state.ts readCounters). */
   dropCounters?(): Promise<readonly CounterValue[]>;
   ruleset?(): RulesetState;
+  /** The store: degraded or not, rows waiting, errors by code. */
+  store?(): StoreHealth;
   /** Readiness beyond "the API answers": ruleset applied, store open. Default: ready. */
   ready?(): boolean | Promise<boolean>;
 }

@@ -3,16 +3,21 @@
  * grace rows (what survives a restart). It is the only writer of both; everyone else asks it.
  *
  * A ban is recorded in memory when it is decided (`recordBan`), its row is written once the kernel
- * has the element (the flusher's StoreFollower calls `recordBans`, see store-follower.ts).
+ * has the element (the flusher's StoreFollower calls `recordBans`, see store-follower.ts). Every
+ * write goes through a StoreWriter: what the store cannot take now is kept and written later, in
+ * order, so a store fault never throws into the alert path or loses a row.
  */
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import type { BanQueries } from '../store/ban-queries.ts';
+import { type BanQueries, banViewOf } from '../store/ban-queries.ts';
 import type { BanWrite, Store } from '../store/store.ts';
 import { type BanSetName, parseBanTarget } from './ban-target.ts';
 import type { BanDecision, BanState } from './decide.ts';
 import { type Offender, OffenderIndex } from './offender-index.ts';
 import type { PolicyConfig } from './engine-schema.ts';
+import type { BanView } from './operations.ts';
 import type { BanRowSink } from './store-follower.ts';
+import { type StoreHealth, StoreWriter } from './store-writer.ts';
 
 /** A WAL checkpoint syncs the files (a stall of several ms): at most this often. */
 const CHECKPOINT_EVERY_MS = 60_000;
@@ -23,14 +28,16 @@ function indexOptions(p: PolicyConfig): [number, number | null] {
 
 export class BanLedger implements BanRowSink {
   private readonly store: Store;
+  private readonly writer: StoreWriter;
   private readonly index: OffenderIndex;
   private readonly log: Logger;
   private lastCheckpointMs = 0;
   /** Active bans loaded from the store at the last restore. */
   restored = 0;
 
-  constructor(store: Store, policy: PolicyConfig, log: Logger) {
+  constructor(store: Store, policy: PolicyConfig, log: Logger, clock: Clock) {
     this.store = store;
+    this.writer = new StoreWriter(store, log, clock);
     this.index = new OffenderIndex(...indexOptions(policy));
     this.log = log;
   }
@@ -63,7 +70,7 @@ export class BanLedger implements BanRowSink {
       });
       if (!active) this.index.setInactive(r.target);
     }
-    this.store.deactivate(expired);
+    this.writer.write({ deactivate: expired });
     for (const g of this.store.loadGrace(nowMs)) this.index.setGrace(g.target, Number(g.until_ms));
     this.restored = this.index.activeSize;
     return { expired: expired.length };
@@ -123,18 +130,18 @@ export class BanLedger implements BanRowSink {
   /** Alerts from this target are ignored until `untilMs` (after an unban). */
   setGrace(target: string, untilMs: number): void {
     this.index.setGrace(target, untilMs);
-    this.store.setGrace(target, untilMs);
+    this.writer.write({ grace: [{ target, untilMs }] });
   }
 
   /** Ends the bans whose time is up (the kernel drops their elements itself); forgets old history. */
   expire(nowMs: number): number {
     const expired = this.index.expired(nowMs);
     for (const t of expired) this.index.setInactive(t);
-    this.store.deactivate(expired);
+    this.writer.write({ deactivate: expired });
     this.index.forget(nowMs);
     if (nowMs - this.lastCheckpointMs >= CHECKPOINT_EVERY_MS) {
       this.lastCheckpointMs = nowMs;
-      this.store.checkpoint();
+      this.writer.checkpoint();
     }
     return expired.length;
   }
@@ -142,11 +149,21 @@ export class BanLedger implements BanRowSink {
   // --- BanRowSink: the store follower writes through these ---
 
   recordBans(rows: readonly BanWrite[]): void {
-    this.store.recordBans(rows);
+    this.writer.write({ rows });
   }
 
   deactivate(targets: readonly string[]): void {
-    this.store.deactivate(targets);
+    this.writer.write({ deactivate: targets });
+  }
+
+  /** Writes what a store fault left pending, once its retry is due (the retry timer). */
+  retryWrites(): void {
+    this.writer.retry();
+  }
+
+  /** Whether the store takes the writes, what waits, the errors so far. */
+  get storeHealth(): StoreHealth {
+    return this.writer.health();
   }
 
   // --- reads ---
@@ -182,7 +199,37 @@ export class BanLedger implements BanRowSink {
     return this.store.queries.countActiveBySource();
   }
 
+  /** The view of `target`'s row: the one waiting to be written (a store fault), else the store's. */
+  view(target: string, nowMs: number): BanView | null {
+    const waiting = this.writer.pendingRow(target);
+    if (!waiting) {
+      const row = this.store.queries.get(target);
+      return row ? banViewOf(row, nowMs) : null;
+    }
+    const r = waiting.row;
+    return banViewOf(
+      {
+        target: r.target,
+        family: r.family,
+        set_name: r.set,
+        source: r.source,
+        reason: r.reason,
+        sid: r.sid,
+        signature: r.signature,
+        first_seen_ms: r.firstSeenMs ?? r.nowMs,
+        last_seen_ms: r.nowMs,
+        expires_ms: r.expiresMs,
+        duration_sec: r.durationSec,
+        active: waiting.active ? 1 : 0,
+        offences: r.offences,
+        last_offence_ms: r.nowMs,
+      },
+      nowMs,
+    );
+  }
+
   close(): void {
+    this.writer.finish();
     this.store.close();
     this.log.debug('store closed');
   }

@@ -8,15 +8,19 @@ import type { Clock } from '../clock.ts';
 import { ErrorCodes, NftsentryError } from '../errors.ts';
 import { type IpPrefix, prefixCovers } from '../net/ip.ts';
 import type { CounterValue } from '../nft/state.ts';
+import type { RecoveredStore } from '../store/store-opener.ts';
 import type { Allowlist } from './allowlist.ts';
 import type { BanFlusher } from './ban-flusher.ts';
-import { banViewOf } from '../store/ban-queries.ts';
 import type { BanLedger } from './ban-ledger.ts';
 import { banTargetOf } from './ban-target.ts';
 import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
 import type { KernelSync } from './kernel-sync.ts';
 import type { AllowEntry, BanListFilter, BanView, Operations } from './operations.ts';
+import type { StoreHealth } from './store-writer.ts';
+
+/** The store as status shows it: its health, and the unusable file a start moved aside. */
+export type StoreStatus = StoreHealth & { recoveredFrom: RecoveredStore | null };
 
 export interface BanOperationsParts {
   ledger: BanLedger;
@@ -35,6 +39,7 @@ export interface BanOperationsParts {
   dropCounters: () => Promise<readonly CounterValue[]>;
   rulesetAppliedMs: () => number | null;
   sourceStats: () => unknown[];
+  storeStatus: () => StoreStatus;
 }
 
 /** Control characters out, at most 256 characters: what an operator's free text may carry. */
@@ -67,7 +72,10 @@ export class BanOperations implements Operations {
     }
     // Waits for this ban's own element (sent ahead of any alert backlog), not for the backlog.
     await this.p.enforcer.enforceOperatorBan(d, nowMs);
-    return this.getBan(request.address) ?? banViewOf(this.p.ledger.queries.get(d.target.text)!, nowMs);
+    // While the store is degraded the row waits in memory: the view comes from there.
+    const view = this.getBan(request.address) ?? this.p.ledger.view(d.target.text, nowMs);
+    if (!view) throw new NftsentryError(ErrorCodes.INTERNAL, `${d.target.text}: banned, but no row to show`);
+    return view;
   }
 
   async unban(address: IpPrefix): Promise<boolean> {
@@ -112,6 +120,7 @@ export class BanOperations implements Operations {
       sources: this.p.sourceStats(),
       drops,
       bans: { active: ledger.activeCount, bySource: ledger.countActiveBySource(), offendersKnown: ledger.knownCount },
+      store: this.p.storeStatus(),
       engine: {
         ...this.p.enforcer.stats.snapshot(),
         ...this.p.sync.stats,

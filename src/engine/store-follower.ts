@@ -7,6 +7,9 @@
  * An unban deactivates rows. A row of the same target still queued is written first, and a row
  * still to come from a transaction in flight is deactivated as soon as it is written, so an older
  * row never lands after the deactivation and brings the ban back at the next start.
+ *
+ * The sink does not throw for a store fault: the ledger keeps what the store refuses and writes
+ * it later in the same order (store-writer.ts).
  */
 import type { Logger } from '../log.ts';
 import type { BanWrite } from '../store/store.ts';

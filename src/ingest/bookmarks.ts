@@ -1,9 +1,11 @@
 /**
  * Where the file source remembers how far it has read: one row per source in the store's
  * `source_bookmarks` table (device, inode, byte offset of the first byte not yet handed over).
- * Takes the store's open DatabaseSync (node:sqlite, WAL); creates its table if missing.
+ * Takes the store's open DatabaseSync (node:sqlite, WAL); creates its table if missing. Statements
+ * are prepared at each call (a few per bookmark interval): the store may open its connection again
+ * (engine/store-writer.ts), which finalizes the statements prepared before.
  */
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 
 export interface FileBookmark {
@@ -25,11 +27,10 @@ interface Row {
 }
 
 export class SourceBookmarks {
-  private readonly getStmt: StatementSync;
-  private readonly setStmt: StatementSync;
-  private readonly deleteStmt: StatementSync;
+  private readonly db: DatabaseSync;
 
   constructor(db: DatabaseSync) {
+    this.db = db;
     try {
       db.exec(`CREATE TABLE IF NOT EXISTS source_bookmarks (
         source TEXT PRIMARY KEY,
@@ -39,13 +40,6 @@ export class SourceBookmarks {
         offset INTEGER NOT NULL CHECK (offset >= 0),
         updated_ms INTEGER NOT NULL
       ) STRICT`);
-      this.getStmt = db.prepare('SELECT path, dev, ino, offset, updated_ms FROM source_bookmarks WHERE source = ?');
-      this.setStmt = db.prepare(
-        `INSERT INTO source_bookmarks (source, path, dev, ino, offset, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(source) DO UPDATE SET path = excluded.path, dev = excluded.dev, ino = excluded.ino,
-           offset = excluded.offset, updated_ms = excluded.updated_ms`,
-      );
-      this.deleteStmt = db.prepare('DELETE FROM source_bookmarks WHERE source = ?');
     } catch (err) {
       throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot prepare source_bookmarks: ${(err as Error).message}`, {
         cause: err,
@@ -54,7 +48,9 @@ export class SourceBookmarks {
   }
 
   get(source: string): FileBookmark | null {
-    const row = this.run(() => this.getStmt.get(source)) as Row | undefined;
+    const row = this.run(() =>
+      this.db.prepare('SELECT path, dev, ino, offset, updated_ms FROM source_bookmarks WHERE source = ?').get(source),
+    ) as Row | undefined;
     if (!row) return null;
     return {
       path: row.path,
@@ -66,11 +62,19 @@ export class SourceBookmarks {
   }
 
   set(source: string, bm: FileBookmark): void {
-    this.run(() => this.setStmt.run(source, bm.path, bm.dev.toString(), bm.ino.toString(), bm.offset, bm.updatedMs));
+    this.run(() =>
+      this.db
+        .prepare(
+          `INSERT INTO source_bookmarks (source, path, dev, ino, offset, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(source) DO UPDATE SET path = excluded.path, dev = excluded.dev, ino = excluded.ino,
+             offset = excluded.offset, updated_ms = excluded.updated_ms`,
+        )
+        .run(source, bm.path, bm.dev.toString(), bm.ino.toString(), bm.offset, bm.updatedMs),
+    );
   }
 
   delete(source: string): void {
-    this.run(() => this.deleteStmt.run(source));
+    this.run(() => this.db.prepare('DELETE FROM source_bookmarks WHERE source = ?').run(source));
   }
 
   private run<T>(fn: () => T): T {

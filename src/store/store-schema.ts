@@ -38,6 +38,29 @@ CREATE TABLE IF NOT EXISTS grace (
 ) STRICT;
 `;
 
+/** The columns each table must have; a file whose tables lack one is another program's. */
+export const STORE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  bans: [
+    'target',
+    'family',
+    'set_name',
+    'source',
+    'reason',
+    'sid',
+    'signature',
+    'first_seen_ms',
+    'last_seen_ms',
+    'expires_ms',
+    'duration_sec',
+    'active',
+    'offences',
+    'hits',
+    'last_offence_ms',
+  ],
+  allow: ['prefix', 'note', 'added_ms'],
+  grace: ['target', 'until_ms'],
+};
+
 /** A row of `bans` (the columns a query selected; all of them for `get` and lists). */
 export interface BanRow {
   target: string;

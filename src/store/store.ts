@@ -6,129 +6,169 @@
  * One row per target (address or prefix) in `bans`: the present ban when `active = 1`, and in any
  * case the offender's history (offences, last offence) that escalation reads. Writes come in
  * batches inside one transaction.
+ *
+ * A write waits at most WRITE_BUSY_TIMEOUT_MS for a lock another process holds (the wait blocks
+ * the event loop); a write that fails throws, and the ban ledger keeps its rows and retries them
+ * (engine/store-writer.ts).
  */
+import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
-import type { BanSource } from '../engine/operations.ts';
-import { SCHEMA_SQL, type BanRow } from './store-schema.ts';
+import { type BanRow, SCHEMA_SQL } from './store-schema.ts';
+import { type BanWrite, ROWS_PER_INSERT, type StoreBatch, upsertRows, upsertSql } from './ban-writes.ts';
 import { BanQueries } from './ban-queries.ts';
+import { checkStoreFile, createStoreFile } from './store-file.ts';
+import { fileUnusable, sqliteFailure } from './sqlite-failure.ts';
 
-export type { BanRow } from './store-schema.ts';
+export type { BanRow, BanWrite, StoreBatch };
 
-const ROWS_PER_INSERT = 64;
-const COLUMNS =
-  '(target, family, set_name, source, reason, sid, signature, first_seen_ms, last_seen_ms, expires_ms, duration_sec, active, offences, hits, last_offence_ms)';
-
-/** One upsert of `n` rows. A row's first_seen_ms stays as first written; hits counts its bans. */
-function upsertSql(n: number): string {
-  const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 1, ?)';
-  return `INSERT INTO bans ${COLUMNS} VALUES ${Array.from({ length: n }, () => row).join(', ')}
-    ON CONFLICT(target) DO UPDATE SET set_name = excluded.set_name, source = excluded.source,
-      reason = excluded.reason, sid = excluded.sid, signature = excluded.signature,
-      last_seen_ms = excluded.last_seen_ms, expires_ms = excluded.expires_ms,
-      duration_sec = excluded.duration_sec, active = 1, offences = excluded.offences,
-      hits = bans.hits + 1, last_offence_ms = excluded.last_offence_ms`;
-}
-
-function pushRow(args: Array<string | number | null>, r: BanWrite): void {
-  args.push(
-    r.target,
-    r.family,
-    r.set,
-    r.source,
-    r.reason,
-    r.sid,
-    r.signature,
-    r.nowMs,
-    r.nowMs,
-    r.expiresMs,
-    r.durationSec,
-    r.offences,
-    r.nowMs,
-  );
-}
+/** Lock wait while opening (start-up, before any alert is read). */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+/** Lock wait of a write on the alert path: short; a write that finds the lock taken is retried later. */
+export const WRITE_BUSY_TIMEOUT_MS = 20;
 
 export class Store {
+  readonly path: string;
   readonly db: DatabaseSync;
-  /** The reads of bans (lists, lookups, counts) on this connection. */
-  readonly queries: BanQueries;
-  private readonly upsertStmt: StatementSync;
-  private readonly upsertManyStmt: StatementSync;
-  private readonly deactivateStmt: StatementSync;
-  private readonly graceSetStmt: StatementSync;
-  private readonly allowAddStmt: StatementSync;
-  private readonly allowDelStmt: StatementSync;
+  private statements!: {
+    upsert: StatementSync;
+    upsertMany: StatementSync;
+    deactivate: StatementSync;
+    graceSet: StatementSync;
+    allowAdd: StatementSync;
+    allowDel: StatementSync;
+  };
+  private banQueries!: BanQueries;
 
+  /**
+   * Opens (creating it 0600 when missing) and checks the file. Throws E_STORE_UNUSABLE when it is
+   * damaged, not SQLite, or another schema (see store-opener.ts), E_STORE_FAILED otherwise.
+   */
   constructor(path: string) {
+    this.path = path;
+    if (path !== ':memory:') checkStoreFile(path);
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+      if (path !== ':memory:') createStoreFile(path);
       this.db = new DatabaseSync(path);
-      // WAL; checkpoints run from the engine's timer (checkpoint()), not inside a commit on the
-      // alert path, where one would stall the next decisions for several ms.
-      this.db.exec(
-        'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;',
-      );
-      this.db.exec(SCHEMA_SQL);
-      this.upsertStmt = this.db.prepare(upsertSql(1));
-      this.upsertManyStmt = this.db.prepare(upsertSql(ROWS_PER_INSERT));
-      this.deactivateStmt = this.db.prepare('UPDATE bans SET active = 0 WHERE target = ? AND active = 1');
-      this.graceSetStmt = this.db.prepare(
-        'INSERT INTO grace (target, until_ms) VALUES (?, ?) ON CONFLICT(target) DO UPDATE SET until_ms = excluded.until_ms',
-      );
-      this.allowAddStmt = this.db.prepare(
-        'INSERT INTO allow (prefix, note, added_ms) VALUES (?, ?, ?) ON CONFLICT(prefix) DO UPDATE SET note = excluded.note',
-      );
-      this.allowDelStmt = this.db.prepare('DELETE FROM allow WHERE prefix = ?');
-      this.queries = new BanQueries(this.db);
     } catch (err) {
       throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot open store ${path}: ${(err as Error).message}`, {
         cause: err,
       });
     }
+    this.setUp(OPEN_BUSY_TIMEOUT_MS);
   }
 
-  /** Runs `fn` inside one transaction (all or nothing). */
+  /** The reads of bans (lists, lookups, counts) on this connection. */
+  get queries(): BanQueries {
+    return this.banQueries;
+  }
+
+  get isOpen(): boolean {
+    return this.db.isOpen;
+  }
+
+  /**
+   * Opens the file again: a connection SQLite opened read-only (the file was not writable then)
+   * stays read-only until it is opened again. A file no longer there is not created anew (its rows
+   * would be gone). Throws as the constructor does.
+   */
+  reopen(): void {
+    if (this.path === ':memory:') return;
+    if (this.db.isOpen) this.db.close();
+    try {
+      if (!existsSync(this.path)) throw new Error('the file is gone');
+      this.db.open();
+    } catch (err) {
+      throw new NftsentryError(ErrorCodes.STORE_FAILED, `cannot open store ${this.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    // On the alert path (a retry): no long wait for a lock here either.
+    this.setUp(WRITE_BUSY_TIMEOUT_MS);
+  }
+
+  /** How long a write waits for another process's lock (ms). */
+  setBusyTimeout(ms: number): void {
+    this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
+  }
+
+  /** Pragmas, tables, statements; `busyMs`: the lock wait while doing so. */
+  private setUp(busyMs: number): void {
+    try {
+      this.setBusyTimeout(busyMs);
+      // WAL; checkpoints run from the engine's timer (checkpoint()), not inside a commit on the
+      // alert path, where one would stall the next decisions for several ms.
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;');
+      this.db.exec(SCHEMA_SQL);
+      this.statements = {
+        upsert: this.db.prepare(upsertSql(1)),
+        upsertMany: this.db.prepare(upsertSql(ROWS_PER_INSERT)),
+        deactivate: this.db.prepare('UPDATE bans SET active = 0 WHERE target = ? AND active = 1'),
+        graceSet: this.db.prepare(
+          'INSERT INTO grace (target, until_ms) VALUES (?, ?) ON CONFLICT(target) DO UPDATE SET until_ms = excluded.until_ms',
+        ),
+        allowAdd: this.db.prepare(
+          'INSERT INTO allow (prefix, note, added_ms) VALUES (?, ?, ?) ON CONFLICT(prefix) DO UPDATE SET note = excluded.note',
+        ),
+        allowDel: this.db.prepare('DELETE FROM allow WHERE prefix = ?'),
+      };
+      this.banQueries = new BanQueries(this.db);
+      this.setBusyTimeout(WRITE_BUSY_TIMEOUT_MS);
+    } catch (err) {
+      this.db.close();
+      const unusable = isUnusable(err);
+      throw new NftsentryError(
+        unusable ? ErrorCodes.STORE_UNUSABLE : ErrorCodes.STORE_FAILED,
+        `cannot open store ${this.path}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * Runs `fn` inside one write transaction (all or nothing). `BEGIN IMMEDIATE` takes the write lock
+   * first, so a lock held elsewhere fails at once (after the busy timeout) rather than mid-way.
+   * SQLite may already have rolled back a transaction whose statement or COMMIT failed (disk
+   * full): ROLLBACK runs only while one is open, so the error thrown is the one that happened.
+   */
   transaction<T>(fn: () => T): T {
     return this.guard('transaction', () => {
-      this.db.exec('BEGIN');
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      this.db.exec('BEGIN IMMEDIATE');
       try {
         const out = fn();
         this.db.exec('COMMIT');
         return out;
       } catch (err) {
-        this.db.exec('ROLLBACK');
+        try {
+          if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        } catch {
+          // The connection stays in the transaction; the next transaction() rolls it back first.
+        }
         throw err;
       }
     });
   }
 
+  /** Ban rows, deactivations and grace rows in one transaction, in that order. */
+  write(batch: StoreBatch): void {
+    const grace = batch.grace ?? [];
+    if ((batch.rows?.length ?? 0) + (batch.deactivate?.length ?? 0) + grace.length === 0) return;
+    this.transaction(() => {
+      upsertRows(this.statements.upsert, this.statements.upsertMany, batch.rows ?? []);
+      for (const t of batch.deactivate ?? []) this.statements.deactivate.run(t);
+      for (const g of grace) this.statements.graceSet.run(g.target, g.untilMs);
+    });
+  }
+
   /** Records bans (new ones and refreshes) in one transaction, many rows per statement. */
   recordBans(rows: readonly BanWrite[]): void {
-    if (rows.length === 0) return;
-    this.transaction(() => {
-      let i = 0;
-      const args: Array<string | number | null> = [];
-      for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
-        args.length = 0;
-        for (let j = i; j < i + ROWS_PER_INSERT; j++) pushRow(args, rows[j]!);
-        this.upsertManyStmt.run(...args);
-      }
-      for (; i < rows.length; i++) {
-        args.length = 0;
-        pushRow(args, rows[i]!);
-        this.upsertStmt.run(...args);
-      }
-    });
+    this.write({ rows });
   }
 
   /** Marks bans as no longer active (unban, expiry); the history stays. */
   deactivate(targets: readonly string[]): void {
-    if (targets.length === 0) return;
-    this.transaction(() => {
-      for (const t of targets) this.deactivateStmt.run(t);
-    });
+    this.write({ deactivate: targets });
   }
 
   /** Active bans whose expiry has passed (for the expiry sweep). */
@@ -164,22 +204,27 @@ export class Store {
   }
 
   setGrace(target: string, untilMs: number): void {
-    this.guard('grace', () => this.graceSetStmt.run(target, untilMs));
+    this.write({ grace: [{ target, untilMs }] });
   }
 
+  /** Grace periods not yet over; the ones over are deleted when the file can be written. */
   loadGrace(nowMs: number): Array<{ target: string; until_ms: number }> {
-    return this.guard('grace', () => {
+    try {
       this.db.prepare('DELETE FROM grace WHERE until_ms <= ?').run(nowMs);
-      return this.db.prepare('SELECT target, until_ms FROM grace').all();
-    }) as Array<{ target: string; until_ms: number }>;
+    } catch {
+      // Clean-up only (read-only file, lock held): the rows are skipped below.
+    }
+    return this.guard('grace', () =>
+      this.db.prepare('SELECT target, until_ms FROM grace WHERE until_ms > ?').all(nowMs),
+    ) as Array<{ target: string; until_ms: number }>;
   }
 
   addAllow(prefix: string, note: string, addedMs: number): void {
-    this.guard('allow', () => this.allowAddStmt.run(prefix, note, addedMs));
+    this.guard('allow', () => this.statements.allowAdd.run(prefix, note, addedMs));
   }
 
   removeAllow(prefix: string): boolean {
-    return Number(this.guard('allow', () => this.allowDelStmt.run(prefix)).changes) > 0;
+    return Number(this.guard('allow', () => this.statements.allowDel.run(prefix)).changes) > 0;
   }
 
   listAllow(): Array<{ prefix: string; note: string; added_ms: number }> {
@@ -220,16 +265,6 @@ export class Store {
   }
 }
 
-export interface BanWrite {
-  target: string;
-  family: 4 | 6;
-  set: string;
-  source: BanSource;
-  reason: string;
-  sid: number | null;
-  signature: string | null;
-  nowMs: number;
-  expiresMs: number | null;
-  durationSec: number | null;
-  offences: number;
+function isUnusable(err: unknown): boolean {
+  return (err instanceof NftsentryError && err.code === ErrorCodes.STORE_UNUSABLE) || fileUnusable(sqliteFailure(err));
 }

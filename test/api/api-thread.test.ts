@@ -62,6 +62,7 @@ beforeAll(async () => {
       bansActive: [{ source: 'suricata', count: 1 }],
       nftApply: new Histogram().snapshot(),
       ruleset: { applied: true, appliedMs: 0 },
+      store: { degraded: false, pendingRows: 0, errors: {}, lastError: null },
       ready: true,
     }),
   });

@@ -448,6 +448,25 @@ describe('/metrics, /readyz and unknown routes', () => {
     expect(text).not.toContain('203.0.113.7');
   });
 
+  it('the store: errors by SQLite code (the usual ones from 0), degraded, rows waiting', async () => {
+    const store = { degraded: true, pendingRows: 1234, errors: { SQLITE_FULL: 3, SQLITE_IOERR: 1 }, lastError: null };
+    make({}, { store: () => store });
+    const text = (await get('/metrics', {})).body;
+    expect(text).toContain(
+      [
+        '# TYPE nftsentry_store_errors_total counter',
+        'nftsentry_store_errors_total{code="SQLITE_BUSY"} 0',
+        'nftsentry_store_errors_total{code="SQLITE_FULL"} 3',
+        'nftsentry_store_errors_total{code="SQLITE_IOERR"} 1',
+        'nftsentry_store_errors_total{code="SQLITE_READONLY"} 0',
+      ].join('\n'),
+    );
+    expect(text).toContain('# TYPE nftsentry_store_degraded gauge\nnftsentry_store_degraded 1');
+    expect(text).toContain('# TYPE nftsentry_store_pending_rows gauge\nnftsentry_store_pending_rows 1234');
+    Object.assign(store, { degraded: false, pendingRows: 0 });
+    expect((await get('/metrics', {})).body).toContain('nftsentry_store_degraded 0\n');
+  });
+
   it('/readyz is 503 E_NOT_READY while the daemon says so', async () => {
     let ready = false;
     make({}, { ready: () => ready });

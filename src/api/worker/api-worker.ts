@@ -68,6 +68,7 @@ try {
     nftApplyDurations: () => snapshot.nftApply,
     ...(counters ? { dropCounters: counters } : {}),
     ruleset: () => snapshot.ruleset,
+    store: () => snapshot.store,
     ready: () => snapshot.ready,
   };
   const clock = data.clockAnchorMs === null ? Date.now : anchoredClock(data.clockAnchorMs);

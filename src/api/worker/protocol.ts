@@ -1,5 +1,6 @@
 /** What the daemon's main thread and the API worker thread tell each other (besides RPC). */
 import type { ApiConfig } from '../api-schema.ts';
+import type { StoreHealth } from '../../engine/store-writer.ts';
 import type { SourceStatsSnapshot } from '../../ingest/source-stats.ts';
 import type { HistogramSnapshot } from '../histogram.ts';
 import type { AlertResultCount, BanCount, RulesetState } from '../telemetry.ts';
@@ -27,6 +28,7 @@ export interface TelemetrySnapshot {
   bansActive: BanCount[];
   nftApply: HistogramSnapshot;
   ruleset: RulesetState;
+  store: StoreHealth;
   ready: boolean;
 }
 

@@ -13,22 +13,21 @@
  * timers. Stop: timers, reconcile, flush, co-processes, store; the bans stay in the kernel.
  */
 import type { DaemonView } from '../../api/daemon-view.ts';
-import { cachedReader } from '../../cached-reader.ts';
 import { anchoredClock, type Clock, wallAnchorMs } from '../../clock.ts';
 import type { Config } from '../../config/config.ts';
 import { Allowlist } from '../../engine/allowlist.ts';
-import { BanFlusher, type FlusherLanes } from '../../engine/ban-flusher.ts';
+import { BanFlusher } from '../../engine/ban-flusher.ts';
 import { BanLedger } from '../../engine/ban-ledger.ts';
 import { BanOperations } from '../../engine/ban-operations.ts';
 import { BaseRuleset } from '../../engine/base-ruleset.ts';
 import { Decider } from '../../engine/decider.ts';
 import { Enforcer } from '../../engine/enforcer.ts';
+import { buildLanes } from '../../engine/flusher-lanes.ts';
 import { PROBE } from '../../engine/kernel-bans.ts';
 import { KernelSync } from '../../engine/kernel-sync.ts';
-import { DryRunTransport, NftTransport } from '../../engine/lane-transport.ts';
-import { NftLane } from '../../engine/nft-lane.ts';
 import { readOwnAddresses } from '../../engine/own-addresses.ts';
 import { StoreFollower } from '../../engine/store-follower.ts';
+import type { StoreHealth } from '../../engine/store-writer.ts';
 import { Timers } from '../../engine/timers.ts';
 import { ErrorCodes, isNftsentryError } from '../../errors.ts';
 import type { IngestedAlert } from '../../ingest/alert-queue.ts';
@@ -37,8 +36,10 @@ import type { IpAddress } from '../../net/ip.ts';
 import type { Nft } from '../../nft/nft.ts';
 import { NftGate } from '../../nft/nft-gate.ts';
 import { NftRunner } from '../../nft/runner.ts';
-import { type CounterValue, readCounters } from '../../nft/state.ts';
-import { Store } from '../../store/store.ts';
+import { countersReader } from '../../nft/counters-reader.ts';
+import type { CounterValue } from '../../nft/state.ts';
+import { openStore, type RecoveredStore } from '../../store/store-opener.ts';
+import type { Store } from '../../store/store.ts';
 import { VERSION } from '../../version.ts';
 
 export interface DaemonDeps {
@@ -49,32 +50,23 @@ export interface DaemonDeps {
   netns?: string;
   /** Default: an NftRunner (in `netns`); tests pass the in-memory FakeNft. */
   nft?: Nft;
-  /** Default: `new Store(config.store.path)` (`:memory:` in dry-run mode). */
+  /** Default: `openStore(config.store.path)` (`:memory:` in dry-run mode; an unusable file moved aside). */
   store?: Store;
   /** Default: `ip -j addr` (in the nft's namespace). */
   readOwnAddresses?: () => Promise<IpAddress[]>;
   version?: string;
 }
 
-function buildLanes(config: Readonly<Config>, nft: Nft, log: Logger): FlusherLanes {
-  const e = config.engine;
-  const transport = () =>
-    e.dry_run
-      ? new DryRunTransport(log)
-      : new NftTransport(nft, e.coprocess_max_elements > 0 ? nft.openSession() : null, e.coprocess_max_elements, log);
-  const pipelined = e.pipeline > 1 && (e.dry_run || e.coprocess_max_elements > 0);
-  return {
-    alerts: new NftLane('alerts', transport()),
-    overlap: pipelined ? new NftLane('alerts-overlap', transport()) : null,
-    operator: new NftLane('operator', transport()),
-  };
-}
+/** How often the store's pending rows are looked at (each retry waits for its own backoff delay). */
+const STORE_RETRY_TICK_MS = 250;
 
 export class Daemon implements DaemonView {
   config: Readonly<Config>;
   /** Every nft call of the daemon's parts goes through this gate, closed at stop. */
   readonly nft: NftGate;
   readonly store: Store;
+  /** The unusable store file this start moved aside; null when the store opened as it was. */
+  readonly storeRecoveredFrom: RecoveredStore | null;
   readonly ledger: BanLedger;
   readonly allowlist: Allowlist;
   readonly decider: Decider;
@@ -84,11 +76,7 @@ export class Daemon implements DaemonView {
   readonly sync: KernelSync;
   readonly operations: BanOperations;
   readonly timers: Timers;
-  /**
-   * nft's named drop counters, one reader shared by status and metrics. Reading counters makes
-   * nft 1.0.6 read every set's elements, so a read happens at most every max(1 s, 10 x the last
-   * read's duration) and requests in between get the last answer.
-   */
+  /** nft's named drop counters, one cached reader shared by status and metrics (counters-reader.ts). */
   readonly dropCounters: () => Promise<readonly CounterValue[]>;
   readonly dryRun: boolean;
   readonly clock: Clock;
@@ -109,9 +97,13 @@ export class Daemon implements DaemonView {
     this.log = log;
     this.clock = clock;
     this.nft = new NftGate(deps.nft ?? new NftRunner({ netns: deps.netns }));
-    this.store = deps.store ?? new Store(this.dryRun ? ':memory:' : config.store.path);
+    const opened = deps.store
+      ? { store: deps.store, recoveredFrom: null }
+      : openStore(this.dryRun ? ':memory:' : config.store.path, log, clock());
+    this.store = opened.store;
+    this.storeRecoveredFrom = opened.recoveredFrom;
     this.ownReader = deps.readOwnAddresses ?? (() => readOwnAddresses(this.nft.netns));
-    this.ledger = new BanLedger(this.store, config.policy, log);
+    this.ledger = new BanLedger(this.store, config.policy, log, clock);
     this.allowlist = new Allowlist(this.store, config.allowlist, clock());
     this.decider = new Decider(config, this.allowlist.effective(), this.ledger.state);
     this.ruleset = new BaseRuleset(this.nft, log, clock);
@@ -151,18 +143,7 @@ export class Daemon implements DaemonView {
         scanDetection: this.config.scan_detection.enabled,
       }),
     });
-    let lastReadMs = 0;
-    this.dropCounters = cachedReader(
-      async () => {
-        const started = performance.now();
-        try {
-          return await readCounters(this.nft);
-        } finally {
-          lastReadMs = performance.now() - started;
-        }
-      },
-      () => Math.max(1000, 10 * lastReadMs),
-    );
+    this.dropCounters = countersReader(this.nft);
     this.operations = new BanOperations({
       ledger: this.ledger,
       decider: this.decider,
@@ -178,6 +159,7 @@ export class Daemon implements DaemonView {
       dropCounters: this.dropCounters,
       rulesetAppliedMs: () => this.ruleset.appliedAtMs,
       sourceStats: () => this.sourceStats(),
+      storeStatus: () => ({ ...this.storeHealth(), recoveredFrom: this.storeRecoveredFrom }),
     });
     const e = () => this.config.engine;
     const kernelTasks = this.dryRun
@@ -190,6 +172,7 @@ export class Daemon implements DaemonView {
       [
         ...kernelTasks,
         { name: 'expire', everyMs: () => e().expire_poll_ms, run: async () => void this.ledger.expire(this.clock()) },
+        { name: 'store_retry', everyMs: () => STORE_RETRY_TICK_MS, run: async () => this.ledger.retryWrites() },
         { name: 'own_addresses', everyMs: () => e().own_addresses_poll_ms, run: () => this.refreshOwnAddresses() },
       ],
       log,
@@ -278,6 +261,10 @@ export class Daemon implements DaemonView {
 
   rulesetAppliedMs(): number | null {
     return this.ruleset.appliedAtMs;
+  }
+
+  storeHealth(): StoreHealth {
+    return this.ledger.storeHealth;
   }
 
   private async refreshOwnAddresses(): Promise<void> {

@@ -17,6 +17,23 @@ interface StatusJson {
     dropped: number;
     lagSec: number | null;
   }> | null;
+  engine?: { store?: StoreJson } | null;
+}
+
+interface StoreJson {
+  degraded: boolean;
+  pendingRows: number;
+  lastError: { code: string; message: string; atMs: number } | null;
+  recoveredFrom: { movedTo: string; code: string; message: string } | null;
+}
+
+function storeLines(st: StoreJson): string[] {
+  const err = st.lastError;
+  const last = err ? `; last error ${err.code} "${err.message}" at ${new Date(err.atMs).toISOString()}` : '';
+  const out = [st.degraded ? `store: DEGRADED, ${st.pendingRows} rows waiting in memory${last}` : `store: ok${last}`];
+  const r = st.recoveredFrom;
+  if (r) out.push(`store: unusable at start (${r.code}: ${r.message}); moved to ${r.movedTo}, started empty`);
+  return out;
 }
 
 function text(s: StatusJson): string {
@@ -26,6 +43,7 @@ function text(s: StatusJson): string {
     const parts = Object.entries(s.bans.bySource).map(([k, v]) => `${k} ${v}`);
     out.push(`bans: ${s.bans.total}${parts.length ? ` (${parts.join(', ')})` : ''}`);
   }
+  if (s.engine?.store) out.push(...storeLines(s.engine.store));
   if (s.sources?.length) {
     out.push(
       '',
