@@ -35,6 +35,8 @@ export interface BanOperationsParts {
   dropCounters: () => Promise<readonly CounterValue[]>;
   rulesetAppliedMs: () => number | null;
   sourceStats: () => unknown[];
+  /** Self-healing's counters (heals by kind, the kernel watch). */
+  healStats: () => Record<string, unknown>;
 }
 
 /** Control characters out, at most 256 characters: what an operator's free text may carry. */
@@ -115,6 +117,7 @@ export class BanOperations implements Operations {
       engine: {
         ...this.p.enforcer.stats.snapshot(),
         ...this.p.sync.stats,
+        ...this.p.healStats(),
         restored: ledger.restored,
         nft: { ...flusher.stats, pending: flusher.pending },
       },

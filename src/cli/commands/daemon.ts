@@ -4,16 +4,17 @@
  *
  *   nft ─┬─ BaseRuleset          the ruleset, applied with the effective allowlist
  *        ├─ NftLane x2-3 ─ BanFlusher ─ StoreFollower ─┐
- *        └─ KernelSync (restore, heal, scanners, lift) │
+ *        ├─ KernelSync (restore, scanners, lift)       │
+ *        └─ KernelWatch (nft monitor) ─ KernelHealer   │
  *   Store ─ BanLedger (memory index + rows) ◄──────────┘
  *   Decider (policy, protection, thresholds) ─ Enforcer (decision -> ledger -> flusher)
  *   BanOperations (the API and CLI door)      Timers (periodic tasks)
  *
  * Start: own addresses, ruleset, restore (ledger from the store, then the kernel), co-processes,
- * timers. Stop: timers, reconcile, flush, co-processes, store; the bans stay in the kernel.
+ * timers, the kernel watch. Stop: the watch, timers, repairs, reconcile, flush, co-processes,
+ * store; the bans stay in the kernel.
  */
 import type { DaemonView } from '../../api/daemon-view.ts';
-import { cachedReader } from '../../cached-reader.ts';
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Config } from '../../config/config.ts';
 import { Allowlist } from '../../engine/allowlist.ts';
@@ -24,7 +25,9 @@ import { BaseRuleset } from '../../engine/base-ruleset.ts';
 import { Decider } from '../../engine/decider.ts';
 import { Enforcer } from '../../engine/enforcer.ts';
 import { PROBE } from '../../engine/kernel-bans.ts';
+import { KernelHealer } from '../../engine/kernel-healer.ts';
 import { KernelSync } from '../../engine/kernel-sync.ts';
+import { KernelWatch } from '../../engine/kernel-watch.ts';
 import { DryRunTransport, NftTransport } from '../../engine/lane-transport.ts';
 import { NftLane } from '../../engine/nft-lane.ts';
 import { readOwnAddresses } from '../../engine/own-addresses.ts';
@@ -36,7 +39,7 @@ import type { Logger } from '../../log.ts';
 import type { IpAddress } from '../../net/ip.ts';
 import type { Nft } from '../../nft/nft.ts';
 import { NftRunner } from '../../nft/runner.ts';
-import { type CounterValue, readCounters } from '../../nft/state.ts';
+import { type CounterValue, sharedCounterReader } from '../../nft/state.ts';
 import { Store } from '../../store/store.ts';
 import { VERSION } from '../../version.ts';
 
@@ -79,13 +82,11 @@ export class Daemon implements DaemonView {
   readonly flusher: BanFlusher;
   readonly enforcer: Enforcer;
   readonly sync: KernelSync;
+  readonly healer: KernelHealer;
+  readonly watch: KernelWatch;
   readonly operations: BanOperations;
   readonly timers: Timers;
-  /**
-   * nft's named drop counters, one reader shared by status and metrics. Reading counters makes
-   * nft 1.0.6 read every set's elements, so a read happens at most every max(1 s, 10 x the last
-   * read's duration) and requests in between get the last answer.
-   */
+  /** nft's named drop counters, one reader shared by status and metrics (nft/state.ts). */
   readonly dropCounters: () => Promise<readonly CounterValue[]>;
   readonly dryRun: boolean;
   private readonly log: Logger;
@@ -119,7 +120,7 @@ export class Daemon implements DaemonView {
         for (const l of this.applyListeners) l(ms);
       },
       onNftError: (err) => {
-        if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) this.timers.runSoon('heal');
+        if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) this.healer.suspect('a transaction found no table or set');
       },
     });
     this.enforcer = new Enforcer({
@@ -138,25 +139,26 @@ export class Daemon implements DaemonView {
       log,
       clock,
       dryRun: this.dryRun,
-      applyRuleset: () => this.applyRuleset(),
       onKernelScan: (address, reason, nowMs) => void this.enforcer.handleKernelScan(address, reason, nowMs),
-      settings: () => ({
-        rulesCheckMs: this.config.engine.rules_check_ms,
-        scanDetection: this.config.scan_detection.enabled,
-      }),
+      settings: () => ({ scanDetection: this.config.scan_detection.enabled }),
     });
-    let lastReadMs = 0;
-    this.dropCounters = cachedReader(
-      async () => {
-        const started = performance.now();
-        try {
-          return await readCounters(this.nft);
-        } finally {
-          lastReadMs = performance.now() - started;
-        }
-      },
-      () => Math.max(1000, 10 * lastReadMs),
-    );
+    this.healer = new KernelHealer({
+      nft: this.nft,
+      ledger: this.ledger,
+      flusher: this.flusher,
+      sync: this.sync,
+      ruleset: this.ruleset,
+      applyRuleset: () => this.applyRuleset(),
+      log,
+      clock,
+    });
+    this.watch = new KernelWatch({
+      nft: this.nft,
+      healer: this.healer,
+      log,
+      settings: () => ({ monitor: this.config.engine.kernel_monitor, fullCheckMs: this.config.engine.rules_check_ms }),
+    });
+    this.dropCounters = sharedCounterReader(this.nft);
     this.operations = new BanOperations({
       ledger: this.ledger,
       decider: this.decider,
@@ -172,12 +174,13 @@ export class Daemon implements DaemonView {
       dropCounters: this.dropCounters,
       rulesetAppliedMs: () => this.ruleset.appliedAtMs,
       sourceStats: () => this.sourceStats(),
+      healStats: () => ({ ...this.healer.stats, kernelWatch: this.watch.status }),
     });
     const e = () => this.config.engine;
     const kernelTasks = this.dryRun
       ? []
       : [
-          { name: 'heal', everyMs: () => e().heal_poll_ms, run: () => this.sync.heal() },
+          { name: 'heal', everyMs: () => e().heal_poll_ms, run: () => this.watch.tick() },
           { name: 'kernel_scanners', everyMs: () => e().kernel_scan_poll_ms, run: () => this.sync.pollScanners() },
         ];
     this.timers = new Timers(
@@ -215,13 +218,16 @@ export class Daemon implements DaemonView {
       this.log.warn({ err: (err as Error).message }, 'nft -i co-process did not start; batches will retry it');
     }
     this.timers.start();
+    if (!this.dryRun) this.watch.start();
   }
 
   /** Sends what is pending, stops the timers and the co-processes. Bans stay in the kernel. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.watch.stop();
     this.timers.stop();
+    await this.healer.idle();
     await this.sync.reconciled;
     await this.flusher.flushed();
     this.flusher.close();
