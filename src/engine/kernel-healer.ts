@@ -11,8 +11,9 @@
  * Elements the monitor saw deleted from the ban hash sets go back without reading the sets.
  *
  * Repairs run one at a time; what is reported meanwhile is merged into the next one. Each heal
- * is counted by its worst kind (table, chain, set, rule, elements) and logged with what was
- * repaired and how long it took.
+ * is counted by its worst kind (table, set, chain, rule, elements: a set can only be deleted once
+ * the rules using it are gone, so a deleted set comes with emptied chains) and logged with what
+ * was repaired and how long it took.
  */
 import type { Clock } from '../clock.ts';
 import { ErrorCodes, isNftsentryError } from '../errors.ts';
@@ -29,10 +30,10 @@ import { type Damage, describeDamage, mergeDamage, noDamage } from './kernel-dam
 import type { KernelSync, ReconcileSummary } from './kernel-sync.ts';
 import { remainingSec } from './reconcile.ts';
 
-export type HealKind = 'table' | 'chain' | 'set' | 'rule' | 'elements';
+export type HealKind = 'table' | 'set' | 'chain' | 'rule' | 'elements';
 
 /** Worst first: a heal counts as its worst kind. */
-const KINDS: readonly HealKind[] = ['table', 'chain', 'set', 'rule', 'elements'];
+const KINDS: readonly HealKind[] = ['table', 'set', 'chain', 'rule', 'elements'];
 
 /** A ban with less time left is not put back: its element would expire before it mattered. */
 const MIN_LEFT_SEC = 2;
@@ -70,7 +71,7 @@ interface Job {
 export class KernelHealer {
   readonly stats: HealStats = {
     heals: 0,
-    healsByKind: { table: 0, chain: 0, set: 0, rule: 0, elements: 0 },
+    healsByKind: { table: 0, set: 0, chain: 0, rule: 0, elements: 0 },
     lastHealMs: null,
     fullChecks: 0,
   };
