@@ -154,7 +154,7 @@ export const engineSchema = z
      * (docs/engine.md); false: the probe and the full check below only.
      */
     kernel_monitor: z.boolean().default(true),
-    /** How often the table and ban sets are probed while no `nft monitor` listens (self-healing). */
+    /** With `kernel_monitor: false`: how often the table and ban sets are probed (self-healing). */
     heal_poll_ms: z.number().int().min(100).max(60_000).default(500),
     /**
      * How often the whole table is checked (self-healing's safety net): chains and their rules,

@@ -22,6 +22,8 @@ export interface Damage {
   removed: Map<string, BanSetName>;
   /** Sets whose events nft cannot print were touched: read them. */
   unclear: boolean;
+  /** Ban sets to read back whole (what the monitor shows of them is not all there is). */
+  sets: Set<BanSetName>;
   /** Lines were dropped (a very large transaction): check everything. */
   incomplete: boolean;
   /** What was seen, counted (`delete rule prerouting: 9`), for the log. */
@@ -29,16 +31,17 @@ export interface Damage {
 }
 
 export function noDamage(): Damage {
-  return { structure: false, removed: new Map(), unclear: false, incomplete: false, seen: new Map() };
+  return { structure: false, removed: new Map(), unclear: false, sets: new Set(), incomplete: false, seen: new Map() };
 }
 
 export function isDamage(d: Damage): boolean {
-  return d.structure || d.removed.size > 0 || d.unclear || d.incomplete;
+  return d.structure || d.removed.size > 0 || d.unclear || d.sets.size > 0 || d.incomplete;
 }
 
 /** `b` folded into `a` (later changes win for an element). */
 export function mergeDamage(a: Damage, b: Damage): Damage {
   for (const [k, s] of b.removed) a.removed.set(k, s);
+  for (const s of b.sets) a.sets.add(s);
   for (const [k, n] of b.seen) a.seen.set(k, (a.seen.get(k) ?? 0) + n);
   a.structure ||= b.structure;
   a.unclear ||= b.unclear;
@@ -106,6 +109,16 @@ function readLine(d: Damage, line: string): void {
   if ((what === 'set' || what === 'map') && (name ?? '').startsWith('__')) return; // a rule's anonymous set
   d.structure = true;
   count(what === 'rule' ? `${verb} rule ${name ?? ''}` : `${verb} ${what}${what === 'table' ? '' : ` ${name ?? ''}`}`);
+}
+
+/**
+ * The first lines of a large transaction still being printed: the ban sets it deleted elements
+ * from are to be read back whole at once (the rest of its lines may take seconds to come).
+ */
+export function readEarlyDamage(lines: readonly string[]): Damage {
+  const d = noDamage();
+  for (const set of readDamage(lines).removed.values()) d.sets.add(set);
+  return d;
 }
 
 /** The damage in one foreign transaction's lines (`truncated`: some were dropped). */

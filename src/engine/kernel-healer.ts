@@ -165,6 +165,7 @@ export class KernelHealer {
       if (set && BAN_SET_NAMES.includes(set)) read.add(set);
     }
     if (d.unclear) for (const s of ['bannet4', 'bannet6'] as const) read.add(s);
+    for (const s of d.sets) read.add(s);
     // A new table's scanners sets start empty: what is found there again is new.
     if (tableGone) this.p.sync.forgetScanners();
     const summary = read.size > 0 ? await this.p.sync.reconcileBanSets([...read], MIN_LEFT_SEC) : null;

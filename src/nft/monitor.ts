@@ -20,26 +20,37 @@
  * So the process is restarted whenever it exits, and every restart is a `gap`: what happened
  * until it listens again is unknown, and the owner checks the kernel in full.
  *
- * It listens once it has printed its first generation line (nft has subscribed by then); the
- * owner makes one happen with a small transaction of its own (a probe).
+ * It listens once its netlink socket is subscribed to the nftables group (seen in /proc, so no
+ * transaction is needed to find out, which would make nft read the ruleset again; see
+ * watchStart), or once it printed a generation.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { type NftExecConfig, spawnNft } from './exec.ts';
 import type { MonitorEvents, MonitorGeneration, MonitorHandle, MonitorOptions, MonitorStats } from './nft.ts';
 
 const GENERATION = /^# new generation (\d+)(?: by process (\d+) \([^)]*\))?$/;
 
-/** Pure: `nft monitor`'s stdout, in chunks as they come -> whole generations. */
+/**
+ * Pure: `nft monitor`'s stdout, in chunks as they come -> whole generations. A transaction with
+ * many changes takes nft a while to print (tens of microseconds a line: seconds for `nft flush
+ * set` of 100k elements), but the kernel committed it before nft printed its first line: once
+ * the open one has `earlyLines` lines, `takeEarly` hands them over (once), and its generation is
+ * marked `early`.
+ */
 export class GenerationReader {
   private partial = '';
   private lines: string[] = [];
   private truncated = false;
+  private early: 'no' | 'due' | 'taken' = 'no';
   private readonly owns: (pid: number) => boolean;
   private readonly maxLines: number;
+  private readonly earlyLines: number;
 
-  constructor(owns: (pid: number) => boolean, maxLines = 1_000_000) {
+  constructor(owns: (pid: number) => boolean, maxLines = 1_000_000, earlyLines = 1000) {
     this.owns = owns;
     this.maxLines = maxLines;
+    this.earlyLines = earlyLines;
   }
 
   push(chunk: string): MonitorGeneration[] {
@@ -53,45 +64,94 @@ export class GenerationReader {
       if (!g) {
         if (this.lines.length < this.maxLines) this.lines.push(line);
         else this.truncated = true;
+        if (this.early === 'no' && this.lines.length >= this.earlyLines) this.early = 'due';
         continue;
       }
       const pid = g[2] === undefined ? null : Number(g[2]);
       const own = pid !== null && this.owns(pid);
-      out.push({ gen: Number(g[1]), pid, own, lines: own ? [] : this.lines, truncated: this.truncated });
+      const early = this.early === 'taken';
+      out.push({ gen: Number(g[1]), pid, own, lines: own ? [] : this.lines, truncated: this.truncated, early });
       this.lines = [];
       this.truncated = false;
+      this.early = 'no';
     }
     this.partial = text.slice(from);
     return out;
   }
+
+  /** The first lines of a transaction still being printed, once it has `earlyLines`; else null. */
+  takeEarly(): string[] | null {
+    if (this.early !== 'due') return null;
+    this.early = 'taken';
+    return this.lines.slice(0, this.earlyLines);
+  }
 }
 
-/** A process that lived at least this long is not dying young: the next restart is quick again. */
+/** A process that listened at least this long is not dying young: the next restart is quick again. */
 const HEALTHY_MS = 10_000;
+/** How often a starting process is looked at (has it subscribed yet?). */
+const SUBSCRIBE_POLL_MS = 20;
+/** NETLINK_NETFILTER, and the bit of NFNLGRP_NFTABLES in /proc/net/netlink's group mask. */
+const NETLINK_NETFILTER = 12;
+const NFTABLES_GROUP = 1 << (7 - 1);
+
+/**
+ * True once process `pid` holds a netfilter netlink socket subscribed to the nftables group
+ * (from /proc/PID/net/netlink, the process's own network namespace, and its file descriptors).
+ */
+export function subscribed(pid: number): boolean {
+  let table: string;
+  const sockets = new Set<string>();
+  try {
+    table = readFileSync(`/proc/${pid}/net/netlink`, 'utf8');
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' });
+      if (link.startsWith('socket:[')) sockets.add(link.slice(8, -1));
+    }
+  } catch {
+    return false;
+  }
+  return table
+    .split('\n')
+    .slice(1)
+    .some((line) => {
+      const f = line.trim().split(/\s+/);
+      return (
+        Number(f[1]) === NETLINK_NETFILTER &&
+        (Number.parseInt(f[3] ?? '0', 16) & NFTABLES_GROUP) !== 0 &&
+        sockets.has(f[9] ?? '')
+      );
+    });
+}
 
 export class NftMonitor implements MonitorHandle {
   readonly stats: MonitorStats = { starts: 0, exits: 0, recycles: 0, generations: 0, foreign: 0, lostEvents: 0 };
   private readonly exec: NftExecConfig;
   private readonly events: MonitorEvents;
-  private readonly recycleBytes: number;
-  private readonly delays: { min: number; max: number };
+  private readonly o: Required<MonitorOptions>;
   private child: ChildProcess | null = null;
   private running = false;
   private listen = false;
   private bytes = 0;
-  private startedAt = 0;
+  private listenedAt = 0;
   private delayMs: number;
-  private timer: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private startTimer: NodeJS.Timeout | null = null;
+  private quietTimer: NodeJS.Timeout | null = null;
 
   constructor(exec: NftExecConfig, events: MonitorEvents, options: MonitorOptions = {}) {
     this.exec = exec;
     this.events = events;
-    this.recycleBytes = options.recycleBytes ?? 8 << 20;
-    this.delays = options.restartDelayMs ?? { min: 100, max: 10_000 };
-    this.delayMs = this.delays.min;
+    this.o = {
+      recycleBytes: options.recycleBytes ?? 8 << 20,
+      quietMs: options.quietMs ?? 2000,
+      startTimeoutMs: options.startTimeoutMs ?? 20_000,
+      restartDelayMs: options.restartDelayMs ?? { min: 100, max: 60_000 },
+    };
+    this.delayMs = this.o.restartDelayMs.min;
   }
 
-  /** True once the running process printed its first generation. */
+  /** True while the running process is subscribed (or has printed a generation). */
   get listening(): boolean {
     return this.listen;
   }
@@ -110,16 +170,13 @@ export class NftMonitor implements MonitorHandle {
   /** Stops the process; nothing is restarted and no event follows. */
   stop(): void {
     this.running = false;
-    this.listen = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const c = this.child;
-    this.child = null;
-    if (c && c.exitCode === null) c.kill('SIGTERM');
+    this.end(this.child);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
   }
 
   private spawn(): void {
-    this.timer = null;
+    this.restartTimer = null;
     if (!this.running) return;
     let child: ChildProcess;
     try {
@@ -133,14 +190,16 @@ export class NftMonitor implements MonitorHandle {
     this.child = child;
     this.stats.starts++;
     this.bytes = 0;
-    this.startedAt = performance.now();
+    this.watchStart(child);
     const reader = new GenerationReader((pid) => this.exec.processes?.owns(pid) ?? false);
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => {
       if (this.child !== child) return;
       this.bytes += chunk.length;
       for (const g of reader.push(chunk)) this.deliver(g);
-      if (this.bytes >= this.recycleBytes && this.child === child) this.recycle(child);
+      const early = reader.takeEarly();
+      if (early) this.events.early?.(early);
+      if (this.bytes >= this.o.recycleBytes) this.recycleWhenQuiet(child);
     });
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
@@ -153,39 +212,85 @@ export class NftMonitor implements MonitorHandle {
     child.on('error', () => undefined);
     child.on('exit', (code, signal) => {
       if (this.child !== child) return;
-      this.child = null;
-      this.listen = false;
+      const healthy = this.listen && performance.now() - this.listenedAt >= HEALTHY_MS;
+      this.end(child);
       this.stats.exits++;
       this.events.gap(`nft monitor exited (${signal ?? `code ${code}`})`);
-      this.restartLater(performance.now() - this.startedAt >= HEALTHY_MS);
+      this.restartLater(healthy);
     });
+  }
+
+  /**
+   * nft reads the whole ruleset, every element included, before it subscribes (2.5 s with 100k
+   * elements), and reads it again whenever a transaction lands meanwhile: under steady changes it
+   * may never get there, reading at full speed. So a start is given `startTimeoutMs`, then retried
+   * later.
+   */
+  private watchStart(child: ChildProcess): void {
+    const started = performance.now();
+    this.startTimer = setInterval(() => {
+      if (this.child !== child || this.listen) return this.stopWatching();
+      if (child.pid !== undefined && subscribed(child.pid)) return this.markListening();
+      if (performance.now() - started < this.o.startTimeoutMs) return;
+      this.end(child);
+      this.events.gap(`nft monitor did not subscribe within ${this.o.startTimeoutMs} ms (the ruleset kept changing)`);
+      this.restartLater(false);
+    }, SUBSCRIBE_POLL_MS);
+    this.startTimer.unref();
+  }
+
+  private stopWatching(): void {
+    if (this.startTimer) clearInterval(this.startTimer);
+    this.startTimer = null;
+  }
+
+  private markListening(): void {
+    this.stopWatching();
+    if (this.listen) return;
+    this.listen = true;
+    this.listenedAt = performance.now();
+    this.events.listening();
   }
 
   private deliver(g: MonitorGeneration): void {
     this.stats.generations++;
     if (!g.own) this.stats.foreign++;
-    if (!this.listen) {
-      this.listen = true;
-      this.events.listening();
-    }
+    // A generation printed: it listens, whatever /proc said so far.
+    this.markListening();
     this.events.generation(g);
   }
 
-  private recycle(child: ChildProcess): void {
-    this.stats.recycles++;
-    this.child = null;
+  /** The output since the start passed `recycleBytes`: replaced once nothing happened for `quietMs`. */
+  private recycleWhenQuiet(child: ChildProcess): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      if (this.child !== child) return;
+      this.stats.recycles++;
+      const bytes = this.bytes;
+      this.end(child);
+      this.events.gap(`nft monitor replaced after ${bytes} bytes of output`);
+      this.spawn();
+    }, this.o.quietMs);
+    this.quietTimer.unref();
+  }
+
+  /** Forgets the process (and kills it if it runs). */
+  private end(child: ChildProcess | null): void {
+    this.stopWatching();
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = null;
+    if (child && this.child === child) this.child = null;
     this.listen = false;
-    child.kill('SIGTERM');
-    this.events.gap(`nft monitor replaced after ${this.bytes} bytes of output`);
-    this.spawn();
+    if (child && child.exitCode === null) child.kill('SIGTERM');
   }
 
   private restartLater(healthy: boolean): void {
     if (!this.running) return;
-    if (healthy) this.delayMs = this.delays.min;
+    if (healthy) this.delayMs = this.o.restartDelayMs.min;
     const delay = this.delayMs;
-    this.delayMs = Math.min(this.delays.max, this.delayMs * 2);
-    this.timer = setTimeout(() => this.spawn(), delay);
-    this.timer.unref();
+    this.delayMs = Math.min(this.o.restartDelayMs.max, this.delayMs * 2);
+    this.restartTimer = setTimeout(() => this.spawn(), delay);
+    this.restartTimer.unref();
   }
 }

@@ -34,12 +34,20 @@ export interface MonitorGeneration {
   lines: string[];
   /** It had more than `maxLines` lines; the others were dropped. */
   truncated: boolean;
+  /** Its first lines were handed over early (MonitorEvents.early), before this generation line. */
+  early: boolean;
 }
 
 export interface MonitorEvents {
-  /** A (re)started monitor printed its first generation: from here on it misses nothing until a `gap`. */
+  /** A (re)started monitor subscribed: from here on it misses nothing until a `gap`. */
   listening(): void;
   generation(g: MonitorGeneration): void;
+  /**
+   * The first lines of a large transaction nft is still printing (its generation follows, marked
+   * `early`, own or not). The kernel committed it before nft printed anything: what it did is
+   * already in the kernel.
+   */
+  early?(lines: readonly string[]): void;
   /** Changes may have been missed: the process exited (it is restarted) or nft reported lost events. */
   gap(why: string): void;
 }
@@ -47,7 +55,11 @@ export interface MonitorEvents {
 export interface MonitorOptions {
   /** Output after which the process is replaced (its element cache only grows); 8 MiB by default. */
   recycleBytes?: number;
-  /** Delay before a restart, doubled while the process keeps dying young; 100 ms .. 10 s by default. */
+  /** ...once it printed nothing for this long; 2 s by default. */
+  quietMs?: number;
+  /** A process not subscribed after this long is ended and started again later; 20 s by default. */
+  startTimeoutMs?: number;
+  /** Delay before a restart, doubled while the process keeps dying young; 100 ms .. 60 s by default. */
   restartDelayMs?: { min: number; max: number };
 }
 
@@ -63,7 +75,7 @@ export interface MonitorStats {
 /** A running `nft monitor` (nft/monitor.ts). */
 export interface MonitorHandle {
   readonly stats: MonitorStats;
-  /** True once the running process printed its first generation. */
+  /** True while the running process is subscribed. */
   readonly listening: boolean;
   start(): void;
   /** Stops it; nothing is restarted and no event follows. */

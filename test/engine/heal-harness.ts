@@ -3,6 +3,7 @@
  * inside the namespace, one read of the whole table (through a `nft -j -i` read session, a few
  * milliseconds, so that a heal can be timed closely), and the chains that jump to a chain.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Netns } from '../../src/lab/netns.ts';
 import type { NftJson } from '../../src/nft/nft.ts';
 import type { NftRunner } from '../../src/nft/runner.ts';
@@ -106,4 +107,35 @@ export function apiClient(ns: Netns, port: number, token: () => string): Api {
     }
     return { status, body: parsed };
   };
+}
+
+/** CPU time (user + system) a process has used, in ms; 0 once it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident memory of a process, in MB. */
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+/** The `nft monitor` a daemon started (its child), or null. */
+export function monitorPid(daemonPid: number): number | null {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === daemonPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'nft\0monitor\0') return Number(pid);
+    } catch {
+      // gone
+    }
+  }
+  return null;
 }

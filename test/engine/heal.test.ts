@@ -17,7 +17,18 @@ import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
 import { CHAINS } from '../../src/nft/objects.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { alertLines, pollUntil, startDaemon, type Daemon } from './daemon-harness.ts';
-import { apiClient, BAN_SETS, referrers, sameAs, snapshot, timeLeftOff, type TableSnapshot } from './heal-harness.ts';
+import {
+  apiClient,
+  BAN_SETS,
+  cpuMs,
+  monitorPid,
+  referrers,
+  rssMb,
+  sameAs,
+  snapshot,
+  timeLeftOff,
+  type TableSnapshot,
+} from './heal-harness.ts';
 
 const PORT = 8766;
 let lab: LabTopology;
@@ -31,14 +42,14 @@ const api = () => apiClient(ns, PORT, () => token);
 const daemons: Daemon[] = [];
 const rows: Array<{ damage: string; kind: string; healedMs: number; daemonMs: number }> = [];
 
-function writeConfig(rulesCheckMs: number): void {
+function writeConfig(rulesCheckMs: number, monitor = true): void {
   writeFileSync(
     cfgPath,
     `services: { tcp: [22] }
 api: { port: ${PORT}, token_file: ${dir}/api.token }
-store: { path: ${dir}/state.db }
+store: { path: ${dir}/state-${daemons.length}.db }
 sources: { inputs: [ { type: unix_stream, path: ${sock} } ] }
-engine: { heal_poll_ms: 200, kernel_scan_poll_ms: 1000, expire_poll_ms: 200, rules_check_ms: ${rulesCheckMs} }
+engine: { heal_poll_ms: 200, kernel_scan_poll_ms: 1000, expire_poll_ms: 200, rules_check_ms: ${rulesCheckMs}, kernel_monitor: ${monitor} }
 policy:
   ipv6_prefix: 128
   rules:
@@ -63,8 +74,8 @@ function openSource(): Promise<Socket> {
   });
 }
 
-async function start(rulesCheckMs: number): Promise<Daemon> {
-  writeConfig(rulesCheckMs);
+async function start(rulesCheckMs: number, monitor = true): Promise<Daemon> {
+  writeConfig(rulesCheckMs, monitor);
   const d = startDaemon(ns, cfgPath);
   daemons.push(d);
   await d.waitForLog('nftsentry running');
@@ -116,8 +127,9 @@ describe('self-healing in a namespace', () => {
     await untilListening(d);
     before = (await snapshot(nft))!;
     const n = d.logs.length;
-    await nft.runScript(script);
+    // From the start of the nft command that does the damage (its commit is a few ms later).
     const damagedAt = performance.now();
+    await nft.runScript(script);
     let healed: TableSnapshot | null = null;
     await pollUntil(
       `${name}: healed`,
@@ -259,5 +271,68 @@ describe("the daemon's own changes", () => {
     expect(engine.heals).toBe(0);
     expect(engine.fullChecks).toBeGreaterThan(5);
     await stop(d);
+  });
+});
+
+describe('at scale', () => {
+  /** `count` new bans of 1 h from alerts at `perMs` per ms (0: all at once); resolves once ban4 holds `total`. */
+  async function bans(first: number, count: number, perMs: number, total: number): Promise<void> {
+    const s = await openSource();
+    // 198.18.16.0 on: clear of the lab's own addresses, inside 198.18.0.0/16 for 60k bans.
+    const ip = (i: number) => `198.18.${((i + 4096) >> 8) & 255}.${(i + 4096) & 255}`;
+    for (let i = first; i < first + count; ) {
+      const n = perMs === 0 ? count : perMs * 10;
+      s.write(Array.from({ length: Math.min(n, first + count - i) }, (_, k) => `${alertFrom(ip(i + k))}\n`).join(''));
+      i += n;
+      if (perMs > 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    s.end();
+    await pollUntil(
+      `ban4 holding ${total}`,
+      async () =>
+        (await nft.json(['list', 'set', 'inet', 'nftsentry', 'ban4'])).nftables.some(
+          (o) => ((o.set as { elem?: unknown[] } | undefined)?.elem?.length ?? 0) >= total,
+        ),
+      60_000,
+      200,
+    );
+  }
+
+  it('the listener at 1k bans/s, the monitor with 50k bans, and `flush set ban4` of 50k bans', async () => {
+    await nft.run(['flush', 'ruleset']);
+    const cost: Record<string, number> = {};
+    for (const monitor of [false, true]) {
+      const d = await start(600_000, monitor);
+      if (monitor) await untilListening(d);
+      const mon = monitor ? monitorPid(d.pid) : null;
+      const [d0, m0] = [cpuMs(d.pid), mon ? cpuMs(mon) : 0];
+      await bans(0, 3000, 1, 3000);
+      cost[`daemon CPU ms, 3000 bans at 1/ms, monitor ${monitor ? 'on' : 'off'}`] = cpuMs(d.pid) - d0;
+      if (mon) cost['nft monitor CPU ms for them'] = cpuMs(mon) - m0;
+      if (!monitor) {
+        await stop(d);
+        await nft.run(['flush', 'ruleset']);
+        continue;
+      }
+      cost['nft monitor RSS MB, 3000 bans'] = rssMb(mon!);
+      await bans(3000, 47_000, 0, 50_000);
+      cost['nft monitor RSS MB, 50k bans (after adding them)'] = rssMb(mon!);
+      // The daemon logs the heal once its repair transaction returned: the log's time is when the
+      // bans were back in the kernel (another monitor here would compete for the CPU it measures).
+      const n = d.logs.length;
+      const flushedAt = Date.now();
+      await nft.run(['flush', 'set', 'inet', 'nftsentry', 'ban4']);
+      const log = await d.waitForLog('self-healed', 20_000, n);
+      expect(log.kind).toBe('elements');
+      expect(log.bans).toEqual({ added: 50_000, refreshed: 0 });
+      const backMs = Number(log.time) - flushedAt;
+      cost['flush set ban4 with 50k bans: ms until back in the kernel'] = backMs;
+      cost['  of which until nft monitor showed it'] = backMs - Number(log.sinceReportedMs);
+      cost['  of which the repair (one transaction of 50k elements)'] = Number(log.durationMs);
+      await bans(0, 0, 0, 50_000);
+      await stop(d);
+    }
+    console.log('cost of the kernel watch:');
+    console.table(cost);
   });
 });

@@ -4,7 +4,7 @@
  * reader that cuts the monitor's output into transactions (nft/monitor.ts). Pure.
  */
 import { describe, expect, it } from 'vitest';
-import { describeDamage, isDamage, mergeDamage, readDamage } from '../../src/engine/kernel-damage.ts';
+import { describeDamage, isDamage, mergeDamage, readDamage, readEarlyDamage } from '../../src/engine/kernel-damage.ts';
 import { GenerationReader } from '../../src/nft/monitor.ts';
 
 const summary = (lines: string[]) => {
@@ -157,17 +157,33 @@ describe('GenerationReader', () => {
         own: false,
         lines: ['delete element inet nftsentry ban4 { 198.51.100.7 timeout 1h expires 59m }'],
         truncated: false,
+        early: false,
       },
       // The daemon's own: its lines are not kept.
-      { gen: 270, pid: 4242, own: true, lines: [], truncated: false },
+      { gen: 270, pid: 4242, own: true, lines: [], truncated: false, early: false },
       // Printed nothing (a silent set event): a transaction all the same.
-      { gen: 271, pid: 26970, own: false, lines: [], truncated: false },
+      { gen: 271, pid: 26970, own: false, lines: [], truncated: false, early: false },
     ]);
   });
 
   it('a generation without its process is foreign; more lines than the cap are dropped and flagged', () => {
     const r = reader();
     const out = r.push('a\nb\nc\nd\n# new generation 7\n');
-    expect(out).toEqual([{ gen: 7, pid: null, own: false, lines: ['a', 'b', 'c'], truncated: true }]);
+    expect(out).toEqual([{ gen: 7, pid: null, own: false, lines: ['a', 'b', 'c'], truncated: true, early: false }]);
+  });
+
+  it('hands over the first lines of a transaction still being printed, once; its generation is marked early', () => {
+    const r = new GenerationReader(() => false, 100, 2);
+    expect(r.push('delete element inet nftsentry ban4 { 198.51.100.1 }\n')).toEqual([]);
+    expect(r.takeEarly()).toBeNull();
+    r.push('delete element inet nftsentry ban4 { 198.51.100.2 }\ndelete element inet nftsentry ban6 { 2001:db8::9 }\n');
+    const early = r.takeEarly()!;
+    expect(early).toHaveLength(2);
+    expect(r.takeEarly()).toBeNull();
+    expect([...readEarlyDamage(early).sets]).toEqual(['ban4']);
+    const [g] = r.push('# new generation 9 by process 1 (nft)\n');
+    expect(g).toMatchObject({ gen: 9, early: true });
+    expect(g!.lines).toHaveLength(3);
+    expect(r.push('x\n# new generation 10 by process 1 (nft)\n')[0]!.early).toBe(false);
   });
 });

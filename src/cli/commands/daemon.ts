@@ -245,6 +245,8 @@ export class Daemon implements DaemonView {
     if (!this.dryRun) await this.applyRuleset();
     await this.sync.liftMatching((t) => this.decider.whyPrefixProtected(t) !== null);
     this.timers.restart();
+    if (!this.dryRun && !config.engine.kernel_monitor) this.watch.stop();
+    if (!this.dryRun) this.watch.start();
     this.log.info({ rules: config.policy.rules.length }, 'config reloaded; bans kept');
   }
 
