@@ -3,7 +3,8 @@
  * one of its transactions (nft/monitor.ts). Pure.
  *
  * - Chains, rules, sets, maps, counters or the table deleted, or rules added: the structure may be
- *   damaged (the healer compares the table's shape with the expected one before it re-applies).
+ *   damaged (the healer compares the table's shape with the expected one before it re-applies);
+ *   a ban set deleted, or the table, lost its elements too: it is to be read back.
  * - Elements deleted from the ban hash sets (ban4, ban6, ban6net64): which bans, net of what the
  *   same transaction added back (a refresh is add + delete + add).
  * - Anything about the prefix-ban sets (bannet4/6) or the config sets: nft 1.0.6 prints their
@@ -14,6 +15,7 @@
 import { canonicalIp } from '../net/ip.ts';
 import { CONFIG_SETS, NETWORK_KEY_SETS, TABLE_FAMILY, TABLE_NAME } from '../nft/objects.ts';
 import type { BanSetName } from './ban-target.ts';
+import { BAN_SET_NAMES } from './kernel-bans.ts';
 
 export interface Damage {
   /** The table's chains, rules or objects changed: compare its shape. */
@@ -108,6 +110,9 @@ function readLine(d: Damage, line: string): void {
   if (verb !== 'delete' && what !== 'rule') return; // declarations change nothing
   if ((what === 'set' || what === 'map') && (name ?? '').startsWith('__')) return; // a rule's anonymous set
   d.structure = true;
+  // A ban set deleted (alone or with the table) lost its elements: read back after the repair.
+  if (verb === 'delete' && what === 'table') for (const s of BAN_SET_NAMES) d.sets.add(s);
+  if (verb === 'delete' && what === 'set' && BAN_SET_NAMES.includes(name as BanSetName)) d.sets.add(name as BanSetName);
   count(what === 'rule' ? `${verb} rule ${name ?? ''}` : `${verb} ${what}${what === 'table' ? '' : ` ${name ?? ''}`}`);
 }
 

@@ -126,6 +126,19 @@ export class KernelHealer {
     });
   }
 
+  /** `job` waits again, merged with what is pending. */
+  private requeue(job: Job): void {
+    const later: Job = { ...job, why: new Set(job.why), done: job.done.splice(0) };
+    const p = this.pending;
+    if (p) {
+      mergeDamage(later.damage, p.damage);
+      later.full ||= p.full;
+      for (const w of p.why) later.why.add(w);
+      later.done.push(...p.done);
+    }
+    this.pending = later;
+  }
+
   private kick(): void {
     if (this.running || !this.pending) return;
     const job = this.pending;
@@ -139,12 +152,12 @@ export class KernelHealer {
       });
   }
 
-  /** The shape's findings, or none when an apply overlapped the read (it rewrote the table anyway). */
-  private async shapeDamage(): Promise<ShapeFinding[]> {
+  /** The shape's findings; null when an apply overlapped the read (the expected shape is changing). */
+  private async shapeDamage(): Promise<ShapeFinding[] | null> {
     const { ruleset } = this.p;
     const epoch = ruleset.epoch;
     const actual = await readTableShape(this.p.nft);
-    if (ruleset.applying || ruleset.epoch !== epoch) return [];
+    if (ruleset.applying || ruleset.epoch !== epoch) return null;
     return shapeFindings(ruleset.expectedShape, actual);
   }
 
@@ -152,9 +165,16 @@ export class KernelHealer {
     await this.p.sync.reconciled;
     const started = performance.now();
     const d = job.damage;
+    const readShape = job.full || d.structure || d.unclear || d.incomplete;
+    const findings = readShape ? await this.shapeDamage() : [];
+    if (!findings) {
+      // Checked again after that apply, against the shape it leaves (its callers wait for that).
+      this.requeue(job);
+      return;
+    }
     if (job.full) this.stats.fullChecks++;
-    const findings = job.full || d.structure || d.unclear || d.incomplete ? await this.shapeDamage() : [];
-    if (findings.length > 0 || !this.p.ruleset.expectedShape) await this.p.applyRuleset();
+    // Without an expected shape (its read after the last apply failed), apply again to have one.
+    if (findings.length > 0 || (readShape && !this.p.ruleset.expectedShape)) await this.p.applyRuleset();
     // The ban sets to read back: all in a full check or once the table was gone, a ban set that
     // was deleted, the prefix-ban sets whose events nft cannot print.
     const read = new Set<BanSetName>();

@@ -77,6 +77,10 @@ describe('readDamage', () => {
       'delete table ip other',
     ]);
     expect(d.structure).toBe(true);
+    expect([...d.sets]).toEqual(['ban4', 'ban6', 'ban6net64', 'bannet4', 'bannet6']);
+    expect([...readDamage(['delete set inet nftsentry ban6net64', 'delete set inet nftsentry allow4']).sets]).toEqual([
+      'ban6net64',
+    ]);
     expect(describeDamage(d)).toEqual([
       'delete set ban4',
       'delete counter drop_banned',

@@ -155,6 +155,23 @@ describe('KernelHealer on the fake nft', () => {
     expect((await bans()).ban4).toEqual({ '198.51.100.1': 540, '198.51.100.2': 540 });
   });
 
+  it("a set deleted while the daemon's own apply runs (it re-creates the set empty): the bans still come back", async () => {
+    for (const order of ['apply first', 'report first']) {
+      const d = await daemon();
+      now += 20_000;
+      await nft.runScript('flush chain inet nftsentry prerouting\ndelete set inet nftsentry ban4\n');
+      const damage = readDamage(['delete rule inet nftsentry prerouting handle 3', 'delete set inet nftsentry ban4']);
+      const apply = order === 'apply first' ? d.operations.addAllow(P('192.0.2.0/24'), 'x') : null;
+      d.healer.report(damage, order);
+      const later = apply ?? d.operations.addAllow(P('192.0.2.0/24'), 'x');
+      await later;
+      await d.healer.idle();
+      expect((await bans()).ban4, order).toEqual({ '198.51.100.1': 580, '198.51.100.2': 580 });
+      await d.stop();
+      nft = new FakeNft({ clock: () => now });
+    }
+  });
+
   it('flush ruleset: the table and every ban back, each with its time left', async () => {
     const d = await daemon();
     now += 10_000;
