@@ -9,6 +9,8 @@
  * - Failures are classified once, from nft's stderr, into stable error codes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { NftsentryError, ErrorCodes, type ErrorCode } from '../errors.ts';
 import type { NftResult } from './nft.ts';
@@ -55,9 +57,37 @@ export function nftExecConfig(options: NftExecOptions = {}): NftExecConfig {
   });
 }
 
-/** The program and arguments that run `nft ARGS...` where the config says (never a shell). */
-export function nftCommand(config: NftExecConfig, args: readonly string[]): [string, string[]] {
-  return config.netns ? ['ip', ['netns', 'exec', config.netns, config.nftPath, ...args]] : [config.nftPath, [...args]];
+/**
+ * The program and arguments that run `nft ARGS...` where the config says (never a shell);
+ * `wrapper` goes in front of nft (inside the namespace).
+ */
+export function nftCommand(
+  config: NftExecConfig,
+  args: readonly string[],
+  wrapper: readonly string[] = [],
+): [string, string[]] {
+  const argv = [...wrapper, config.nftPath, ...args];
+  return config.netns ? ['ip', ['netns', 'exec', config.netns, ...argv]] : [argv[0]!, argv.slice(1)];
+}
+
+let setprivPath: string | null | undefined;
+
+/** util-linux's setpriv, if this system has it (found once through PATH). */
+function setpriv(): string | null {
+  if (setprivPath === undefined) {
+    const dirs = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+    setprivPath = dirs.map((d) => join(d, 'setpriv')).find((f) => isExecutable(f)) ?? null;
+  }
+  return setprivPath;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function classifyNftError(stderr: string): ErrorCode {
@@ -126,7 +156,8 @@ export async function execNft(config: NftExecConfig, args: readonly string[]): P
  * Starts `nft ARGS...` as a co-process (`nft -i`, `nft monitor`): stderr piped, stdin piped
  * unless `stdin: false`, stdout piped only when `stdout` is set. HOME=/dev/null: `nft -i` is GNU
  * readline, which reads and writes `$HOME/.nft.history`; nothing can be read or written under
- * /dev/null.
+ * /dev/null. `nft -i` ends at the end of its stdin when this process dies; one without stdin
+ * runs under `setpriv --pdeathsig TERM` where util-linux's setpriv is installed.
  */
 export function spawnNft(
   config: NftExecConfig,
@@ -134,7 +165,10 @@ export function spawnNft(
   options: { stdout: boolean; stdin?: boolean },
 ): ChildProcess {
   guard(config);
-  const [file, argv] = nftCommand(config, args);
+  // Without stdin, nothing tells nft that this process died (`nft monitor` would wait on its
+  // netlink socket for good): the kernel ends it then (PR_SET_PDEATHSIG, kept across exec).
+  const path = options.stdin === false ? setpriv() : null;
+  const [file, argv] = nftCommand(config, args, path ? [path, '--pdeathsig', 'TERM'] : []);
   const child = spawn(file, argv, {
     stdio: [options.stdin === false ? 'ignore' : 'pipe', options.stdout ? 'pipe' : 'ignore', 'pipe'],
     env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/dev/null' },

@@ -11,7 +11,7 @@
  *
  * Known faults of nft 1.0.6's monitor, which the owner has to live with (docs/engine.md):
  * - it reads every table with every set element when it starts (about 680 bytes of memory per
- *   element) and caches every element it sees added afterwards (about 340 bytes each, never
+ *   element) and caches every element it sees added afterwards (200-340 bytes each, never
  *   freed), so the process is replaced after `recycleBytes` of output;
  * - it pairs consecutive element events of a concatenated interval set (bannet4/6, the config
  *   sets) as if they were the two ends of one range: every other one prints nothing, the others

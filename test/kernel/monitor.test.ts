@@ -2,8 +2,9 @@
  * src/nft/monitor.ts against real `nft monitor` (nft 1.0.6) in a namespace made for this file:
  * what it reports for a runner's own transactions and for another process's, that an element
  * running out of time is reported by nothing, that every transaction touching a prefix-ban set is
- * either unclear to the damage reader or ends the process (nft cannot print those elements), and
- * that the process comes back after it died or was replaced, with a gap reported each time.
+ * either unclear to the damage reader or ends the process (nft cannot print those elements), that
+ * the process comes back after it died or was replaced, with a gap reported each time, that a
+ * start starved by steady changes is given up and retried, and that it ends with its parent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Netns } from '../../src/lab/netns.ts';
@@ -13,7 +14,10 @@ import { applyRuleset } from '../../src/nft/apply.ts';
 import { readSet } from '../../src/nft/state.ts';
 import { parseConfigText } from '../../src/config/config.ts';
 import { readDamage } from '../../src/engine/kernel-damage.ts';
-import { waitFor } from '../helpers.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { NODE_BIN, REPO, waitFor } from '../helpers.ts';
 
 let ns: Netns;
 /** The runner whose monitor it is (the daemon's part). */
@@ -193,4 +197,43 @@ describe('nft monitor', () => {
     seen.monitor.stop();
     await other.run(['flush', 'set', 'inet', 'nftsentry', 'ban4']);
   });
+
+  it('ends when the process that started it dies (kill -9): it would otherwise wait on its socket for good', async () => {
+    const code = [
+      `import { NftRunner } from ${JSON.stringify(join(REPO, 'src/nft/runner.ts'))};`,
+      `const m = new NftRunner({ netns: ${JSON.stringify(ns.name)} }).openMonitor({`,
+      "  listening: () => console.log('listening'), generation: () => {}, gap: () => {} });",
+      'm.start();',
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const child = execa(NODE_BIN, ['--input-type=module', '-e', code], { reject: false, buffer: false });
+    try {
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+      await waitFor(async () => (out.includes('listening') ? true : undefined), 20_000, 'the monitor listening', 20);
+      const monitor = childrenOf(child.pid!).find(
+        (p) => readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'nft\0monitor\0',
+      );
+      expect(monitor).toBeDefined();
+      child.kill('SIGKILL');
+      await waitFor(async () => (existsSync(`/proc/${monitor}`) ? undefined : true), 10_000, 'the monitor gone', 20);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });
+
+/** Pids whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
