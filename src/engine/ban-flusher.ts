@@ -127,6 +127,11 @@ export class BanFlusher {
     return this.all.every((l) => l.transport.running);
   }
 
+  /** Keys with a change queued or in flight: the kernel may not show it yet. */
+  unsettled(): Set<string> {
+    return this.all.reduce((keys, l) => l.addHeldKeys(keys), this.changes.keys());
+  }
+
   close(): void {
     for (const l of this.all) l.transport.close();
   }

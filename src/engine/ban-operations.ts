@@ -40,6 +40,8 @@ export interface BanOperationsParts {
   rulesetAppliedMs: () => number | null;
   sourceStats: () => unknown[];
   storeStatus: () => StoreStatus;
+  /** Self-healing's counters (heals by kind, the kernel watch). */
+  healStats: () => Record<string, unknown>;
 }
 
 /** Control characters out, at most 256 characters: what an operator's free text may carry. */
@@ -124,6 +126,7 @@ export class BanOperations implements Operations {
       engine: {
         ...this.p.enforcer.stats.snapshot(),
         ...this.p.sync.stats,
+        ...this.p.healStats(),
         restored: ledger.restored,
         nft: { ...flusher.stats, pending: flusher.pending },
       },

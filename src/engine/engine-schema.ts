@@ -148,12 +148,18 @@ export const engineSchema = z
     burst_wait_ms: z.number().int().min(0).max(10_000).default(20),
     /** How often the kernel's scanners sets are read. */
     kernel_scan_poll_ms: z.number().int().min(100).max(600_000).default(5000),
-    /** How often the table and sets are checked (self-healing). */
+    /**
+     * Self-healing watches the table with a long-lived `nft monitor` (damage repaired within
+     * milliseconds). It costs the nft process about 680 bytes of memory per ban element
+     * (docs/engine.md); false: the probe and the full check below only.
+     */
+    kernel_monitor: z.boolean().default(true),
+    /** With `kernel_monitor: false`: how often the table and ban sets are probed (self-healing). */
     heal_poll_ms: z.number().int().min(100).max(60_000).default(500),
     /**
-     * How often the prerouting rules are checked too (`nft flush table` keeps the sets, so the
-     * probe does not see it); costs an `nft list chain`, which reads every set's elements
-     * (~0.6 s of CPU with 100k bans). 0: never.
+     * How often the whole table is checked (self-healing's safety net): chains and their rules,
+     * sets, maps and counters, the config sets' element counts, and the ban sets' elements
+     * against the active bans. Reads every ban set (~0.8 s of nft CPU with 100k bans). 0: never.
      */
     rules_check_ms: z.number().int().min(0).max(3_600_000).default(60_000),
     /** How often the gateway's own addresses are re-read (`ip -j addr`). */

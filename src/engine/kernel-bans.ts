@@ -2,7 +2,8 @@
  * Reading the ban sets back from the kernel (start-up reconcile, self-healing), and a cheap probe
  * that they still exist: `add` + `delete` of a never-banned key in the ban hash sets, one
  * transaction through the co-process (under 1 ms), which fails with E_NFT_NOT_FOUND once the
- * table is gone (`nft flush ruleset`, nftables restarted).
+ * table is gone (`nft flush ruleset`, nftables restarted). The probe is also the transaction that
+ * shows a freshly started `nft monitor` listening (engine/kernel-watch.ts).
  */
 import type { ElementChange } from '../nft/elements.ts';
 import type { Nft, NftJson } from '../nft/nft.ts';
@@ -77,12 +78,14 @@ export function banSetElements(json: NftJson, prefixLen?: number): SetElement[] 
   return out;
 }
 
-export async function readBanSets(runner: Nft): Promise<Map<BanSetName, SetElement[]>> {
+/** The elements of the named ban sets (all of them by default). */
+export async function readBanSets(
+  runner: Nft,
+  sets: readonly BanSetName[] = BAN_SET_NAMES,
+): Promise<Map<BanSetName, SetElement[]>> {
   const netLen = NETWORK_KEY_SETS as Record<string, number>;
   const lists = await Promise.all(
-    BAN_SET_NAMES.map(async (s) =>
-      banSetElements(await runner.json(['list', 'set', TABLE_FAMILY, TABLE_NAME, s]), netLen[s]),
-    ),
+    sets.map(async (s) => banSetElements(await runner.json(['list', 'set', TABLE_FAMILY, TABLE_NAME, s]), netLen[s])),
   );
-  return new Map(BAN_SET_NAMES.map((s, i) => [s, lists[i]!]));
+  return new Map(sets.map((s, i) => [s, lists[i]!]));
 }

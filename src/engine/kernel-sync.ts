@@ -1,30 +1,28 @@
 /**
  * The ledger against the kernel over time: at start the active bans go back with their remaining
- * time, then a reconcile (a diff, never flush and re-add) adopts what only the kernel holds;
- * self-healing re-applies the ruleset and the bans after the table, a set or the rules vanished;
- * the kernel's scanners sets are polled (the datapath emits no event) and their new entries
- * become offences; lifting ends bans (unban, allowlist) in memory, store and kernel.
+ * time, then a reconcile (a diff, never flush and re-add) adopts what only the kernel holds; the
+ * same reconcile puts back what self-healing (kernel-healer.ts) finds missing; the kernel's
+ * scanners sets are polled (the datapath emits no event) and their new entries become offences;
+ * lifting ends bans (unban, allowlist) in memory, store and kernel.
  *
- * Owns what only these paths use: which scanners were already seen, when each target was last
- * lifted (so a reconcile racing a lift does not adopt it back), when the rules were last checked.
+ * Owns what only these paths use: which scanners were already seen, and when each target was last
+ * lifted (so a reconcile racing a lift does not adopt it back).
  */
 import { ErrorCodes, isNftsentryError, NftsentryError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type IpAddress, type IpPrefix, isFullLength, parseIp, parsePrefix, prefixContains } from '../net/ip.ts';
 import type { ElementChange } from '../nft/elements.ts';
 import type { Nft } from '../nft/nft.ts';
-import { TABLE_FAMILY, TABLE_NAME } from '../nft/objects.ts';
 import { readKernelScanners } from '../nft/scanners.ts';
 import type { BanFlusher } from './ban-flusher.ts';
 import type { BanLedger } from './ban-ledger.ts';
 import { type BanSetName, parseBanTarget } from './ban-target.ts';
 import type { Decider } from './decider.ts';
-import { PROBE, readBanSets } from './kernel-bans.ts';
+import { BAN_SET_NAMES, readBanSets } from './kernel-bans.ts';
+import type { Offender } from './offender-index.ts';
 import { reconcile, remainingSec } from './reconcile.ts';
 
 export interface SyncStats {
-  heals: number;
-  lastHealMs: number | null;
   adopted: number;
   kernelScanPolls: number;
   kernelScanErrors: number;
@@ -37,12 +35,10 @@ export interface KernelSyncParts {
   decider: Decider;
   log: Logger;
   clock: () => number;
-  /** Re-applies the base ruleset (self-healing). */
-  applyRuleset: () => Promise<void>;
   /** A new kernel detection (the Enforcer decides it). */
   onKernelScan: (address: string, reason: string, nowMs: number) => void;
-  /** How often the rules are checked (ms; 0: never) and whether scan detection is on. */
-  settings: () => { rulesCheckMs: number; scanDetection: boolean };
+  /** Whether scan detection is on. */
+  settings: () => { scanDetection: boolean };
   /** Dry run: the kernel is never read (lifting skips the scanners sets). */
   dryRun: boolean;
 }
@@ -56,14 +52,23 @@ interface Lifted {
 /** How long a lift is remembered against a racing reconcile. */
 const LIFT_MEMORY_MS = 600_000;
 
+/** What one reconcile of the ban sets did. */
+export interface ReconcileSummary {
+  added: number;
+  refreshed: number;
+  kept: number;
+  adopted: number;
+  readMs: number;
+  applyMs: number;
+}
+
 export class KernelSync {
-  readonly stats: SyncStats = { heals: 0, lastHealMs: null, adopted: 0, kernelScanPolls: 0, kernelScanErrors: 0 };
+  readonly stats: SyncStats = { adopted: 0, kernelScanPolls: 0, kernelScanErrors: 0 };
   /** Resolves when the start-up reconcile has finished (it runs after start, off its path). */
   reconciled: Promise<void> = Promise.resolve();
   private readonly p: KernelSyncParts;
   private kernelSeen = new Set<string>();
   private readonly liftedAt = new Map<string, number>();
-  private lastRulesCheck = performance.now();
   private stopping = false;
 
   constructor(parts: KernelSyncParts) {
@@ -87,7 +92,7 @@ export class KernelSync {
       { active: this.p.ledger.activeCount, totalMs: Math.round(performance.now() - started) },
       'bans restored',
     );
-    this.reconciled = this.syncBanSets().then(
+    this.reconciled = this.reconcileBanSets().then(
       (plan) => this.p.log.info({ ...plan, totalMs: Math.round(performance.now() - started) }, 'kernel reconciled'),
       (err) => {
         if (this.stopping) this.p.log.info('kernel reconcile left off: stopping');
@@ -99,40 +104,6 @@ export class KernelSync {
   /** The daemon is stopping: a reconcile under way ends after its current read, changing nothing. */
   stop(): void {
     this.stopping = true;
-  }
-
-  /**
-   * Probes the ban sets (one cheap transaction) and, every `rulesCheckMs`, the prerouting rules
-   * (`nft flush table` empties the chains but keeps the sets); re-applies what is gone.
-   */
-  async heal(): Promise<void> {
-    let why: string | null = null;
-    try {
-      await this.p.flusher.direct({ remove: PROBE });
-      const every = this.p.settings().rulesCheckMs;
-      const now = performance.now();
-      if (every > 0 && now - this.lastRulesCheck >= every) {
-        // Costly: `nft list chain` reads every set's elements.
-        this.lastRulesCheck = now;
-        const chain = await this.p.nft.json(['list', 'chain', TABLE_FAMILY, TABLE_NAME, 'prerouting']);
-        if (!JSON.stringify(chain).includes('"@ban4"')) why = 'the prerouting rules are gone';
-      }
-    } catch (err) {
-      if (!isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) throw err;
-      why = 'table inet nftsentry or a ban set is gone';
-    }
-    if (!why) return;
-    const started = performance.now();
-    this.p.log.warn({ why }, 're-applying the ruleset and the bans');
-    await this.p.applyRuleset();
-    const plan = await this.syncBanSets();
-    this.kernelSeen.clear();
-    this.stats.heals++;
-    this.stats.lastHealMs = this.p.clock();
-    this.p.log.warn(
-      { bans: plan.added + plan.refreshed + plan.kept, durationMs: Math.round(performance.now() - started) },
-      'self-healed',
-    );
   }
 
   /** New entries of the kernel's scanners sets become offences (escalation included). */
@@ -221,22 +192,40 @@ export class KernelSync {
     applied.push(read);
   }
 
-  /** Reads the ban sets, sends what is missing or wrong, adopts unknown kernel elements. */
-  private async syncBanSets() {
+  /** Forgets which scanners were seen (the table was re-created: its scanners sets start empty). */
+  forgetScanners(): void {
+    this.kernelSeen.clear();
+  }
+
+  /**
+   * Reads the ban sets (all by default), sends what is missing or has the wrong timeout, adopts
+   * unknown kernel elements. A ban with less than `minLeftSec` left is not sent. Bans with a change
+   * queued or in flight, or changed in the ledger while the sets were read, are left alone: the
+   * kernel may not show that change yet. Unknown elements are not adopted when lifted since the
+   * read began, or banned meanwhile.
+   */
+  async reconcileBanSets(sets: readonly BanSetName[] = BAN_SET_NAMES, minLeftSec = 0): Promise<ReconcileSummary> {
     const t0 = performance.now();
-    const kernel = await readBanSets(this.p.nft);
+    const unsettled = this.p.flusher.unsettled();
+    const active = new Map<string, Offender>();
+    for (const [key, o] of this.p.ledger.activeEntries()) if (sets.includes(o.set)) active.set(key, o);
+    const kernel = await readBanSets(this.p.nft, sets);
     if (this.stopping) throw new NftsentryError(ErrorCodes.NFT_CLOSED, 'stopping');
     const readMs = performance.now() - t0;
+    for (const key of this.p.flusher.unsettled()) unsettled.add(key);
     const nowMs = this.p.clock();
-    const plan = reconcile(this.p.ledger.activeEntries(), kernel, nowMs);
+    const plan = reconcile(active, kernel, nowMs, { minLeftSec });
+    const settled = (c: ElementChange) => !unsettled.has(c.key) && this.p.ledger.active(c.key) === active.get(c.key);
+    const add = plan.batch.add?.filter(settled) ?? [];
+    const refresh = plan.batch.refresh?.filter(settled) ?? [];
     const t1 = performance.now();
-    await this.p.flusher.direct(plan.batch);
+    if (add.length + refresh.length > 0) await this.p.flusher.direct({ add, refresh });
     const applyMs = performance.now() - t1;
     const writes = [];
     const moved: { add: ElementChange[]; remove: ElementChange[] } = { add: [], remove: [] };
     for (const u of plan.unknown) {
       const target = parseBanTarget(u.key);
-      if (!target) continue;
+      if (!target || unsettled.has(target.text)) continue;
       if (target.set !== u.set) {
         // In a set that no longer holds such targets (an IPv6 /64 in bannet6 from an older
         // version): out of there; an active ban is already in its own set, an unknown one is
@@ -246,6 +235,8 @@ export class KernelSync {
       }
       // Lifted while the sets were read: the kernel element is on its way out, not a lost ban.
       if ((this.liftedAt.get(target.text) ?? -Infinity) >= t0) continue;
+      // Banned while the sets were read: the ledger knows it now.
+      if (target.set === u.set && this.p.ledger.active(target.text)) continue;
       const single = target.prefix.length === (target.family === 4 ? 32 : 128);
       const isProtected = single
         ? this.p.decider.whyProtected(target.prefix.network)
@@ -261,8 +252,8 @@ export class KernelSync {
     this.stats.adopted += writes.length;
     if (moved.remove.length > 0) await this.p.flusher.direct(moved);
     return {
-      added: plan.batch.add?.length ?? 0,
-      refreshed: plan.batch.refresh?.length ?? 0,
+      added: add.length,
+      refreshed: refresh.length,
       kept: plan.kept,
       adopted: writes.length,
       readMs: Math.round(readMs),

@@ -56,6 +56,12 @@ export class NftLane {
     return this.inFlight?.keys.has(key) ?? false;
   }
 
+  /** Adds the keys of the transaction in flight to `into`; returns it. */
+  addHeldKeys(into: Set<string>): Set<string> {
+    for (const k of this.inFlight?.keys ?? []) into.add(k);
+    return into;
+  }
+
   /**
    * Runs one batch on this lane: marks it, waits for `others` holding the same keys, applies it.
    * `after` runs once nft answered (or failed), before the mark clears.

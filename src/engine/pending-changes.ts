@@ -126,6 +126,16 @@ export class PendingChanges {
     return 'automatic';
   }
 
+  /** The keys of every pending change (bans and removals, both queues). */
+  keys(): Set<string> {
+    const out = new Set<string>();
+    for (const q of [this.automatic, this.operator]) {
+      for (const k of q.bans.keys()) out.add(k);
+      for (const r of q.removes.values()) out.add(r.change.key);
+    }
+    return out;
+  }
+
   /** Takes every pending removal and up to `maxBatch` bans of a queue, oldest first. */
   take(queue: QueueName, maxBatch: number): Taken {
     return this[queue].take(maxBatch);

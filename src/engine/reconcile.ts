@@ -27,12 +27,20 @@ export function remainingSec(expiresMs: number | null, nowMs: number): number | 
   return Math.max(1, Math.ceil((expiresMs - nowMs) / 1000));
 }
 
+export interface ReconcileOptions {
+  /** A kernel timeout this far off the ledger's is refreshed (seconds). */
+  toleranceSec?: number;
+  /** A ban with less time left is not sent (its element would expire before it mattered). */
+  minLeftSec?: number;
+}
+
 export function reconcile(
   active: Iterable<readonly [string, ActiveBan]>,
   kernel: ReadonlyMap<BanSetName, readonly SetElement[]>,
   nowMs: number,
-  toleranceSec = 5,
+  options: ReconcileOptions = {},
 ): ReconcilePlan {
+  const { toleranceSec = 5, minLeftSec = 0 } = options;
   const inKernel = new Map<string, SetElement>();
   for (const [set, els] of kernel) for (const e of els) inKernel.set(`${set}|${e.key}`, e);
   const add: ElementChange[] = [];
@@ -44,6 +52,7 @@ export function reconcile(
     known.add(id);
     const want = remainingSec(ban.expiresMs, nowMs);
     const have = inKernel.get(id);
+    if (want !== null && ban.expiresMs !== null && ban.expiresMs - nowMs < minLeftSec * 1000) continue;
     const change: ElementChange = { set: ban.set, key: target, timeoutSec: want };
     if (!have) {
       add.push(change);

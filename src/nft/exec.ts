@@ -9,10 +9,13 @@
  * - Failures are classified once, from nft's stderr, into stable error codes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { NftsentryError, ErrorCodes, type ErrorCode } from '../errors.ts';
 import type { NftResult } from './nft.ts';
 import { assertNotHostNetns, hostNetnsForbiddenByEnv } from './netns-guard.ts';
+import type { NftProcesses } from './processes.ts';
 
 export interface NftExecOptions {
   /** Run inside this named network namespace (`ip netns exec`). */
@@ -23,6 +26,8 @@ export interface NftExecOptions {
   timeoutMs?: number;
   /** Refuse to run nft in the host's (PID 1's) network namespace; from the environment by default. */
   forbidHostNetns?: boolean;
+  /** Where every process started is registered (so that `nft monitor` knows its own); none by default. */
+  processes?: NftProcesses | undefined;
 }
 
 /** NftExecOptions with every default filled in, validated. */
@@ -31,6 +36,7 @@ export interface NftExecConfig {
   readonly nftPath: string;
   readonly timeoutMs: number;
   readonly forbidHostNetns: boolean;
+  readonly processes: NftProcesses | undefined;
 }
 
 const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -47,12 +53,41 @@ export function nftExecConfig(options: NftExecOptions = {}): NftExecConfig {
     nftPath: options.nftPath ?? 'nft',
     timeoutMs,
     forbidHostNetns: options.forbidHostNetns ?? hostNetnsForbiddenByEnv(),
+    processes: options.processes,
   });
 }
 
-/** The program and arguments that run `nft ARGS...` where the config says (never a shell). */
-export function nftCommand(config: NftExecConfig, args: readonly string[]): [string, string[]] {
-  return config.netns ? ['ip', ['netns', 'exec', config.netns, config.nftPath, ...args]] : [config.nftPath, [...args]];
+/**
+ * The program and arguments that run `nft ARGS...` where the config says (never a shell);
+ * `wrapper` goes in front of nft (inside the namespace).
+ */
+export function nftCommand(
+  config: NftExecConfig,
+  args: readonly string[],
+  wrapper: readonly string[] = [],
+): [string, string[]] {
+  const argv = [...wrapper, config.nftPath, ...args];
+  return config.netns ? ['ip', ['netns', 'exec', config.netns, ...argv]] : [argv[0]!, argv.slice(1)];
+}
+
+let setprivPath: string | null | undefined;
+
+/** util-linux's setpriv, if this system has it (found once through PATH). */
+function setpriv(): string | null {
+  if (setprivPath === undefined) {
+    const dirs = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+    setprivPath = dirs.map((d) => join(d, 'setpriv')).find((f) => isExecutable(f)) ?? null;
+  }
+  return setprivPath;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function classifyNftError(stderr: string): ErrorCode {
@@ -84,13 +119,17 @@ export async function execNft(config: NftExecConfig, args: readonly string[]): P
   guard(config);
   const [file, argv] = nftCommand(config, args);
   const started = performance.now();
-  const result = await execa(file, argv, {
+  const subprocess = execa(file, argv, {
     reject: false,
     timeout: config.timeoutMs,
     stdin: 'ignore',
     stripFinalNewline: false,
     env: { LC_ALL: 'C' },
   });
+  // `ip netns exec` execs nft in its own process: the pid is nft's.
+  config.processes?.started(subprocess.pid);
+  const result = await subprocess;
+  config.processes?.ended(subprocess.pid);
   const durationMs = performance.now() - started;
   if (result.timedOut) {
     throw new NftsentryError(
@@ -114,15 +153,30 @@ export async function execNft(config: NftExecConfig, args: readonly string[]): P
 }
 
 /**
- * Starts `nft ARGS...` as a co-process (for `nft -i`): stdin and stderr piped, stdout piped only
- * when `stdout` is set. HOME=/dev/null: `nft -i` is GNU readline, which reads and writes
- * `$HOME/.nft.history`; nothing can be read or written under /dev/null.
+ * Starts `nft ARGS...` as a co-process (`nft -i`, `nft monitor`): stderr piped, stdin piped
+ * unless `stdin: false`, stdout piped only when `stdout` is set. HOME=/dev/null: `nft -i` is GNU
+ * readline, which reads and writes `$HOME/.nft.history`; nothing can be read or written under
+ * /dev/null. `nft -i` ends at the end of its stdin when this process dies; one without stdin
+ * runs under `setpriv --pdeathsig TERM` where util-linux's setpriv is installed.
  */
-export function spawnNft(config: NftExecConfig, args: readonly string[], options: { stdout: boolean }): ChildProcess {
+export function spawnNft(
+  config: NftExecConfig,
+  args: readonly string[],
+  options: { stdout: boolean; stdin?: boolean },
+): ChildProcess {
   guard(config);
-  const [file, argv] = nftCommand(config, args);
-  return spawn(file, argv, {
-    stdio: ['pipe', options.stdout ? 'pipe' : 'ignore', 'pipe'],
+  // Without stdin, nothing tells nft that this process died (`nft monitor` would wait on its
+  // netlink socket for good): the kernel ends it then (PR_SET_PDEATHSIG, kept across exec).
+  const path = options.stdin === false ? setpriv() : null;
+  const [file, argv] = nftCommand(config, args, path ? [path, '--pdeathsig', 'TERM'] : []);
+  const child = spawn(file, argv, {
+    stdio: [options.stdin === false ? 'ignore' : 'pipe', options.stdout ? 'pipe' : 'ignore', 'pipe'],
     env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/dev/null' },
   });
+  const { processes } = config;
+  if (processes) {
+    processes.started(child.pid);
+    child.once('exit', () => processes.ended(child.pid));
+  }
+  return child;
 }

@@ -6,16 +6,39 @@
  * be sent while nothing new is read.
  */
 import { ErrorCodes, NftsentryError } from '../errors.ts';
-import type { Nft, NftJson, NftResult, NftTransactions } from './nft.ts';
+import type { MonitorEvents, MonitorHandle, MonitorOptions, Nft, NftJson, NftResult, NftTransactions } from './nft.ts';
 
 export class NftGate implements Nft {
   private readonly inner: Nft;
   private readonly sessions = new Set<NftTransactions>();
+  private readonly monitors = new Set<MonitorHandle>();
+  /** Present when the wrapped nft has a monitor; one opened here never starts once the gate is closed. */
+  readonly openMonitor?: (events: MonitorEvents, options?: MonitorOptions) => MonitorHandle;
   private closed = false;
   private readsClosed = false;
 
   constructor(inner: Nft) {
     this.inner = inner;
+    const open = inner.openMonitor?.bind(inner);
+    if (open) {
+      this.openMonitor = (events, options) => {
+        const monitor = open(events, options);
+        this.monitors.add(monitor);
+        const gate = this;
+        return {
+          get stats() {
+            return monitor.stats;
+          },
+          get listening() {
+            return monitor.listening;
+          },
+          start: () => {
+            if (!gate.closed && !gate.readsClosed) monitor.start();
+          },
+          stop: () => monitor.stop(),
+        };
+      };
+    }
   }
 
   get netns(): string | undefined {
@@ -54,6 +77,7 @@ export class NftGate implements Nft {
   closeReads(): void {
     this.readsClosed = true;
     this.inner.useReadSession(false);
+    for (const m of this.monitors) m.stop();
   }
 
   /** Refuses every new call from here on; ends the read session and every session opened here. */

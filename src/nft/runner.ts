@@ -1,6 +1,8 @@
 /**
  * The real nft behind the Nft interface: one-shot commands and scripts as processes (exec.ts),
- * transactions and reads through long-lived `nft -i` co-processes (session.ts).
+ * transactions and reads through long-lived `nft -i` co-processes (session.ts), and `nft monitor`
+ * (monitor.ts). Every process it starts is registered (NftProcesses), so the monitor knows which
+ * transactions are its own.
  *
  * Scripts go through a file in a tmpfs (`nft -f FILE`), never `nft -f -`: nft 1.0.6 fails on
  * `-f -` when stdin is a socket, which is what Node gives a child process.
@@ -11,7 +13,9 @@ import { join } from 'node:path';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { execNft, nftExecConfig, type NftExecConfig, type NftExecOptions } from './exec.ts';
 import { nsInode } from './netns-guard.ts';
-import type { Nft, NftJson, NftResult } from './nft.ts';
+import { NftMonitor } from './monitor.ts';
+import type { MonitorEvents, MonitorOptions, Nft, NftJson, NftResult } from './nft.ts';
+import { NftProcesses } from './processes.ts';
 import { NftSession } from './session.ts';
 
 export interface NftRunnerOptions extends NftExecOptions {
@@ -30,7 +34,7 @@ export class NftRunner implements Nft {
 
   constructor(options: NftRunnerOptions = {}) {
     const { tmpDir, ...exec } = options;
-    this.execConfig = nftExecConfig(exec);
+    this.execConfig = nftExecConfig({ processes: new NftProcesses(), ...exec });
     this.tmpBase = tmpDir ?? (nsInode('/dev/shm') !== null ? '/dev/shm' : tmpdir());
   }
 
@@ -66,6 +70,11 @@ export class NftRunner implements Nft {
   /** A long-lived `nft -i` with this runner's namespace, nft path, timeout and guard. */
   openSession(): NftSession {
     return new NftSession(this.execConfig);
+  }
+
+  /** A long-lived `nft monitor` in this runner's namespace; this runner's processes are its own. */
+  openMonitor(events: MonitorEvents, options?: MonitorOptions): NftMonitor {
+    return new NftMonitor(this.execConfig, events, options);
   }
 
   /**

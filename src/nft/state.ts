@@ -2,6 +2,7 @@
  * Reading what the kernel holds: set and map elements (with their timeouts), named counters.
  * The JSON -> data functions are pure; the `read*` functions ask nft (the runner or the fake).
  */
+import { cachedReader } from '../cached-reader.ts';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { canonicalIp } from '../net/ip.ts';
 import type { Nft, NftJson } from './nft.ts';
@@ -84,6 +85,26 @@ export async function readSet(runner: Nft, name: string, kind: 'set' | 'map' = '
 
 export async function readCounters(runner: Nft): Promise<CounterValue[]> {
   return parseCounters(await runner.json(['list', 'counters', 'table', TABLE_FAMILY, TABLE_NAME]));
+}
+
+/**
+ * The named counters, one reader for everyone who asks (status, metrics). Reading counters makes
+ * nft 1.0.6 read every set's elements, so a read happens at most every max(1 s, 10 x the last
+ * read's duration) and calls in between get the last answer.
+ */
+export function sharedCounterReader(runner: Nft): () => Promise<readonly CounterValue[]> {
+  let lastReadMs = 0;
+  return cachedReader(
+    async () => {
+      const started = performance.now();
+      try {
+        return await readCounters(runner);
+      } finally {
+        lastReadMs = performance.now() - started;
+      }
+    },
+    () => Math.max(1000, 10 * lastReadMs),
+  );
 }
 
 /** True when `table inet nftsentry` exists (false after `nft flush ruleset`). */

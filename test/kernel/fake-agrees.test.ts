@@ -15,6 +15,7 @@ import { applyRuleset, runRuleset } from '../../src/nft/apply.ts';
 import { elementStatements, elementScript, type ElementBatch } from '../../src/nft/elements.ts';
 import { loadTemplates, renderRuleset } from '../../src/nft/ruleset.ts';
 import { readSet } from '../../src/nft/state.ts';
+import { readTableShape, shapeFindings } from '../../src/nft/table-shape.ts';
 import { loadConfig, parseConfigText } from '../../src/config/config.ts';
 import { REPO, waitFor } from '../helpers.ts';
 import { normalise, outcome, snapshot } from './nft-snapshot.ts';
@@ -278,6 +279,29 @@ describe('the fake and the kernel agree', () => {
       });
     }
     await agree();
+  });
+
+  it('on what each kind of damage does to the table shape (self-healing compares it with the expected one)', async () => {
+    const damages = [
+      'flush chain inet nftsentry input',
+      'delete chain inet nftsentry forward',
+      'add rule inet nftsentry prerouting accept',
+      'flush chain inet nftsentry prerouting\ndelete set inet nftsentry ban4',
+      'delete element inet nftsentry allow4 { 192.0.2.10 . 0-255 }',
+      'flush set inet nftsentry services',
+      'flush table inet nftsentry',
+      'delete table inet nftsentry',
+    ];
+    for (const damage of damages) {
+      const findings = await both(async (nft) => {
+        await applyRuleset(FULL, { runner: nft });
+        const expected = await readTableShape(nft);
+        await nft.runScript(`${damage}\n`);
+        return shapeFindings(expected, await readTableShape(nft));
+      });
+      expect(findings, damage).toBe(null);
+    }
+    expect(await both((nft) => applyRuleset(FULL, { runner: nft }).then(() => 'ok'))).toBe(null);
   });
 
   it('on the upgrade from the plain interval bannet4/bannet6 of an older version', async () => {

@@ -24,6 +24,15 @@ describe('exec options', () => {
       ['-j', 'list', 'tables'],
     ]);
     expect(nftCommand(nftExecConfig({ netns: 'gw' }), ['-i'])).toEqual(['ip', ['netns', 'exec', 'gw', 'nft', '-i']]);
+    // A wrapper goes in front of nft, inside the namespace.
+    expect(nftCommand(nftExecConfig({ netns: 'gw' }), ['monitor'], ['setpriv', '--pdeathsig', 'TERM'])).toEqual([
+      'ip',
+      ['netns', 'exec', 'gw', 'setpriv', '--pdeathsig', 'TERM', 'nft', 'monitor'],
+    ]);
+    expect(nftCommand(nftExecConfig(), ['monitor'], ['setpriv', '--pdeathsig', 'TERM'])).toEqual([
+      'setpriv',
+      ['--pdeathsig', 'TERM', 'nft', 'monitor'],
+    ]);
   });
 });
 

@@ -35,11 +35,11 @@ describe('the daemon on FakeNft', () => {
       expect((await readSet(nft, 'bannet4')).map((x) => x.key)).toEqual(['198.51.0.0/16 . 0-255']);
 
       await nft.run(['flush', 'table', 'inet', 'nftsentry']);
-      await waitFor(async () => (e.sync.stats.heals >= 1 ? true : undefined), 5000, 'a heal after flush table');
+      await waitFor(async () => (e.healer.stats.heals >= 1 ? true : undefined), 5000, 'a heal after flush table');
       expect(JSON.stringify(await nft.json(['list', 'chain', 'inet', 'nftsentry', 'prerouting']))).toContain('"@ban4"');
 
       await nft.run(['flush', 'ruleset']);
-      await waitFor(async () => (e.sync.stats.heals >= 2 ? true : undefined), 5000, 'a heal after flush ruleset');
+      await waitFor(async () => (e.healer.stats.heals >= 2 ? true : undefined), 5000, 'a heal after flush ruleset');
       expect((await readSet(nft, 'ban4')).map((x) => x.key)).toEqual(['198.51.100.7']);
 
       expect(await e.operations.unban(P('198.51.100.7'))).toBe(true);

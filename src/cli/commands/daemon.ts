@@ -4,13 +4,15 @@
  *
  *   nft ─┬─ BaseRuleset          the ruleset, applied with the effective allowlist
  *        ├─ NftLane x2-3 ─ BanFlusher ─ StoreFollower ─┐
- *        └─ KernelSync (restore, heal, scanners, lift) │
+ *        ├─ KernelSync (restore, scanners, lift)       │
+ *        └─ KernelWatch (nft monitor) ─ KernelHealer   │
  *   Store ─ BanLedger (memory index + rows) ◄──────────┘
  *   Decider (policy, protection, thresholds) ─ Enforcer (decision -> ledger -> flusher)
  *   BanOperations (the API and CLI door)      Timers (periodic tasks)
  *
  * Start: own addresses, ruleset, restore (ledger from the store, then the kernel), co-processes,
- * timers. Stop: timers, reconcile, flush, co-processes, store; the bans stay in the kernel.
+ * timers, the kernel watch. Stop: the watch, timers, repairs, reconcile, flush, co-processes,
+ * store; the bans stay in the kernel.
  */
 import type { DaemonView } from '../../api/daemon-view.ts';
 import { anchoredClock, type Clock, wallAnchorMs } from '../../clock.ts';
@@ -24,7 +26,9 @@ import { Decider } from '../../engine/decider.ts';
 import { Enforcer } from '../../engine/enforcer.ts';
 import { buildLanes } from '../../engine/flusher-lanes.ts';
 import { PROBE } from '../../engine/kernel-bans.ts';
+import { KernelHealer } from '../../engine/kernel-healer.ts';
 import { KernelSync } from '../../engine/kernel-sync.ts';
+import { KernelWatch } from '../../engine/kernel-watch.ts';
 import { readOwnAddresses } from '../../engine/own-addresses.ts';
 import { StoreFollower } from '../../engine/store-follower.ts';
 import type { StoreHealth } from '../../engine/store-writer.ts';
@@ -36,8 +40,8 @@ import type { IpAddress } from '../../net/ip.ts';
 import type { Nft } from '../../nft/nft.ts';
 import { NftGate } from '../../nft/nft-gate.ts';
 import { NftRunner } from '../../nft/runner.ts';
-import { countersReader } from '../../nft/counters-reader.ts';
 import type { CounterValue } from '../../nft/state.ts';
+import { sharedCounterReader } from '../../nft/state.ts';
 import { openStore, type RecoveredStore } from '../../store/store-opener.ts';
 import type { Store } from '../../store/store.ts';
 import { VERSION } from '../../version.ts';
@@ -74,9 +78,11 @@ export class Daemon implements DaemonView {
   readonly flusher: BanFlusher;
   readonly enforcer: Enforcer;
   readonly sync: KernelSync;
+  readonly healer: KernelHealer;
+  readonly watch: KernelWatch;
   readonly operations: BanOperations;
   readonly timers: Timers;
-  /** nft's named drop counters, one cached reader shared by status and metrics (counters-reader.ts). */
+  /** nft's named drop counters, one reader shared by status and metrics (nft/state.ts). */
   readonly dropCounters: () => Promise<readonly CounterValue[]>;
   readonly dryRun: boolean;
   readonly clock: Clock;
@@ -117,7 +123,7 @@ export class Daemon implements DaemonView {
         for (const l of this.applyListeners) l(ms);
       },
       onNftError: (err) => {
-        if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) this.timers.runSoon('heal');
+        if (isNftsentryError(err, ErrorCodes.NFT_NOT_FOUND)) this.healer.suspect('a transaction found no table or set');
       },
     });
     this.enforcer = new Enforcer({
@@ -136,14 +142,26 @@ export class Daemon implements DaemonView {
       log,
       clock,
       dryRun: this.dryRun,
-      applyRuleset: () => this.applyRuleset(),
       onKernelScan: (address, reason, nowMs) => void this.enforcer.handleKernelScan(address, reason, nowMs),
-      settings: () => ({
-        rulesCheckMs: this.config.engine.rules_check_ms,
-        scanDetection: this.config.scan_detection.enabled,
-      }),
+      settings: () => ({ scanDetection: this.config.scan_detection.enabled }),
     });
-    this.dropCounters = countersReader(this.nft);
+    this.healer = new KernelHealer({
+      nft: this.nft,
+      ledger: this.ledger,
+      flusher: this.flusher,
+      sync: this.sync,
+      ruleset: this.ruleset,
+      applyRuleset: () => this.applyRuleset(),
+      log,
+      clock,
+    });
+    this.watch = new KernelWatch({
+      nft: this.nft,
+      healer: this.healer,
+      log,
+      settings: () => ({ monitor: this.config.engine.kernel_monitor, fullCheckMs: this.config.engine.rules_check_ms }),
+    });
+    this.dropCounters = sharedCounterReader(this.nft);
     this.operations = new BanOperations({
       ledger: this.ledger,
       decider: this.decider,
@@ -160,12 +178,13 @@ export class Daemon implements DaemonView {
       rulesetAppliedMs: () => this.ruleset.appliedAtMs,
       sourceStats: () => this.sourceStats(),
       storeStatus: () => ({ ...this.storeHealth(), recoveredFrom: this.storeRecoveredFrom }),
+      healStats: () => ({ ...this.healer.stats, kernelWatch: this.watch.status }),
     });
     const e = () => this.config.engine;
     const kernelTasks = this.dryRun
       ? []
       : [
-          { name: 'heal', everyMs: () => e().heal_poll_ms, run: () => this.sync.heal() },
+          { name: 'heal', everyMs: () => e().heal_poll_ms, run: () => this.watch.tick() },
           { name: 'kernel_scanners', everyMs: () => e().kernel_scan_poll_ms, run: () => this.sync.pollScanners() },
         ];
     this.timers = new Timers(
@@ -204,6 +223,7 @@ export class Daemon implements DaemonView {
       this.log.warn({ err: (err as Error).message }, 'nft -i co-process did not start; batches will retry it');
     }
     this.timers.start();
+    if (!this.dryRun) this.watch.start();
   }
 
   /**
@@ -213,9 +233,11 @@ export class Daemon implements DaemonView {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.watch.stop();
     this.timers.stop();
     this.sync.stop();
     this.nft.closeReads();
+    await this.healer.idle();
     await this.sync.reconciled;
     await this.flusher.flushed();
     this.flusher.close();
@@ -233,6 +255,8 @@ export class Daemon implements DaemonView {
     if (!this.dryRun) await this.applyRuleset();
     await this.sync.liftMatching((t) => this.decider.whyPrefixProtected(t) !== null);
     this.timers.restart();
+    if (!this.dryRun && !config.engine.kernel_monitor) this.watch.stop();
+    if (!this.dryRun) this.watch.start();
     this.log.info({ rules: config.policy.rules.length }, 'config reloaded; bans kept');
   }
 
