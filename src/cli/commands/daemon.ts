@@ -1,18 +1,8 @@
 /**
  * The composition root of `nftsentry run`: the one place that constructs the daemon's parts and
- * wires them. Nothing else constructs them.
- *
- *   nft ─┬─ BaseRuleset          the ruleset, applied with the effective allowlist
- *        ├─ NftLane x2-3 ─ BanFlusher ─ StoreFollower ─┐
- *        ├─ KernelSync (restore, scanners, lift)       │
- *        └─ KernelWatch (nft monitor) ─ KernelHealer   │
- *   Store ─ BanLedger (memory index + rows) ◄──────────┘
- *   Decider (policy, protection, thresholds) ─ Enforcer (decision -> ledger -> flusher)
- *   BanOperations (the API and CLI door)      Timers (periodic tasks)
- *
- * Start: own addresses, ruleset, restore (ledger from the store, then the kernel), co-processes,
- * timers, the kernel watch. Stop: the watch, timers, repairs, reconcile, flush, co-processes,
- * store; the bans stay in the kernel.
+ * wires them (docs/architecture.md has the picture). Start: own addresses, ruleset, restore (the
+ * ledger from the store, then the kernel), co-processes, timers, the kernel watch. Stop: the
+ * watch, timers, reads, repairs, reconcile, flush, then nft closed; the bans stay in the kernel.
  */
 import type { DaemonView } from '../../api/daemon-view.ts';
 import { anchoredClock, type Clock, wallAnchorMs } from '../../clock.ts';
