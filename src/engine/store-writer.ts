@@ -16,6 +16,8 @@ import { causedByData, type SqliteFailure, sqliteFailure } from '../store/sqlite
 import type { BanWrite, Store, StoreBatch } from '../store/store.ts';
 import { PendingRows } from './pending-rows.ts';
 
+/** How often the daemon looks at pending rows (each retry still waits for its own backoff delay). */
+export const STORE_RETRY_TICK_MS = 250;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5000;
 const LOG_EVERY_MS = 60_000;

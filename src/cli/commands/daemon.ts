@@ -21,6 +21,7 @@ import { KernelSync } from '../../engine/kernel-sync.ts';
 import { KernelWatch } from '../../engine/kernel-watch.ts';
 import { readOwnAddresses } from '../../engine/own-addresses.ts';
 import { StoreFollower } from '../../engine/store-follower.ts';
+import { STORE_RETRY_TICK_MS } from '../../engine/store-writer.ts';
 import type { StoreHealth } from '../../engine/store-writer.ts';
 import { Timers } from '../../engine/timers.ts';
 import { ErrorCodes, isNftsentryError } from '../../errors.ts';
@@ -50,9 +51,6 @@ export interface DaemonDeps {
   readOwnAddresses?: () => Promise<IpAddress[]>;
   version?: string;
 }
-
-/** How often the store's pending rows are looked at (each retry waits for its own backoff delay). */
-const STORE_RETRY_TICK_MS = 250;
 
 export class Daemon implements DaemonView {
   config: Readonly<Config>;
