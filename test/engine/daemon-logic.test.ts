@@ -17,6 +17,7 @@ import { type Config, parseConfigText } from '../../src/config/config.ts';
 import { isNftsentryError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { parseIp, parsePrefix } from '../../src/net/ip.ts';
+import { interfaceAddress } from '../../src/net/subnet.ts';
 import { FakeNft } from '../../src/nft/fake.ts';
 import { readSet } from '../../src/nft/state.ts';
 import { alert } from './helpers.ts';
@@ -45,7 +46,7 @@ async function daemon(config: Readonly<Config>, start = true): Promise<Daemon> {
     log: silentLogger(),
     nft,
     clock: () => now,
-    readOwnAddresses: async () => [parseIp(OWN)!],
+    readOwnAddresses: async () => [interfaceAddress(parseIp(OWN)!, 24)],
   });
   daemons.push(d);
   if (start) await d.start();
@@ -79,7 +80,7 @@ describe('operations on the fake nft', () => {
     expect(e.operations.getBan(P('2001:db8:77:1::9'))?.address).toBe('2001:db8:77::/48');
     expect(e.operations.listBans({ limit: 10, offset: 0 }).total).toBe(2);
     expect(e.operations.listBans({ source: 'suricata', limit: 10, offset: 0 }).total).toBe(0);
-    for (const bad of ['10.1.2.3', '192.0.2.5', OWN, '127.0.0.1', '224.0.0.1']) {
+    for (const bad of ['10.1.2.3', '192.0.2.5', OWN, '198.18.0.0', '198.18.0.255', '127.0.0.1', '224.0.0.1']) {
       await expect(e.operations.ban({ address: P(bad), durationSec: 60, reason: 'x' })).rejects.toSatisfy((err) =>
         isNftsentryError(err, 'E_BAN_REFUSED'),
       );
