@@ -133,9 +133,13 @@ export function readTokenFile(path: string): string {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP')
       throw unsafe(path, 'symlink', `API token file ${path} is a symbolic link; it is not followed`);
-    throw new NftsentryError(ErrorCodes.FORBIDDEN, `cannot read the API token file ${path}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new NftsentryError(
+      ErrorCodes.FORBIDDEN,
+      `cannot read the API token file ${path}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   try {
     checkOpened(path, fd, seen);
@@ -175,9 +179,13 @@ export function loadOrCreateToken(path: string): { token: string; generated: boo
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { token: readTokenFile(path), generated: false };
-    throw new NftsentryError(ErrorCodes.FORBIDDEN, `cannot create the API token file ${path}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new NftsentryError(
+      ErrorCodes.FORBIDDEN,
+      `cannot create the API token file ${path}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   try {
     fchmodSync(fd, 0o600);
