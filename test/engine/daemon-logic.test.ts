@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { daemonTelemetry } from '../../src/api/daemon-api.ts';
+import { Histogram } from '../../src/api/histogram.ts';
 import { Daemon } from '../../src/cli/commands/daemon.ts';
 import { type Config, parseConfigText } from '../../src/config/config.ts';
 import { isNftsentryError } from '../../src/errors.ts';
@@ -128,6 +130,22 @@ describe('operations on the fake nft', () => {
     expect(counterReads).toBe(1);
     expect((await e.dropCounters()).find((c) => c.name === 'drop_banned')).toMatchObject({ packets: 7, bytes: 420 });
     expect(((await e.operations.status()).drops as Record<string, number>).drop_banned).toBe(7);
+  });
+
+  it('an alert whose alert.source names a third address: that address is not banned, the note is counted in status and metrics', async () => {
+    const e = await daemon(cfg('hints.db'));
+    const d = e.enforcer.handleAlert(
+      alert({ srcIp: '10.1.2.3', destIp: '198.51.100.40', attacker: { ip: '192.0.2.99', port: 1 } }),
+      now,
+    );
+    expect(d).toMatchObject({ kind: 'ban', offender: '198.51.100.40', note: 'hint_mismatch' });
+    await e.flushed();
+    expect(await keys('ban4')).toEqual(['198.51.100.40']);
+    expect(((await e.operations.status()).engine as { notes: Record<string, number> }).notes).toEqual({
+      hint_mismatch: 1,
+    });
+    const results = daemonTelemetry(e, { log: silentLogger(), sources: () => [] }, new Histogram()).alertResults!();
+    expect(results).toContainEqual({ source: 'any', result: 'noted_hint_mismatch', count: 1 });
   });
 
   it('allowlist: adding lifts the bans it covers and reaches the kernel set, persists; config entries cannot be removed', async () => {
