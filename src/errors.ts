@@ -47,6 +47,11 @@ export const ErrorCodes = {
   BAD_REQUEST: 'E_BAD_REQUEST',
   /** The operation is not allowed in the current state or configuration. */
   FORBIDDEN: 'E_FORBIDDEN',
+  /**
+   * The API token file may not be trusted: a symbolic link, not a regular file, owned by another
+   * user, open to group or others, or in a directory others may write (`details.problem`).
+   */
+  TOKEN_FILE_UNSAFE: 'E_TOKEN_FILE_UNSAFE',
   /** Anything else: a bug. */
   INTERNAL: 'E_INTERNAL',
 } as const;

@@ -61,6 +61,16 @@ export const apiConfigSchema = z
     auth_window: durationSchema.default(60),
     /** How long a client that failed too often is refused. */
     auth_lockout: durationSchema.default(300),
+    /**
+     * Shortest prefix POST /v1/allowlist takes without `"force": true` (a /0 never): a typo such
+     * as 10.0.0.0/1 would otherwise turn half the bans off.
+     */
+    allowlist_min_prefix: z
+      .strictObject({
+        ipv4: z.number().int().min(1).max(32).default(8),
+        ipv6: z.number().int().min(1).max(128).default(16),
+      })
+      .prefault({}),
     /** Longest page of GET /v1/bans. */
     max_page_size: z.number().int().min(1).max(100_000).default(1000),
     /** Server-side time limit of one request. */

@@ -2,8 +2,9 @@
  * The fastify app factory: `buildApi(ops, options)` returns an app that is ready for `inject` (in
  * tests) or `listen` (see server.ts). The API is a door into Operations, never a path to nft.
  *
- * - /v1/*: bearer token (constant time), failed attempts rate-limited per client (429); the
- *   check is a hook of the /v1 routes' own plugin, whatever the URL's spelling.
+ * - /v1/*: bearer token (constant time); the check is a hook of the /v1 routes' own plugin,
+ *   whatever the URL's spelling. Failed attempts are limited per client (429 once locked out);
+ *   the right token is always served, whatever the limiter says of its client.
  * - /healthz, /readyz, /metrics: no token (counts only, never addresses).
  * - Every error, fastify's own included, answers `{error: {code, message}}` with the status from
  *   the one table in http-errors.ts.
@@ -44,7 +45,11 @@ export interface ApiOptions {
   version?: string;
 }
 
-/** Client identity for the failed-auth limiter: the peer address, or `unix` on a unix socket. */
+/**
+ * Client identity for the failed-auth limiter: the peer address, or `unix` on a unix socket. Node
+ * offers no peer credentials (SO_PEERCRED) and /proc names no unix socket's peer, so every client
+ * of the socket shares one budget; the socket's mode decides who may try at all (docs/api.md).
+ */
 function clientOf(req: FastifyRequest): string {
   return req.ip || 'unix';
 }
@@ -129,20 +134,21 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
    * prefix test: the router decodes percent-escapes, so `/%76%31/bans` is /v1/bans too.
    */
   const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // The token first: a client that shares its key with a guesser (127.0.0.1, the unix socket)
+    // is never locked out by the guesser's failures.
+    if (verifier.verifyHeader(req.headers.authorization)) return;
     const client = clientOf(req);
-    const lockedMs = limiter.lockedForMs(client, clock());
+    const nowMs = clock();
+    const lockedMs = limiter.lockedForMs(client, nowMs);
     if (lockedMs > 0) {
       const retry = String(Math.ceil(lockedMs / 1000));
       reply.header('retry-after', retry);
       throw new ApiError(ApiOnlyCodes.RATE_LIMITED, `too many failed authentications; retry in ${retry} s`);
     }
-    if (!verifier.verifyHeader(req.headers.authorization)) {
-      const triggered = limiter.fail(client, clock());
-      log.warn({ client, url: req.url.slice(0, 200), lockedOutSec: triggered / 1000 }, 'api: authentication failed');
-      reply.header('www-authenticate', 'Bearer realm="nftsentry"');
-      throw new ApiError(ErrorCodes.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer TOKEN)');
-    }
-    limiter.succeed(client);
+    const triggered = limiter.fail(client, nowMs);
+    log.warn({ client, url: req.url.slice(0, 200), lockedOutSec: triggered / 1000 }, 'api: authentication failed');
+    reply.header('www-authenticate', 'Bearer realm="nftsentry"');
+    throw new ApiError(ErrorCodes.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer TOKEN)');
   };
 
   registerHealthRoutes(app, ctx);

@@ -1,7 +1,10 @@
 /**
- * Failed authentications counted per client: after `maxFailures` within `windowMs` a client is
- * refused for `lockoutMs`, token or not, so guessing the token is slow. Bounded memory: at most
- * `maxClients` clients are tracked; the oldest entry is dropped first. Pure: `nowMs` is passed in.
+ * Failed authentications counted per client: after `maxFailures` within `windowMs` a client's
+ * failing attempts are refused with 429 for `lockoutMs` (the API serves the right token first,
+ * whatever this says). A success clears nothing: on a key several clients share (127.0.0.1, the
+ * unix socket) one client's successes would otherwise reset another's failures. Bounded memory:
+ * at most `maxClients` clients are tracked; the oldest entry is dropped first. Pure: `nowMs` is
+ * passed in.
  */
 export interface AuthLimiterOptions {
   maxFailures: number;
@@ -48,12 +51,6 @@ export class AuthLimiter {
       return this.options.lockoutMs;
     }
     return 0;
-  }
-
-  /** A success clears the client's failures (but not a running lockout: it never gets that far). */
-  succeed(client: string): void {
-    const e = this.entries.get(client);
-    if (e && e.lockedUntilMs === 0) this.entries.delete(client);
   }
 
   get trackedClients(): number {

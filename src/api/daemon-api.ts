@@ -51,6 +51,8 @@ export function daemonTelemetry(daemon: DaemonView, deps: DaemonApiDeps, applyDu
       for (const [source, count] of Object.entries(snap.bansBySource)) out.push({ source, result: 'banned', count });
       for (const [why, count] of Object.entries(snap.skips))
         out.push({ source: 'any', result: `skipped_${why}`, count });
+      for (const [note, count] of Object.entries(snap.notes ?? {}))
+        out.push({ source: 'any', result: `noted_${note}`, count });
       return out;
     },
     bansActive: () => {

@@ -23,8 +23,12 @@ export interface DaemonView {
   dropCounters(): Promise<readonly CounterValue[]>;
   /** Calls `listener` with the duration of every nft transaction; returns the unsubscribe. */
   onNftApply(listener: (durationMs: number) => void): () => void;
-  /** Decisions since start: bans by source, skips by why. */
-  decisionStats(): { bansBySource: Record<string, number>; skips: Record<string, number> };
+  /** Decisions since start: bans by source, skips by why, notes (hint_mismatch) by note. */
+  decisionStats(): {
+    bansBySource: Record<string, number>;
+    skips: Record<string, number>;
+    notes?: Record<string, number>;
+  };
   /** Active bans by source, from the store. */
   countActiveBySource(): Record<string, number>;
   /** When the base ruleset was last applied; null: not yet. */

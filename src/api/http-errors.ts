@@ -40,6 +40,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freeze
   [ErrorCodes.UNAUTHORIZED]: 401,
   [ErrorCodes.BAD_REQUEST]: 400,
   [ErrorCodes.FORBIDDEN]: 403,
+  [ErrorCodes.TOKEN_FILE_UNSAFE]: 500,
   [ErrorCodes.INTERNAL]: 500,
   [ApiOnlyCodes.RATE_LIMITED]: 429,
   [ApiOnlyCodes.BODY_TOO_LARGE]: 413,

@@ -4,7 +4,7 @@
  * (unknown keys ignored), nothing trimmed or repaired (a newline is an error, not whitespace).
  */
 import { z } from 'zod';
-import { parsePrefix, prefixContains, prefixCovers, specialAddressKind, type IpPrefix } from '../net/ip.ts';
+import { parsePrefix, prefixCovers, specialAddressKind, type IpPrefix } from '../net/ip.ts';
 import { parseDurationSec, MAX_DURATION_SEC } from '../config/duration.ts';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import type { BanSource } from '../engine/operations.ts';
@@ -12,6 +12,7 @@ import type { BanSource } from '../engine/operations.ts';
 export const BAN_SOURCES: readonly BanSource[] = ['suricata', 'snort', 'kernel:scan', 'manual'];
 const MAPPED = parsePrefix('::ffff:0:0/96')!;
 const SPECIAL_NETS = [
+  '::ffff:0:0/96',
   '0.0.0.0/8',
   '127.0.0.0/8',
   '169.254.0.0/16',
@@ -24,6 +25,12 @@ const SPECIAL_NETS = [
 ].map((t) => parsePrefix(t)!);
 /** Shortest prefixes a ban may take (a /0 would cut off the world). */
 export const MIN_BAN_PREFIX = { 4: 8, 6: 16 } as const;
+
+/** Shortest prefixes the allowlist takes without `"force": true` (api.allowlist_min_prefix). */
+export interface AllowlistMinPrefix {
+  ipv4: number;
+  ipv6: number;
+}
 
 /** A small alphabet: no quotes, backslash, braces, semicolon, `$`, backtick, `<>`, `|&`, control characters. */
 const SAFE_TEXT = /^[A-Za-z0-9 _.,:/()#@+=-]*$/;
@@ -42,7 +49,8 @@ function shown(text: string): string {
 
 /**
  * An address or CIDR from a request: strict (host bits clear), canonical, no zone id, no
- * IPv4-mapped IPv6. Throws E_ADDRESS_INVALID with a message a person can act on.
+ * IPv4-mapped IPv6 (a prefix inside ::ffff:0:0/96; a wider one that covers it is only wide).
+ * Throws E_ADDRESS_INVALID with a message a person can act on.
  */
 export function parseRequestAddress(raw: unknown, what = 'address'): IpPrefix {
   if (typeof raw !== 'string') fail(ErrorCodes.ADDRESS_INVALID, `${what} must be a string`);
@@ -59,15 +67,36 @@ export function parseRequestAddress(raw: unknown, what = 'address'): IpPrefix {
         : `${what} ${shown(raw)} is not an IPv4 or IPv6 address or CIDR`,
     );
   }
-  if (p.family === 6 && (prefixContains(MAPPED, p.network) || prefixCovers(p, MAPPED))) {
+  if (p.family === 6 && prefixCovers(MAPPED, p)) {
     fail(ErrorCodes.ADDRESS_INVALID, `${what} ${shown(raw)} is IPv4-mapped IPv6; use the IPv4 address`);
   }
   return p;
 }
 
-/** An address a ban may take: not special, not too wide. */
+const family = (p: IpPrefix) => `IPv${p.family}`;
+
+/** A /0 is every address of its family: never a ban, never an allowlist entry. */
+function refuseEverything(p: IpPrefix, what: string): void {
+  if (p.length === 0)
+    fail(
+      ErrorCodes.ADDRESS_INVALID,
+      `${p.text} is too wide: it is every ${family(p)} address, never accepted as ${what}`,
+    );
+}
+
+/**
+ * An address a ban may take: not too wide, not special. POST, GET and DELETE of /v1/bans all
+ * read their address with this, so the same bad address gets the same answer from each.
+ */
 export function parseBanAddress(raw: unknown): IpPrefix {
   const p = parseRequestAddress(raw);
+  refuseEverything(p, 'a ban');
+  if (p.length < MIN_BAN_PREFIX[p.family]) {
+    fail(
+      ErrorCodes.ADDRESS_INVALID,
+      `${p.text} is too wide: a ban prefix is at least /${MIN_BAN_PREFIX[p.family]} for ${family(p)}`,
+    );
+  }
   const kind = specialAddressKind(p.network);
   const covered = SPECIAL_NETS.find((s) => prefixCovers(p, s));
   if (kind || covered)
@@ -75,13 +104,41 @@ export function parseBanAddress(raw: unknown): IpPrefix {
       ErrorCodes.ADDRESS_INVALID,
       `${p.text} is ${kind ?? `wider than the special range ${covered!.text}`}: it is never banned`,
     );
-  if (p.length < MIN_BAN_PREFIX[p.family]) {
-    fail(
+  return p;
+}
+
+/**
+ * An allowlist entry's address as DELETE reads it: any address or prefix but a /0 (which POST
+ * never takes either). Entries wider than the minimum may exist (forced, or from the config).
+ */
+export function parseAllowAddress(raw: unknown): IpPrefix {
+  const p = parseRequestAddress(raw);
+  refuseEverything(p, 'an allowlist entry');
+  return p;
+}
+
+/**
+ * A new allowlist entry (POST): parseAllowAddress, and no wider than `min` unless `force`: one
+ * typo (`10.0.0.0/1`) would otherwise turn most bans off.
+ */
+export function parseNewAllowAddress(raw: unknown, min: AllowlistMinPrefix, force: boolean): IpPrefix {
+  const p = parseAllowAddress(raw);
+  const least = p.family === 4 ? min.ipv4 : min.ipv6;
+  if (p.length < least && !force) {
+    throw new NftsentryError(
       ErrorCodes.ADDRESS_INVALID,
-      `${p.text} is too wide: a ban prefix is at least /${MIN_BAN_PREFIX[p.family]} for IPv${p.family}`,
+      `${p.text} is too wide for the allowlist: entries are at least /${least} for ${family(p)} (api.allowlist_min_prefix); send "force": true to add it anyway`,
+      { details: { prefix: p.text, minPrefix: least } },
     );
   }
   return p;
+}
+
+/** A yes/no field of a body: absent is false; anything but true or false is refused. */
+export function parseRequestFlag(raw: unknown, what: string): boolean {
+  if (raw === undefined) return false;
+  if (typeof raw !== 'boolean') fail(ErrorCodes.BAD_REQUEST, `${what} must be true or false`);
+  return raw;
 }
 
 /** `"1h"`, `"90m"`, `3600`, or `"permanent"` (null). Refuses whitespace, signs, fractions, > 10 years. */

@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import type { ApiConfig } from './api-schema.ts';
 import { buildApi } from './app.ts';
-import { loadOrCreateToken } from './token.ts';
+import { loadOrCreateToken } from './token-file.ts';
 import type { ApiTelemetry } from './telemetry.ts';
 
 export interface StartApiOptions {

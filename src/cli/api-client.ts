@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import type { ApiConfig } from '../api/api-schema.ts';
 import type { ApiErrorCode } from '../api/http-errors.ts';
-import { readTokenFile } from '../api/token.ts';
+import { readTokenFile } from '../api/token-file.ts';
 
 export interface ApiTarget {
   socketPath?: string;
@@ -29,6 +29,10 @@ export class ApiClientError extends Error {
   }
 }
 
+/**
+ * Where the API is and its token: the token file is read with the daemon's own rules
+ * (token-file.ts), as this process's user; an unsafe file is E_TOKEN_FILE_UNSAFE naming the fix.
+ */
 export function targetFromConfig(api: ApiConfig): ApiTarget {
   const token = readTokenFile(api.token_file);
   return api.socket ? { socketPath: api.socket.path, token } : { host: api.host, port: api.port, token };

@@ -2,8 +2,8 @@
  * The decision core: an alert (or a kernel detection), what is known about the offender, and
  * `nowMs` -> a Decision value. Never throws for a refusal: a skip is `{ kind: 'skip', why }`.
  *
- * Steps for an alert: which rules match -> who to blame (alert.source/target, else the home
- * networks) -> may that address be banned at all -> what to ban (IPv4 address, IPv6 prefix,
+ * Steps for an alert: which rules match -> who to blame (alert.source/target when they name one
+ * of the flow's two addresses, else the home networks) -> may that address be banned at all -> what to ban (IPv4 address, IPv6 prefix,
  * IPv4 aggregate) -> does it cross a rule's threshold -> how long (escalation from history).
  */
 import type { Alert } from '../ingest/alert.ts';
@@ -26,6 +26,13 @@ export type SkipWhy =
   | 'already_banned'
   | ProtectedWhy;
 
+/**
+ * Something about a decision that is not its outcome, counted beside it (decision-stats.ts).
+ * `hint_mismatch`: the alert's `alert.source`/`alert.target` named an address that is neither of
+ * the flow's two, so the hints were ignored and the usual blame decided.
+ */
+export type DecisionNote = 'hint_mismatch';
+
 export interface BanDecision {
   kind: 'ban';
   target: BanTarget;
@@ -42,12 +49,14 @@ export interface BanDecision {
   reason: string;
   sid: number | null;
   signature: string | null;
+  note?: DecisionNote;
 }
 
 export interface SkipDecision {
   kind: 'skip';
   why: SkipWhy;
   address?: string;
+  note?: DecisionNote;
 }
 
 export type Decision = BanDecision | SkipDecision;
@@ -72,22 +81,45 @@ export interface DecideContext {
 }
 
 /**
+ * The side of the flow an IDS hint names: `src`, `dest`, or null for a third address (or one
+ * that does not parse). Compared as text first (the parsers print addresses canonically).
+ */
+function sideOf(ip: string, alert: Alert, src: IpAddress, dest: IpAddress): 'src' | 'dest' | null {
+  if (ip === alert.src.ip) return 'src';
+  if (ip === alert.dest.ip) return 'dest';
+  const a = parseIp(ip);
+  if (a?.text === src.text) return 'src';
+  if (a?.text === dest.text) return 'dest';
+  return null;
+}
+
+/**
+ * The attacker the alert's hints name (`alert.source`; `alert.target` alone names the victim),
+ * null without hints, or `mismatch` when a hint names an address that is neither of the flow's
+ * two (or both name the same side): such hints are ignored and the usual blame applies.
+ */
+export function hintedAttacker(alert: Alert, src: IpAddress, dest: IpAddress): IpAddress | null | 'mismatch' {
+  const { attacker, target } = alert;
+  if (!attacker && !target) return null;
+  const a = attacker ? sideOf(attacker.ip, alert, src, dest) : undefined;
+  const t = target ? sideOf(target.ip, alert, src, dest) : undefined;
+  if (a === null || t === null) return 'mismatch';
+  if (a !== undefined && a === t && src.text !== dest.text) return 'mismatch';
+  if (a !== undefined) return a === 'src' ? src : dest;
+  return t === 'src' ? dest : src;
+}
+
+/**
  * Which address of the alert is the outside party, or why none can be blamed. `src`/`dest` are
- * the alert's addresses, parsed once by the caller.
+ * the alert's addresses, parsed once by the caller; `hinted` is what hintedAttacker found.
  */
 export function blame(
-  alert: Alert,
-  src: IpAddress | null,
-  dest: IpAddress | null,
+  src: IpAddress,
+  dest: IpAddress,
+  hinted: IpAddress | null,
   ctx: Pick<DecideContext, 'protection' | 'policy'>,
 ): IpAddress | SkipDecision {
-  if (alert.attacker) {
-    if (alert.attacker.ip === alert.src.ip && src) return src;
-    if (alert.attacker.ip === alert.dest.ip && dest) return dest;
-    const a = parseIp(alert.attacker.ip);
-    return a ?? { kind: 'skip', why: 'bad_address', address: alert.attacker.ip };
-  }
-  if (!src || !dest) return { kind: 'skip', why: 'bad_address', address: alert.src.ip };
+  if (hinted) return hinted;
   const srcHome = ctx.protection.isHome(src);
   const destHome = ctx.protection.isHome(dest);
   if (srcHome && destHome) return { kind: 'skip', why: 'both_home', address: src.text };
@@ -153,7 +185,24 @@ export function decideAlert(alert: Alert, ctx: DecideContext, nowMs: number): De
   if (rules.length === 0) return { kind: 'skip', why: 'no_rule' };
   const src = parseIp(alert.src.ip);
   const dest = parseIp(alert.dest.ip);
-  const who = blame(alert, src, dest, ctx);
+  if (!src || !dest) return { kind: 'skip', why: 'bad_address', address: alert.src.ip };
+  const hinted = hintedAttacker(alert, src, dest);
+  if (hinted === 'mismatch')
+    return { ...decideBlamed(alert, rules, src, dest, null, ctx, nowMs), note: 'hint_mismatch' };
+  return decideBlamed(alert, rules, src, dest, hinted, ctx, nowMs);
+}
+
+/** The rest of decideAlert once the hints are read: blame, protection, thresholds, duration. */
+function decideBlamed(
+  alert: Alert,
+  rules: readonly number[],
+  src: IpAddress,
+  dest: IpAddress,
+  hinted: IpAddress | null,
+  ctx: DecideContext,
+  nowMs: number,
+): Decision {
+  const who = blame(src, dest, hinted, ctx);
   if ('kind' in who) return who;
   const target = targetFor(who, ctx);
   if ('kind' in target) return target;

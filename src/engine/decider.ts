@@ -7,6 +7,7 @@
 import type { Config } from '../config/config.ts';
 import type { Alert } from '../ingest/alert.ts';
 import type { IpAddress, IpPrefix } from '../net/ip.ts';
+import type { InterfaceAddress } from '../net/subnet.ts';
 import type { BanState, Decision, DecideContext } from './decide.ts';
 import { decideAlert, decideKernelScan, decideManual } from './decide.ts';
 import { type ProtectedWhy, Protection } from './protection.ts';
@@ -14,7 +15,7 @@ import { ThresholdTracker } from './threshold-tracker.ts';
 
 export class Decider {
   private ctx: DecideContext;
-  private own: readonly IpAddress[] = [];
+  private own: readonly InterfaceAddress[] = [];
 
   constructor(config: Readonly<Config>, allow: readonly IpPrefix[], state: BanState) {
     this.ctx = Decider.context(config, allow, [], state);
@@ -23,7 +24,7 @@ export class Decider {
   private static context(
     config: Readonly<Config>,
     allow: readonly IpPrefix[],
-    own: readonly IpAddress[],
+    own: readonly InterfaceAddress[],
     state: BanState,
   ): DecideContext {
     return {
@@ -39,8 +40,8 @@ export class Decider {
     this.ctx = Decider.context(config, allow, this.own, this.ctx.state);
   }
 
-  /** The gateway's own addresses (read live from the interfaces). */
-  setOwn(own: readonly IpAddress[]): void {
+  /** The gateway's own addresses with their subnets (read live from the interfaces). */
+  setOwn(own: readonly InterfaceAddress[]): void {
     this.own = own;
     this.ctx.protection = this.ctx.protection.withOwn(own);
   }
@@ -51,7 +52,7 @@ export class Decider {
   }
 
   get ownAddresses(): readonly IpAddress[] {
-    return this.own;
+    return this.own.map((a) => a.address);
   }
 
   alert(alert: Alert, nowMs: number): Decision {

@@ -6,6 +6,8 @@ export interface DecisionCounts {
   bans: number;
   refreshes: number;
   skips: Record<string, number>;
+  /** Decisions with a note beside their outcome, by note (`hint_mismatch`: see decide.ts). */
+  notes: Record<string, number>;
   bansBySource: Record<string, number>;
 }
 
@@ -14,10 +16,12 @@ export class DecisionStats {
   private bans = 0;
   private refreshes = 0;
   private readonly skips: Record<string, number> = {};
+  private readonly notes: Record<string, number> = {};
   private readonly bansBySource: Record<string, number> = {};
 
   count(d: Decision): void {
     this.decisions++;
+    if (d.note) this.notes[d.note] = (this.notes[d.note] ?? 0) + 1;
     if (d.kind === 'skip') {
       this.skips[d.why] = (this.skips[d.why] ?? 0) + 1;
       return;
@@ -33,6 +37,7 @@ export class DecisionStats {
       bans: this.bans,
       refreshes: this.refreshes,
       skips: { ...this.skips },
+      notes: { ...this.notes },
       bansBySource: { ...this.bansBySource },
     };
   }

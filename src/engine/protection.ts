@@ -1,7 +1,8 @@
 /**
  * Addresses that may never be banned: the allowlist (config and API), the home networks, the
- * gateway's own addresses, and the special kinds (loopback, link-local, multicast, unspecified,
- * broadcast, IPv4-mapped). A value built from data; rebuilt when any of those change. Pure.
+ * gateway's own addresses and the network and broadcast addresses of their subnets, and the
+ * special kinds (loopback, link-local, multicast, unspecified, broadcast, IPv4-mapped). A value
+ * built from data; rebuilt when any of those change. Pure.
  */
 import {
   prefixContains,
@@ -11,6 +12,7 @@ import {
   type IpPrefix,
   type SpecialAddressKind,
 } from '../net/ip.ts';
+import { ownSubnetEdges, type InterfaceAddress } from '../net/subnet.ts';
 
 /** `prefixContains` without allocating (this runs for every alert). */
 export function inPrefix(p: IpPrefix, a: IpAddress): boolean {
@@ -42,30 +44,38 @@ export function isDirectedBroadcast(p: IpPrefix, addr: IpAddress): boolean {
 
 /**
  * Why an address or prefix may not be banned: its special kind (a home network's directed
- * broadcast is `broadcast` too), or what protects it.
+ * broadcast is `broadcast` too), or what protects it. `own_subnet_edge`: the network or broadcast
+ * address of a subnet on the gateway's own interfaces (IPv6: its subnet-router anycast address).
  */
-export type ProtectedWhy = SpecialAddressKind | 'allowlisted' | 'home' | 'own_address';
+export type ProtectedWhy = SpecialAddressKind | 'allowlisted' | 'home' | 'own_address' | 'own_subnet_edge';
 
 export class Protection {
   readonly allow: readonly IpPrefix[];
   readonly home: readonly IpPrefix[];
+  /** The interfaces' addresses with their subnets, as read. */
+  readonly interfaces: readonly InterfaceAddress[];
   private readonly own: ReadonlySet<string>;
   private readonly ownList: readonly IpAddress[];
+  private readonly edges: ReadonlySet<string>;
+  private readonly edgeList: readonly IpAddress[];
 
-  constructor(allow: readonly IpPrefix[], home: readonly IpPrefix[], own: readonly IpAddress[]) {
+  constructor(allow: readonly IpPrefix[], home: readonly IpPrefix[], own: readonly InterfaceAddress[]) {
     this.allow = allow;
     this.home = home;
-    this.ownList = own;
-    this.own = new Set(own.map((a) => a.text));
+    this.interfaces = own;
+    this.ownList = own.map((a) => a.address);
+    this.own = new Set(this.ownList.map((a) => a.text));
+    this.edgeList = ownSubnetEdges(own);
+    this.edges = new Set(this.edgeList.map((a) => a.text));
   }
 
   /** Returns a copy with other own addresses (read live from the interfaces). */
-  withOwn(own: readonly IpAddress[]): Protection {
+  withOwn(own: readonly InterfaceAddress[]): Protection {
     return new Protection(this.allow, this.home, own);
   }
 
   withAllow(allow: readonly IpPrefix[]): Protection {
-    return new Protection(allow, this.home, this.ownList);
+    return new Protection(allow, this.home, this.interfaces);
   }
 
   isHome(addr: IpAddress): boolean {
@@ -81,6 +91,7 @@ export class Protection {
     if (addr.family === 4 && this.home.some((p) => isDirectedBroadcast(p, addr))) return 'broadcast';
     for (const p of this.allow) if (inPrefix(p, addr)) return 'allowlisted';
     if (this.own.has(addr.text)) return 'own_address';
+    if (this.edges.has(addr.text)) return 'own_subnet_edge';
     for (const p of this.home) if (inPrefix(p, addr)) return 'home';
     return null;
   }
@@ -92,6 +103,7 @@ export class Protection {
     if (special) return special;
     if (this.allow.some(overlaps)) return 'allowlisted';
     if (this.ownList.some((a) => prefixContains(prefix, a))) return 'own_address';
+    if (this.edgeList.some((a) => prefixContains(prefix, a))) return 'own_subnet_edge';
     if (this.home.some(overlaps)) return 'home';
     return null;
   }

@@ -27,6 +27,8 @@ export interface ReplayBan {
 export class Replay {
   readonly bans: ReplayBan[] = [];
   readonly skips: Record<string, number> = {};
+  /** Decisions with a note (`hint_mismatch`), by note. */
+  readonly notes: Record<string, number> = {};
   alerts = 0;
   private readonly ctx: DecideContext;
   private readonly index: OffenderIndex;
@@ -50,6 +52,7 @@ export class Replay {
     const nowMs = alert.timeMs;
     for (const t of this.index.expired(nowMs)) this.index.setInactive(t);
     const d = decideAlert(alert, this.ctx, nowMs);
+    if (d.note) this.notes[d.note] = (this.notes[d.note] ?? 0) + 1;
     if (d.kind === 'skip') {
       this.skips[d.why] = (this.skips[d.why] ?? 0) + 1;
       return null;

@@ -3,7 +3,7 @@
  * a unix socket, both started by startApi): tables, --json, exit codes 0/1/2/3.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,5 +141,29 @@ describe('CLI client', () => {
     const r = await runCli(['-c', wrong, 'bans']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('E_UNAUTHORIZED, HTTP 401');
+  });
+
+  it('exit 1 naming the fix when the token file is open to others (the rules of the daemon)', async () => {
+    const open = join(dir, 'open.token');
+    writeFileSync(open, 'some-other-token-0123456789\n', { mode: 0o644 });
+    chmodSync(open, 0o644);
+    const cfg = join(dir, 'open.yaml');
+    writeFileSync(cfg, `api:\n  socket:\n    path: ${socketPath}\n  token_file: ${open}\n`);
+    const r = await runCli(['-c', cfg, 'bans']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(
+      `API token file ${open} has mode 0644; group and others must have no permission on it: chmod 600 ${open}`,
+    );
+  });
+
+  it('allow refuses a prefix wider than the minimum (exit 2) unless --force', async () => {
+    const wide = await runCli(['-c', unixConfig, 'allow', '10.0.0.0/7']);
+    expect(wide.exitCode).toBe(2);
+    expect(wide.stderr).toContain('send "force": true');
+    expect(await runCli(['-c', unixConfig, 'allow', '10.0.0.0/7', '--force'])).toMatchObject({
+      exitCode: 0,
+      stdout: 'allowlisted 10.0.0.0/7; 0 ban(s) lifted',
+    });
+    expect((await runCli(['-c', unixConfig, 'allow', '--remove', '10.0.0.0/7'])).exitCode).toBe(0);
   });
 });

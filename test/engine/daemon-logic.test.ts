@@ -12,11 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { daemonTelemetry } from '../../src/api/daemon-api.ts';
+import { Histogram } from '../../src/api/histogram.ts';
 import { Daemon } from '../../src/cli/commands/daemon.ts';
 import { type Config, parseConfigText } from '../../src/config/config.ts';
 import { isNftsentryError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { parseIp, parsePrefix } from '../../src/net/ip.ts';
+import { interfaceAddress } from '../../src/net/subnet.ts';
 import { FakeNft } from '../../src/nft/fake.ts';
 import { readSet } from '../../src/nft/state.ts';
 import { alert } from './helpers.ts';
@@ -45,7 +48,7 @@ async function daemon(config: Readonly<Config>, start = true): Promise<Daemon> {
     log: silentLogger(),
     nft,
     clock: () => now,
-    readOwnAddresses: async () => [parseIp(OWN)!],
+    readOwnAddresses: async () => [interfaceAddress(parseIp(OWN)!, 24)],
   });
   daemons.push(d);
   if (start) await d.start();
@@ -79,7 +82,7 @@ describe('operations on the fake nft', () => {
     expect(e.operations.getBan(P('2001:db8:77:1::9'))?.address).toBe('2001:db8:77::/48');
     expect(e.operations.listBans({ limit: 10, offset: 0 }).total).toBe(2);
     expect(e.operations.listBans({ source: 'suricata', limit: 10, offset: 0 }).total).toBe(0);
-    for (const bad of ['10.1.2.3', '192.0.2.5', OWN, '127.0.0.1', '224.0.0.1']) {
+    for (const bad of ['10.1.2.3', '192.0.2.5', OWN, '198.18.0.0', '198.18.0.255', '127.0.0.1', '224.0.0.1']) {
       await expect(e.operations.ban({ address: P(bad), durationSec: 60, reason: 'x' })).rejects.toSatisfy((err) =>
         isNftsentryError(err, 'E_BAN_REFUSED'),
       );
@@ -127,6 +130,22 @@ describe('operations on the fake nft', () => {
     expect(counterReads).toBe(1);
     expect((await e.dropCounters()).find((c) => c.name === 'drop_banned')).toMatchObject({ packets: 7, bytes: 420 });
     expect(((await e.operations.status()).drops as Record<string, number>).drop_banned).toBe(7);
+  });
+
+  it('an alert whose alert.source names a third address: that address is not banned, the note is counted in status and metrics', async () => {
+    const e = await daemon(cfg('hints.db'));
+    const d = e.enforcer.handleAlert(
+      alert({ srcIp: '10.1.2.3', destIp: '198.51.100.40', attacker: { ip: '192.0.2.99', port: 1 } }),
+      now,
+    );
+    expect(d).toMatchObject({ kind: 'ban', offender: '198.51.100.40', note: 'hint_mismatch' });
+    await e.flushed();
+    expect(await keys('ban4')).toEqual(['198.51.100.40']);
+    expect(((await e.operations.status()).engine as { notes: Record<string, number> }).notes).toEqual({
+      hint_mismatch: 1,
+    });
+    const results = daemonTelemetry(e, { log: silentLogger(), sources: () => [] }, new Histogram()).alertResults!();
+    expect(results).toContainEqual({ source: 'any', result: 'noted_hint_mismatch', count: 1 });
   });
 
   it('allowlist: adding lifts the bans it covers and reaches the kernel set, persists; config entries cannot be removed', async () => {

@@ -23,9 +23,10 @@ function record(ctx: Ctx, d: Decision, nowMs: number): void {
 }
 
 const summary = (d: Decision) =>
-  d.kind === 'skip'
+  (d.kind === 'skip'
     ? `skip ${d.why}`
-    : `${d.refresh ? 'refresh' : 'ban'} ${d.target.set} ${d.target.text} ${d.durationSec}s #${d.offences} ${d.reason}`;
+    : `${d.refresh ? 'refresh' : 'ban'} ${d.target.set} ${d.target.text} ${d.durationSec}s #${d.offences} ${d.reason}`) +
+  (d.note ? ` [${d.note}]` : '');
 
 describe('default policy: ET SCAN at any severity', () => {
   const cases: Array<[string, Parameters<typeof alert>[0], string]> = [
@@ -152,6 +153,102 @@ describe('direction: blame the outside party', () => {
   });
 });
 
+describe("alert.source / alert.target hints: only the flow's two addresses", () => {
+  const flow = { srcIp: '10.1.2.3', destIp: '198.51.100.5' };
+  const cases: Array<[string, Parameters<typeof alert>[0], string]> = [
+    ['source names dest', { ...flow, attacker: { ip: '198.51.100.5', port: 22 } }, 'ban ban4 198.51.100.5'],
+    ['source names src (a home host)', { ...flow, attacker: { ip: '10.1.2.3', port: 1 } }, 'skip home'],
+    [
+      'source names dest in another spelling',
+      { srcIp: '2001:db8:ffff::3', destIp: '2001:db8:5::5', attacker: { ip: '2001:DB8:5:0::5', port: 1 } },
+      'ban ban6net64 2001:db8:5::/64',
+    ],
+    [
+      'target alone names src: dest is blamed',
+      { ...flow, target: { ip: '10.1.2.3', port: 22 } },
+      'ban ban4 198.51.100.5',
+    ],
+    [
+      'target alone names dest: src is blamed, home or not',
+      { ...flow, target: { ip: '198.51.100.5', port: 22 } },
+      'skip home',
+    ],
+    [
+      'source names a third address: ignored, usual blame (the outside dest), noted',
+      { ...flow, attacker: { ip: '192.0.2.66', port: 1 } },
+      'ban ban4 198.51.100.5 3600s #1 et-scan [hint_mismatch]',
+    ],
+    [
+      'target names a third address: ignored, noted',
+      { ...flow, attacker: { ip: '10.1.2.3', port: 1 }, target: { ip: '192.0.2.66', port: 22 } },
+      'ban ban4 198.51.100.5 3600s #1 et-scan [hint_mismatch]',
+    ],
+    [
+      'source and target name the same side: ignored, noted',
+      { ...flow, attacker: { ip: '10.1.2.3', port: 1 }, target: { ip: '10.1.2.3', port: 22 } },
+      'ban ban4 198.51.100.5 3600s #1 et-scan [hint_mismatch]',
+    ],
+    [
+      'source does not parse: ignored, noted',
+      { ...flow, attacker: { ip: 'not-an-ip', port: 1 } },
+      'ban ban4 198.51.100.5 3600s #1 et-scan [hint_mismatch]',
+    ],
+    [
+      'a third address on a home -> home flow: the usual blame skips, noted',
+      { srcIp: '10.1.1.1', destIp: '10.2.2.2', attacker: { ip: '198.51.100.99', port: 1 } },
+      'skip both_home [hint_mismatch]',
+    ],
+  ];
+  for (const [name, over, want] of cases) {
+    it(name, () => expect(summary(decideAlert(alert(over), ctxFor(config()), T0)).startsWith(want)).toBe(true));
+  }
+  it('the third address is never banned, and a matching hint carries no note', () => {
+    const ctx = ctxFor(config());
+    const d = decideAlert(alert({ ...flow, attacker: { ip: '192.0.2.66', port: 1 } }), ctx, T0);
+    expect(d).toMatchObject({ kind: 'ban', offender: '198.51.100.5', note: 'hint_mismatch' });
+    const ok = decideAlert(alert({ srcIp: '198.51.100.6', attacker: { ip: '198.51.100.6', port: 1 } }), ctx, T0);
+    expect(ok).toMatchObject({ kind: 'ban', offender: '198.51.100.6' });
+    expect(ok.note).toBeUndefined();
+  });
+});
+
+describe("the gateway's own subnets: network and broadcast never banned", () => {
+  const owned = ['198.18.0.1/24', '198.18.4.1/30', '198.18.6.0/31', '2001:db8:7::1/64', '2001:db8:8::1/127'];
+  const cases: Array<[string, string]> = [
+    ['198.18.0.0', 'skip own_subnet_edge'],
+    ['198.18.0.255', 'skip own_subnet_edge'],
+    ['198.18.0.1', 'skip own_address'],
+    ['198.18.0.77', 'ban ban4 198.18.0.77 3600s #1 et-scan'],
+    ['198.18.4.0', 'skip own_subnet_edge'],
+    ['198.18.4.3', 'skip own_subnet_edge'],
+    ['198.18.4.2', 'ban ban4 198.18.4.2 3600s #1 et-scan'],
+    // A /31 has no network or broadcast address (RFC 3021): the peer is a host.
+    ['198.18.6.1', 'ban ban4 198.18.6.1 3600s #1 et-scan'],
+    ['2001:db8:7::', 'skip own_subnet_edge'],
+    // An attacker on the gateway's own /64: the /64 holds the gateway, the address alone is banned.
+    ['2001:db8:7::66', 'ban ban6 2001:db8:7::66 3600s #1 et-scan'],
+    // A /127 has no subnet-router anycast address (RFC 6164).
+    ['2001:db8:8::', 'ban ban6 2001:db8:8:: 3600s #1 et-scan'],
+  ];
+  for (const [ip, want] of cases) {
+    it(`${ip}: ${want}`, () => {
+      const ctx = ctxFor(config(), owned);
+      const a = alert({ srcIp: ip, destIp: '10.1.2.3', attacker: { ip, port: 1 } });
+      expect(summary(decideAlert(a, ctx, T0))).toBe(want);
+    });
+  }
+  it('kernel detections and manual bans too, and a prefix holding an edge', () => {
+    const ctx = ctxFor(config(), owned);
+    expect(summary(decideKernelScan('198.18.0.255', 'fast_scan', ctx, T0))).toBe('skip own_subnet_edge');
+    expect(summary(decideManual(parsePrefix('198.18.0.0/32')!, 60, 'x', ctx, T0))).toBe('skip own_subnet_edge');
+    expect(summary(decideManual(parsePrefix('198.18.0.128/25')!, 60, 'x', ctx, T0))).toBe('skip own_subnet_edge');
+    expect(summary(decideManual(parsePrefix('2001:db8:7::/128')!, 60, 'x', ctx, T0))).toBe('skip own_subnet_edge');
+    expect(summary(decideManual(parsePrefix('198.18.0.64/27')!, 60, 'x', ctx, T0))).toBe(
+      'ban bannet4 198.18.0.64/27 60s #1 x',
+    );
+  });
+});
+
 describe('never banned', () => {
   const cases: Array<[string, string]> = [
     ['203.0.113.10', 'allowlisted'],
@@ -171,19 +268,20 @@ describe('never banned', () => {
   for (const [ip, why] of cases) {
     it(`${ip}: ${why}`, () => {
       const ctx = ctxFor(config());
-      expect(summary(decideAlert(alert({ attacker: { ip, port: 1 } }), ctx, T0))).toBe(`skip ${why}`);
+      expect(summary(decideAlert(alert({ srcIp: ip, attacker: { ip, port: 1 } }), ctx, T0))).toBe(`skip ${why}`);
       expect(decideKernelScan(ip, 'fast_scan', ctx, T0).kind).toBe('skip');
     });
   }
   it("the gateway's own address (read live), even outside the home networks", () => {
     const ctx = ctxFor(config(), ['192.0.2.77']);
-    expect(summary(decideAlert(alert({ attacker: { ip: '192.0.2.77', port: 1 } }), ctx, T0))).toBe('skip own_address');
+    const hinted = alert({ srcIp: '192.0.2.77', destIp: '198.51.100.9', attacker: { ip: '192.0.2.77', port: 1 } });
+    expect(summary(decideAlert(hinted, ctx, T0))).toBe('skip own_address');
   });
   it('directed broadcast of a home network', () => {
     const ctx = ctxFor(parseConfigText('home_networks: [192.168.10.0/24]'));
-    expect(summary(decideAlert(alert({ attacker: { ip: '192.168.10.255', port: 1 } }), ctx, T0))).toBe(
-      'skip broadcast',
-    );
+    expect(
+      summary(decideAlert(alert({ srcIp: '192.168.10.255', attacker: { ip: '192.168.10.255', port: 1 } }), ctx, T0)),
+    ).toBe('skip broadcast');
   });
   it('manual bans are refused for protected addresses, allowed otherwise', () => {
     const ctx = ctxFor(config());

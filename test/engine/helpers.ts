@@ -6,6 +6,7 @@ import { OffenderIndex } from '../../src/engine/offender-index.ts';
 import { Protection } from '../../src/engine/protection.ts';
 import { ThresholdTracker } from '../../src/engine/threshold-tracker.ts';
 import { parseIp } from '../../src/net/ip.ts';
+import { interfaceAddress, type InterfaceAddress } from '../../src/net/subnet.ts';
 
 export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
@@ -15,7 +16,17 @@ export function config(yaml = ''): Readonly<Config> {
   );
 }
 
-export function ctxFor(cfg: Readonly<Config>, own: string[] = ['10.0.0.1']): DecideContext & { index: OffenderIndex } {
+/** `198.18.0.1/24` (an address on its subnet) or `198.18.0.1` (no subnet) -> an interface address. */
+export function own(text: string): InterfaceAddress {
+  const [addr, len] = text.split('/');
+  const a = parseIp(addr!)!;
+  return interfaceAddress(a, len === undefined ? (a.family === 4 ? 32 : 128) : Number(len));
+}
+
+export function ctxFor(
+  cfg: Readonly<Config>,
+  owned: string[] = ['10.0.0.1'],
+): DecideContext & { index: OffenderIndex } {
   const p = cfg.policy;
   const index = new OffenderIndex(
     p.escalation.forget_after * 1000,
@@ -23,11 +34,7 @@ export function ctxFor(cfg: Readonly<Config>, own: string[] = ['10.0.0.1']): Dec
   );
   return {
     policy: p,
-    protection: new Protection(
-      cfg.allowlist,
-      cfg.home_networks,
-      own.map((a) => parseIp(a)!),
-    ),
+    protection: new Protection(cfg.allowlist, cfg.home_networks, owned.map(own)),
     tracker: new ThresholdTracker(p.max_tracked_sources),
     state: index,
     index,

@@ -106,6 +106,39 @@ describe('Engine as Operations', () => {
     await e2.stop();
   });
 
+  it("the lab interfaces' subnets, read with the real ip addr: their network and broadcast addresses are refused", async () => {
+    const e = await engine();
+    // eth-cli is 198.18.1.1/24 and 2001:db8:1::1/64, eth-scan 198.18.0.1/24 (src/lab/topology.ts).
+    const refusal = (address: string) =>
+      e.operations.ban({ address: P(address), durationSec: 60, reason: 'x' }).then(
+        () => 'banned',
+        (err: { code?: string; details?: { why?: string } }) => `${err.code} ${err.details?.why}`,
+      );
+    for (const edge of ['198.18.1.0', '198.18.1.255', '198.18.0.0', '198.18.0.255', '2001:db8:1::'])
+      expect(await refusal(edge), edge).toBe('E_BAN_REFUSED own_subnet_edge');
+    expect(await refusal(LAB_ADDR.gwClient4)).toBe('E_BAN_REFUSED own_address');
+    expect(await refusal('198.18.1.77')).toBe('banned');
+    const alertFrom = (ip: string) =>
+      e.enforcer.handleAlert({
+        ids: 'suricata',
+        timeMs: 0,
+        src: { ip, port: 40000 },
+        dest: { ip: LAB_ADDR.gwScan4, port: 22 },
+        proto: 'TCP',
+        gid: 1,
+        sid: 2001219,
+        rev: 20,
+        signature: 'ET SCAN Potential SSH Scan',
+        category: '',
+        severity: 2,
+        action: 'allowed',
+      });
+    expect(alertFrom('198.18.0.255')).toMatchObject({ kind: 'skip', why: 'own_subnet_edge' });
+    expect(await keys('ban4')).toEqual(['198.18.1.77']);
+    expect(await e.operations.unban(P('198.18.1.77'))).toBe(true);
+    await e.stop();
+  });
+
   it('a real trap-port touch: the kernel catches it, the engine records it with its reason (kernel:scan)', async () => {
     const e = await engine(cfg('policy: { kernel_scan_ban: 2h }'));
     // One SYN from the scanner namespace to the gateway's trap port 23 (lab addresses only).

@@ -19,6 +19,7 @@ import type { StoreStatus } from '../../src/engine/ban-operations.ts';
 import type { IngestedAlert } from '../../src/ingest/alert-queue.ts';
 import type { Logger } from '../../src/log.ts';
 import { parseIp, parsePrefix } from '../../src/net/ip.ts';
+import { interfaceAddress } from '../../src/net/subnet.ts';
 import { FakeNft } from '../../src/nft/fake.ts';
 import { readSet } from '../../src/nft/state.ts';
 import { waitFor } from '../helpers.ts';
@@ -54,7 +55,7 @@ async function daemon(store: string, log: Logger): Promise<Daemon> {
     log,
     nft,
     clock: () => now,
-    readOwnAddresses: async () => [parseIp('198.18.0.1')!],
+    readOwnAddresses: async () => [interfaceAddress(parseIp('198.18.0.1')!, 24)],
   });
   daemons.push(d);
   await d.start();

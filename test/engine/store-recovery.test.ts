@@ -14,6 +14,7 @@ import { parseConfigText } from '../../src/config/config.ts';
 import type { StoreStatus } from '../../src/engine/ban-operations.ts';
 import type { Logger } from '../../src/log.ts';
 import { parseIp, parsePrefix } from '../../src/net/ip.ts';
+import { interfaceAddress } from '../../src/net/subnet.ts';
 import { FakeNft } from '../../src/nft/fake.ts';
 import { readSet } from '../../src/nft/state.ts';
 import { memoryLog } from './store-fault-helpers.ts';
@@ -28,7 +29,12 @@ async function daemon(path: string, log: Logger): Promise<Daemon> {
 store: { path: ${path} }
 engine: { heal_poll_ms: 60000, kernel_scan_poll_ms: 60000 }
 `);
-  const d = new Daemon(config, { log, nft, clock: () => now, readOwnAddresses: async () => [parseIp('198.18.0.1')!] });
+  const d = new Daemon(config, {
+    log,
+    nft,
+    clock: () => now,
+    readOwnAddresses: async () => [interfaceAddress(parseIp('198.18.0.1')!, 24)],
+  });
   daemons.push(d);
   await d.start();
   await d.sync.reconciled;

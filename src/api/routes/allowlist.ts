@@ -5,7 +5,13 @@
 import type { FastifyInstance } from 'fastify';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
-import { parseBody, parseRequestAddress, parseRequestText } from '../request-schemas.ts';
+import {
+  parseAllowAddress,
+  parseBody,
+  parseNewAllowAddress,
+  parseRequestFlag,
+  parseRequestText,
+} from '../request-schemas.ts';
 
 function allowJson(e: { prefix: string; origin: string; note: string; addedMs: number }) {
   return { ...e, added: new Date(e.addedMs).toISOString() };
@@ -19,7 +25,8 @@ export function registerAllowlistRoutes(app: FastifyInstance, ctx: ApiContext): 
 
   app.post('/v1/allowlist', async (req, reply) => {
     const body = parseBody(req.body);
-    const prefix = parseRequestAddress(body.address ?? body.prefix);
+    const force = parseRequestFlag(body.force, 'force');
+    const prefix = parseNewAllowAddress(body.address ?? body.prefix, ctx.config.allowlist_min_prefix, force);
     const note = parseRequestText(body.note, 'note', '');
     const existing = (await ctx.ops.listAllow()).find((e) => e.prefix === prefix.text);
     if (existing) {
@@ -28,13 +35,13 @@ export function registerAllowlistRoutes(app: FastifyInstance, ctx: ApiContext): 
       });
     }
     const { entry, liftedBans } = await ctx.ops.addAllow(prefix, note);
-    ctx.log.info({ prefix: prefix.text, liftedBans, client: req.ip }, 'api: allowlist add');
+    ctx.log.info({ prefix: prefix.text, liftedBans, force, client: req.ip }, 'api: allowlist add');
     reply.code(201);
     return { entry: allowJson(entry), liftedBans };
   });
 
   const remove = async (raw: unknown) => {
-    const prefix = parseRequestAddress(raw);
+    const prefix = parseAllowAddress(raw);
     const removed = await ctx.ops.removeAllow(prefix);
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefix.text} is not in the allowlist`);
     ctx.log.info({ prefix: prefix.text }, 'api: allowlist remove');

@@ -1,6 +1,8 @@
 /**
  * /v1/bans: list (filter by source and reason, paginated), look up, ban, unban. An address in the
  * path may be a prefix with its slash URL-encoded (`203.0.113.0%2F24`) or plain (`.../24`).
+ * Look-up, ban and unban read the address alike (parseBanAddress): an address no ban can take is
+ * the same 400 from each, never a 404 from one and a 400 from another.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { prefixKey } from '../../net/ip.ts';
@@ -12,7 +14,6 @@ import {
   parseBanAddress,
   parseBody,
   parseQuery,
-  parseRequestAddress,
   parseRequestDuration,
   parseRequestText,
 } from '../request-schemas.ts';
@@ -33,7 +34,7 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get('/v1/bans/*', async (req) => {
-    const address = parseRequestAddress(pathAddress(req));
+    const address = parseBanAddress(pathAddress(req));
     const ban = await ctx.ops.getBan(address);
     if (!ban) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
     return banJson(ban);
@@ -52,7 +53,7 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.delete('/v1/bans/*', async (req, reply) => {
-    const address = parseRequestAddress(pathAddress(req));
+    const address = parseBanAddress(pathAddress(req));
     const removed = await ctx.ops.unban(address);
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
     ctx.log.info({ address: prefixKey(address), client: req.ip, graceSec: ctx.config.unban_grace }, 'api: unban');

@@ -11,7 +11,7 @@ import type { ApiConfig } from '../api-schema.ts';
 import type { DaemonView } from '../daemon-view.ts';
 import type { ApiHandle } from '../server.ts';
 import { checkListenAddress } from '../server.ts';
-import { loadOrCreateToken } from '../token.ts';
+import { loadOrCreateToken } from '../token-file.ts';
 import type { ApiWorkerData, FromWorker, TelemetrySnapshot, ToWorker } from './protocol.ts';
 import { SNAPSHOT_INTERVAL_MS } from './protocol.ts';
 import { answer, errorFromWire, type RpcHandlers } from './rpc.ts';

@@ -12,9 +12,11 @@ interface AllowJson {
 export const allowCommand: Command = {
   name: 'allow',
   summary: 'add an address or prefix to the live allowlist (lifts the bans it covers); --list, --remove',
-  usage: 'nftsentry [-c FILE] [--json] allow ADDRESS [--note TEXT] | allow --list | allow --remove ADDRESS',
+  usage: 'nftsentry [-c FILE] [--json] allow ADDRESS [--note TEXT] [--force] | allow --list | allow --remove ADDRESS',
   options: {
     note: { type: 'string' },
+    /** Takes a prefix wider than api.allowlist_min_prefix. */
+    force: { type: 'boolean' },
     list: { type: 'boolean' },
     remove: { type: 'boolean' },
   },
@@ -48,6 +50,7 @@ export const allowCommand: Command = {
     }
     const body: Record<string, unknown> = { address };
     if (typeof values.note === 'string') body.note = values.note;
+    if (values.force === true) body.force = true;
     return runApiCommand(
       ctx,
       'allow',

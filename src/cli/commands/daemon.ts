@@ -27,7 +27,7 @@ import { Timers } from '../../engine/timers.ts';
 import { ErrorCodes, isNftsentryError } from '../../errors.ts';
 import type { IngestedAlert } from '../../ingest/alert-queue.ts';
 import type { Logger } from '../../log.ts';
-import type { IpAddress } from '../../net/ip.ts';
+import type { InterfaceAddress } from '../../net/subnet.ts';
 import type { Nft } from '../../nft/nft.ts';
 import { NftGate } from '../../nft/nft-gate.ts';
 import { NftRunner } from '../../nft/runner.ts';
@@ -47,8 +47,8 @@ export interface DaemonDeps {
   nft?: Nft;
   /** Default: `openStore(config.store.path)` (`:memory:` in dry-run mode; an unusable file moved aside). */
   store?: Store;
-  /** Default: `ip -j addr` (in the nft's namespace). */
-  readOwnAddresses?: () => Promise<IpAddress[]>;
+  /** Default: `ip -j addr` (in the nft's namespace): addresses with their subnets. */
+  readOwnAddresses?: () => Promise<InterfaceAddress[]>;
   version?: string;
 }
 
@@ -77,7 +77,7 @@ export class Daemon implements DaemonView {
   /** The anchor of the default monotonic clock (for the API worker); null with an injected clock. */
   readonly clockAnchorMs: number | null;
   private readonly log: Logger;
-  private readonly ownReader: () => Promise<IpAddress[]>;
+  private readonly ownReader: () => Promise<InterfaceAddress[]>;
   private readonly applyListeners = new Set<(durationMs: number) => void>();
   private sourceStats: () => unknown[] = () => [];
   private stopped = false;
@@ -263,7 +263,7 @@ export class Daemon implements DaemonView {
     return () => this.applyListeners.delete(listener);
   }
 
-  decisionStats(): { bansBySource: Record<string, number>; skips: Record<string, number> } {
+  decisionStats(): ReturnType<DaemonView['decisionStats']> {
     return this.enforcer.stats.snapshot();
   }
 

@@ -52,6 +52,7 @@ export const replayCommand: Command = {
       extensions: replay.bans.filter((b) => b.refresh).length,
       targets: new Set(replay.bans.map((b) => b.target)).size,
       skips: replay.skips,
+      notes: replay.notes,
     };
     if (ctx.json) ctx.stdout(JSON.stringify({ bans: replay.bans, summary }));
     else {
@@ -59,8 +60,11 @@ export const replayCommand: Command = {
         Object.entries(replay.skips)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ') || 'none';
+      const hints = replay.notes.hint_mismatch
+        ? `; hints naming a third address ignored: ${replay.notes.hint_mismatch}`
+        : '';
       ctx.stdout(
-        `\n${summary.lines} lines, ${summary.alerts} alerts (${summary.bad} bad lines): ${summary.bans} bans of ${summary.targets} targets, ${summary.extensions} extensions; not banned: ${skips}`,
+        `\n${summary.lines} lines, ${summary.alerts} alerts (${summary.bad} bad lines): ${summary.bans} bans of ${summary.targets} targets, ${summary.extensions} extensions; not banned: ${skips}${hints}`,
       );
     }
     return ExitCode.OK;
