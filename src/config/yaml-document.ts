@@ -24,8 +24,8 @@ export function readYamlDocument(text: string, sourceName: string): unknown {
   const { doc, problems } = compose(text, lines);
   const yamlErrors = [...doc.errors, ...doc.warnings]
     // A stack overflow is reported once per level it unwinds through: the first says it.
-    .filter((e, i, all) => e.code !== 'RESOURCE_EXHAUSTION' || all.findIndex((f) => f.code === e.code) === i)
-    .map((e) => `${yamlMessage(e)}${at(e.pos[0])}`);
+    .map((e) => `${yamlMessage(e)}${at(e.pos[0])}`)
+    .filter((m, i, all) => !m.startsWith(TOO_DEEP) || all.findIndex((n) => n.startsWith(TOO_DEEP)) === i);
   if (yamlErrors.length > 0 || problems.length > 0) {
     throw configProblems(sourceName, 'is not valid YAML', [
       ...yamlErrors,
@@ -51,13 +51,18 @@ export function readYamlDocument(text: string, sourceName: string): unknown {
  * between documents (each one an error the composer keeps, with its stack trace: a megabyte of `]`
  * needs gigabytes) stop the parse after MAX_LISTED_PROBLEMS, and a second document stops it at
  * once. Keys are compared by the walk, in linear time (the parser's uniqueKeys check is quadratic).
+ *
+ * A `%YAML 1.1` directive is refused: YAML 1.1 reads `022` as 18, `1:20` as 80, `no` as false and
+ * `<<` as a merge whose bad source makes the library throw; a config is YAML 1.2.
  */
 function compose(text: string, lines: LineCounter): { doc: Document.Parsed; problems: Problem[] } {
   const problems: Problem[] = [];
   const parser = new Parser(lines.addNewLine);
+  let directive = 0;
   function* tokens() {
     let stray = 0;
     for (const token of parser.parse(text)) {
+      if (token.type === 'directive' && token.source.startsWith('%YAML')) directive = token.offset;
       if (token.type === 'error' && ++stray > MAX_LISTED_PROBLEMS) {
         problems.push({ message: 'too many errors: parsing stopped here', offset: token.offset });
         return;
@@ -75,6 +80,9 @@ function compose(text: string, lines: LineCounter): { doc: Document.Parsed; prob
     doc = next;
   }
   // compose(..., forceDoc = true) yields a document even for empty text.
+  if (doc!.directives?.yaml.version === '1.1') {
+    problems.push({ message: 'YAML 1.1 is not read: a config is YAML 1.2 (1.1 reads 022 as 18)', offset: directive });
+  }
   return { doc: doc!, problems };
 }
 
@@ -83,8 +91,12 @@ interface Problem {
   readonly offset: number;
 }
 
+const TOO_DEEP = 'nested too deeply for the YAML parser';
+
 function yamlMessage(e: YAMLError): string {
   // The parser catches its own stack overflow on deep nesting and reports it under this code.
-  if (e.code === 'RESOURCE_EXHAUSTION') return 'nested too deeply for the YAML parser';
+  if (e.code === 'RESOURCE_EXHAUSTION' && /call stack|stack overflow/i.test(e.message)) {
+    return TOO_DEEP;
+  }
   return e.message.split('\n')[0]!.replace(/:$/, '');
 }

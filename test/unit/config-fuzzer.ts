@@ -158,6 +158,9 @@ const KEYS = [
 ];
 const LINES = [
   '<<: *base',
+  '<<: 5',
+  '<<: [ *base, x ]',
+  '!!merge <<: *base',
   'base: &base { tcp: [22] }',
   '&a',
   '*a',
@@ -384,7 +387,16 @@ export class ConfigFuzzer {
           text = text.slice(0, at) + rng.pick(CHARS).repeat(1 + rng.int(3)) + text.slice(at);
           break;
         case 7:
-          text = rng.pick(['%YAML 1.1\n---\n', '%YAML 1.3\n---\n', '\ufeff', '--- !!map\n', '%FOO bar\n---\n']) + text;
+          text =
+            rng.pick([
+              '%YAML 1.1\n---\nbase: &base 5\nx: { <<: *base }\n',
+              '%YAML 1.1\n---\n',
+              '%YAML 1.2\n---\n',
+              '%YAML 1.3\n---\n',
+              '\ufeff',
+              '--- !!map\n',
+              '%FOO bar\n---\n',
+            ]) + text;
           break;
         default:
           text += rng.pick([
@@ -546,6 +558,26 @@ export const HOSTILE_CONFIGS: ReadonlyArray<{ name: string; text: string; path: 
     name: 'a set in place of a map',
     text: 'services: !!set { tcp, udp }\n',
     path: /^services: the tag "!!set" is not allowed/,
+  },
+  {
+    name: 'a YAML 1.1 merge of a scalar',
+    text: '%YAML 1.1\n---\nservices:\n  <<: 5\n',
+    path: /^YAML 1\.1 is not read/,
+  },
+  {
+    name: 'YAML 1.1 octal and sexagesimal ports',
+    text: '# 022 is 18 and 1:20 is 80 in YAML 1.1\n%YAML 1.1\n---\nservices: { tcp: [022, 1:20] }\n',
+    path: /^YAML 1\.1 is not read: .* at line 2, column 1$/,
+  },
+  {
+    name: 'a merge key',
+    text: 'base: &b { tcp: [22] }\nservices:\n  <<: *b\n',
+    path: /^services\."<<": unknown key \(YAML merge keys are not supported/,
+  },
+  {
+    name: 'a timestamp for a port',
+    text: 'services: { tcp: [!!timestamp 2001-12-14] }\n',
+    path: /^services\.tcp\[0\]: a timestamp is not allowed/,
   },
   {
     name: 'a duplicated key',
