@@ -12,7 +12,7 @@ import { ErrorCodes, NftsentryError } from '../errors.ts';
  * says; this bounds both (docs/config.md has the measurements). Long address lists belong in the
  * API's allowlist.
  */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_BYTES = 512 * 1024;
 
 const CHUNK = 64 * 1024;
 
@@ -128,7 +128,7 @@ function firstBadByte(bytes: Uint8Array): number {
 function tooLarge(path: string): NftsentryError {
   return new NftsentryError(
     ErrorCodes.CONFIG_INVALID,
-    `${path} is larger than ${MAX_CONFIG_BYTES / (1024 * 1024)} MiB: not a config file (a long allowlist belongs in the API's: nftsentry allow)`,
+    `${path} is larger than ${MAX_CONFIG_BYTES / 1024} KiB: not a config file (a long allowlist belongs in the API's: nftsentry allow)`,
   );
 }
 

@@ -13,7 +13,7 @@ import { configProblems, formatKeyPath, MAX_LISTED_PROBLEMS } from './problem-te
 /** Parses one YAML document into a plain value, or throws E_CONFIG_INVALID. */
 export function readYamlDocument(text: string, sourceName: string): unknown {
   if (text.length > MAX_CONFIG_BYTES) {
-    throw configProblems(sourceName, 'is not valid YAML', [`longer than ${MAX_CONFIG_BYTES} characters`]);
+    throw configProblems(sourceName, 'is not valid YAML', [`longer than ${MAX_CONFIG_BYTES / 1024} Ki characters`]);
   }
   const lines = new LineCounter();
   const at = (offset: number | undefined): string => {

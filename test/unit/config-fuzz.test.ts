@@ -111,11 +111,11 @@ describe('hostile configs', () => {
     try {
       const big = join(dir, 'big.yaml');
       writeFileSync(big, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
-      expect(() => loadConfig(big)).toThrow(/big\.yaml is larger than 1 MiB/);
+      expect(() => loadConfig(big)).toThrow(/big\.yaml is larger than 512 KiB/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(() => loadConfig('/dev/zero')).toThrow(/\/dev\/zero is larger than 1 MiB/);
+    expect(() => loadConfig('/dev/zero')).toThrow(/\/dev\/zero is larger than 512 KiB/);
   });
 });
 

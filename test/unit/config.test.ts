@@ -67,6 +67,30 @@ describe('config', () => {
     expect(problems('scan_detection: { ban_timeout: -5 }')[0]).toMatch(/^scan_detection\.ban_timeout: /);
   });
 
+  it('anchors and aliases are read (as shared values), merge keys are not', () => {
+    const c = parseConfigText(`allowlist: &office [203.0.113.0/24, "2001:db8:42::/48"]
+services:
+  tcp: &web [80, 443]
+  restricted:
+    - { proto: tcp, ports: [22], from: *office }
+    - { proto: udp, ports: *web, from: *office }
+`);
+    expect(c.services.restricted.map((r) => [r.proto, r.ports, r.from.map((p) => p.text)])).toEqual([
+      ['tcp', [[22, 22]], ['203.0.113.0/24', '2001:db8:42::/48']],
+      [
+        'udp',
+        [
+          [80, 80],
+          [443, 443],
+        ],
+        ['203.0.113.0/24', '2001:db8:42::/48'],
+      ],
+    ]);
+    expect(problems('icmp: &i { echo: false }\nforward:\n  <<: *i\n')).toEqual([
+      'forward."<<": unknown key (YAML merge keys are not supported: write the keys out)',
+    ]);
+  });
+
   it('the shipped sample configs are valid', () => {
     for (const f of ['samples/nftsentry.yaml', 'samples/lab.yaml', 'test/fixtures/full.yaml']) {
       expect(() => loadConfig(join(REPO, f)), f).not.toThrow();
