@@ -10,7 +10,7 @@ import { baseConfigShape } from './config-schema.ts';
 import { readConfigFile } from './config-file.ts';
 import { readYamlDocument } from './yaml-document.ts';
 import { configProblems, formatKeyPath } from './problem-text.ts';
-import { parsedAt, whenIntact } from './refinement-guard.ts';
+import { intactAt, parsedAt, whenIntact } from './refinement-guard.ts';
 import { sourcesSchema } from '../ingest/source-schema.ts';
 import { apiConfigSchema } from '../api/api-schema.ts';
 import { policySchema, storeSchema, engineSchema } from '../engine/engine-schema.ts';
@@ -32,11 +32,12 @@ export const configSchema = z
       // Each list is read only once it parsed (refinement-guard.ts).
       const issues = [...ctx.issues];
       const parsed = (...path: PropertyKey[]) => parsedAt(issues, path);
+      const restricted = intactAt(issues, ['services', 'restricted']) ? cfg.services.restricted : [];
       for (const proto of ['tcp', 'udp'] as const) {
         if (!parsed('services', proto) || !parsed('scan_detection', 'trap_ports', proto)) continue;
         const open = [
           ...cfg.services[proto],
-          ...cfg.services.restricted.flatMap((r, i) =>
+          ...restricted.flatMap((r, i) =>
             parsed('services', 'restricted', i, 'proto') &&
             parsed('services', 'restricted', i, 'ports') &&
             r.proto === proto
@@ -56,7 +57,7 @@ export const configSchema = z
         });
       }
     },
-    { when: whenIntact(['services', 'restricted'], ['scan_detection', 'trap_ports']) },
+    { when: whenIntact(['services'], ['scan_detection', 'trap_ports']) },
   );
 
 export type Config = z.output<typeof configSchema>;

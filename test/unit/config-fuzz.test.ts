@@ -91,6 +91,12 @@ describe('hostile configs', () => {
       'services.tcp[1]: Too big: expected number to be <=65535',
       'scan_detection.trap_ports.udp[0]: trap port 53 is also an open udp service; a trap port must be a port nobody should use',
     ]);
+    expect(problemsOf('services: { tcp: [22], restricted: 5 }\nscan_detection: { trap_ports: { tcp: [22] } }')).toEqual(
+      [
+        'services.restricted: Invalid input: expected array, received number',
+        'scan_detection.trap_ports.tcp[0]: trap port 22 is also an open tcp service; a trap port must be a port nobody should use',
+      ],
+    );
   });
 
   it('two sources on one path are named even when another key of theirs failed', () => {
@@ -168,6 +174,8 @@ describe('nftsentry check on a hostile config', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nftsentry-check-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   // An nft on PATH that leaves a mark: `check` must fail on the config before it would start one.
+  // (runCli keeps the host-namespace guard on, which would refuse nft too, with exit 1 and its own
+  // message: exit 2 and the config's message say that the config stopped it.)
   const bin = join(dir, 'bin');
   const mark = join(dir, 'nft-ran');
   mkdirSync(bin);
@@ -188,6 +196,15 @@ describe('nftsentry check on a hostile config', () => {
     expect(r.stderr).toContain(`${path} is invalid:\n  ${expected}`);
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(r.stderr).not.toMatch(/unexpected error|TypeError|ReferenceError|RangeError/);
+    expect(existsSync(mark)).toBe(false);
+  });
+
+  it('a file that is not UTF-8: exit 2 with the offset of the bad byte', async () => {
+    const path = join(dir, 'latin1.yaml');
+    writeFileSync(path, Buffer.concat([Buffer.from('allowlist: ["caf'), Buffer.from([0xe9]), Buffer.from('"]\n')]));
+    const r = await runCli(['-c', path, 'check'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toBe(`nftsentry check: ${path} is not UTF-8 text: byte 16 starts no valid UTF-8 character`);
     expect(existsSync(mark)).toBe(false);
   });
 });
