@@ -9,11 +9,16 @@
 import { z } from 'zod';
 import { parseIp } from '../net/ip.ts';
 import { absolutePathSchema, durationSchema, fileModeSchema, socketPathSchema } from '../config/config-schema.ts';
+import { shown } from '../config/problem-text.ts';
+import { parsedAt } from '../config/refinement-guard.ts';
 
 const hostSchema = z.string().transform((v, ctx): string => {
   const ip = parseIp(v.trim());
   if (!ip) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not an IPv4 or IPv6 address (no host names, no zone ids)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${shown(v)} is not an IPv4 or IPv6 address (no host names, no zone ids)`,
+    });
     return z.NEVER;
   }
   return ip.text;
@@ -77,16 +82,20 @@ export const apiConfigSchema = z
     request_timeout: durationSchema.default(30),
   })
   .prefault({})
-  .superRefine((api, ctx) => {
-    const ip = parseIp(api.host);
-    const loopback = ip !== null && (ip.family === 4 ? ip.bytes[0] === 127 : ip.text === '::1');
-    if (!api.socket && !loopback && !api.allow_remote) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['host'],
-        message: `listening on ${api.host} exposes the API beyond this host; set allow_remote: true to confirm (the bearer token is always required), or use 127.0.0.1 or a unix socket`,
-      });
-    }
-  });
+  .superRefine(
+    (api, ctx) => {
+      const ip = parseIp(api.host);
+      const loopback = ip !== null && (ip.family === 4 ? ip.bytes[0] === 127 : ip.text === '::1');
+      if (!api.socket && !loopback && !api.allow_remote) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['host'],
+          message: `listening on ${api.host} exposes the API beyond this host; set allow_remote: true to confirm (the bearer token is always required), or use 127.0.0.1 or a unix socket`,
+        });
+      }
+    },
+    // Reads three keys: only once each of them parsed (refinement-guard.ts).
+    { when: (payload) => ['host', 'socket', 'allow_remote'].every((k) => parsedAt(payload.issues, [k])) },
+  );
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

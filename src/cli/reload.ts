@@ -4,8 +4,9 @@
  * `systemctl reload` runs), and a reload that would change a key a running daemon cannot take is
  * refused whole. The plan is pure; `readSettled` is the only IO here.
  */
-import { stat, readFile } from 'node:fs/promises';
-import { assertNotEmpty, type Config } from '../config/config.ts';
+import { stat } from 'node:fs/promises';
+import type { Config } from '../config/config.ts';
+import { readConfigFileAsync } from '../config/config-file.ts';
 
 /**
  * Keys a running daemon cannot take: the store it has open, dry-run, the shape of its nft lanes
@@ -58,8 +59,8 @@ export function planReload(current: Readonly<Config>, next: Readonly<Config>): R
 
 /**
  * The file's text once its size, mtime and inode have stayed the same for `settleMs` (at most
- * `maxWaitMs`, then as it is). An empty or whitespace-only file is an error: every key has a
- * default, so an empty document is valid YAML for a config nobody meant.
+ * `maxWaitMs`, then as it is), read as at start (config-file.ts): an empty or whitespace-only
+ * file, a file over the size limit or one that is not UTF-8 is an error.
  */
 export async function readSettled(path: string, settleMs = 200, maxWaitMs = 5000): Promise<string> {
   const started = performance.now();
@@ -77,7 +78,5 @@ export async function readSettled(path: string, settleMs = 200, maxWaitMs = 5000
       stableSince = performance.now();
     }
   }
-  const text = await readFile(path, 'utf8');
-  assertNotEmpty(text, path);
-  return text;
+  return readConfigFileAsync(path);
 }

@@ -9,21 +9,24 @@
 import { z } from 'zod';
 import { parsePrefix, normalizePrefixes, type IpPrefix } from '../net/ip.ts';
 import { parseDurationSec } from './duration.ts';
+import { shown } from './problem-text.ts';
 
 export const portSchema = z.number().int().min(1).max(65_535);
 
 /** A port (`22`) or an inclusive range (`"8000-8080"`), kept as [from, to]. */
-export const portRangeSchema = z.union([portSchema, z.string()]).transform((v, ctx): [number, number] => {
-  if (typeof v === 'number') return [v, v];
-  const m = /^(\d{1,5})-(\d{1,5})$/.exec(v.trim());
-  const from = m ? Number(m[1]) : NaN;
-  const to = m ? Number(m[2]) : NaN;
-  if (!m || from < 1 || to > 65_535 || from > to) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a port (1-65535) or a range like "8000-8080"` });
-    return z.NEVER;
-  }
-  return [from, to];
-});
+export const portRangeSchema = z
+  .union([portSchema, z.string()], { error: 'a port (1-65535) or a range like "8000-8080"' })
+  .transform((v, ctx): [number, number] => {
+    if (typeof v === 'number') return [v, v];
+    const m = /^(\d{1,5})-(\d{1,5})$/.exec(v.trim());
+    const from = m ? Number(m[1]) : NaN;
+    const to = m ? Number(m[2]) : NaN;
+    if (!m || from < 1 || to > 65_535 || from > to) {
+      ctx.addIssue({ code: 'custom', message: `${shown(v)} is not a port (1-65535) or a range like "8000-8080"` });
+      return z.NEVER;
+    }
+    return [from, to];
+  });
 
 export const portListSchema = z.array(portRangeSchema).max(1024).default([]);
 
@@ -35,8 +38,8 @@ export const prefixSchema = z.string().transform((v, ctx): IpPrefix => {
     ctx.addIssue({
       code: 'custom',
       message: loose
-        ? `"${v}" has host bits set; did you mean "${loose.text}"?`
-        : `"${v}" is not an IPv4 or IPv6 address or CIDR`,
+        ? `${shown(v)} has host bits set; did you mean "${loose.text}"?`
+        : `${shown(v)} is not an IPv4 or IPv6 address or CIDR`,
     });
     return z.NEVER;
   }
@@ -68,12 +71,14 @@ export const fileModeSchema = z
   .regex(/^0?[0-7]{3}$/, 'an octal mode as a quoted string, like "0660"')
   .transform((m) => parseInt(m, 8));
 
-export const durationSchema = z.union([z.number(), z.string()]).transform((v, ctx): number => {
+const DURATION = 'a duration (seconds, or like 90s, 15m, 1h, 7d; at most 10 years)';
+
+export const durationSchema = z.union([z.number(), z.string()], { error: DURATION }).transform((v, ctx): number => {
   const sec = parseDurationSec(v);
   if (sec === null) {
     ctx.addIssue({
       code: 'custom',
-      message: `"${v}" is not a duration (seconds, or like 90s, 15m, 1h, 7d; at most 10 years)`,
+      message: `${shown(v)} is not ${DURATION}`,
     });
     return z.NEVER;
   }
@@ -89,7 +94,7 @@ export const rateSchema = z.string().transform((v, ctx): { count: number; per: R
   if (!m || Number(m[1]) < 1) {
     ctx.addIssue({
       code: 'custom',
-      message: `"${v}" is not a rate like "10/second" (units: ${RATE_UNITS.join(', ')})`,
+      message: `${shown(v)} is not a rate like "10/second" (units: ${RATE_UNITS.join(', ')})`,
     });
     return z.NEVER;
   }

@@ -5,17 +5,20 @@
  */
 import { z } from 'zod';
 import { durationSchema } from '../config/config-schema.ts';
+import { shown } from '../config/problem-text.ts';
 
 /** A sid (`2001219`) or an inclusive range (`"2000000-2099999"`), kept as [from, to]. */
 const sidRangeSchema = z
-  .union([z.number().int().min(1).max(4_294_967_295), z.string()])
+  .union([z.number().int().min(1).max(4_294_967_295), z.string()], {
+    error: 'a sid (1-4294967295) or a range like "2000000-2099999"',
+  })
   .transform((v, ctx): [number, number] => {
     if (typeof v === 'number') return [v, v];
     const m = /^(\d{1,10})-(\d{1,10})$/.exec(v.trim());
     const from = m ? Number(m[1]) : NaN;
     const to = m ? Number(m[2]) : NaN;
     if (!m || from < 1 || from > to || to > 4_294_967_295) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a sid or a range like "2000000-2099999"` });
+      ctx.addIssue({ code: 'custom', message: `${shown(v)} is not a sid or a range like "2000000-2099999"` });
       return z.NEVER;
     }
     return [from, to];
@@ -30,7 +33,9 @@ const patternSchema = z
     try {
       return new RegExp(v, 'i');
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a valid regular expression: ${(err as Error).message}` });
+      // V8's message repeats the whole pattern before the reason.
+      const reason = (err as Error).message.replace(/^.*: /s, '');
+      ctx.addIssue({ code: 'custom', message: `${shown(v)} is not a valid regular expression: ${reason}` });
       return z.NEVER;
     }
   });

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { absolutePathSchema, durationSchema, socketPathSchema, fileModeSchema } from '../config/config-schema.ts';
+import { parsedAt, whenIntact } from '../config/refinement-guard.ts';
 
 const formatSchema = z.enum(['eve', 'snort', 'auto']).default('auto');
 const nameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1-64 letters, digits, _ . -');
@@ -98,28 +99,40 @@ export const sourcesSchema = z
       .max(64)
       .prefault([...DEFAULT_INPUTS]),
   })
-  .superRefine((s, ctx) => {
-    const names = new Map<string, number>();
-    const paths = new Map<string, number>();
-    s.inputs.forEach((input, i) => {
-      const name = input.name ?? input.type;
-      if (names.has(name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['inputs', i],
-          message: `name "${name}" is used by inputs[${names.get(name)}] too; give each source its own name`,
-        });
-      names.set(name, i);
-      const path = 'path' in input ? input.path : '-';
-      if (paths.has(path))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['inputs', i, 'path'],
-          message: `inputs[${paths.get(path)}] uses this ${path === '-' ? 'stdin' : 'path'} too`,
-        });
-      paths.set(path, i);
-    });
-  })
+  .superRefine(
+    (s, ctx) => {
+      // Reads each input's name and path only once they parsed (refinement-guard.ts), as the
+      // issues stood before this refinement added its own.
+      const issues = [...ctx.issues];
+      const parsed = (i: number, key: string) => parsedAt(issues, ['inputs', i, key]);
+      const names = new Map<string, number>();
+      const paths = new Map<string, number>();
+      s.inputs.forEach((input, i) => {
+        if (!parsed(i, 'type')) return;
+        if (parsed(i, 'name')) {
+          const name = input.name ?? input.type;
+          if (names.has(name))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['inputs', i],
+              message: `name "${name}" is used by inputs[${names.get(name)}] too; give each source its own name`,
+            });
+          names.set(name, i);
+        }
+        if (parsed(i, 'path')) {
+          const path = 'path' in input ? input.path : '-';
+          if (paths.has(path))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['inputs', i, 'path'],
+              message: `inputs[${paths.get(path)}] uses this ${path === '-' ? 'stdin' : 'path'} too`,
+            });
+          paths.set(path, i);
+        }
+      });
+    },
+    { when: whenIntact(['inputs']) },
+  )
   .prefault({});
 
 export type SourcesConfig = z.output<typeof sourcesSchema>;

@@ -253,13 +253,16 @@ export function compareIp(a: IpAddress, b: IpAddress): number {
 
 /**
  * Sorts and removes prefixes covered by another one in the list, so that an nft interval set gets
- * a deterministic, non-overlapping element list.
+ * a deterministic, non-overlapping element list. In O(n log n): sorted by network, then shortest
+ * first, a prefix is covered by a kept one only if it is covered by the last kept one (kept
+ * prefixes do not overlap, and any that starts before the last kept one also ends before it).
  */
 export function normalizePrefixes(prefixes: readonly IpPrefix[]): IpPrefix[] {
   const sorted = [...prefixes].sort((a, b) => compareIp(a.network, b.network) || a.length - b.length);
   const out: IpPrefix[] = [];
   for (const p of sorted) {
-    if (out.some((o) => prefixCovers(o, p))) continue;
+    const last = out[out.length - 1];
+    if (last && prefixCovers(last, p)) continue;
     out.push(p);
   }
   return out;

@@ -47,7 +47,9 @@ describe('config', () => {
   });
 
   it('refuses duplicate keys and bad YAML', () => {
-    expect(problems('services: {}\nservices: {}\n')[0]).toMatch(/unique/i);
+    expect(problems('services: {}\nservices: {}\n')).toEqual([
+      'services: duplicate key (first at line 1, column 1) at line 2, column 1',
+    ]);
     expect(problems('services: [\n')).toHaveLength(1);
   });
 
@@ -63,6 +65,30 @@ describe('config', () => {
       /^forward\.trusted_interfaces\[0\]: /,
     );
     expect(problems('scan_detection: { ban_timeout: -5 }')[0]).toMatch(/^scan_detection\.ban_timeout: /);
+  });
+
+  it('anchors and aliases are read (as shared values), merge keys are not', () => {
+    const c = parseConfigText(`allowlist: &office [203.0.113.0/24, "2001:db8:42::/48"]
+services:
+  tcp: &web [80, 443]
+  restricted:
+    - { proto: tcp, ports: [22], from: *office }
+    - { proto: udp, ports: *web, from: *office }
+`);
+    expect(c.services.restricted.map((r) => [r.proto, r.ports, r.from.map((p) => p.text)])).toEqual([
+      ['tcp', [[22, 22]], ['203.0.113.0/24', '2001:db8:42::/48']],
+      [
+        'udp',
+        [
+          [80, 80],
+          [443, 443],
+        ],
+        ['203.0.113.0/24', '2001:db8:42::/48'],
+      ],
+    ]);
+    expect(problems('icmp: &i { echo: false }\nforward:\n  <<: *i\n')).toEqual([
+      'forward."<<": unknown key (YAML merge keys are not supported: write the keys out)',
+    ]);
   });
 
   it('the shipped sample configs are valid', () => {

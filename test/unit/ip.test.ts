@@ -7,6 +7,8 @@ import {
   normalizePrefixes,
   unmapV4,
   prefixContains,
+  prefixCovers,
+  type IpPrefix,
 } from '../../src/net/ip.ts';
 
 describe('parseIp', () => {
@@ -105,6 +107,37 @@ describe('prefixes', () => {
       (p) => parsePrefix(p)!,
     );
     expect(normalizePrefixes(list).map((p) => p.text)).toEqual(['10.0.0.0/8', '192.0.2.1/32', '2001:db8::/32']);
+  });
+  it('normalises as the pairwise definition does, on random nested lists', () => {
+    // The definition: keep a prefix unless another one in the list covers it (the first of equal ones).
+    const reference = (list: IpPrefix[]) =>
+      list
+        .filter((p, i) => !list.some((o, j) => (o.text === p.text ? j < i : prefixCovers(o, p))))
+        .sort((a, b) => (a.text < b.text ? -1 : 1));
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 200; round++) {
+      const list = Array.from({ length: 1 + rand(40) }, () => {
+        const v6 = rand(2) === 1;
+        const len = v6 ? 100 + rand(29) : 20 + rand(13);
+        const addr = v6
+          ? `2001:db8::${rand(4).toString(16)}:${rand(65_536).toString(16)}`
+          : `10.0.${rand(4)}.${rand(256)}`;
+        return prefixContaining(parseIp(addr)!, len);
+      });
+      const got = normalizePrefixes(list);
+      expect([...got].sort((a, b) => (a.text < b.text ? -1 : 1))).toEqual(reference(list));
+    }
+  });
+  it('normalises 131,072 prefixes (the largest allowlist and home networks together) in linear-log time', () => {
+    const list = Array.from({ length: 131_072 }, (_, i) => parsePrefix(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`)!);
+    list.push(parsePrefix('10.1.0.0/16')!);
+    const got = normalizePrefixes(list.reverse());
+    expect(got).toHaveLength(65_537);
+    expect(got[got.length - 1]!.text).toBe('10.1.0.0/16');
   });
   it.each([
     ['127.0.0.1', 'loopback'],
