@@ -15,6 +15,8 @@ command -v ping >/dev/null 2>&1 || pkgs+=(iputils-ping)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 # Tests only: libfaketime steps the daemon's wall clock (test/engine/clock.test.ts).
 dpkg -s faketime >/dev/null 2>&1 || pkgs+=(faketime)
+# Tests and bench/meters.ts only: tcpreplay sends the spoofed-source floods (src/lab/flood.ts).
+dpkg -s tcpreplay >/dev/null 2>&1 || pkgs+=(tcpreplay)
 if [ "${#pkgs[@]}" -gt 0 ]; then
   echo "setup: installing ${pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install system packages" >&2; exit 1; fi

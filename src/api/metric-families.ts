@@ -65,6 +65,14 @@ export function metricFamilies(ctx: ApiContext, o: Observations, nowMs: number):
       },
     );
   }
+  if (o.meterFull !== null) {
+    fams.push({
+      name: 'nftsentry_meter_full_packets_total',
+      help: 'Packets that a full per-source kernel meter (scan detection, rate limits) could not take: counted by hash bucket instead. Rising: a flood of (spoofed) sources.',
+      type: 'counter',
+      samples: [{ value: o.meterFull }],
+    });
+  }
   if (o.ruleset) {
     fams.push({
       name: 'nftsentry_ruleset_applied',

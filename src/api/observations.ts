@@ -1,10 +1,11 @@
 /**
  * Reads what the daemon knows, once per request, for /v1/status and /metrics: bans by source,
- * drops by reason (from the nft named counters), sources, ruleset. A part that fails is reported
+ * drops by reason and meter_full (from the nft named counters), sources, ruleset. A part that fails is reported
  * as missing (and logged), never as a failed status request.
  */
 import type { BanSource } from '../engine/operations.ts';
 import type { SourceStatsSnapshot } from '../ingest/source-stats.ts';
+import { METER_FULL_COUNTER } from '../nft/objects.ts';
 import type { CounterValue } from '../nft/state.ts';
 import type { ApiContext } from './context.ts';
 import type { BanCount, RulesetState } from './telemetry.ts';
@@ -14,6 +15,11 @@ export interface Observations {
   bans: readonly BanCount[] | null;
   /** Counter name without `drop_` -> packets and bytes. */
   drops: ReadonlyArray<{ reason: string; packets: number; bytes: number }> | null;
+  /**
+   * Packets that a full per-source kernel meter could not take, counted by hash bucket instead (the
+   * meter_full counter); null when the counters could not be read or the table has no such counter.
+   */
+  meterFull: number | null;
   sources: readonly SourceStatsSnapshot[] | null;
   ruleset: RulesetState | null;
 }
@@ -51,6 +57,7 @@ export async function observe(ctx: ApiContext): Promise<Observations> {
   return {
     bans,
     drops: counters ? dropsFrom(counters) : null,
+    meterFull: counters?.find((c) => c.name === METER_FULL_COUNTER)?.packets ?? null,
     sources: t.sources ? await attempt(ctx, 'sources', () => t.sources!()) : null,
     ruleset: t.ruleset ? await attempt(ctx, 'ruleset', () => t.ruleset!()) : null,
   };

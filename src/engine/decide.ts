@@ -45,7 +45,7 @@ export interface BanDecision {
   /** The target is already banned: extend the timeout rather than count a new offence. */
   refresh: boolean;
   source: BanSource;
-  /** Rule name, or the kernel's reason (trap_port, fast_scan, slow_scan). */
+  /** Rule name, or the kernel's reason (nft/objects.ts SCAN_REASONS: trap_port, fast_scan...). */
   reason: string;
   sid: number | null;
   signature: string | null;

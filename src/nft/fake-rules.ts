@@ -83,11 +83,33 @@ class RuleReader {
   }
 }
 
+/**
+ * `jhash EXPR mod N [seed S]`, after `jhash`: an integer, typed `mark` here (what nftsentry's bucket
+ * sets are declared with). nft prints no seed when the kernel drew it.
+ */
+function jhash(r: RuleReader): Expr {
+  const inner = expression(r);
+  if (!inner) throw new NftInputError(`syntax error, unexpected "${r.peek()?.text ?? 'end of rule'}" after jhash`);
+  if (r.peek()?.text !== 'mod') throw new NftInputError('syntax error, expecting "mod"');
+  r.next();
+  const mod = Number(r.word());
+  const out: Record<string, unknown> = { mod };
+  if (r.peek()?.text === 'seed') {
+    r.next();
+    out.seed = Number(scalar(r.word()));
+  }
+  return { json: { jhash: { ...out, expr: inner.json } }, types: ['mark'], flagLike: false };
+}
+
 /** A selector (`ip saddr`, `meta l4proto`, `iif`...), with `& MASK` when there is one. */
 function selector(r: RuleReader): Expr | null {
   const head = r.peek();
   if (head?.kind !== 'word') return null;
   let e: Expr;
+  if (head.text === 'jhash') {
+    r.next();
+    return jhash(r);
+  }
   if (Object.hasOwn(PAYLOAD, head.text) && Object.hasOwn(PAYLOAD[head.text]!, r.peek(1)?.text ?? '')) {
     r.next();
     const field = r.word();

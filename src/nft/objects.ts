@@ -7,7 +7,18 @@ export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'nftsentry';
 export const TABLE = `${TABLE_FAMILY} ${TABLE_NAME}`;
 
-export const CHAINS = ['prerouting', 'input', 'forward', 'tcp_flags', 'scan_detect', 'scan_ban_trap'] as const;
+export const CHAINS = [
+  'prerouting',
+  'input',
+  'forward',
+  'tcp_flags',
+  'scan_detect',
+  'scan_fast',
+  'scan_fast_full',
+  'scan_slow',
+  'scan_slow_full',
+  'scan_ban_trap',
+] as const;
 
 /**
  * Sets filled from the config: flushed and refilled on every apply. All concatenations (why:
@@ -28,7 +39,10 @@ export const OBSOLETE_SETS = [
   'trap_udp',
 ] as const;
 
-/** Per-source meter state: flushed on every apply (a reload restarts the counting). */
+/**
+ * Per-source meter state, and the hash buckets that stand in for a full per-source set: flushed on
+ * every apply (a reload restarts the counting).
+ */
 export const METER_SETS = [
   'scan_fast_seen4',
   'scan_fast_seen6',
@@ -44,6 +58,16 @@ export const METER_SETS = [
   'rl_udp6',
   'rl_syn4',
   'rl_syn6',
+  'scan_fast_buckets4',
+  'scan_fast_buckets6',
+  'scan_slow_buckets4',
+  'scan_slow_buckets6',
+  'rl_icmp_buckets4',
+  'rl_icmp_buckets6',
+  'rl_udp_buckets4',
+  'rl_udp_buckets6',
+  'rl_syn_buckets4',
+  'rl_syn_buckets6',
 ] as const;
 
 /** Sets whose elements survive every apply. */
@@ -94,8 +118,18 @@ export const SET_TYPES: Record<string, readonly string[]> = {
 /** Maps beside scanners4/6, holding why the kernel caught each scanner: kept by every apply too. */
 export const SCAN_REASON_MAPS = ['scan_reason4', 'scan_reason6'] as const;
 
-/** Marks stored in scan_reason4/6 by the kernel, and what they mean. */
-export const SCAN_REASONS: Record<number, string> = { 1: 'trap_port', 2: 'fast_scan', 3: 'slow_scan' };
+/**
+ * Marks stored in scan_reason4/6 by the kernel, and what they mean. 4 and 5: the meter crossed was
+ * a hash bucket standing in for a full per-source set (nft/40-scan.nft), which a source shares
+ * with the few others of its bucket.
+ */
+export const SCAN_REASONS: Record<number, string> = {
+  1: 'trap_port',
+  2: 'fast_scan',
+  3: 'slow_scan',
+  4: 'fast_scan_bucket',
+  5: 'slow_scan_bucket',
+};
 
 /** The named counters, one per reason of a drop. */
 export const DROP_COUNTERS = [
@@ -121,3 +155,12 @@ export const DROP_COUNTERS = [
   'drop_policy_input',
   'drop_policy_forward',
 ] as const;
+
+/**
+ * Packets that a full per-source meter (scan or rate limit) could not take, counted by hash bucket
+ * instead (nft/00-objects.nft): not a drop; status and metrics show it beside the drops.
+ */
+export const METER_FULL_COUNTER = 'meter_full';
+
+/** Every named counter of the table. */
+export const COUNTERS = [...DROP_COUNTERS, METER_FULL_COUNTER] as const;

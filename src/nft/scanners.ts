@@ -9,7 +9,7 @@ import { readSet, type SetElement } from './state.ts';
 
 export interface KernelScanner {
   address: string;
-  /** trap_port, fast_scan, slow_scan; `kernel_scan` when the reason is unknown. */
+  /** trap_port, fast_scan, slow_scan, fast_scan_bucket, slow_scan_bucket; `kernel_scan` when unknown. */
   reason: string;
   /** The ban's length as the kernel set it (scan_detection.ban_timeout), in seconds. */
   timeoutSec: number | null;

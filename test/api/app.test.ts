@@ -343,6 +343,7 @@ describe('GET /v1/status', () => {
         dropCounters: async () => [
           { name: 'drop_banned', comment: '', packets: 5, bytes: 300 },
           { name: 'drop_scan_trap', comment: '', packets: 1, bytes: 60 },
+          { name: 'meter_full', comment: '', packets: 9, bytes: 540 },
         ],
         ruleset: () => ({ applied: true, appliedMs: Date.parse('2026-11-21T11:59:55Z') }),
         sources: () => [
@@ -378,6 +379,7 @@ describe('GET /v1/status', () => {
       ruleset: { applied: true, appliedAt: '2026-11-21T11:59:55.000Z' },
       bans: { total: 1, bySource: { suricata: 1, snort: 0, 'kernel:scan': 0, manual: 0 } },
       drops: { banned: { packets: 5, bytes: 300 }, scan_trap: { packets: 1, bytes: 60 } },
+      meterFull: 9,
       sources: [{ name: 'eve', connected: 1, lines: 10, alerts: 7, bad: 1, dropped: 0, lagSec: 0.25 }],
       engine: { mode: 'memory', bans: 1 },
     });
@@ -395,6 +397,7 @@ describe('GET /v1/status', () => {
     const r = await get('/v1/status');
     expect(r.statusCode).toBe(200);
     expect(r.json().drops).toBeNull();
+    expect(r.json().meterFull).toBeNull();
   });
 });
 
@@ -408,7 +411,10 @@ describe('/metrics, /readyz and unknown routes', () => {
       {
         alertResults: () => [{ source: 'eve', result: 'banned', count: 3 }],
         nftApplyDurations: () => apply.snapshot(),
-        dropCounters: async () => [{ name: 'drop_banned', comment: '', packets: 5, bytes: 300 }],
+        dropCounters: async () => [
+          { name: 'drop_banned', comment: '', packets: 5, bytes: 300 },
+          { name: 'meter_full', comment: '', packets: 9, bytes: 540 },
+        ],
         sources: () => [
           {
             name: 'eve',
@@ -445,6 +451,8 @@ describe('/metrics, /readyz and unknown routes', () => {
       'nftsentry_nft_apply_duration_seconds_bucket{le="0.01"} 1\nnftsentry_nft_apply_duration_seconds_bucket{le="0.1"} 2\nnftsentry_nft_apply_duration_seconds_bucket{le="+Inf"} 2\nnftsentry_nft_apply_duration_seconds_sum 0.055\nnftsentry_nft_apply_duration_seconds_count 2',
     );
     expect(text).toContain('nftsentry_packets_dropped_total{reason="banned"} 5');
+    expect(text).not.toContain('reason="meter_full"');
+    expect(text).toContain('# TYPE nftsentry_meter_full_packets_total counter\nnftsentry_meter_full_packets_total 9');
     expect(text).toContain('nftsentry_source_lag_seconds{source="eve"} 1.5');
     expect(text).not.toContain('203.0.113.7');
   });

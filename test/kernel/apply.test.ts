@@ -10,7 +10,7 @@ import { NftRunner } from '../../src/nft/runner.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
 import { readSet, readCounters, tableExists } from '../../src/nft/state.ts';
 import { loadConfig, parseConfigText } from '../../src/config/config.ts';
-import { DROP_COUNTERS } from '../../src/nft/objects.ts';
+import { COUNTERS } from '../../src/nft/objects.ts';
 import { REPO, runCli } from '../helpers.ts';
 
 let ns: Netns;
@@ -40,7 +40,7 @@ describe('apply', () => {
     expect(first).toContain('type filter hook forward priority filter; policy drop;');
     expect(first).toContain('type filter hook prerouting priority raw; policy accept;');
     const counters = (await readCounters(nft)).map((c) => c.name).sort();
-    expect(counters).toEqual([...DROP_COUNTERS].sort());
+    expect(counters).toEqual([...COUNTERS].sort());
     expect((await readSet(nft, 'trap_ports')).map((e) => e.key)).toEqual([
       'tcp . 23',
       'tcp . 445',

@@ -4,7 +4,8 @@
  * the older version's rendered ruleset is loaded with prefix bans in it, then `check`, `apply`
  * and an engine start of this version find the sets replaced in one transaction (the old
  * per-protocol port sets deleted), the bans in the new sets with the time they had left, and
- * nothing else changed.
+ * nothing else changed. And from the version before the hash buckets (meters without a
+ * fallback), with bans held and a smaller `size` on one meter: a plain apply.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,6 +26,7 @@ let nft: NftRunner;
 let dir: string;
 const engines: Daemon[] = [];
 const OLD = readFileSync(join(REPO, 'test/fixtures/ruleset-plain-bannet.nft'), 'utf8');
+const BEFORE_BUCKETS = readFileSync(join(REPO, 'test/fixtures/ruleset-before-buckets.nft'), 'utf8');
 const setType = async (name: string) => {
   const j = await nft.json(['-t', 'list', 'set', 'inet', 'nftsentry', name]);
   return (j.nftables.find((o) => 'set' in o)!.set as { type: unknown }).type;
@@ -145,5 +147,46 @@ describe('upgrade from plain interval bannet4/bannet6', () => {
     expect(await e.operations.unban(parsePrefix('2001:db8:77::/48')!)).toBe(true);
     expect(await readSet(nft, 'bannet4')).toEqual([]);
     expect(await readSet(nft, 'bannet6')).toEqual([]);
+  });
+});
+
+describe('upgrade from the meters without hash buckets', () => {
+  it('apply adds the bucket sets, chains and meter_full, takes a new size, keeps every ban and scanner', async () => {
+    await nft.run(['flush', 'ruleset']);
+    // The older ruleset, with scan_slow4 declared smaller than now (the kernel takes a new size).
+    await nft.runScript(
+      BEFORE_BUCKETS.replace(
+        'set scan_slow4 { type ipv4_addr; size 65536;',
+        'set scan_slow4 { type ipv4_addr; size 4096;',
+      ),
+    );
+    await nft.runScript(
+      [
+        'add element inet nftsentry ban4 { 198.18.9.1 timeout 1h }',
+        'add element inet nftsentry scanners4 { 198.18.9.2 timeout 1h }',
+        'add element inet nftsentry scan_reason4 { 198.18.9.2 timeout 1h : 0x2 }',
+        'add element inet nftsentry scanners6 { 2001:db8:9::2 timeout 1h }',
+      ].join('\n'),
+    );
+    const size = async (name: string) => {
+      const j = await nft.json(['-t', 'list', 'set', 'inet', 'nftsentry', name]);
+      return (j.nftables.find((o) => 'set' in o)!.set as { size?: number }).size;
+    };
+    expect(await size('scan_slow4')).toBe(4096);
+    await applyRuleset(parseConfigText(''), { runner: nft });
+    expect(await size('scan_slow4')).toBe(65536);
+    expect(await size('scan_fast_buckets4')).toBe(65536);
+    expect(await entries('ban4')).toEqual([['198.18.9.1', 3600]]);
+    expect(await entries('scanners4')).toEqual([['198.18.9.2', 3600]]);
+    expect(await entries('scanners6')).toEqual([['2001:db8:9::2', 3600]]);
+    expect((await readSet(nft, 'scan_reason4', 'map')).map((e) => e.data)).toEqual([2]);
+    const after = await list();
+    expect(after).toContain('counter meter_full {');
+    expect(after).toContain('jump scan_fast');
+    expect(after).toContain('goto scan_slow_full');
+    expect(after).not.toMatch(/chain scan_detect \{[^}]*add @scan_fast4/);
+    // And a second apply changes nothing.
+    await applyRuleset(parseConfigText(''), { runner: nft });
+    expect(await list()).toBe(after);
   });
 });

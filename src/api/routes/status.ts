@@ -1,6 +1,7 @@
 /**
  * GET /v1/status: version, ruleset applied and when, each source (connected, lines, alerts, bad,
- * dropped), drops per reason from the nft named counters, bans by source; and the engine's own
+ * dropped), drops per reason and meterFull (packets a full per-source meter could not take) from
+ * the nft named counters, bans by source; and the engine's own
  * status under `engine`.
  */
 import type { FastifyInstance } from 'fastify';
@@ -32,6 +33,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
       drops: o.drops
         ? Object.fromEntries(o.drops.map((d) => [d.reason, { packets: d.packets, bytes: d.bytes }]))
         : null,
+      meterFull: o.meterFull,
       sources: o.sources
         ? o.sources.map((s) => ({
             name: s.name,

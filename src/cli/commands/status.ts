@@ -7,6 +7,7 @@ interface StatusJson {
   ruleset: { applied: boolean; appliedAt: string | null } | null;
   bans: { total: number; bySource: Record<string, number> } | null;
   drops: Record<string, { packets: number; bytes: number }> | null;
+  meterFull?: number | null;
   sources: Array<{
     name: string;
     type: string;
@@ -72,6 +73,11 @@ function text(s: StatusJson): string {
             rows.map(([r, d]) => [r, String(d.packets), String(d.bytes)]),
           )
         : 'drops: none',
+    );
+  }
+  if (s.meterFull) {
+    out.push(
+      `meter_full: ${s.meterFull} packets counted by hash bucket: a per-source kernel meter was full (a flood of sources)`,
     );
   }
   return out.join('\n');
