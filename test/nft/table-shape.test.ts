@@ -26,6 +26,10 @@ describe('the table shape', () => {
       'forward',
       'tcp_flags',
       'scan_detect',
+      'scan_fast',
+      'scan_fast_full',
+      'scan_slow',
+      'scan_slow_full',
       'scan_ban_trap',
     ]);
     expect(shape.chains.get('input')!.base).toBe('filter input 0 drop');
@@ -59,7 +63,7 @@ describe('the table shape', () => {
 
   it('a chain emptied or deleted, a rule added, a set deleted, a config set short of elements', async () => {
     expect((await damaged('flush chain inet nftsentry input')).findings).toEqual([
-      'chain: chain input emptied (22 rules)',
+      'chain: chain input emptied (28 rules)',
     ]);
     expect((await damaged('delete chain inet nftsentry forward')).findings).toEqual(['chain: chain forward deleted']);
     expect((await damaged('add rule inet nftsentry prerouting accept')).findings).toEqual([
