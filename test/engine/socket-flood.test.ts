@@ -42,12 +42,22 @@ function status(token: string): Promise<Record<string, unknown>> {
   });
 }
 
-function open(path: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(path, () => resolve(s));
-    s.once('error', reject);
-    sockets.push(s);
-  });
+/** Connects, as a client would: EAGAIN (the listen backlog is full until the daemon accepts) is tried again. */
+async function open(path: string): Promise<Socket> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = connect(path, () => {
+          sockets.push(s);
+          resolve(s);
+        });
+        s.once('error', reject);
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt >= 200) throw err;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
 }
 
 beforeAll(async () => {
