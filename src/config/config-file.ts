@@ -16,6 +16,33 @@ export const MAX_CONFIG_BYTES = 512 * 1024;
 
 const CHUNK = 64 * 1024;
 
+/** The chunks read so far, bounded by MAX_CONFIG_BYTES; decoded once the file ends. */
+class BoundedBytes {
+  private readonly chunks: Buffer[] = [];
+  private total = 0;
+  private readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** Keeps what one read returned (`n` bytes of `buffer`); false at the end of the file. */
+  add(buffer: Buffer, n: number): boolean {
+    if (n === 0) return false;
+    this.chunks.push(buffer.subarray(0, n));
+    this.total += n;
+    if (this.total > MAX_CONFIG_BYTES) throw tooLarge(this.path);
+    return true;
+  }
+
+  text(): string {
+    return decodeConfigBytes(Buffer.concat(this.chunks, this.total), this.path);
+  }
+}
+
+/** A read failure as E_CONFIG_INVALID naming the path (our own errors pass as they are). */
+const readFailure = (path: string, err: unknown) => (err instanceof NftsentryError ? err : unreadable(path, err));
+
 /** Reads the file, or throws E_CONFIG_INVALID naming the path. */
 export function readConfigFile(path: string): string {
   let fd: number;
@@ -24,23 +51,18 @@ export function readConfigFile(path: string): string {
   } catch (err) {
     throw unreadable(path, err);
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
+  const bytes = new BoundedBytes(path);
   try {
     for (;;) {
       const chunk = Buffer.allocUnsafe(CHUNK);
-      const n = readSync(fd, chunk, 0, CHUNK, null);
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
-      total += n;
-      if (total > MAX_CONFIG_BYTES) throw tooLarge(path);
+      if (!bytes.add(chunk, readSync(fd, chunk, 0, CHUNK, null))) break;
     }
   } catch (err) {
-    throw err instanceof NftsentryError ? err : unreadable(path, err);
+    throw readFailure(path, err);
   } finally {
     closeSync(fd);
   }
-  return decodeConfigBytes(Buffer.concat(chunks, total), path);
+  return bytes.text();
 }
 
 /** The same as readConfigFile, without blocking the event loop (the daemon's reload). */
@@ -51,22 +73,18 @@ export async function readConfigFileAsync(path: string): Promise<string> {
   } catch (err) {
     throw unreadable(path, err);
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
+  const bytes = new BoundedBytes(path);
   try {
     for (;;) {
       const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(CHUNK), 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > MAX_CONFIG_BYTES) throw tooLarge(path);
+      if (!bytes.add(buffer, bytesRead)) break;
     }
   } catch (err) {
-    throw err instanceof NftsentryError ? err : unreadable(path, err);
+    throw readFailure(path, err);
   } finally {
     await handle.close();
   }
-  return decodeConfigBytes(Buffer.concat(chunks, total), path);
+  return bytes.text();
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

@@ -51,10 +51,6 @@ export class Decider {
     this.ctx.protection = this.ctx.protection.withAllow(allow);
   }
 
-  get ownAddresses(): readonly IpAddress[] {
-    return this.own.map((a) => a.address);
-  }
-
   alert(alert: Alert, nowMs: number): Decision {
     return decideAlert(alert, this.ctx, nowMs);
   }
