@@ -7,6 +7,9 @@ import { normalizePrefixes, parsePrefix, type IpPrefix } from '../net/ip.ts';
 import type { Store } from '../store/store.ts';
 import type { AllowEntry } from './operations.ts';
 
+/** Control characters out, at most 256 characters: what an operator's free text (a note, a reason) may carry. */
+export const operatorText = (s: string): string => s.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 256);
+
 export class Allowlist {
   private readonly store: Store;
   private config: readonly IpPrefix[];
@@ -47,7 +50,7 @@ export class Allowlist {
   add(prefix: IpPrefix, note: string, nowMs: number): AllowEntry {
     const inConfig = this.config.find((p) => p.text === prefix.text);
     if (inConfig) return { prefix: prefix.text, origin: 'config', note: '', addedMs: this.configSinceMs };
-    const clean = note.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 256);
+    const clean = operatorText(note);
     this.store.addAllow(prefix.text, clean, nowMs);
     return { prefix: prefix.text, origin: 'api', note: clean, addedMs: nowMs };
   }

@@ -9,7 +9,7 @@ import { ErrorCodes, NftsentryError } from '../errors.ts';
 import { type IpPrefix, prefixCovers } from '../net/ip.ts';
 import type { CounterValue } from '../nft/state.ts';
 import type { RecoveredStore } from '../store/store-opener.ts';
-import type { Allowlist } from './allowlist.ts';
+import { type Allowlist, operatorText } from './allowlist.ts';
 import type { BanFlusher } from './ban-flusher.ts';
 import type { BanLedger } from './ban-ledger.ts';
 import { banTargetOf } from './ban-target.ts';
@@ -44,9 +44,6 @@ export interface BanOperationsParts {
   healStats: () => Record<string, unknown>;
 }
 
-/** Control characters out, at most 256 characters: what an operator's free text may carry. */
-const cleanText = (s: string) => s.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 256);
-
 export class BanOperations implements Operations {
   private readonly p: BanOperationsParts;
 
@@ -65,7 +62,7 @@ export class BanOperations implements Operations {
 
   async ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
     const nowMs = this.p.clock();
-    const reason = cleanText(request.reason) || 'manual';
+    const reason = operatorText(request.reason) || 'manual';
     const d = this.p.decider.manual(request.address, request.durationSec, reason, nowMs);
     if (d.kind === 'skip') {
       throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${request.address.text} may not be banned (${d.why})`, {
