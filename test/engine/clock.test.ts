@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet } from '../../src/nft/state.ts';
-import { alertLines, type Daemon, pollUntil, sendLines, startDaemon } from './daemon-harness.ts';
+import { type Daemon, pollUntil, sendLines, startDaemon, etScanFrom } from './daemon-harness.ts';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 let lab: LabTopology;
@@ -20,10 +20,6 @@ let nft: NftRunner;
 let dir: string;
 const daemons: Daemon[] = [];
 
-const template = alertLines('mauz88__Suricata_Detection/eve.json').find((l) =>
-  l.includes('ET SCAN Potential SSH Scan'),
-)!;
-const from = (ip: string) => template.replace('"src_ip":"85.255.233.2"', `"src_ip":"${ip}"`);
 const ban4 = async () => (await readSet(nft, 'ban4')).map((e) => e.key);
 
 function api(method: string, path: string, token: string, body?: unknown): Promise<number> {
@@ -86,7 +82,7 @@ policy: { rules: [ { name: et-scan, match: { signature_prefix: [ET SCAN] }, ban:
     const B = '198.51.100.32';
 
     // A: banned for 6 s by an alert; B: banned for an hour by hand.
-    await sendLines(`${dir}/eve.sock`, [from(A)]);
+    await sendLines(`${dir}/eve.sock`, [etScanFrom(A)]);
     await pollUntil('A banned', async () => ((await ban4()).includes(A) ? true : undefined));
     const bannedAt = performance.now();
     expect(await api('POST', '/v1/bans', token, { address: B, duration: '1h' })).toBe(201);
@@ -110,7 +106,7 @@ policy: { rules: [ { name: et-scan, match: { signature_prefix: [ET SCAN] }, ban:
       async () => ((await api('GET', `/v1/bans/${A}`, token)) === 404 ? true : undefined),
       5000,
     );
-    await sendLines(`${dir}/eve.sock`, [from(A)]);
+    await sendLines(`${dir}/eve.sock`, [etScanFrom(A)]);
     await pollUntil('A banned again', async () => ((await ban4()).includes(A) ? true : undefined));
     console.log(
       `a 6 s ban across +1 h and -1 h wall-clock steps ended in the kernel after ${Math.round(endedAfterMs)} ms`,

@@ -141,3 +141,13 @@ export function alertLines(relPath: string): string[] {
     .split('\n')
     .filter((l) => l.includes('"event_type":"alert"'));
 }
+
+/** A real ET SCAN line (mauz88, "ET SCAN Potential SSH Scan", sid 2001219) from another source, optionally with another sid. */
+export function etScanFrom(ip: string, sid?: number): string {
+  etScanTemplate ??= alertLines('mauz88__Suricata_Detection/eve.json').find((l) =>
+    l.includes('ET SCAN Potential SSH Scan'),
+  )!;
+  const line = etScanTemplate.replace('"src_ip":"85.255.233.2"', `"src_ip":"${ip}"`);
+  return sid ? line.replace('"signature_id":2001219', `"signature_id":${sid}`) : line;
+}
+let etScanTemplate: string | undefined;

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Netns } from '../../src/lab/netns.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet } from '../../src/nft/state.ts';
-import { alertLines, type Daemon, pollUntil, sendLines, startDaemon } from './daemon-harness.ts';
+import { type Daemon, pollUntil, sendLines, startDaemon, etScanFrom } from './daemon-harness.ts';
 import { activeTargets, mountTmpfs, resizeTmpfs, unmountTmpfs } from './store-fault-helpers.ts';
 
 let ns: Netns;
@@ -24,12 +24,7 @@ let nft: NftRunner;
 let dir: string;
 const daemons: Daemon[] = [];
 
-/** A real ET SCAN line (mauz88, sid 2001219) with another source address. */
-const template = alertLines('mauz88__Suricata_Detection/eve.json').find((l) =>
-  l.includes('ET SCAN Potential SSH Scan'),
-)!;
-const line = (i: number) =>
-  template.replace('"src_ip":"85.255.233.2"', `"src_ip":"100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}"`);
+const line = (i: number) => etScanFrom(`100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
 
 function config(name: string, store: string): string {
   const path = join(dir, `${name}.yaml`);

@@ -15,7 +15,7 @@ import type { Netns } from '../../src/lab/netns.ts';
 import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/topology.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet, type SetElement } from '../../src/nft/state.ts';
-import { startDaemon, sendLines, alertLines, pollUntil, type Daemon } from './daemon-harness.ts';
+import { startDaemon, sendLines, alertLines, pollUntil, type Daemon, etScanFrom } from './daemon-harness.ts';
 
 let lab: LabTopology;
 let ns: Netns;
@@ -55,16 +55,6 @@ async function start(): Promise<Daemon> {
   return d;
 }
 
-/** A real ET SCAN line (mauz88, sid 2001219) with another source address. */
-const template = alertLines('mauz88__Suricata_Detection/eve.json').find((l) =>
-  l.includes('ET SCAN Potential SSH Scan'),
-)!;
-const withSource = (ip: string, sid?: number) => {
-  let l = template.replace('"src_ip":"85.255.233.2"', `"src_ip":"${ip}"`);
-  if (sid) l = l.replace('"signature_id":2001219', `"signature_id":${sid}`);
-  return l;
-};
-
 beforeAll(async () => {
   lab = await createLabTopology();
   ns = lab.gw;
@@ -92,8 +82,8 @@ describe('nftsentry run in a namespace', () => {
       ...alertLines('bebehack3r__FYP_Dash/eves/eve4.json'),
       // The same real line from an IPv6 source (Suricata prints it fully expanded), and from the
       // gateway's own address (never banned).
-      withSource('2001:0db8:0bad:0001:0000:0000:0000:0005'),
-      withSource(LAB_ADDR.gwScan4),
+      etScanFrom('2001:0db8:0bad:0001:0000:0000:0000:0005'),
+      etScanFrom(LAB_ADDR.gwScan4),
     ];
     expect(await sendLines(sock, lines)).toBe(lines.length);
     // Outside sources of ET SCAN alerts; 10.128.0.215 is blamed as the destination of the
@@ -140,12 +130,12 @@ describe('nftsentry run in a namespace', () => {
     const short = ['198.51.100.201', '198.51.100.202', '198.51.100.203'];
     await sendLines(
       sock,
-      short.map((ip) => withSource(ip, 9000001)),
+      short.map((ip) => etScanFrom(ip, 9000001)),
     );
     await pollUntil('short bans in the kernel', async () =>
       (await elements('ban4')).has('198.51.100.203') ? true : undefined,
     );
-    const stream = Array.from({ length: 150 }, (_, i) => withSource(`203.0.113.${i + 1}`));
+    const stream = Array.from({ length: 150 }, (_, i) => etScanFrom(`203.0.113.${i + 1}`));
     let killed = false;
     const sending = sendLines(sock, stream, {
       gapMs: 4,

@@ -16,7 +16,7 @@ import type { Netns } from '../../src/lab/netns.ts';
 import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
 import { CHAINS } from '../../src/nft/objects.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
-import { alertLines, pollUntil, startDaemon, type Daemon } from './daemon-harness.ts';
+import { pollUntil, startDaemon, type Daemon, etScanFrom } from './daemon-harness.ts';
 import {
   apiClient,
   BAN_SETS,
@@ -58,14 +58,6 @@ policy:
 `,
   );
 }
-
-const template = alertLines('mauz88__Suricata_Detection/eve.json').find((l) =>
-  l.includes('ET SCAN Potential SSH Scan'),
-)!;
-const alertFrom = (ip: string, sid?: number) => {
-  const l = template.replace('"src_ip":"85.255.233.2"', `"src_ip":"${ip}"`);
-  return sid ? l.replace('"signature_id":2001219', `"signature_id":${sid}`) : l;
-};
 
 function openSource(): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -153,8 +145,8 @@ describe('self-healing in a namespace', () => {
   beforeAll(async () => {
     d = await start(0);
     const s = await openSource();
-    for (let i = 1; i <= 40; i++) s.write(`${alertFrom(`198.18.100.${i}`)}\n`);
-    s.write(`${alertFrom('2001:db8:bad:6::5')}\n${alertFrom('2001:db8:bad:6::6')}\n`);
+    for (let i = 1; i <= 40; i++) s.write(`${etScanFrom(`198.18.100.${i}`)}\n`);
+    s.write(`${etScanFrom('2001:db8:bad:6::5')}\n${etScanFrom('2001:db8:bad:6::6')}\n`);
     s.end();
     const client = api();
     for (const address of ['2001:db8:bad:64::/64', '198.18.200.0/24', '2001:db8:4800::/48', '198.18.101.7']) {
@@ -237,12 +229,12 @@ describe("the daemon's own changes", () => {
     const until = performance.now() + 6000;
     for (let i = 0; performance.now() < until; i++) {
       const ip = `198.18.${110 + Math.floor(i / 250)}.${(i % 250) + 1}`;
-      s.write(`${alertFrom(ip, 9000002)}\n`);
+      s.write(`${etScanFrom(ip, 9000002)}\n`);
       banned.push({ ip, at: performance.now() });
       // A ban of 4 s with less than half left is refreshed by the next alert.
       const old = banned.find((b) => performance.now() - b.at > 2500 && performance.now() - b.at < 3000);
       if (old && i % 2 === 0) {
-        s.write(`${alertFrom(old.ip, 9000002)}\n`);
+        s.write(`${etScanFrom(old.ip, 9000002)}\n`);
         refreshes++;
       }
       if (i % 10 === 5) {
@@ -282,7 +274,7 @@ describe('at scale', () => {
     const ip = (i: number) => `198.18.${((i + 4096) >> 8) & 255}.${(i + 4096) & 255}`;
     for (let i = first; i < first + count; ) {
       const n = perMs === 0 ? count : perMs * 10;
-      s.write(Array.from({ length: Math.min(n, first + count - i) }, (_, k) => `${alertFrom(ip(i + k))}\n`).join(''));
+      s.write(Array.from({ length: Math.min(n, first + count - i) }, (_, k) => `${etScanFrom(ip(i + k))}\n`).join(''));
       i += n;
       if (perMs > 0) await new Promise((r) => setTimeout(r, 10));
     }

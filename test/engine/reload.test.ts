@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet } from '../../src/nft/state.ts';
-import { alertLines, type Daemon, pollUntil, sendLines, startDaemon } from './daemon-harness.ts';
+import { type Daemon, pollUntil, sendLines, startDaemon, etScanFrom } from './daemon-harness.ts';
 
 let lab: LabTopology;
 let nft: NftRunner;
@@ -24,11 +24,6 @@ let dir: string;
 let cfgPath: string;
 const daemons: Daemon[] = [];
 const ALLOWED = '203.0.113.77';
-
-const template = alertLines('mauz88__Suricata_Detection/eve.json').find((l) =>
-  l.includes('ET SCAN Potential SSH Scan'),
-)!;
-const from = (ip: string) => template.replace('"src_ip":"85.255.233.2"', `"src_ip":"${ip}"`);
 
 /** A good config; `home` and the TCP services differ between the two good ones. */
 const good = (home: string, tcp: string) => `allowlist: [${ALLOWED}, 2001:db8:77::/48]
@@ -119,7 +114,9 @@ describe('SIGHUP storm', () => {
     const alerts = (async () => {
       let i = 0;
       while (storming) {
-        await sendLines(`${dir}/eve.sock`, [from(ALLOWED), from(`198.51.100.${(i++ % 200) + 1}`)]).catch(() => 0);
+        await sendLines(`${dir}/eve.sock`, [etScanFrom(ALLOWED), etScanFrom(`198.51.100.${(i++ % 200) + 1}`)]).catch(
+          () => 0,
+        );
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
@@ -172,7 +169,7 @@ describe('SIGHUP storm', () => {
     expect(await api('/v1/status', token)).toBe(200);
     expect(await api('/v1/status', 'not-the-token')).toBe(401);
     // The socket is the configured one: a new source is banned through it.
-    await sendLines(`${dir}/eve.sock`, [from('198.51.100.250')]);
+    await sendLines(`${dir}/eve.sock`, [etScanFrom('198.51.100.250')]);
     await pollUntil('ban through the socket', async () =>
       (await keys('ban4')).includes('198.51.100.250') ? true : undefined,
     );
@@ -202,7 +199,7 @@ describe('SIGHUP storm', () => {
     process.kill(d.pid, 'SIGHUP');
     await d.waitForLog('SIGHUP: reload failed; the previous config runs again', 15_000, n);
     expect(await api('/v1/status', token)).toBe(200);
-    await sendLines(`${dir}/eve.sock`, [from('198.51.100.240')]);
+    await sendLines(`${dir}/eve.sock`, [etScanFrom('198.51.100.240')]);
     await pollUntil('ban through the old socket', async () =>
       (await keys('ban4')).includes('198.51.100.240') ? true : undefined,
     );

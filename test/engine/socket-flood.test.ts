@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet } from '../../src/nft/state.ts';
-import { alertLines, type Daemon, pollUntil, startDaemon } from './daemon-harness.ts';
+import { type Daemon, pollUntil, startDaemon, etScanFrom } from './daemon-harness.ts';
 
 const IDLE = 1000;
 let lab: LabTopology;
@@ -21,10 +21,6 @@ let nft: NftRunner;
 let dir: string;
 const daemons: Daemon[] = [];
 const sockets: Socket[] = [];
-
-const template = alertLines('mauz88__Suricata_Detection/eve.json').find((l) =>
-  l.includes('ET SCAN Potential SSH Scan'),
-)!;
 
 function status(token: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -94,7 +90,7 @@ sources: { inputs: [ { type: unix_stream, name: suricata, path: ${dir}/eve.sock,
 
     const ids = await open(`${dir}/eve.sock`);
     const wroteAt = performance.now();
-    ids.write(`${template.replace('"src_ip":"85.255.233.2"', '"src_ip":"198.51.100.99"')}\n`);
+    ids.write(`${etScanFrom('198.51.100.99')}\n`);
     await pollUntil(
       'banned',
       async () => ((await readSet(nft, 'ban4')).some((e) => e.key === '198.51.100.99') ? true : undefined),
