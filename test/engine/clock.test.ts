@@ -5,14 +5,13 @@
  * of a ban the kernel holds works, and a source whose kernel ban ended is banned again.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet } from '../../src/nft/state.ts';
-import { type Daemon, pollUntil, sendLines, startDaemon, etScanFrom } from './daemon-harness.ts';
+import { apiRequest, type Daemon, etScanFrom, pollUntil, sendLines, startDaemon } from './daemon-harness.ts';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 let lab: LabTopology;
@@ -22,24 +21,8 @@ const daemons: Daemon[] = [];
 
 const ban4 = async () => (await readSet(nft, 'ban4')).map((e) => e.key);
 
-function api(method: string, path: string, token: string, body?: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        socketPath: `${dir}/api.sock`,
-        method,
-        path,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
+const api = async (method: string, path: string, token: string, body?: unknown) =>
+  (await apiRequest(`${dir}/api.sock`, token, method, path, body)).status;
 
 beforeAll(async () => {
   lab = await createLabTopology();

@@ -3,6 +3,7 @@
  * daemon tests need: wait for a log message, send lines over the unix socket, poll with deadlines.
  */
 import { statSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { ResultPromise } from 'execa';
 import type { Netns } from '../../src/lab/netns.ts';
@@ -151,3 +152,27 @@ export function etScanFrom(ip: string, sid?: number): string {
   return sid ? line.replace('"signature_id":2001219', `"signature_id":${sid}`) : line;
 }
 let etScanTemplate: string | undefined;
+
+/** One request to the daemon's API over its unix socket, with the bearer token: the status and the body's text. */
+export function apiRequest(
+  socketPath: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const req = request({ socketPath, method, path, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}

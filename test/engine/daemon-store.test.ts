@@ -9,14 +9,13 @@
  * test/engine/store-faults.test.ts has the 40,000-alert case in-process.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Netns } from '../../src/lab/netns.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet } from '../../src/nft/state.ts';
-import { type Daemon, pollUntil, sendLines, startDaemon, etScanFrom } from './daemon-harness.ts';
+import { apiRequest, type Daemon, pollUntil, sendLines, startDaemon, etScanFrom } from './daemon-harness.ts';
 import { activeTargets, mountTmpfs, resizeTmpfs, unmountTmpfs } from './store-fault-helpers.ts';
 
 let ns: Netns;
@@ -53,24 +52,10 @@ async function stop(d: Daemon): Promise<void> {
   expect((await d.exited).exitCode).toBe(0);
 }
 
-/** GET over the daemon's API socket with the token. */
-function apiGet(name: string, path: string): Promise<string> {
+/** GET over the daemon's API socket with the token: the body. */
+async function apiGet(name: string, path: string): Promise<string> {
   const token = readFileSync(join(dir, 'api.token'), 'utf8').trim();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath: join(dir, `${name}-api.sock`), path, headers: { authorization: `Bearer ${token}` } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          body += c;
-        });
-        res.on('end', () => resolve(body));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return (await apiRequest(join(dir, `${name}-api.sock`), token, 'GET', path)).text;
 }
 
 const storeStatus = async (name: string) => JSON.parse(await apiGet(name, '/v1/status')).engine.store;

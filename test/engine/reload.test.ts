@@ -8,7 +8,6 @@
  * allowlisted address was never banned (not in ban4 at any poll, no row in the store).
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -16,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet } from '../../src/nft/state.ts';
-import { type Daemon, pollUntil, sendLines, startDaemon, etScanFrom } from './daemon-harness.ts';
+import { apiRequest, type Daemon, etScanFrom, pollUntil, sendLines, startDaemon } from './daemon-harness.ts';
 
 let lab: LabTopology;
 let nft: NftRunner;
@@ -59,19 +58,7 @@ async function writeSlowly(text: string, onChunk: () => void): Promise<void> {
   }
 }
 
-function api(path: string, token: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath: `${dir}/api.sock`, path, headers: { authorization: `Bearer ${token}` } },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+const api = async (path: string, token: string) => (await apiRequest(`${dir}/api.sock`, token, 'GET', path)).status;
 
 const keys = async (set: string): Promise<string[]> => (await readSet(nft, set)).map((e) => e.key).sort();
 

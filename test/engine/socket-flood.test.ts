@@ -5,7 +5,6 @@
  * the alert's write to the ban in the kernel is printed.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { readSet } from '../../src/nft/state.ts';
-import { type Daemon, pollUntil, startDaemon, etScanFrom } from './daemon-harness.ts';
+import { apiRequest, type Daemon, pollUntil, startDaemon, etScanFrom } from './daemon-harness.ts';
 
 const IDLE = 1000;
 let lab: LabTopology;
@@ -22,21 +21,8 @@ let dir: string;
 const daemons: Daemon[] = [];
 const sockets: Socket[] = [];
 
-function status(token: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath: `${dir}/api.sock`, path: '/v1/status', headers: { authorization: `Bearer ${token}` } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve(JSON.parse(body) as Record<string, unknown>));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+const status = async (token: string): Promise<Record<string, unknown>> =>
+  JSON.parse((await apiRequest(`${dir}/api.sock`, token, 'GET', '/v1/status')).text) as Record<string, unknown>;
 
 /** Connects, as a client would: EAGAIN (the listen backlog is full until the daemon accepts) is tried again. */
 async function open(path: string): Promise<Socket> {
