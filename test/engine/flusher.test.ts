@@ -11,9 +11,10 @@ import { NftLane, type LaneName } from '../../src/engine/nft-lane.ts';
 import { StoreFollower } from '../../src/engine/store-follower.ts';
 import type { ElementBatch } from '../../src/nft/elements.ts';
 import { elementStatements } from '../../src/nft/elements.ts';
-import { Store, type BanWrite } from '../../src/store/store.ts';
+import { Store } from '../../src/store/store.ts';
 import { NftsentryError, ErrorCodes } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
+import { banWrite } from './helpers.ts';
 
 /** Records every transaction of every lane, and what the other lanes had in flight when it started. */
 class Recorder {
@@ -53,20 +54,6 @@ class Recorder {
   }
 }
 
-const write = (target: string): BanWrite => ({
-  target,
-  family: 4,
-  set: 'ban4',
-  source: 'suricata',
-  reason: 'r',
-  sid: 1,
-  signature: 's',
-  nowMs: 1000,
-  expiresMs: 3_601_000,
-  durationSec: 3600,
-  offences: 1,
-});
-
 function make(onNftError: (err: unknown) => void = () => undefined, pipeline = 1) {
   const backend = new Recorder();
   const store = new Store(':memory:');
@@ -89,11 +76,11 @@ function make(onNftError: (err: unknown) => void = () => undefined, pipeline = 1
 describe('BanFlusher', () => {
   it('decisions made while a transaction is in flight go into the next one; unbans first, in their own', async () => {
     const { backend, store, flusher } = make();
-    flusher.queueBan({ set: 'ban4', key: '198.51.100.1', timeoutSec: 3600 }, false, write('198.51.100.1'));
+    flusher.queueBan({ set: 'ban4', key: '198.51.100.1', timeoutSec: 3600 }, false, banWrite('198.51.100.1'));
     await new Promise((r) => setImmediate(r)); // the first transaction is now in flight
     for (const ip of ['198.51.100.2', '198.51.100.3'])
-      flusher.queueBan({ set: 'ban4', key: ip, timeoutSec: 3600 }, false, write(ip));
-    flusher.queueBan({ set: 'ban4', key: '198.51.100.4', timeoutSec: 60 }, true, write('198.51.100.4'));
+      flusher.queueBan({ set: 'ban4', key: ip, timeoutSec: 3600 }, false, banWrite(ip));
+    flusher.queueBan({ set: 'ban4', key: '198.51.100.4', timeoutSec: 60 }, true, banWrite('198.51.100.4'));
     flusher.queueRemove({ set: 'ban4', key: '198.51.100.9' });
     await flusher.flushed();
     expect(backend.batches).toEqual([
@@ -112,9 +99,9 @@ describe('BanFlusher', () => {
 
   it('an unban queued before its ban was sent cancels it; the same target twice is one element', async () => {
     const { backend, flusher } = make();
-    flusher.queueBan({ set: 'ban4', key: '198.51.100.5', timeoutSec: 3600 }, false, write('198.51.100.5'));
-    flusher.queueBan({ set: 'ban4', key: '198.51.100.5', timeoutSec: 7200 }, true, write('198.51.100.5'));
-    flusher.queueBan({ set: 'ban4', key: '198.51.100.6', timeoutSec: 3600 }, false, write('198.51.100.6'));
+    flusher.queueBan({ set: 'ban4', key: '198.51.100.5', timeoutSec: 3600 }, false, banWrite('198.51.100.5'));
+    flusher.queueBan({ set: 'ban4', key: '198.51.100.5', timeoutSec: 7200 }, true, banWrite('198.51.100.5'));
+    flusher.queueBan({ set: 'ban4', key: '198.51.100.6', timeoutSec: 3600 }, false, banWrite('198.51.100.6'));
     flusher.queueRemove({ set: 'ban4', key: '198.51.100.6' });
     // A scanners-set removal of the same address does not cancel a ban4 element.
     flusher.queueRemove({ set: 'scanners4', key: '198.51.100.5' });
@@ -133,7 +120,7 @@ describe('BanFlusher', () => {
     const errors: unknown[] = [];
     const { backend, store, flusher } = make((err) => errors.push(err));
     backend.fail = new NftsentryError(ErrorCodes.NFT_NOT_FOUND, 'table gone');
-    flusher.queueBan({ set: 'ban4', key: '198.51.100.7', timeoutSec: 3600 }, false, write('198.51.100.7'));
+    flusher.queueBan({ set: 'ban4', key: '198.51.100.7', timeoutSec: 3600 }, false, banWrite('198.51.100.7'));
     await flusher.flushed();
     expect(errors).toHaveLength(1);
     expect(flusher.stats.failures).toBe(1);
@@ -145,12 +132,12 @@ describe('BanFlusher', () => {
     backend.perElementMs = 0.05; // a batch of 1,000 takes ~50 ms
     const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
     for (let i = 1; i <= 20_000; i++)
-      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
+      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, banWrite(ip(i)));
     await new Promise((r) => setImmediate(r)); // the first alerts transaction is in flight
     await flusher.queueOperatorBan(
       { set: 'ban4', key: '198.51.100.20', timeoutSec: 600 },
       false,
-      write('198.51.100.20'),
+      banWrite('198.51.100.20'),
     );
     // Its own transaction in the operator lane, started while the backlog's first was still in flight,
     // and the store has the row, while most of the backlog still waits.
@@ -172,7 +159,7 @@ describe('BanFlusher', () => {
     const cancelled = flusher.queueOperatorBan(
       { set: 'ban4', key: '198.51.100.21', timeoutSec: 600 },
       false,
-      write('198.51.100.21'),
+      banWrite('198.51.100.21'),
     );
     const removed = flusher.queueOperatorRemove({ set: 'ban4', key: '198.51.100.21' });
     await Promise.all([cancelled, removed]);
@@ -190,7 +177,7 @@ describe('BanFlusher', () => {
     backend.perElementMs = 0.05;
     const ip = (i: number) => `10.9.${(i >> 8) & 255}.${i & 255}`;
     for (let i = 1; i <= 1000; i++)
-      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
+      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, banWrite(ip(i)));
     await new Promise((r) => setImmediate(r)); // in flight, holding ip(500)
     await flusher.queueOperatorRemove({ set: 'ban4', key: ip(500) });
     const removal = backend.starts.find((t) => t.lane === 'operator')!;
@@ -207,7 +194,8 @@ describe('BanFlusher', () => {
     backend.perElementMs = 0.05;
     // 600 pending > smallBatch: the store waits for the kernel to have the whole burst.
     const ip = (i: number) => `10.8.${(i >> 8) & 255}.${i & 255}`;
-    for (let i = 1; i <= 600; i++) flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
+    for (let i = 1; i <= 600; i++)
+      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, banWrite(ip(i)));
     while (backend.starts.length === 0) await new Promise((r) => setImmediate(r)); // in flight, holding ip(1)
     flusher.deactivate([ip(1)]);
     await flusher.flushed();
@@ -218,7 +206,7 @@ describe('BanFlusher', () => {
     // written at once, before the deactivation.
     const before = backend.starts.length;
     for (let i = 2001; i <= 3500; i++)
-      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, write(ip(i)));
+      flusher.queueBan({ set: 'ban4', key: ip(i), timeoutSec: 3600 }, false, banWrite(ip(i)));
     while (backend.starts.length < before + 2) await new Promise((r) => setImmediate(r)); // the second batch in flight
     const first = backend.starts[before]!.first;
     expect(store.queries.get(first)).toBeUndefined(); // sent, its row queued
@@ -241,7 +229,7 @@ describe('BanFlusher', () => {
     await flusher.queueOperatorBan(
       { set: 'ban4', key: '198.51.100.22', timeoutSec: 600 },
       false,
-      write('198.51.100.22'),
+      banWrite('198.51.100.22'),
     );
     expect(errors).toHaveLength(1);
     expect(store.queries.get('198.51.100.22')?.active).toBe(1);
@@ -249,7 +237,7 @@ describe('BanFlusher', () => {
 
   describe('pipelined (pipeline: 2)', () => {
     const ban = (f: BanFlusher, ip: string, refresh = false) =>
-      f.queueBan({ set: 'ban4', key: ip, timeoutSec: 3600 }, refresh, write(ip));
+      f.queueBan({ set: 'ban4', key: ip, timeoutSec: 3600 }, refresh, banWrite(ip));
 
     it('a ban decided while one is in flight starts at once beside it, on the second co-process', async () => {
       const { backend, store, flusher } = make(undefined, 2);
@@ -293,7 +281,7 @@ describe('BanFlusher', () => {
       const manual = flusher.queueOperatorBan(
         { set: 'ban4', key: '198.51.100.1', timeoutSec: 60 },
         false,
-        write('198.51.100.1'),
+        banWrite('198.51.100.1'),
       );
       await Promise.resolve();
       ban(flusher, '198.51.100.1', true); // same key as the manual one in flight: waits for it

@@ -6,6 +6,7 @@ import { OffenderIndex } from '../../src/engine/offender-index.ts';
 import { Protection } from '../../src/engine/protection.ts';
 import { ThresholdTracker } from '../../src/engine/threshold-tracker.ts';
 import { parseIp } from '../../src/net/ip.ts';
+import type { BanWrite } from '../../src/store/store.ts';
 import { interfaceAddress, type InterfaceAddress } from '../../src/net/subnet.ts';
 
 export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -59,5 +60,22 @@ export function alert(over: Partial<Alert> & { srcIp?: string; destIp?: string; 
     action: 'allowed',
     flowId: String(++flow),
     ...rest,
+  };
+}
+
+/** The store row of a one-hour ban4 ban decided at 1 s (flusher and queue tests). */
+export function banWrite(target: string): BanWrite {
+  return {
+    target,
+    family: 4,
+    set: 'ban4',
+    source: 'suricata',
+    reason: 'r',
+    sid: 1,
+    signature: 's',
+    nowMs: 1000,
+    expiresMs: 3_601_000,
+    durationSec: 3600,
+    offences: 1,
   };
 }

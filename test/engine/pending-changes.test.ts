@@ -5,36 +5,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PendingChanges } from '../../src/engine/pending-changes.ts';
-import type { BanWrite } from '../../src/store/store.ts';
+import { banWrite } from './helpers.ts';
 
-const write = (target: string): BanWrite => ({
-  target,
-  family: 4,
-  set: 'ban4',
-  source: 'suricata',
-  reason: 'r',
-  sid: 1,
-  signature: 's',
-  nowMs: 0,
-  expiresMs: 1000,
-  durationSec: 1,
-  offences: 1,
-});
 const ban = (key: string, timeoutSec = 60) => ({ set: 'ban4', key, timeoutSec });
 
 describe('PendingChanges', () => {
   it('automatic changes stay automatic; a change with a waiter goes to the operator queue', () => {
     const p = new PendingChanges();
-    expect(p.addBan(ban('198.51.100.1'), false, write('198.51.100.1'), null)).toBe('automatic');
-    expect(p.addBan(ban('198.51.100.2'), false, write('198.51.100.2'), () => undefined)).toBe('operator');
+    expect(p.addBan(ban('198.51.100.1'), false, banWrite('198.51.100.1'), null)).toBe('automatic');
+    expect(p.addBan(ban('198.51.100.2'), false, banWrite('198.51.100.2'), () => undefined)).toBe('operator');
     expect(p.addRemove({ set: 'ban4', key: '198.51.100.3' }, null)).toBe('automatic');
     expect([p.sizeOf('automatic'), p.sizeOf('operator'), p.size, p.automaticBans]).toEqual([2, 1, 3, 1]);
   });
 
   it('the same target twice is one pending ban with the latest change; a pending add stays an add', () => {
     const p = new PendingChanges();
-    p.addBan(ban('198.51.100.5', 3600), false, write('198.51.100.5'), null);
-    p.addBan(ban('198.51.100.5', 7200), true, write('198.51.100.5'), null);
+    p.addBan(ban('198.51.100.5', 3600), false, banWrite('198.51.100.5'), null);
+    p.addBan(ban('198.51.100.5', 7200), true, banWrite('198.51.100.5'), null);
     const t = p.take('automatic', 10);
     expect(t.bans).toHaveLength(1);
     expect(t.bans[0]).toMatchObject({ change: { timeoutSec: 7200 }, refresh: false });
@@ -44,7 +31,7 @@ describe('PendingChanges', () => {
   it('a removal cancels a pending ban of the same element only (same set), and answers its waiters', () => {
     const p = new PendingChanges();
     const answered: string[] = [];
-    p.addBan(ban('198.51.100.6'), false, write('198.51.100.6'), () => answered.push('ban'));
+    p.addBan(ban('198.51.100.6'), false, banWrite('198.51.100.6'), () => answered.push('ban'));
     p.addRemove({ set: 'scanners4', key: '198.51.100.6' }, null);
     expect(p.sizeOf('operator')).toBe(1); // other set: the ban is still pending
     expect(p.addRemove({ set: 'ban4', key: '198.51.100.6' }, () => answered.push('remove'))).toBe('operator');
@@ -59,7 +46,7 @@ describe('PendingChanges', () => {
     const p = new PendingChanges();
     let answered = false;
     p.addRemove({ set: 'ban4', key: '198.51.100.7' }, () => (answered = true));
-    expect(p.addBan(ban('198.51.100.7'), false, write('198.51.100.7'), null)).toBe('operator');
+    expect(p.addBan(ban('198.51.100.7'), false, banWrite('198.51.100.7'), null)).toBe('operator');
     const t = p.take('operator', 10);
     expect(t.removes).toEqual([]);
     expect(t.bans).toHaveLength(1);
@@ -69,15 +56,15 @@ describe('PendingChanges', () => {
 
   it('an automatic ban decided again while an operator ban of it waits joins the operator queue', () => {
     const p = new PendingChanges();
-    p.addBan(ban('198.51.100.8'), false, write('198.51.100.8'), () => undefined);
-    expect(p.addBan(ban('198.51.100.8', 120), true, write('198.51.100.8'), null)).toBe('operator');
+    p.addBan(ban('198.51.100.8'), false, banWrite('198.51.100.8'), () => undefined);
+    expect(p.addBan(ban('198.51.100.8', 120), true, banWrite('198.51.100.8'), null)).toBe('operator');
     expect(p.sizeOf('automatic')).toBe(0);
     expect(p.take('operator', 10).bans[0]!.change.timeoutSec).toBe(120);
   });
 
   it('take: every removal and at most maxBatch bans, oldest first', () => {
     const p = new PendingChanges();
-    for (let i = 1; i <= 5; i++) p.addBan(ban(`198.51.100.${i}`), false, write(`198.51.100.${i}`), null);
+    for (let i = 1; i <= 5; i++) p.addBan(ban(`198.51.100.${i}`), false, banWrite(`198.51.100.${i}`), null);
     p.addRemove({ set: 'ban4', key: '198.51.100.50' }, null);
     p.addRemove({ set: 'ban4', key: '198.51.100.51' }, null);
     const t = p.take('automatic', 3);
