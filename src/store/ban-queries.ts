@@ -8,11 +8,11 @@
  * ban6net64, bannet4, bannet6) that covers the address.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { parsePrefix, prefixCovers, type IpPrefix } from '../net/ip.ts';
 import { banTargetOf, PREFIX_BAN_SETS } from '../engine/ban-target.ts';
 import type { BanListFilter, BanSource, BanView } from '../engine/operations.ts';
 import type { BanRow } from './store-schema.ts';
+import { storeGuard } from './sqlite-failure.ts';
 
 /** A store row -> the BanView the API and the CLI show. Pure. */
 export function banViewOf(row: BanRow, nowMs: number): BanView {
@@ -42,7 +42,7 @@ export class BanQueries {
 
   /** The row of `target`, active or not (the history escalation reads stays in the row). */
   get(target: string): BanRow | undefined {
-    return this.guard('get', () => this.statement('SELECT * FROM bans WHERE target = ?').get(target)) as
+    return storeGuard('get', () => this.statement('SELECT * FROM bans WHERE target = ?').get(target)) as
       | BanRow
       | undefined;
   }
@@ -60,7 +60,7 @@ export class BanQueries {
       args.push(filter.reason);
     }
     const w = where.join(' AND ');
-    return this.guard('list', () => {
+    return storeGuard('list', () => {
       const total = (this.statement(`SELECT count(*) AS n FROM bans WHERE ${w}`).get(...args) as { n: number }).n;
       const rows =
         filter.limit > 0
@@ -77,7 +77,7 @@ export class BanQueries {
   /** The targets of the active prefix bans. */
   activePrefixTargets(): string[] {
     const sql = `SELECT target FROM bans WHERE active = 1 AND set_name IN (${PREFIX_BAN_SETS.map(() => '?').join(', ')})`;
-    const rows = this.guard('prefixes', () => this.statement(sql).all(...PREFIX_BAN_SETS)) as Array<{ target: string }>;
+    const rows = storeGuard('prefixes', () => this.statement(sql).all(...PREFIX_BAN_SETS)) as Array<{ target: string }>;
     return rows.map((r) => r.target);
   }
 
@@ -99,7 +99,7 @@ export class BanQueries {
   }
 
   countActiveBySource(): Record<string, number> {
-    const rows = this.guard('count', () =>
+    const rows = storeGuard('count', () =>
       this.statement('SELECT source, count(*) AS n FROM bans WHERE active = 1 GROUP BY source').all(),
     ) as Array<{ source: string; n: number }>;
     return Object.fromEntries(rows.map((r) => [r.source, Number(r.n)]));
@@ -125,14 +125,5 @@ export class BanQueries {
       this.statements.set(sql, s);
     }
     return s;
-  }
-
-  private guard<T>(what: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof NftsentryError) throw err;
-      throw new NftsentryError(ErrorCodes.STORE_FAILED, `store (${what}): ${(err as Error).message}`, { cause: err });
-    }
   }
 }

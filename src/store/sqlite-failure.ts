@@ -5,6 +5,8 @@
  * `errstr`; the store wraps it in an NftsentryError whose `cause` chain leads to it.
  */
 
+import { ErrorCodes, NftsentryError } from '../errors.ts';
+
 /** SQLite's primary result codes (sqlite3.h). */
 const PRIMARY: Readonly<Record<number, string>> = {
   1: 'SQLITE_ERROR',
@@ -74,4 +76,14 @@ export function causedByData(f: SqliteFailure): boolean {
 /** True when the file is not a usable database (corrupt, or not SQLite at all). */
 export function fileUnusable(f: SqliteFailure): boolean {
   return f.code === 'SQLITE_CORRUPT' || f.code === 'SQLITE_NOTADB';
+}
+
+/** Runs a store call; anything it throws that is not already typed becomes E_STORE_FAILED naming `what`. */
+export function storeGuard<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof NftsentryError) throw err;
+    throw new NftsentryError(ErrorCodes.STORE_FAILED, `store (${what}): ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -18,7 +18,7 @@ import { type BanRow, SCHEMA_SQL } from './store-schema.ts';
 import { type BanWrite, ROWS_PER_INSERT, type StoreBatch, upsertRows, upsertSql } from './ban-writes.ts';
 import { BanQueries } from './ban-queries.ts';
 import { checkStoreFile, createStoreFile } from './store-file.ts';
-import { fileUnusable, sqliteFailure } from './sqlite-failure.ts';
+import { fileUnusable, sqliteFailure, storeGuard } from './sqlite-failure.ts';
 
 export type { BanRow, BanWrite, StoreBatch };
 
@@ -132,7 +132,7 @@ export class Store {
    * full): ROLLBACK runs only while one is open, so the error thrown is the one that happened.
    */
   transaction<T>(fn: () => T): T {
-    return this.guard('transaction', () => {
+    return storeGuard('transaction', () => {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       this.db.exec('BEGIN IMMEDIATE');
       try {
@@ -173,7 +173,7 @@ export class Store {
 
   /** Active bans whose expiry has passed (for the expiry sweep). */
   expiredActive(nowMs: number, limit = 100_000): string[] {
-    const rows = this.guard('expired', () =>
+    const rows = storeGuard('expired', () =>
       this.db
         .prepare('SELECT target FROM bans WHERE active = 1 AND expires_ms IS NOT NULL AND expires_ms <= ? LIMIT ?')
         .all(nowMs, limit),
@@ -183,7 +183,7 @@ export class Store {
 
   /** Every row still relevant at start: active bans, and history not yet forgotten. */
   loadOffenders(sinceMs: number): BanRow[] {
-    return this.guard('load', () => {
+    return storeGuard('load', () => {
       const stmt = this.db.prepare(
         'SELECT target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms FROM bans WHERE active = 1 OR last_offence_ms >= ?',
       );
@@ -214,21 +214,21 @@ export class Store {
     } catch {
       // Clean-up only (read-only file, lock held): the rows are skipped below.
     }
-    return this.guard('grace', () =>
+    return storeGuard('grace', () =>
       this.db.prepare('SELECT target, until_ms FROM grace WHERE until_ms > ?').all(nowMs),
     ) as Array<{ target: string; until_ms: number }>;
   }
 
   addAllow(prefix: string, note: string, addedMs: number): void {
-    this.guard('allow', () => this.statements.allowAdd.run(prefix, note, addedMs));
+    storeGuard('allow', () => this.statements.allowAdd.run(prefix, note, addedMs));
   }
 
   removeAllow(prefix: string): boolean {
-    return Number(this.guard('allow', () => this.statements.allowDel.run(prefix)).changes) > 0;
+    return Number(storeGuard('allow', () => this.statements.allowDel.run(prefix)).changes) > 0;
   }
 
   listAllow(): Array<{ prefix: string; note: string; added_ms: number }> {
-    return this.guard('allow', () =>
+    return storeGuard('allow', () =>
       this.db.prepare('SELECT prefix, note, added_ms FROM allow ORDER BY prefix').all(),
     ) as Array<{
       prefix: string;
@@ -239,7 +239,7 @@ export class Store {
 
   /** Moves the WAL into the database (PASSIVE: never waits for readers). Called by a timer. */
   checkpoint(): void {
-    this.guard('checkpoint', () => this.db.exec('PRAGMA wal_checkpoint(PASSIVE)'));
+    storeGuard('checkpoint', () => this.db.exec('PRAGMA wal_checkpoint(PASSIVE)'));
   }
 
   close(): void {
@@ -252,15 +252,6 @@ export class Store {
       this.db.close();
     } catch {
       // already closed
-    }
-  }
-
-  private guard<T>(what: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof NftsentryError) throw err;
-      throw new NftsentryError(ErrorCodes.STORE_FAILED, `store (${what}): ${(err as Error).message}`, { cause: err });
     }
   }
 }
