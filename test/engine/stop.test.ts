@@ -114,7 +114,11 @@ describe('SIGTERM', () => {
       took.push(performance.now() - signalledAt);
       await watcher;
       expect(exit, `run ${run}: the daemon did not exit`).not.toBeNull();
-      expect(exit?.exitCode, `run ${run}`).toBe(0);
+      const lastLogs = JSON.stringify(d.logs.slice(-5));
+      expect({ exitCode: exit?.exitCode, signal: exit?.signal }, `run ${run}; last log lines ${lastLogs}`).toEqual({
+        exitCode: 0,
+        signal: undefined,
+      });
       expect(started, `run ${run}: processes started after SIGTERM`).toEqual([]);
     }
     console.log(

@@ -39,6 +39,25 @@ export const runCommand: Command = {
     const dryRun = Boolean(values['dry-run']);
     let config = withDryRun(loadConfig(ctx.configPath), dryRun);
     const log = ctx.log;
+    // SIGTERM and SIGINT are handled from the start: one during the start-up lets it finish, then stops.
+    let stopRequested!: () => void;
+    const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
+    let stopped = false;
+    const onStop = (signal: string) => {
+      log.info({ signal }, 'stopping; bans stay in the kernel');
+      stopped = true;
+      // Whatever it holds, the process ends within STOP_DEADLINE_MS; the bans stay in the kernel.
+      setTimeout(() => {
+        log.error(
+          { deadlineMs: STOP_DEADLINE_MS },
+          'stop did not finish in time; exiting now, bans stay in the kernel',
+        );
+        process.exit(ExitCode.OK);
+      }, STOP_DEADLINE_MS).unref();
+      stopRequested();
+    };
+    process.once('SIGTERM', () => onStop('SIGTERM'));
+    process.once('SIGINT', () => onStop('SIGINT'));
     const queue = new AlertQueue(config.sources.queue_capacity);
     const daemon = new Daemon(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
     let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: daemon.db });
@@ -64,8 +83,6 @@ export const runCommand: Command = {
     );
 
     const keepAlive = setInterval(() => undefined, 1 << 30);
-    let stopRequested!: () => void;
-    const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
 
     const startIngest = (c: Readonly<Config>) => startSources(c.sources, queue, { log, db: daemon.db });
     /**
@@ -140,23 +157,7 @@ export const runCommand: Command = {
         reloading = null;
       });
     };
-    let stopped = false;
-    const onStop = (signal: string) => {
-      log.info({ signal }, 'stopping; bans stay in the kernel');
-      stopped = true;
-      // Whatever it holds, the process ends within STOP_DEADLINE_MS; the bans stay in the kernel.
-      setTimeout(() => {
-        log.error(
-          { deadlineMs: STOP_DEADLINE_MS },
-          'stop did not finish in time; exiting now, bans stay in the kernel',
-        );
-        process.exit(ExitCode.OK);
-      }, STOP_DEADLINE_MS).unref();
-      stopRequested();
-    };
     process.on('SIGHUP', onHup);
-    process.once('SIGTERM', () => onStop('SIGTERM'));
-    process.once('SIGINT', () => onStop('SIGINT'));
 
     await stopping;
     await reloading;
