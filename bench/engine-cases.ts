@@ -128,7 +128,7 @@ async function latency(coprocess: boolean, pipeline = 2): Promise<void> {
   await engine.start();
   await engine.sync.reconciled;
   const consumer = (async () => {
-    for await (const batch of queue) engine.handleAlerts(batch);
+    for await (const batch of queue) engine.enforcer.handleAlerts(batch);
   })();
   const lat: number[] = [];
   const nftMs: number[] = [];

@@ -209,7 +209,7 @@ describe('KernelHealer on the fake nft', () => {
 
   it("the daemon's own ban still queued is not missing, an unknown kernel element is adopted, not healed", async () => {
     const d = await daemon(', flush_interval_ms: 1000');
-    d.handleAlerts([{ source: 'test', alert: alert({ srcIp: '198.51.100.77' }), receivedMs: now }]);
+    d.enforcer.handleAlerts([{ source: 'test', alert: alert({ srcIp: '198.51.100.77' }), receivedMs: now }]);
     expect(d.flusher.unsettled().has('198.51.100.77')).toBe(true);
     await nft.run(['add', 'element', 'inet', 'nftsentry', 'ban4', '{', '198.51.100.88', 'timeout', '300s', '}']);
     await d.healer.check('test');

@@ -36,6 +36,15 @@ function children(pid: number): number[] {
   return out;
 }
 
+/** A process's command line, for the report ('?' once it is gone). */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '?';
+  }
+}
+
 beforeAll(async () => {
   lab = await createLabTopology();
   nft = new NftRunner({ netns: lab.gw.name });
@@ -103,10 +112,13 @@ describe('SIGTERM', () => {
       expect(before.size, `run ${run}: no child processes seen`).toBeGreaterThan(0);
       const signalledAt = performance.now();
       process.kill(d.pid, 'SIGTERM');
-      const started: number[] = [];
+      const started: string[] = [];
       const watcher = (async () => {
         while (!d.done) {
-          for (const c of children(d.pid)) if (!before.has(c) && !started.includes(c)) started.push(c);
+          for (const c of children(d.pid)) {
+            if (before.has(c) || started.some((s) => s.startsWith(`${c} `))) continue;
+            started.push(`${c} ${commandLine(c)}`);
+          }
           await new Promise((r) => setTimeout(r, 5));
         }
       })();

@@ -71,7 +71,7 @@ async function sendAlerts(d: Daemon, from: number, count: number, perBatch = 500
     for (let j = i; j < Math.min(i + perBatch, from + count); j++) {
       batch.push({ source: 'test', alert: alert({ srcIp: address(j), timeMs: now }), receivedMs: now });
     }
-    d.handleAlerts(batch);
+    d.enforcer.handleAlerts(batch);
     await new Promise((r) => setImmediate(r));
   }
   await d.flushed();

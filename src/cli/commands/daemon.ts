@@ -25,7 +25,6 @@ import { STORE_RETRY_TICK_MS } from '../../engine/store-writer.ts';
 import type { StoreHealth } from '../../engine/store-writer.ts';
 import { Timers } from '../../engine/timers.ts';
 import { ErrorCodes, isNftsentryError } from '../../errors.ts';
-import type { IngestedAlert } from '../../ingest/alert-queue.ts';
 import type { Logger } from '../../log.ts';
 import type { InterfaceAddress } from '../../net/subnet.ts';
 import type { Nft } from '../../nft/nft.ts';
@@ -81,6 +80,7 @@ export class Daemon implements DaemonView {
   private readonly applyListeners = new Set<(durationMs: number) => void>();
   private sourceStats: () => unknown[] = () => [];
   private stopped = false;
+  private halted = false;
 
   constructor(config: Readonly<Config>, deps: DaemonDeps) {
     this.config = config;
@@ -196,35 +196,40 @@ export class Daemon implements DaemonView {
     this.sourceStats = stats;
   }
 
+  /** Each step starts only while no stop was asked for (`halt`): a stop during the start ends it there. */
   async start(): Promise<void> {
     await this.refreshOwnAddresses();
-    if (!this.dryRun) await this.applyRuleset();
+    const kernel = !this.dryRun && !this.halted;
+    if (kernel) await this.applyRuleset();
     // The daemon's periodic reads go through one nft -j -i, not a process each.
-    if (!this.dryRun) this.nft.useReadSession(true);
+    if (kernel && !this.halted) this.nft.useReadSession(true);
     const { expired } = this.ledger.restore(this.clock());
     this.log.info({ active: this.ledger.activeCount, expiredDropped: expired }, 'bans loaded from the store');
-    if (!this.dryRun) await this.sync.restore();
-    try {
-      await this.flusher.warm({ remove: PROBE });
-    } catch (err) {
-      // Not fatal: the first batch starts the co-process again, and reports a failure then.
-      this.log.warn({ err: (err as Error).message }, 'nft -i co-process did not start; batches will retry it');
-    }
+    if (kernel && !this.halted) await this.sync.restore();
+    if (this.halted) return;
+    // Not fatal when it fails: the first batch starts the co-process again, and reports a failure then.
+    await this.flusher
+      .warm({ remove: PROBE })
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'nft -i co-process did not start'));
+    if (this.halted) return;
     this.timers.start();
     if (!this.dryRun) this.watch.start();
   }
 
-  /**
-   * Stops the timers and the start-up reconcile (its reads end with the read session), sends
-   * what is pending, then closes nft: no nft process starts after this. Bans stay in the kernel.
-   */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  /** The synchronous first step of a stop (at the signal): no timer, monitor, reconcile or read from here on. */
+  halt(): void {
+    this.halted = true;
     this.watch.stop();
     this.timers.stop();
     this.sync.stop();
     this.nft.closeReads();
+  }
+
+  /** After `halt`, sends what is pending, then closes nft: no nft process starts after this. Bans stay in the kernel. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.halt();
     await this.healer.idle();
     await this.sync.reconciled;
     await this.flusher.flushed();
@@ -243,13 +248,8 @@ export class Daemon implements DaemonView {
     if (!this.dryRun) await this.applyRuleset();
     await this.sync.liftMatching((t) => this.decider.whyPrefixProtected(t) !== null);
     this.timers.restart();
-    if (!this.dryRun && !config.engine.kernel_monitor) this.watch.stop();
-    if (!this.dryRun) this.watch.start();
+    if (!this.dryRun) config.engine.kernel_monitor ? this.watch.start() : this.watch.stop();
     this.log.info({ rules: config.policy.rules.length }, 'config reloaded; bans kept');
-  }
-
-  handleAlerts(batch: readonly IngestedAlert[]): void {
-    this.enforcer.handleAlerts(batch);
   }
 
   /** Resolves once every queued decision has reached nft (or failed and been logged). */

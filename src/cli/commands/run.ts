@@ -43,9 +43,16 @@ export const runCommand: Command = {
     let stopRequested!: () => void;
     const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
     let stopped = false;
+    let halt: () => void = () => undefined;
     const onStop = (signal: string) => {
+      if (stopped) {
+        // A stop is under way and ends by its deadline: a repeated SIGTERM does not cut it short.
+        log.info({ signal }, 'already stopping');
+        return;
+      }
       log.info({ signal }, 'stopping; bans stay in the kernel');
       stopped = true;
+      halt();
       // Whatever it holds, the process ends within STOP_DEADLINE_MS; the bans stay in the kernel.
       setTimeout(() => {
         log.error(
@@ -56,10 +63,13 @@ export const runCommand: Command = {
       }, STOP_DEADLINE_MS).unref();
       stopRequested();
     };
-    process.once('SIGTERM', () => onStop('SIGTERM'));
+    const onTerm = () => onStop('SIGTERM');
+    process.on('SIGTERM', onTerm);
     process.once('SIGINT', () => onStop('SIGINT'));
     const queue = new AlertQueue(config.sources.queue_capacity);
     const daemon = new Daemon(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
+    halt = () => daemon.halt();
+    if (stopped) halt();
     let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: daemon.db });
     daemon.attachSourceStats(() => ingest.stats());
     const apiDeps = { log, sources: () => ingest.stats() };
@@ -72,10 +82,12 @@ export const runCommand: Command = {
       await ingest.stop().catch(() => undefined);
       queue.close();
       await daemon.stop().catch(() => undefined);
+      // A stop asked for during the start ends it; that is a stop, not a failed start.
+      if (stopped) return ExitCode.OK;
       throw err;
     }
     const consumer = (async () => {
-      for await (const batch of queue) daemon.handleAlerts(batch);
+      for await (const batch of queue) daemon.enforcer.handleAlerts(batch);
     })();
     log.info(
       { pid: process.pid, dryRun: daemon.dryRun, sources: ingest.sources.map((s) => s.name) },
@@ -168,6 +180,7 @@ export const runCommand: Command = {
     await daemon.stop();
     clearInterval(keepAlive);
     process.off('SIGHUP', onHup);
+    process.off('SIGTERM', onTerm);
     log.info('stopped');
     return ExitCode.OK;
   },
