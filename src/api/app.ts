@@ -23,6 +23,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import { apiConfigSchema, type ApiConfig } from './api-schema.ts';
 import type { ApiContext, ApiOperations } from './context.ts';
 import { ApiError, ApiOnlyCodes, mapError } from './http-errors.ts';
+import { UnixPeers } from '../net/unix-peer.ts';
 import { AuthLimiter } from './auth-limiter.ts';
 import { TokenVerifier } from './token.ts';
 import { Histogram } from './histogram.ts';
@@ -50,8 +51,11 @@ export interface ApiOptions {
  * offers no peer credentials (SO_PEERCRED) and /proc names no unix socket's peer, so every client
  * of the socket shares one budget; the socket's mode decides who may try at all (docs/api.md).
  */
-function clientOf(req: FastifyRequest): string {
-  return req.ip || 'unix';
+/** The limiter's key: the peer address over TCP; over the unix socket the peer's uid when it can be told. */
+async function clientOf(req: FastifyRequest, peers: UnixPeers): Promise<string> {
+  if (req.ip) return req.ip;
+  const uid = await peers.uid(req.socket);
+  return uid === null ? 'unix' : `unix uid ${uid}`;
 }
 
 export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstance {
@@ -71,6 +75,7 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     requestCounts: new Map<string, number>(),
   });
   const verifier = new TokenVerifier(options.token);
+  const peers = new UnixPeers();
   const limiter = new AuthLimiter({
     maxFailures: config.auth_failures,
     windowMs: config.auth_window * 1000,
@@ -137,7 +142,7 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     // The token first: a client that shares its key with a guesser (127.0.0.1, the unix socket)
     // is never locked out by the guesser's failures.
     if (verifier.verifyHeader(req.headers.authorization)) return;
-    const client = clientOf(req);
+    const client = await clientOf(req, peers);
     const nowMs = clock();
     const lockedMs = limiter.lockedForMs(client, nowMs);
     if (lockedMs > 0) {

@@ -1,11 +1,12 @@
 /**
  * The failed-authentication limit slows failing attempts only: the right token is served whatever
- * the limiter says of its client. Per peer address over TCP (`inject` with remoteAddress), and one
- * budget for the whole unix socket (Node gives no peer credentials; docs/api.md), shown on a real
- * socket.
+ * the limiter says of its client. Per peer address over TCP (`inject` with remoteAddress), and per
+ * peer uid over the unix socket (found through `ss -xp`, src/net/unix-peer.ts), shown on a real
+ * socket with a second local user (curl run as `nobody`).
  */
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { MemoryOperations } from './memory-operations.ts';
 const TOKEN = 'test-token-0123456789abcdef';
 const RIGHT = `Bearer ${TOKEN}`;
 const WRONG = 'Bearer wrong-wrong-wrong-wrong';
+const NOBODY = 65534;
 const LIMITS = { auth_failures: 3, auth_window: 60, auth_lockout: 120 };
 
 let ops: MemoryOperations;
@@ -110,12 +112,22 @@ function unixGet(socketPath: string, authorization: string): Promise<number> {
   });
 }
 
+/** One GET over the unix socket by curl run as another user (uid and gid 65534, nobody). */
+function unixGetAs(uid: number, socketPath: string, authorization: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--unix-socket', socketPath];
+    args.push('-H', `authorization: ${authorization}`, 'http://localhost/v1/bans');
+    execFile('curl', args, { uid, gid: uid }, (err, stdout) => (err ? reject(err) : resolve(Number(stdout))));
+  });
+}
+
 describe('over the unix socket', () => {
-  it('every client of the socket shares one budget, and the right token is still served', async () => {
+  it('the budget is per peer uid: one local user locked out does not lock out another; the right token is served', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nftsentry-auth-'));
     dirs.push(dir);
+    chmodSync(dir, 0o755);
     const socketPath = join(dir, 'api.sock');
-    const config = apiConfigSchema.parse({ ...LIMITS, socket: { path: socketPath } });
+    const config = apiConfigSchema.parse({ ...LIMITS, socket: { path: socketPath, mode: '0666' } });
     ops = new MemoryOperations();
     const handle = await listenApi(config, ops, { token: TOKEN, log: silentLogger(), clock: () => ops.nowMs });
     handles.push(handle);
@@ -124,5 +136,11 @@ describe('over the unix socket', () => {
     expect(await unixGet(socketPath, WRONG)).toBe(429);
     expect(await unixGet(socketPath, RIGHT)).toBe(200);
     expect(await unixGet(socketPath, WRONG)).toBe(429);
+    // Another uid on the same socket has its own budget: 401, not 429, until it fails 3 times.
+    expect(await unixGetAs(NOBODY, socketPath, WRONG)).toBe(401);
+    expect(await unixGetAs(NOBODY, socketPath, RIGHT)).toBe(200);
+    for (let i = 0; i < 2; i++) expect(await unixGetAs(NOBODY, socketPath, WRONG)).toBe(401);
+    expect(await unixGetAs(NOBODY, socketPath, WRONG)).toBe(429);
+    expect(await unixGetAs(NOBODY, socketPath, RIGHT)).toBe(200);
   });
 });
