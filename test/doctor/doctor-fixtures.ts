@@ -13,9 +13,42 @@ const GB = 1024 ** 3;
 /** The table nftsentry loads, as `nft -j -t list ruleset` prints it (its own chains are never foreign). */
 export const OWN_TABLE: Array<Record<string, unknown>> = [
   { table: { family: 'inet', name: 'nftsentry', handle: 1 } },
-  { chain: { family: 'inet', table: 'nftsentry', name: 'prerouting', handle: 1, type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' } },
-  { chain: { family: 'inet', table: 'nftsentry', name: 'input', handle: 2, type: 'filter', hook: 'input', prio: 0, policy: 'drop' } },
-  { chain: { family: 'inet', table: 'nftsentry', name: 'forward', handle: 3, type: 'filter', hook: 'forward', prio: 0, policy: 'drop' } },
+  {
+    chain: {
+      family: 'inet',
+      table: 'nftsentry',
+      name: 'prerouting',
+      handle: 1,
+      type: 'filter',
+      hook: 'prerouting',
+      prio: -300,
+      policy: 'accept',
+    },
+  },
+  {
+    chain: {
+      family: 'inet',
+      table: 'nftsentry',
+      name: 'input',
+      handle: 2,
+      type: 'filter',
+      hook: 'input',
+      prio: 0,
+      policy: 'drop',
+    },
+  },
+  {
+    chain: {
+      family: 'inet',
+      table: 'nftsentry',
+      name: 'forward',
+      handle: 3,
+      type: 'filter',
+      hook: 'forward',
+      prio: 0,
+      policy: 'drop',
+    },
+  },
 ];
 
 export function facts(change: Partial<DoctorFacts> = {}): DoctorFacts {

@@ -38,7 +38,7 @@ describe('nft and kernel support', () => {
       'warning',
     );
   });
-  it('a feature the kernel refuses, or a ruleset nft -c refuses, is a problem with nft\'s message', () => {
+  it("a feature the kernel refuses, or a ruleset nft -c refuses, is a problem with nft's message", () => {
     const f = nftChecks(
       facts({
         nft: {
@@ -54,7 +54,9 @@ describe('nft and kernel support', () => {
     );
     expect(notOk(f)).toEqual(['nft.feature.concatenations problem', 'nft.ruleset_check problem']);
     expect(byId(f, 'nft.feature.concatenations')[0]!.message).toContain('Operation not supported');
-    expect(byId(f, 'nft.ruleset_check')[0]!.fix).toBe('nftsentry -c /etc/nftsentry/nftsentry.yaml check  # prints nft\'s full error');
+    expect(byId(f, 'nft.ruleset_check')[0]!.fix).toBe(
+      "nftsentry -c /etc/nftsentry/nftsentry.yaml check  # prints nft's full error",
+    );
   });
 });
 
@@ -87,8 +89,10 @@ describe('sysctls', () => {
 
   it('conntrack use: 90 % full is a problem, 75 % a warning', () => {
     const sev = (count: number) =>
-      byId(conntrackChecks(proc({ conntrackMax: 65_536, conntrackBuckets: 65_536, conntrackCount: count })), 'conntrack.usage')[0]!
-        .severity;
+      byId(
+        conntrackChecks(proc({ conntrackMax: 65_536, conntrackBuckets: 65_536, conntrackCount: count })),
+        'conntrack.usage',
+      )[0]!.severity;
     expect([sev(1000), sev(50_000), sev(60_000)]).toEqual(['ok', 'warning', 'problem']);
   });
 

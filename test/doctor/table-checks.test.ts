@@ -9,7 +9,15 @@ import {
 import { byId, facts, notOk, OWN_TABLE } from './doctor-fixtures.ts';
 
 type Obj = Record<string, unknown>;
-const chain = (family: string, table: string, name: string, hook: string, prio: number, policy: string, type = 'filter'): Obj => ({
+const chain = (
+  family: string,
+  table: string,
+  name: string,
+  hook: string,
+  prio: number,
+  policy: string,
+  type = 'filter',
+): Obj => ({
   chain: { family, table, name, handle: 1, type, hook, prio, policy },
 });
 const rule = (family: string, table: string, chain: string, verdict: Obj): Obj => ({
@@ -24,7 +32,7 @@ const rule = (family: string, table: string, chain: string, verdict: Obj): Obj =
 const withRuleset = (...objects: Obj[]) => facts({ nft: { ...facts().nft, ruleset: [...OWN_TABLE, ...objects] } });
 
 describe('other tables on prerouting, input and forward', () => {
-  it('reads base chains from nft -j output, counts their drop and reject rules, and skips nftsentry\'s own', () => {
+  it("reads base chains from nft -j output, counts their drop and reject rules, and skips nftsentry's own", () => {
     const chains = foreignBaseChains([
       ...OWN_TABLE,
       { table: { family: 'ip', name: 'filter', handle: 2 } },
@@ -38,7 +46,16 @@ describe('other tables on prerouting, input and forward', () => {
       rule('ip', 'filter', 'helper', { drop: null }),
     ]);
     expect(chains).toEqual([
-      { family: 'ip', table: 'filter', name: 'INPUT', type: 'filter', hook: 'input', prio: 0, policy: 'accept', dropRules: 2 },
+      {
+        family: 'ip',
+        table: 'filter',
+        name: 'INPUT',
+        type: 'filter',
+        hook: 'input',
+        prio: 0,
+        policy: 'accept',
+        dropRules: 2,
+      },
     ]);
   });
 
@@ -57,10 +74,16 @@ describe('other tables on prerouting, input and forward', () => {
     expect(p.message).toMatch(/^table inet filter chain input on hook input, priority 0 has policy drop/);
     expect(p.message).toContain('their order is not defined');
     expect(p.fix).toMatch(/^nft chain inet filter input '\{ policy accept; \}'/);
-    const ipt = byId(foreignTableChecks(withRuleset(chain('ip6', 'filter', 'INPUT', 'input', 0, 'drop'))), 'tables.foreign_drop_policy')[0]!;
+    const ipt = byId(
+      foreignTableChecks(withRuleset(chain('ip6', 'filter', 'INPUT', 'input', 0, 'drop'))),
+      'tables.foreign_drop_policy',
+    )[0]!;
     expect(ipt.fix).toMatch(/^ip6tables -t filter -P INPUT ACCEPT/);
-    const fwd = byId(foreignTableChecks(withRuleset(chain('inet', 'firewalld', 'filter_INPUT', 'input', 10, 'drop'))), 'tables.foreign_drop_policy')[0]!;
-    expect(fwd.message).toContain('runs after nftsentry\'s input chain');
+    const fwd = byId(
+      foreignTableChecks(withRuleset(chain('inet', 'firewalld', 'filter_INPUT', 'input', 10, 'drop'))),
+      'tables.foreign_drop_policy',
+    )[0]!;
+    expect(fwd.message).toContain("runs after nftsentry's input chain");
     expect(fwd.fix).toMatch(/^systemctl disable --now firewalld/);
   });
 
@@ -73,24 +96,30 @@ describe('other tables on prerouting, input and forward', () => {
       ),
     );
     expect(notOk(f)).toEqual(['tables.foreign_drop_rules warning']);
-    expect(byId(f, 'tables.foreign_drop_rules')[0]!.message).toContain('runs after nftsentry\'s prerouting chain');
+    expect(byId(f, 'tables.foreign_drop_rules')[0]!.message).toContain("runs after nftsentry's prerouting chain");
     expect(byId(f, 'tables.foreign')[0]!.message).toContain('inet tap early (filter, prerouting -400)');
-    expect(byId(f, 'tables.foreign')[0]!.message).toContain('their accepts do not skip nftsentry\'s chains');
+    expect(byId(f, 'tables.foreign')[0]!.message).toContain("their accepts do not skip nftsentry's chains");
   });
 
-  it('Docker\'s tables: a warning that published ports go through forward', () => {
+  it("Docker's tables: a warning that published ports go through forward", () => {
     const f = foreignTableChecks(
-      withRuleset(chain('ip', 'nat', 'PREROUTING', 'prerouting', -100, 'accept', 'nat'), { chain: { family: 'ip', table: 'nat', name: 'DOCKER', handle: 9 } }),
+      withRuleset(chain('ip', 'nat', 'PREROUTING', 'prerouting', -100, 'accept', 'nat'), {
+        chain: { family: 'ip', table: 'nat', name: 'DOCKER', handle: 9 },
+      }),
     );
     expect(notOk(f)).toEqual(['tables.docker warning']);
     expect(byId(f, 'tables.docker')[0]!.fix).toContain('forward.services');
   });
 
-  it('nftsentry\'s table missing is a problem; an unreadable ruleset is one problem', () => {
+  it("nftsentry's table missing is a problem; an unreadable ruleset is one problem", () => {
     const f = foreignTableChecks(facts({ nft: { ...facts().nft, ruleset: [] } }));
     expect(notOk(f)).toEqual(['tables.nftsentry problem']);
-    expect(byId(f, 'tables.nftsentry')[0]!.fix).toBe('nftsentry -c /etc/nftsentry/nftsentry.yaml apply  # or: systemctl start nftsentry');
-    expect(notOk(foreignTableChecks(facts({ nft: { ...facts().nft, ruleset: { error: 'x' } } })))).toEqual(['tables.read problem']);
+    expect(byId(f, 'tables.nftsentry')[0]!.fix).toBe(
+      'nftsentry -c /etc/nftsentry/nftsentry.yaml apply  # or: systemctl start nftsentry',
+    );
+    expect(notOk(foreignTableChecks(facts({ nft: { ...facts().nft, ruleset: { error: 'x' } } })))).toEqual([
+      'tables.read problem',
+    ]);
   });
 });
 
@@ -102,13 +131,20 @@ describe('nftables.service and flush ruleset', () => {
   });
   it('a warning only when systemd runs and nftables.service is enabled', () => {
     const conf = { path: '/etc/nftables.conf', text: debian };
-    const sd = (nftablesEnabled: string | null, booted = true) => ({ booted, nftablesEnabled, unitActive: null, unitEnabled: null });
+    const sd = (nftablesEnabled: string | null, booted = true) => ({
+      booted,
+      nftablesEnabled,
+      unitActive: null,
+      unitEnabled: null,
+    });
     expect(nftablesServiceCheck(facts({ nftablesConf: conf, systemd: sd('enabled') })).severity).toBe('warning');
     expect(nftablesServiceCheck(facts({ nftablesConf: conf, systemd: sd('disabled') })).severity).toBe('ok');
     expect(nftablesServiceCheck(facts({ nftablesConf: conf, systemd: sd('enabled', false) })).message).toContain(
       'systemd is not running here',
     );
-    expect(nftablesServiceCheck(facts()).message).toBe('no /etc/nftables.conf: nftables.service loads nothing that could flush table inet nftsentry');
+    expect(nftablesServiceCheck(facts()).message).toBe(
+      'no /etc/nftables.conf: nftables.service loads nothing that could flush table inet nftsentry',
+    );
     const fix = nftablesServiceCheck(facts({ nftablesConf: conf, systemd: sd('enabled') })).fix;
     expect(fix).toMatch(/^sed -i 's\/\^\\s\*flush ruleset\//);
   });
