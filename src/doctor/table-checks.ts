@@ -204,6 +204,6 @@ export function nftablesServiceCheck(f: DoctorFacts): Finding {
   return warning(
     id,
     `${path} has \`flush ruleset\` and nftables.service is enabled: \`systemctl reload nftables\` (or restart, or a package upgrade) deletes table ${TABLE_FAMILY} ${TABLE_NAME} with every ban until the running daemon heals it; with the daemon stopped, the host stays open`,
-    `sed -i 's/^\\s*flush ruleset/# flush ruleset  (nftsentry: flush only your own tables, e.g. "table inet filter; flush table inet filter")/' ${path}`,
+    `sed -i 's/^\\s*flush ruleset/table inet filter\\nflush table inet filter/' ${path}  # flush only the tables the file declares: one such pair per table`,
   );
 }
