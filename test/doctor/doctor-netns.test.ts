@@ -18,7 +18,7 @@ import { readProcFacts } from '../../src/doctor/host-facts.ts';
 import type { Netns } from '../../src/lab/netns.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { type Daemon, pollUntil, startDaemon } from '../engine/daemon-harness.ts';
-import { REPO } from '../helpers.ts';
+import { REPO, runCli } from '../helpers.ts';
 
 const NS = `nsdoc-${process.pid}-gw`;
 const SSH = '198.18.1.2 50022 198.18.1.1 22';
@@ -212,6 +212,23 @@ describe('nftsentry doctor in a namespace', () => {
         .map((f) => f.id)
         .sort(),
     ).toEqual(['config.allowlist', 'conntrack.max', 'sysctl.tcp_syncookies', 'tables.foreign_drop_policy']);
+  });
+
+  it("from outside, with --netns: nft, the interfaces and /proc/sys/net are the namespace's", async () => {
+    const r = await runCli(
+      ['-c', join(dir, 'good.yaml'), '--netns', NS, '--json', 'doctor', '--nftables-conf', join(dir, 'none')],
+      {
+        env: { NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino) },
+      },
+    );
+    const findings = JSON.parse(r.stdout) as Finding[];
+    // Still set wrong in the namespace by the test before: syncookies 0 and the other table's drop policy.
+    expect(find(findings, 'sysctl.tcp_syncookies').severity).toBe('problem');
+    expect(find(findings, 'tables.foreign_drop_policy').message).toContain('table inet nsdoc_other chain input');
+    expect(find(findings, 'tables.nftsentry').severity).toBe('ok');
+    expect(find(findings, 'nft.ruleset_check').severity).toBe('ok');
+    expect(find(findings, 'config.home_networks').severity).toBe('ok');
+    expect(r.exitCode).toBe(2);
   });
 
   it("the same machine set right (the other table's policy changed by its fix) passes", async () => {
