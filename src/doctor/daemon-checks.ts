@@ -13,6 +13,16 @@ function ago(ms: number): string {
   return `${Math.round(s / 3600)} h ago`;
 }
 
+/** The fix for an API that did not answer, by why: the token file, the token, or no daemon. */
+function unreachableFix(code: string | undefined, run: string): string {
+  if (code === 'E_FORBIDDEN') return 'run doctor as root (the API token file is readable by its owner only)';
+  if (code === 'E_TOKEN_FILE_UNSAFE')
+    return 'chown root: TOKEN_FILE && chmod 0600 TOKEN_FILE  # the message names the file and what is wrong';
+  if (code === 'E_UNAUTHORIZED')
+    return "the token file in this config is not the running daemon's: check api.token_file, or systemctl restart nftsentry";
+  return run;
+}
+
 function daemonStatusChecks(f: DoctorFacts): Finding[] {
   const d = f.daemon;
   const run = `systemctl start nftsentry  # or: nftsentry -c ${f.configPath} run`;
@@ -27,7 +37,9 @@ function daemonStatusChecks(f: DoctorFacts): Finding[] {
     ];
   }
   if (d.kind === 'unreachable') {
-    return [problem('daemon.api', `the daemon does not answer at ${d.target}: ${d.error}`, run)];
+    return [
+      problem('daemon.api', `the daemon does not answer at ${d.target}: ${d.error}`, unreachableFix(d.code, run)),
+    ];
   }
   const s = d.status;
   const out: Finding[] = [

@@ -72,7 +72,8 @@ export interface DaemonStatus {
 
 export type DaemonFacts =
   | { kind: 'api_disabled' }
-  | { kind: 'unreachable'; target: string; error: string }
+  /** `code`: the stable code of the failure (E_FORBIDDEN: the token file is not readable by this user...). */
+  | { kind: 'unreachable'; target: string; error: string; code?: string }
   | { kind: 'reachable'; target: string; status: DaemonStatus };
 
 export interface DoctorFacts {

@@ -6,6 +6,7 @@
  * never throws for the state of the machine.
  */
 import { loadConfig, type Config } from '../config/config.ts';
+import { isNftsentryError } from '../errors.ts';
 import { readOwnAddresses } from '../engine/own-addresses.ts';
 import { runRuleset } from '../nft/apply.ts';
 import type { Nft } from '../nft/nft.ts';
@@ -117,8 +118,10 @@ async function gatherDaemon(config: Readonly<Config>, timeoutMs: number): Promis
     const body = await new ApiClient(t).call('GET', '/v1/status');
     return { kind: 'reachable', target, status: parseDaemonStatus(body) };
   } catch (err) {
-    const error = err instanceof ApiClientError ? `${err.message} (${err.code}, HTTP ${err.status})` : message(err);
-    return { kind: 'unreachable', target, error };
+    if (err instanceof ApiClientError) {
+      return { kind: 'unreachable', target, error: `${err.message} (${err.code}, HTTP ${err.status})`, code: err.code };
+    }
+    return { kind: 'unreachable', target, error: message(err), ...(isNftsentryError(err) ? { code: err.code } : {}) };
   }
 }
 

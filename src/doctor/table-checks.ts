@@ -96,8 +96,16 @@ function order(c: BaseChain): string {
   return `it has the same priority as nftsentry's ${c.hook} chain (${own}), so their order is not defined`;
 }
 
-function policyFix(c: BaseChain): string {
+/** Before, after or beside nftsentry's chain at the same hook, in a word. */
+function relation(c: BaseChain): string {
+  const own = c.hook === 'ingress' ? Number.POSITIVE_INFINITY : OWN_HOOKS[c.hook]!;
+  return c.prio < own ? "before nftsentry's" : c.prio > own ? "after nftsentry's" : "same priority as nftsentry's";
+}
+
+function policyFix(c: BaseChain, docker: boolean): string {
   const owner = tableOwner(c);
+  if (docker && c.family === 'ip' && c.table === 'filter' && c.name === 'FORWARD')
+    return "iptables -I DOCKER-USER -i LAN_INTERFACE -j ACCEPT  # Docker sets FORWARD's policy back to DROP whenever it starts: accept your routed traffic in DOCKER-USER";
   if (owner === 'firewalld')
     return 'systemctl disable --now firewalld  # or open the same services in firewalld: firewall-cmd --permanent --add-port=PORT/tcp';
   if (owner === 'iptables-nft')
@@ -125,6 +133,9 @@ export function foreignTableChecks(f: DoctorFacts): Finding[] {
         ),
   );
   const chains = foreignBaseChains(objects);
+  const docker =
+    chains.some((c) => tableOwner(c) === 'docker') ||
+    objects.some((o) => /^DOCKER/.test(str((o.chain as Record<string, unknown> | undefined)?.name)));
   const harmless: BaseChain[] = [];
   for (const c of chains) {
     if (c.policy === 'drop' && c.type === 'filter') {
@@ -132,7 +143,7 @@ export function foreignTableChecks(f: DoctorFacts): Finding[] {
         problem(
           'tables.foreign_drop_policy',
           `${where(c)} has policy drop: a packet must be accepted by it as well as by nftsentry, so nftsentry's open services and allowlist do not let anything through that this chain does not accept; ${order(c)}`,
-          policyFix(c),
+          policyFix(c, docker),
         ),
       );
     } else if (c.dropRules > 0) {
@@ -147,12 +158,12 @@ export function foreignTableChecks(f: DoctorFacts): Finding[] {
       harmless.push(c);
     }
   }
-  out.push(...dockerCheck(f, chains));
+  if (docker) out.push(dockerFinding(f));
   out.push(
     harmless.length > 0
       ? ok(
           'tables.foreign',
-          `other base chains that drop nothing: ${harmless.map((c) => `${c.family} ${c.table} ${c.name} (${c.type}, ${c.hook} ${c.prio})`).join('; ')}; their accepts do not skip nftsentry's chains`,
+          `other base chains that drop nothing: ${harmless.map((c) => `${c.family} ${c.table} ${c.name} (${c.type}, ${c.hook} ${c.prio}: ${relation(c)})`).join('; ')}; their accepts do not skip nftsentry's chains`,
         )
       : chains.length === 0
         ? ok('tables.foreign', 'no other table has a base chain on prerouting, input or forward')
@@ -161,21 +172,12 @@ export function foreignTableChecks(f: DoctorFacts): Finding[] {
   return out;
 }
 
-function dockerCheck(f: DoctorFacts, chains: readonly BaseChain[]): Finding[] {
-  if (!chains.some((c) => tableOwner(c) === 'docker')) {
-    const objects = isUnreadable(f.nft.ruleset) ? [] : f.nft.ruleset;
-    const dockerChain = objects.some((o) =>
-      /^DOCKER/.test(str((o.chain as Record<string, unknown> | undefined)?.name)),
-    );
-    if (!dockerChain) return [];
-  }
-  return [
-    warning(
-      'tables.docker',
-      "Docker's tables are loaded: published container ports are DNATed in prerouting (priority dstnat, -100), so that traffic goes through nftsentry's forward chain, not input: services.tcp does not open it, forward.policy and forward.services decide it",
-      `with forward.policy: drop, list the published ports under forward.services (or docker0 under forward.trusted_interfaces) in ${f.configPath}, then nftsentry -c ${f.configPath} apply`,
-    ),
-  ];
+function dockerFinding(f: DoctorFacts): Finding {
+  return warning(
+    'tables.docker',
+    "Docker's tables are loaded: published container ports are DNATed in prerouting (priority dstnat, -100), so that traffic goes through nftsentry's forward chain, not input: services.tcp does not open it, forward.policy and forward.services decide it",
+    `with forward.policy: drop, list the published ports under forward.services (or docker0 under forward.trusted_interfaces) in ${f.configPath}, then nftsentry -c ${f.configPath} apply`,
+  );
 }
 
 /** True when an uncommented `flush ruleset` is in the text. */

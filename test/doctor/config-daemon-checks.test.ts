@@ -81,6 +81,13 @@ describe('the daemon', () => {
       notOk(daemonChecks(facts({ daemon: { kind: 'unreachable', target: 'unix:/x', error: 'ECONNREFUSED' } }))),
     ).toEqual(['daemon.api problem']);
     expect(notOk(daemonChecks(facts({ daemon: { kind: 'api_disabled' } })))).toEqual(['daemon.api warning']);
+    const fix = (code?: string) =>
+      daemonChecks(facts({ daemon: { kind: 'unreachable', target: 'x', error: 'y', ...(code ? { code } : {}) } }))[0]!
+        .fix;
+    expect(fix()).toBe(`systemctl start nftsentry  # or: nftsentry -c ${PATH} run`);
+    expect(fix('E_NOT_FOUND')).toBe(fix());
+    expect(fix('E_FORBIDDEN')).toMatch(/^run doctor as root/);
+    expect(fix('E_UNAUTHORIZED')).toMatch(/not the running daemon's/);
   });
   it('sources: none connected or quiet for an hour are warnings; the last line is told', () => {
     const f = daemonChecks(

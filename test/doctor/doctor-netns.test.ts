@@ -271,7 +271,9 @@ describe('nftsentry doctor in a namespace', () => {
     ]) {
       expect(find(findings, id).severity, id).toBe('ok');
     }
-    expect(find(findings, 'tables.foreign').message).toContain('inet nsdoc_other input (filter, input 10)');
+    expect(find(findings, 'tables.foreign').message).toContain(
+      "inet nsdoc_other input (filter, input 10: after nftsentry's)",
+    );
     // For people: one line per finding, ✓ for each ok one.
     const text = await doctorRun(join(dir, 'good.yaml'), undefined, false);
     process.stdout.write(`${text.stdout}\n`);

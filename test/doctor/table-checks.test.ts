@@ -97,7 +97,9 @@ describe('other tables on prerouting, input and forward', () => {
     );
     expect(notOk(f)).toEqual(['tables.foreign_drop_rules warning']);
     expect(byId(f, 'tables.foreign_drop_rules')[0]!.message).toContain("runs after nftsentry's prerouting chain");
-    expect(byId(f, 'tables.foreign')[0]!.message).toContain('inet tap early (filter, prerouting -400)');
+    expect(byId(f, 'tables.foreign')[0]!.message).toContain(
+      "inet tap early (filter, prerouting -400: before nftsentry's)",
+    );
     expect(byId(f, 'tables.foreign')[0]!.message).toContain("their accepts do not skip nftsentry's chains");
   });
 
@@ -109,6 +111,16 @@ describe('other tables on prerouting, input and forward', () => {
     );
     expect(notOk(f)).toEqual(['tables.docker warning']);
     expect(byId(f, 'tables.docker')[0]!.fix).toContain('forward.services');
+    // Docker's own FORWARD policy drop: the fix that survives Docker's restarts.
+    const fwd = foreignTableChecks(
+      withRuleset(chain('ip', 'filter', 'FORWARD', 'forward', 0, 'drop'), {
+        chain: { family: 'ip', table: 'filter', name: 'DOCKER-USER', handle: 4 },
+      }),
+    );
+    expect(notOk(fwd)).toEqual(['tables.foreign_drop_policy problem', 'tables.docker warning']);
+    expect(byId(fwd, 'tables.foreign_drop_policy')[0]!.fix).toMatch(
+      /^iptables -I DOCKER-USER -i LAN_INTERFACE -j ACCEPT/,
+    );
   });
 
   it("nftsentry's table missing is a problem; an unreadable ruleset is one problem", () => {
