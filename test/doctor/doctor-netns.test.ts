@@ -75,8 +75,8 @@ async function doctorRun(config: string, conntrackMax?: number, json = true) {
     join(REPO, 'src/cli/main.ts'),
     '-c',
     config,
-    ...(json ? ['--json'] : []),
     'doctor',
+    ...(json ? ['--json'] : []),
     '--nftables-conf',
     join(dir, 'nftables.conf'),
   ];
