@@ -19,6 +19,7 @@ import { allowCommand } from './commands/allow.ts';
 import { statusCommand } from './commands/status.ts';
 import { runCommand } from './commands/run.ts';
 import { replayCommand } from './commands/replay.ts';
+import { doctorCommand } from './commands/doctor.ts';
 
 export const DEFAULT_CONFIG = '/etc/nftsentry/nftsentry.yaml';
 
@@ -34,6 +35,7 @@ const COMMANDS: Command[] = [
   statusCommand,
   runCommand,
   replayCommand,
+  doctorCommand,
 ];
 
 function help(): string {
