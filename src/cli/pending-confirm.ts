@@ -111,7 +111,9 @@ export function writeResult(dir: string, r: ConfirmResult): void {
 export function readResult(dir: string): ConfirmResult | null {
   try {
     const v: unknown = JSON.parse(readFileSync(resultPath(dir), 'utf8'));
-    return isObject(v) && typeof v.id === 'string' && Number.isSafeInteger(v.atMs) ? (v as unknown as ConfirmResult) : null;
+    return isObject(v) && typeof v.id === 'string' && Number.isSafeInteger(v.atMs)
+      ? (v as unknown as ConfirmResult)
+      : null;
   } catch {
     return null;
   }

@@ -48,7 +48,9 @@ if (process.argv[1]?.endsWith('/rollback-helper.ts')) {
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);
   const [dir, id] = process.argv.slice(2);
-  const log = createLogger({ destination: pino.destination({ dest: join(dir ?? '.', 'confirm-helper.log'), sync: true }) });
+  const log = createLogger({
+    destination: pino.destination({ dest: join(dir ?? '.', 'confirm-helper.log'), sync: true }),
+  });
   if (!dir || !id) process.exit(2);
   holdDeadline(dir, id, log).then(
     () => process.exit(0),

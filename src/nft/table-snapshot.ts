@@ -24,7 +24,8 @@ export interface TableBlock {
   text: string;
 }
 
-const BLOCK_START = /^\s*(chain|set|map|counter|quota|limit|flowtable|secmark|synproxy|ct helper|ct timeout|ct expectation)\s+("[^"]*"|\S+)\s*\{/;
+const BLOCK_START =
+  /^\s*(chain|set|map|counter|quota|limit|flowtable|secmark|synproxy|ct helper|ct timeout|ct expectation)\s+("[^"]*"|\S+)\s*\{/;
 
 /** Braces opened minus closed on one line, outside double-quoted strings. */
 function braceDelta(line: string): number {

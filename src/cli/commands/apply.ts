@@ -21,7 +21,8 @@ import { allowInStore, allowThroughDaemon, sshClientPrefix } from '../session-al
 
 export const applyCommand: Command = {
   name: 'apply',
-  summary: 'load the ruleset into `table inet nftsentry` in one atomic transaction (bans are kept); --confirm DURATION rolls it back unless confirmed',
+  summary:
+    'load the ruleset into `table inet nftsentry` in one atomic transaction (bans are kept); --confirm DURATION rolls it back unless confirmed',
   usage: 'nftsentry [-c FILE] [--netns NAME] apply [--confirm DURATION] [--allow-my-session]',
   options: { confirm: { type: 'string' }, 'allow-my-session': { type: 'boolean' } },
   async run(ctx, values) {
@@ -71,7 +72,8 @@ export const applyCommand: Command = {
       }
       const command = confirmCommand(ctx.configPath, ctx.netns);
       ctx.stdout(
-        ctx.json ? JSON.stringify({ ...ticket, deadline: new Date(ticket.deadlineMs).toISOString(), confirmCommand: command })
+        ctx.json
+          ? JSON.stringify({ ...ticket, deadline: new Date(ticket.deadlineMs).toISOString(), confirmCommand: command })
           : confirmInstructions(ticket, command, Date.now()),
       );
       for (const w of warnings) ctx.stderr(`warning: ${w}`);

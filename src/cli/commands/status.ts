@@ -19,6 +19,7 @@ interface StatusJson {
     lagSec: number | null;
   }> | null;
   engine?: { store?: StoreJson } | null;
+  pendingConfirm?: { id: string; deadline: string; remainingSec: number } | null;
 }
 
 interface StoreJson {
@@ -45,6 +46,12 @@ function text(s: StatusJson): string {
     out.push(`bans: ${s.bans.total}${parts.length ? ` (${parts.join(', ')})` : ''}`);
   }
   if (s.engine?.store) out.push(...storeLines(s.engine.store));
+  const p = s.pendingConfirm;
+  if (p) {
+    out.push(
+      `ruleset: apply ${p.id} NOT confirmed: rolled back at ${p.deadline} (in ${p.remainingSec}s) unless \`nftsentry confirm\``,
+    );
+  }
   if (s.sources?.length) {
     out.push(
       '',
