@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pendingPath, readPending } from '../../src/cli/pending-confirm.ts';
-import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
+import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/topology.ts';
+import { silentLogger } from '../../src/log.ts';
+import { openStore } from '../../src/store/store-opener.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import {
   banKeys,
@@ -27,6 +29,8 @@ import {
 import { pollUntil, startDaemon, type Daemon } from './daemon-harness.ts';
 
 const API_PORT = 8767;
+const CLIENT = `${LAB_ADDR.client4}/32`;
+const SSH = { SSH_CONNECTION: `${LAB_ADDR.client4} 51234 ${LAB_ADDR.gwClient4} 22` };
 let lab: LabTopology;
 let nft: NftRunner;
 let dir: string;
@@ -48,9 +52,7 @@ engine: { kernel_monitor: true, rules_check_ms: 500 }
 /** Applies `--confirm 5s` of the closed config and kills the CLI's group at its first answer. */
 async function applyAndKill(): Promise<{ deadlineMs: number; stdout: string }> {
   writeConfig(false, daemonRunning());
-  const run = startCli(lab.gw, ['-c', cfg(), 'apply', '--confirm', '5s'], {
-    SSH_CONNECTION: '198.18.1.2 5555 198.18.1.1 22',
-  });
+  const run = startCli(lab.gw, ['-c', cfg(), 'apply', '--confirm', '5s'], SSH);
   await pollUntil('apply --confirm answered', () => run.io.stdout.includes('to keep it, run:'), 30_000);
   killGroup(run.pid);
   await run.child;
@@ -74,6 +76,7 @@ async function scenario(held: { echo: (w: string) => Promise<unknown> }) {
   const probe = await newConnectionWorks(lab.client);
   // A new connection is dropped while the new ruleset holds (a probe that ends after the deadline proves nothing).
   if (Date.now() < deadlineMs) expect(probe).toBe(false);
+  else console.warn('the probe of the new ruleset ended after the deadline: not counted');
   await held.echo('during');
 
   await pollUntil('a new connection works again', () => newConnectionWorks(lab.client), 60_000, 200);
@@ -145,6 +148,28 @@ describe('apply --confirm without a daemon (the detached helper)', () => {
     await confirmScenario();
     expect(() => readFileSync(pendingPath(dir))).toThrow();
   });
+
+  it('warns over SSH without --confirm; --allow-my-session puts the client on the allowlist (store and kernel)', async () => {
+    writeConfig(false);
+    const plain = await cli(lab.gw, ['-c', cfg(), 'apply'], SSH);
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain('applying over SSH without --confirm');
+    expect(await newConnectionWorks(lab.client)).toBe(false);
+    const r = await cli(lab.gw, ['-c', cfg(), 'apply', '--confirm', '5s', '--allow-my-session'], SSH);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`added your SSH client ${CLIENT} to the live allowlist (store and kernel`);
+    expect(r.stderr).not.toContain('without --confirm');
+    expect(await newConnectionWorks(lab.client)).toBe(true);
+    expect((await cli(lab.gw, ['-c', cfg(), 'confirm'])).exitCode).toBe(0);
+    const { store } = openStore(join(dir, 'state.db'), silentLogger(), Date.now());
+    try {
+      expect(store.listAllow().map((e) => e.prefix)).toEqual([CLIENT]);
+      // The daemon's tests below need the client off the allowlist again.
+      store.removeAllow(CLIENT);
+    } finally {
+      store.close();
+    }
+  });
 });
 
 describe('apply --confirm with the daemon running (the daemon holds the deadline)', () => {
@@ -193,5 +218,15 @@ describe('apply --confirm with the daemon running (the daemon holds the deadline
   it('keeps the new ruleset when confirmed in time', async () => {
     await confirmScenario();
     expect(daemon!.logs.some((l) => l.msg === 'apply --confirm: confirmed; the new ruleset stays')).toBe(true);
+  });
+
+  it('--allow-my-session adds the client through the daemon (POST /v1/allowlist)', async () => {
+    const r = await cli(lab.gw, ['-c', cfg(), 'apply', '--confirm', '5s', '--allow-my-session'], SSH);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`added your SSH client ${CLIENT} to the live allowlist (through the daemon`);
+    const list = JSON.parse((await cli(lab.gw, ['-c', cfg(), '--json', 'allow', '--list'])).stdout);
+    expect(list.items).toContainEqual(expect.objectContaining({ prefix: CLIENT, origin: 'api' }));
+    await pollUntil('the client allowed in the kernel', () => newConnectionWorks(lab.client), 20_000, 200);
+    expect((await cli(lab.gw, ['-c', cfg(), 'confirm'])).exitCode).toBe(0);
   });
 });
