@@ -16,7 +16,7 @@ import { ErrorCodes, NftsentryError } from '../errors.ts';
 import type { IpPrefix } from '../net/ip.ts';
 import { applyRuleset, type ApplyResult } from '../nft/apply.ts';
 import { NftRunner } from '../nft/runner.ts';
-import { readTableListing } from '../nft/table-rollback.ts';
+import { readTableSnapshot } from '../nft/table-rollback.ts';
 import type { CommandContext } from './command.ts';
 import {
   claimPending,
@@ -79,6 +79,7 @@ function startHelper(dir: string, id: string): number {
   const child = spawn(process.execPath, [...process.execArgv, script, dir, id], {
     detached: true,
     stdio: 'ignore',
+    cwd: '/',
     env: process.env,
   });
   child.unref();
@@ -116,7 +117,7 @@ export async function applyWithHelper(
     );
   }
   const runner = new NftRunner({ netns: ctx.netns });
-  const snapshot = await readTableListing(runner);
+  const snapshot = await readTableSnapshot(runner);
   const id = newConfirmId();
   const nowMs = Date.now();
   const pending = { id, createdMs: nowMs, deadlineMs: nowMs + confirmSec * 1000, netns: ctx.netns ?? null, snapshot };

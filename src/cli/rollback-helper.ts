@@ -10,37 +10,60 @@
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createLogger } from '../log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { NftRunner } from '../nft/runner.ts';
 import { restoreTableSnapshot } from '../nft/table-rollback.ts';
-import { claimPending, readPending, writeResult } from './pending-confirm.ts';
+import { claimPending, type PendingConfirm, readPending, writeResult } from './pending-confirm.ts';
 
 const POLL_MS = 200;
+/** A rollback that nft refuses is tried this many times, a second apart (a transient failure). */
+const ATTEMPTS = 3;
 
-export async function holdDeadline(dir: string, id: string, log = createLogger()): Promise<void> {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until the pending apply is taken by someone else (null) or its deadline comes (it). */
+async function untilDeadline(dir: string, id: string, log: Logger): Promise<PendingConfirm | null> {
   for (;;) {
-    const p = readPending(dir);
-    if (!p || p.id !== id) {
-      log.info({ id }, 'apply --confirm: confirmed or cancelled; nothing to roll back');
-      return;
+    let p: PendingConfirm | null;
+    try {
+      p = readPending(dir);
+    } catch (err) {
+      // An unreadable file for a moment is no reason to give up the deadline.
+      log.warn({ err: (err as Error).message }, 'apply --confirm: cannot read the pending file; polling on');
+      await sleep(POLL_MS);
+      continue;
     }
-    if (Date.now() >= p.deadlineMs) break;
-    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(1, p.deadlineMs - Date.now()))));
+    if (!p || p.id !== id) return null;
+    if (Date.now() >= p.deadlineMs) return p;
+    await sleep(Math.min(POLL_MS, Math.max(1, p.deadlineMs - Date.now())));
+  }
+}
+
+export async function holdDeadline(dir: string, id: string, log: Logger = createLogger()): Promise<void> {
+  if (!(await untilDeadline(dir, id, log))) {
+    log.info({ id }, 'apply --confirm: confirmed or cancelled; nothing to roll back');
+    return;
   }
   const p = claimPending(dir, 'rollback');
   if (!p || p.id !== id) {
     log.info({ id }, 'apply --confirm: confirmed at the deadline; nothing to roll back');
     return;
   }
-  try {
-    const nft = new NftRunner({ netns: p.netns ?? undefined });
-    const { statements } = await restoreTableSnapshot(nft, p.snapshot);
-    writeResult(dir, { id, outcome: 'rolled-back', atMs: Date.now() });
-    log.warn({ id, statements }, 'apply --confirm: not confirmed in time; the previous ruleset is back, bans kept');
-  } catch (err) {
-    writeResult(dir, { id, outcome: 'rollback-failed', atMs: Date.now(), error: (err as Error).message });
-    log.error({ id, err: (err as Error).message }, 'apply --confirm: rollback failed');
+  const nft = new NftRunner({ netns: p.netns ?? undefined });
+  let error = '';
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    try {
+      const { statements } = await restoreTableSnapshot(nft, p.snapshot);
+      writeResult(dir, { id, outcome: 'rolled-back', atMs: Date.now() });
+      log.warn({ id, statements }, 'apply --confirm: not confirmed in time; the previous ruleset is back, bans kept');
+      return;
+    } catch (err) {
+      error = (err as Error).message;
+      log.error({ id, attempt, err: error }, 'apply --confirm: rollback failed');
+      if (attempt < ATTEMPTS) await sleep(1000);
+    }
   }
+  writeResult(dir, { id, outcome: 'rollback-failed', atMs: Date.now(), error });
 }
 
 if (process.argv[1]?.endsWith('/rollback-helper.ts')) {

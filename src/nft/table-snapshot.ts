@@ -87,6 +87,21 @@ export function withoutElements(text: string): string {
   return text;
 }
 
+/**
+ * The listing with the elements of every set but the config sets removed: what a rollback reads
+ * of a snapshot, without the bans and meters (which may be many). Pure.
+ */
+export function compactSnapshot(listing: string): string {
+  const blocks = parseTableListing(listing);
+  if (!blocks) return listing;
+  let out = listing;
+  for (const b of blocks) {
+    if ((b.kind === 'set' || b.kind === 'map') && !CONFIG.has(b.name))
+      out = out.replace(b.text, () => withoutElements(b.text));
+  }
+  return out;
+}
+
 /** A chain's `type ... hook ... priority ...;` (its policy aside); null for a regular chain. */
 export function chainHook(block: TableBlock): string | null {
   const m = /^\s*(type [^;]*;)/m.exec(block.text.split('\n').slice(1).join('\n'));

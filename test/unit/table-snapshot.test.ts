@@ -4,7 +4,13 @@
  * and their elements stay untouched. Listings in the form `nft -s list table` prints.
  */
 import { describe, expect, it } from 'vitest';
-import { chainHook, parseTableListing, rollbackScript, withoutElements } from '../../src/nft/table-snapshot.ts';
+import {
+  chainHook,
+  compactSnapshot,
+  parseTableListing,
+  rollbackScript,
+  withoutElements,
+} from '../../src/nft/table-snapshot.ts';
 
 const listing = (services: string, inputRules: string, extra = '') => `table inet nftsentry {
 	counter drop_banned {
@@ -147,5 +153,14 @@ describe('rollbackScript', () => {
       "
     `);
     expect(rollbackScript(null, null)).toBe('');
+  });
+});
+
+describe('compactSnapshot', () => {
+  it('keeps the config sets with their elements and drops every other element', () => {
+    const compact = compactSnapshot(BEFORE);
+    expect(compact).not.toMatch(/198\.18\.9\.|198\.18\.1\.2/);
+    expect(compact).toContain('tcp . 8080 }');
+    expect(rollbackScript(compact, AFTER)).toBe(rollbackScript(BEFORE, AFTER));
   });
 });
