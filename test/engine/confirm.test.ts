@@ -15,6 +15,7 @@ import { createLabTopology, LAB_ADDR, type LabTopology } from '../../src/lab/top
 import { silentLogger } from '../../src/log.ts';
 import { openStore } from '../../src/store/store-opener.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
+import { readTableListing } from '../../src/nft/table-rollback.ts';
 import {
   banKeys,
   cli,
@@ -116,6 +117,17 @@ afterAll(async () => {
   if (daemon && !daemon.done) process.kill(daemon.pid, 'SIGKILL');
   await lab?.destroy();
   if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('apply --confirm where there was no table (the detached helper)', () => {
+  it('rolls back to a table without chains; a ban added while it waited stays', async () => {
+    expect(await readTableListing(nft)).toBeNull();
+    await applyAndKill();
+    await nft.runScript('add element inet nftsentry ban4 { 198.18.0.99 timeout 1h }');
+    await pollUntil('the chains gone', async () => !(await readTableListing(nft))?.includes('\tchain '), 60_000, 200);
+    expect((await banKeys(nft)).ban4).toEqual([JSON.stringify('198.18.0.99')]);
+    expect(await newConnectionWorks(lab.client)).toBe(true);
+  });
 });
 
 describe('apply --confirm without a daemon (the detached helper)', () => {
