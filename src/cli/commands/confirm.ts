@@ -1,6 +1,7 @@
 /**
  * `nftsentry confirm`: keeps the ruleset of a pending `apply --confirm` (same -c). Through the
- * daemon when it runs (it holds the deadline), else by taking the pending file from the helper.
+ * daemon when it runs (it holds the deadline), and by taking the pending file from the helper when
+ * an apply made without the daemon waits.
  */
 import { loadConfig } from '../../config/config.ts';
 import { ApiClient, targetFromConfig } from '../api-client.ts';
@@ -14,7 +15,7 @@ export const confirmCommand: Command = {
   usage: 'nftsentry [-c FILE] [--json] confirm',
   async run(ctx) {
     const config = loadConfig(ctx.configPath);
-    let answer: { confirmed: boolean; message: string };
+    let answer: { confirmed: boolean; message: string } | undefined;
     if (await daemonListening(config.api)) {
       try {
         answer = await new ApiClient(targetFromConfig(config.api)).call('POST', '/v1/ruleset/confirm', {});
@@ -23,8 +24,16 @@ export const confirmCommand: Command = {
         ctx.stderr(`nftsentry confirm: ${f.message}`);
         return f.exitCode;
       }
-    } else {
-      answer = confirmWithHelper(config);
+    }
+    // A helper's pending apply (made while no daemon ran) is confirmed whether a daemon runs now or not.
+    if (!answer?.confirmed) {
+      try {
+        const helper = confirmWithHelper(config);
+        if (helper.confirmed || !answer) answer = helper;
+      } catch (err) {
+        // The state directory may be closed to this user; the daemon's answer stands then.
+        if (!answer) throw err;
+      }
     }
     ctx.stdout(ctx.json ? JSON.stringify(answer) : answer.message);
     return answer.confirmed ? ExitCode.OK : ExitCode.NOT_FOUND;
