@@ -42,7 +42,7 @@ export function shellWord(s: string): string {
 }
 
 /** The exact command that confirms, with the same -c (absolute) and --netns. Pure. */
-export function confirmCommand(configPath: string, netns: string | undefined): string {
+export function confirmCommandLine(configPath: string, netns: string | undefined): string {
   const ns = netns ? ` --netns ${shellWord(netns)}` : '';
   return `nftsentry -c ${shellWord(resolve(configPath))}${ns} confirm`;
 }

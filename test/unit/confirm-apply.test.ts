@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { confirmCommand, confirmInstructions, shellWord } from '../../src/cli/confirm-apply.ts';
+import { confirmCommandLine, confirmInstructions, shellWord } from '../../src/cli/confirm-apply.ts';
 import { claimPending, parsePending, readPending, writePending } from '../../src/cli/pending-confirm.ts';
 import { sshClientPrefix } from '../../src/cli/session-allow.ts';
 
@@ -62,9 +62,9 @@ describe('what apply --confirm prints', () => {
   });
 
   it('names the same config file (absolute) and namespace', () => {
-    expect(confirmCommand('/etc/nftsentry/x.yaml', undefined)).toBe('nftsentry -c /etc/nftsentry/x.yaml confirm');
-    expect(confirmCommand('/etc/n.yaml', 'gw 1')).toBe("nftsentry -c /etc/n.yaml --netns 'gw 1' confirm");
-    expect(confirmCommand('rel.yaml', undefined)).toBe(`nftsentry -c ${join(process.cwd(), 'rel.yaml')} confirm`);
+    expect(confirmCommandLine('/etc/nftsentry/x.yaml', undefined)).toBe('nftsentry -c /etc/nftsentry/x.yaml confirm');
+    expect(confirmCommandLine('/etc/n.yaml', 'gw 1')).toBe("nftsentry -c /etc/n.yaml --netns 'gw 1' confirm");
+    expect(confirmCommandLine('rel.yaml', undefined)).toBe(`nftsentry -c ${join(process.cwd(), 'rel.yaml')} confirm`);
   });
 
   it('says the deadline, who holds it, and the command', () => {

@@ -13,7 +13,7 @@ import { ExitCode, type Command } from '../command.ts';
 import {
   applyWithHelper,
   type ConfirmTicket,
-  confirmCommand,
+  confirmCommandLine,
   confirmInstructions,
   daemonListening,
 } from '../confirm-apply.ts';
@@ -70,7 +70,7 @@ export const applyCommand: Command = {
         ticket = applied.ticket;
         warnings = applied.result.warnings;
       }
-      const command = confirmCommand(ctx.configPath, ctx.netns);
+      const command = confirmCommandLine(ctx.configPath, ctx.netns);
       ctx.stdout(
         ctx.json
           ? JSON.stringify({ ...ticket, deadline: new Date(ticket.deadlineMs).toISOString(), confirmCommand: command })
