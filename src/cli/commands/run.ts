@@ -106,12 +106,15 @@ export const runCommand: Command = {
      */
     const readConfig = async () =>
       withDryRun(parseConfigText(await readSettled(ctx.configPath), ctx.configPath), dryRun);
-    /** Switches to `next`; throws (the previous config running again) when refused or failed. */
-    const switchTo = async (next: Readonly<Config>): Promise<void> => {
+    /**
+     * Switches to `next`; throws (the previous config running again) when refused or failed. `by`
+     * in the log: a SIGHUP, or `apply --confirm` and its rollback.
+     */
+    const switchTo = async (next: Readonly<Config>, by = 'SIGHUP'): Promise<void> => {
       const plan = planReload(config, next);
       if (plan.refused.length > 0) {
         log.error(
-          { keys: plan.refused },
+          { keys: plan.refused, by },
           'SIGHUP: config refused whole: these keys change on restart only (a restart applies them)',
         );
         throw new NftsentryError(
@@ -149,12 +152,12 @@ export const runCommand: Command = {
         });
       } catch (err) {
         for (const u of undo.reverse()) await u().catch((e) => log.error({ err: e }, 'SIGHUP: cannot restore a part'));
-        log.error({ err: (err as Error).message }, 'SIGHUP: reload failed; the previous config runs again');
+        log.error({ err: (err as Error).message, by }, 'SIGHUP: reload failed; the previous config runs again');
         throw err;
       }
       for (const prefix of plan.removedAllow) log.warn({ prefix }, 'SIGHUP: allowlist entry removed');
       config = next;
-      log.info({ changed: plan.changed }, 'SIGHUP: config applied');
+      log.info({ changed: plan.changed, by }, 'SIGHUP: config applied');
     };
     // One switch at a time: SIGHUP reloads and `apply --confirm` (its apply and its rollback).
     let lane: Promise<unknown> = Promise.resolve();
@@ -178,10 +181,10 @@ export const runCommand: Command = {
       applyFile: () =>
         exclusive(async () => {
           const previous = config;
-          await switchTo(await readConfig());
+          await switchTo(await readConfig(), 'apply --confirm');
           return previous;
         }),
-      revertTo: (previous) => exclusive(() => switchTo(previous)),
+      revertTo: (previous) => exclusive(() => switchTo(previous, 'apply --confirm rollback')),
       log,
     });
     daemon.operations.attachRulesetConfirm(rulesetConfirm);
