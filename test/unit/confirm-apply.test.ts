@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { confirmCommandLine, confirmInstructions, shellWord } from '../../src/cli/confirm-apply.ts';
 import { claimPending, parsePending, readPending, writePending } from '../../src/cli/pending-confirm.ts';
+import { statusText } from '../../src/cli/commands/status.ts';
 import { sshClientPrefix } from '../../src/cli/session-allow.ts';
 
 const PENDING = {
@@ -91,5 +92,16 @@ describe('sshClientPrefix', () => {
 
   it.each([undefined, '', 'garbage 1 2 3', '198.18.1.300 1 2 3'])('%s -> none', (env) => {
     expect(sshClientPrefix(env)).toBeNull();
+  });
+});
+
+describe('nftsentry status', () => {
+  it('says when an apply waits for confirmation, and until when', () => {
+    const base = { version: '1', uptimeSec: 3, ruleset: null, bans: null, drops: null, sources: null };
+    const pending = { id: 'ab12', deadline: '2026-01-01T00:02:00.000Z', remainingSec: 90 };
+    expect(statusText({ ...base, pendingConfirm: pending })).toContain(
+      'ruleset: apply ab12 NOT confirmed: rolled back at 2026-01-01T00:02:00.000Z (in 90s) unless `nftsentry confirm`',
+    );
+    expect(statusText({ ...base, pendingConfirm: null })).not.toContain('NOT confirmed');
   });
 });

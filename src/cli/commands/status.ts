@@ -1,7 +1,7 @@
 import { renderTable, runApiCommand } from '../output.ts';
 import type { Command } from '../command.ts';
 
-interface StatusJson {
+export interface StatusJson {
   version: string;
   uptimeSec: number;
   ruleset: { applied: boolean; appliedAt: string | null } | null;
@@ -38,7 +38,8 @@ function storeLines(st: StoreJson): string[] {
   return out;
 }
 
-function text(s: StatusJson): string {
+/** The status for people (pure). */
+export function statusText(s: StatusJson): string {
   const out = [`nftsentry ${s.version}, up ${s.uptimeSec} s`];
   if (s.ruleset) out.push(`ruleset: ${s.ruleset.applied ? `applied ${s.ruleset.appliedAt ?? ''}` : 'NOT applied'}`);
   if (s.bans) {
@@ -95,6 +96,6 @@ export const statusCommand: Command = {
   summary: 'the daemon at a glance (through the API): ruleset, bans by source, sources, drops by reason',
   usage: 'nftsentry [-c FILE] [--json] status',
   async run(ctx) {
-    return runApiCommand(ctx, 'status', (c) => c.call<StatusJson>('GET', '/v1/status'), text);
+    return runApiCommand(ctx, 'status', (c) => c.call<StatusJson>('GET', '/v1/status'), statusText);
   },
 };
