@@ -11,6 +11,7 @@ import { ExitCode, type Command } from './command.ts';
 import { renderCommand } from './commands/render.ts';
 import { checkCommand } from './commands/check.ts';
 import { applyCommand } from './commands/apply.ts';
+import { confirmCommand } from './commands/confirm.ts';
 import { labCommand } from './commands/lab.ts';
 import { bansCommand } from './commands/bans.ts';
 import { banCommand } from './commands/ban.ts';
@@ -27,6 +28,7 @@ const COMMANDS: Command[] = [
   renderCommand,
   checkCommand,
   applyCommand,
+  confirmCommand,
   labCommand,
   bansCommand,
   banCommand,
