@@ -8,6 +8,8 @@ import type { Config } from '../config/config.ts';
 import { Allowlist } from '../engine/allowlist.ts';
 import type { Logger } from '../log.ts';
 import { type IpPrefix, parseIp, parsePrefix, unmapV4 } from '../net/ip.ts';
+import { existsSync } from 'node:fs';
+import { Store } from '../store/store.ts';
 import { openStore } from '../store/store-opener.ts';
 import { ApiClient, ApiClientError, targetFromConfig } from './api-client.ts';
 
@@ -47,5 +49,27 @@ export function allowInStore(config: Readonly<Config>, prefix: IpPrefix, log: Lo
     return true;
   } finally {
     store.close();
+  }
+}
+
+/**
+ * The allowlist an apply renders: the config's entries and the live ones the API added (the
+ * store's), as the daemon renders it; an apply from the config alone would take the API's entries
+ * out of the kernel until the daemon healed them back. Without a store file (or unreadable):
+ * the config's, with a warning for the unreadable case.
+ */
+export function liveAllowlist(config: Readonly<Config>, log: Logger): IpPrefix[] {
+  const path = config.store.path;
+  if (path === ':memory:' || !existsSync(path)) return [...config.allowlist];
+  try {
+    const store = new Store(path);
+    try {
+      return new Allowlist(store, config.allowlist, Date.now()).effective();
+    } finally {
+      store.close();
+    }
+  } catch (err) {
+    log.warn({ path, err: (err as Error).message }, "cannot read the store's allowlist; applying the config's alone");
+    return [...config.allowlist];
   }
 }

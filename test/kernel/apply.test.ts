@@ -4,7 +4,12 @@
  * (The host-namespace guard: exec.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Allowlist } from '../../src/engine/allowlist.ts';
+import { parsePrefix } from '../../src/net/ip.ts';
+import { Store } from '../../src/store/store.ts';
 import { Netns } from '../../src/lab/netns.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { applyRuleset } from '../../src/nft/apply.ts';
@@ -169,6 +174,25 @@ describe('the CLI', () => {
     const applied = await runCli(['-c', FULL, '--netns', ns.name, 'apply']);
     expect(applied.exitCode).toBe(0);
     expect(await list()).toContain('meta l4proto . th dport @services accept');
+  });
+
+  it("apply renders the live allowlist (the config's and the API's entries from the store), as the daemon does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nftsentry-apply-'));
+    try {
+      const storePath = join(dir, 'state.db');
+      const configPath = join(dir, 'nftsentry.yaml');
+      writeFileSync(configPath, `${readFileSync(FULL, 'utf8')}\nstore: { path: ${storePath} }\n`);
+      const store = new Store(storePath);
+      new Allowlist(store, [], Date.now()).add(parsePrefix('198.18.77.0/24')!, 'from the API', Date.now());
+      store.close();
+      const r = await runCli(['-c', configPath, '--netns', ns.name, 'apply']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const allow4 = (await readSet(nft, 'allow4')).map((e) => e.key);
+      expect(allow4.some((k) => k.startsWith('198.18.77.0/24 '))).toBe(true);
+      expect(allow4.some((k) => k.startsWith('203.0.113.0/24 '))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a missing config file: exit 2 with the path', async () => {

@@ -17,7 +17,7 @@ import {
   confirmInstructions,
   daemonListening,
 } from '../confirm-apply.ts';
-import { allowInStore, allowThroughDaemon, sshClientPrefix } from '../session-allow.ts';
+import { allowInStore, allowThroughDaemon, liveAllowlist, sshClientPrefix } from '../session-allow.ts';
 
 export const applyCommand: Command = {
   name: 'apply',
@@ -66,7 +66,10 @@ export const applyCommand: Command = {
           configPath: resolve(ctx.configPath),
         });
       } else {
-        const applied = await applyWithHelper(config, ctx, confirmSec, extraAllow);
+        const applied = await applyWithHelper(config, ctx, confirmSec, [
+          ...liveAllowlist(config, ctx.log),
+          ...extraAllow,
+        ]);
         ticket = applied.ticket;
         warnings = applied.result.warnings;
       }
@@ -80,7 +83,7 @@ export const applyCommand: Command = {
       return ExitCode.OK;
     }
     const result = await applyRuleset(
-      { ...config, allowlist: [...config.allowlist, ...extraAllow] },
+      { ...config, allowlist: [...liveAllowlist(config, ctx.log), ...extraAllow] },
       { netns: ctx.netns, log: ctx.log },
     );
     ctx.stdout(
