@@ -3,6 +3,8 @@
  * nftsentry's command line. Global options: -c FILE, --netns NAME, --json, -h, -V.
  * Each command lives in ./commands/NAME.ts and is listed in COMMANDS below.
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.ts';
 import { isNftsentryError, ErrorCodes } from '../errors.ts';
@@ -132,7 +134,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/cli/main.ts')) {
+/** Whether this module is the program's entry (from source, or as the bundle in the package). */
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  if (script.endsWith('/src/cli/main.ts')) return true;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
