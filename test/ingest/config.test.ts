@@ -64,12 +64,14 @@ describe('sources config', () => {
     ]);
   });
 
-  it('parses the sources section of samples/nftsentry.yaml as written, and with every commented input enabled', () => {
-    const whole = readFileSync(join(repoRoot, 'samples', 'nftsentry.yaml'), 'utf8');
-    const text = whole.slice(whole.indexOf('\nsources:'), whole.indexOf('\n# --- policy'));
+  it('parses the sources section of the sample and of the reference, with every commented input enabled', () => {
+    const sample = parse(readFileSync(join(repoRoot, 'samples', 'nftsentry.yaml'), 'utf8')) as { sources: unknown };
+    expect(sourcesSchema.parse(sample.sources).inputs.map((i) => i.type)).toEqual(['unix_stream']);
+    const whole = readFileSync(join(repoRoot, 'docs', 'config-reference.yaml'), 'utf8');
+    const text = whole.slice(whole.indexOf('\nsources:'), whole.search(/\n(#[^\n]*\n)*api:/));
     const asWritten = sourcesSchema.parse(parse(text).sources);
     expect(asWritten.inputs.map((i) => i.type)).toEqual(['unix_stream']);
-    const enabled = text.replace(/^(\s+)# (- type| {2}[a-z_]+:)/gm, '$1$2');
+    const enabled = text.replace(/^(\s+)# (- type|[a-z_]+:)/gm, '$1$2');
     const all = sourcesSchema.parse(parse(enabled).sources);
     expect(all.inputs.map((i) => i.type)).toEqual(['unix_stream', 'unix_dgram', 'file', 'stdin']);
   });

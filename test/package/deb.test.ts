@@ -88,6 +88,9 @@ describe('the Debian package', () => {
       ['/etc/nftsentry/nftsentry.yaml', /^-rw-r--r--$/],
       ['/usr/share/doc/nftsentry/copyright', /^-rw-r--r--$/],
       ['/usr/share/doc/nftsentry/changelog.gz', /^-rw-r--r--$/],
+      ['/usr/share/doc/nftsentry/config-reference.yaml', /^-rw-r--r--$/],
+      ['/usr/share/doc/nftsentry/examples/suricata/enable.conf', /^-rw-r--r--$/],
+      ['/usr/share/doc/nftsentry/examples/snort/snort.lua', /^-rw-r--r--$/],
       ['/usr/share/doc/nftsentry/examples/suricata/eve-unix-stream.yaml', /^-rw-r--r--$/],
     ];
     for (const [path, mode] of expected) {
