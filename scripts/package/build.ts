@@ -68,7 +68,9 @@ export async function buildDeb(options: BuildOptions): Promise<string> {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true, mode: 0o755 });
   try {
-    await stage({ repo, root, version: pkg.version, generated: await generatedFiles(repo) });
+    // The man page's date: the changelog's, so that a rebuild gives the same file.
+    const date = new Date(/^ -- .*> {2}(.*)$/m.exec(changelog)?.[1] ?? Date.now()).toISOString().slice(0, 10);
+    await stage({ repo, root, version: pkg.version, generated: await generatedFiles(pkg.version, date) });
     const debian = join(root, 'DEBIAN');
     mkdirSync(debian, { mode: 0o755 });
     const template = readFileSync(join(repo, 'packaging/debian/control.in'), 'utf8');

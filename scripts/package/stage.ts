@@ -33,7 +33,7 @@ export interface StageOptions {
   root: string;
   version: string;
   /** Generated text files to install, by path under the root. */
-  generated: Record<string, string>;
+  generated: Record<string, string | Buffer>;
 }
 
 const LIB = 'usr/lib/nftsentry';

@@ -91,6 +91,9 @@ describe('the Debian package', () => {
       ['/usr/share/doc/nftsentry/config-reference.yaml', /^-rw-r--r--$/],
       ['/usr/share/doc/nftsentry/examples/suricata/enable.conf', /^-rw-r--r--$/],
       ['/usr/share/doc/nftsentry/examples/snort/snort.lua', /^-rw-r--r--$/],
+      ['/usr/share/bash-completion/completions/nftsentry', /^-rw-r--r--$/],
+      ['/usr/share/zsh/vendor-completions/_nftsentry', /^-rw-r--r--$/],
+      ['/usr/share/man/man8/nftsentry.8.gz', /^-rw-r--r--$/],
       ['/usr/share/doc/nftsentry/examples/suricata/eve-unix-stream.yaml', /^-rw-r--r--$/],
     ];
     for (const [path, mode] of expected) {
@@ -99,6 +102,8 @@ describe('the Debian package', () => {
       expect(find(path)!.owner, path).toBe('root/root');
     }
     expect(files.some((f) => /\/node_modules\/node-unix-socket-linux-x64-gnu\/.*\.node$/.test(f.path))).toBe(true);
+    // The lab needs the source tree: it is not offered by the package's completion.
+    expect(readFileSync(join(root, 'usr/share/bash-completion/completions/nftsentry'), 'utf8')).not.toMatch(/\blab\b/);
     // Nothing of the source tree or the test tooling.
     expect(files.filter((f) => /\.ts$|\/test\/|vitest|esbuild|typescript/.test(f.path))).toEqual([]);
   });
