@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, mkdirSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDeb } from '../../scripts/package/build.ts';
-import { REPO } from '../helpers.ts';
+import { REPO, waitFor } from '../helpers.ts';
 
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
 const NS = `nspkg-${process.pid}`;
@@ -19,20 +19,16 @@ let deb: string;
 let root: string;
 let buildMs: number;
 
+// No system node on PATH: whatever runs is the packaged runtime.
+const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', NFTSENTRY_LOG_LEVEL: 'silent' };
+const HOST_INODE = process.env.NFTSENTRY_HOST_NETNS_INODE ?? '';
 const run = (file: string, args: string[], env: Record<string, string> = {}) =>
-  execa(file, args, {
-    reject: false,
-    stdin: 'ignore',
-    timeout: 120_000,
-    // No system node on PATH: whatever runs is the packaged runtime.
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', NFTSENTRY_LOG_LEVEL: 'silent', ...env },
-    extendEnv: false,
-  });
+  execa(file, args, { reject: false, stdin: 'ignore', timeout: 120_000, env: { ...ENV, ...env }, extendEnv: false });
 /** The packaged launcher inside the namespace, with the host-namespace guard on. */
 const inNs = (args: string[]) =>
   run('ip', ['netns', 'exec', NS, join(root, 'usr/bin/nftsentry'), ...args], {
     NFTSENTRY_FORBID_HOST_NETNS: '1',
-    NFTSENTRY_HOST_NETNS_INODE: process.env.NFTSENTRY_HOST_NETNS_INODE ?? '',
+    NFTSENTRY_HOST_NETNS_INODE: HOST_INODE,
   });
 
 beforeAll(async () => {
@@ -145,6 +141,64 @@ describe('the Debian package', () => {
     expect(table.exitCode).toBe(0);
     expect(table.stdout).toContain('hook input');
   });
+
+  it('runs the daemon in the namespace: an alert through unix_dgram (native addon) is banned, the API worker answers', async () => {
+    const cfg = join(work, 'run.yaml');
+    writeFileSync(
+      cfg,
+      `home_networks: [10.0.0.0/8]
+store: { path: ${work}/state.db }
+sources: { inputs: [ { type: unix_dgram, name: dgram, path: ${work}/eve.dgram, format: eve } ] }
+api: { socket: { path: ${work}/api.sock }, token_file: ${work}/api.token }
+`,
+    );
+    const cli = (args: string[]) => inNs(['-c', cfg, ...args]);
+    const daemon = execa('ip', ['netns', 'exec', NS, join(root, 'usr/bin/nftsentry'), '-c', cfg, 'run'], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 120_000,
+      env: { ...ENV, NFTSENTRY_FORBID_HOST_NETNS: '1', NFTSENTRY_HOST_NETNS_INODE: HOST_INODE },
+      extendEnv: false,
+    });
+    try {
+      await waitFor(async () => ((await cli(['status'])).exitCode === 0 ? true : undefined), 60_000, 'the API');
+      const alert = JSON.stringify({
+        timestamp: new Date().toISOString().replace('Z', '+0000'),
+        event_type: 'alert',
+        src_ip: '198.18.5.7',
+        src_port: 51000,
+        dest_ip: '10.0.0.1',
+        dest_port: 22,
+        proto: 'TCP',
+        alert: {
+          action: 'allowed',
+          gid: 1,
+          signature_id: 2009582,
+          rev: 3,
+          signature: 'ET SCAN NMAP -sS window 1024',
+          category: 'Attempted Information Leak',
+          severity: 2,
+        },
+      });
+      const send = `import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(sys.argv[2].encode(), sys.argv[1])`;
+      expect((await run('python3', ['-c', send, `${work}/eve.dgram`, alert])).exitCode).toBe(0);
+      const bans = await waitFor(
+        async () => {
+          const r = await cli(['bans']);
+          return r.stdout.includes('198.18.5.7') ? r.stdout : undefined;
+        },
+        30_000,
+        'the ban',
+      );
+      expect(bans).toMatch(/198\.18\.5\.7\s+suricata/);
+      const set = await run('ip', ['netns', 'exec', NS, 'nft', 'list', 'set', 'inet', 'nftsentry', 'ban4']);
+      expect(set.stdout).toContain('198.18.5.7');
+    } finally {
+      daemon.kill('SIGTERM');
+    }
+    const exit = await daemon;
+    expect({ code: exit.exitCode, signal: exit.signal ?? null }).toEqual({ code: 0, signal: null });
+  }, 180_000);
 
   it('maintainer scripts start nothing and load no ruleset; removal says how to delete the table', async () => {
     const ctl = join(work, 'control');
