@@ -6,7 +6,8 @@
  */
 import { parse } from 'yaml';
 import type { KeyDoc } from './config-docs.ts';
-import { formatDuration, type KeyInfo, type KeyKind } from './schema-walk.ts';
+import { formatDurationMs } from './duration.ts';
+import { formatDuration, isMsKey, type KeyInfo, type KeyKind } from './schema-walk.ts';
 
 export interface Reference {
   text: string;
@@ -19,7 +20,7 @@ export interface Reference {
 const HEADER = `# nftsentry configuration reference: every key, its default and what it does.
 # Generated from the config schema by \`npm run config-reference\`; do not edit by hand.
 # Keys left out take the default shown. Unknown or misspelt keys are errors.
-# Durations: seconds, or 90s, 15m, 1h, 7d, 1w, 1h30m. Addresses: IPv4 or IPv6, bare or CIDR, host
+# Durations: seconds, or 500ms, 90s, 15m, 1h, 7d, 1w, 1h30m. Addresses: IPv4 or IPv6, bare or CIDR, host
 # bits clear (10.0.0.0/8, not 10.0.0.1/8). One YAML 1.2 document of at most 512 KiB; anchors and
 # aliases work, merge keys (<<) and tags do not.
 # Check a file with \`nftsentry -c FILE check\`; see its ruleset with \`nftsentry -c FILE render\`.
@@ -100,6 +101,10 @@ class Renderer {
     } else if (s.kind === 'array' && s.item.kind !== 'value' && s.item.kind !== 'array') {
       this.lines.push(`${lead}${k.name}:`);
       this.items(s.item, `${indent}  `, Array.isArray(value) ? value : [], off);
+    } else if (isMsKey(k)) {
+      // Written as a duration under the name without _ms (duration-keys.ts).
+      const v = typeof value === 'number' ? formatDurationMs(value) : doc?.example;
+      this.lines.push(`${lead}${k.name.slice(0, -3)}:${v === undefined ? '' : ` ${inline(v)}`}`);
     } else {
       const shown = shape(s) === 'duration' && typeof value === 'number' ? formatDuration(value) : value;
       const v = shown ?? doc?.example;
@@ -128,9 +133,18 @@ class Renderer {
   hint(k: KeyInfo): string {
     const s = k.shape;
     if (s.kind !== 'value') return '';
+    if (isMsKey(k)) return `duration, ${msRange(s.type)}`;
     const type = s.type === 'array' ? 'list' : s.type;
     return k.required ? `${type}; required` : type;
   }
+}
+
+/** `integer 0..10000` (milliseconds) -> `0s to 10s`. */
+function msRange(type: string): string {
+  const m = /(-?\d*)\.\.(-?\d*)$/.exec(type);
+  if (!m) return 'in milliseconds';
+  const [, min, max] = m;
+  return `${min ? formatDurationMs(Number(min)) : ''} to ${max ? formatDurationMs(Number(max)) : ''}`.trim();
 }
 
 function field(v: unknown, name: string): unknown {

@@ -144,18 +144,31 @@ export function schemaKeys(schema: z.ZodType): KeyInfo[] {
   return shape.keys;
 }
 
-/** Every key's path, depth first. */
-export function allPaths(keys: KeyInfo[]): string[] {
-  const out: string[] = [];
+/** Every key, depth first. */
+export function allKeys(keys: KeyInfo[]): KeyInfo[] {
+  const out: KeyInfo[] = [];
   const visit = (k: KeyKind) => {
     if (k.kind === 'object') for (const key of k.keys) walk(key);
     else if (k.kind === 'array') visit(k.item);
     else if (k.kind === 'variants') for (const v of k.variants) for (const key of v.keys) walk(key);
   };
   const walk = (key: KeyInfo) => {
-    out.push(key.path);
+    out.push(key);
     visit(key.shape);
   };
   for (const k of keys) walk(k);
   return out;
+}
+
+/** Every key's path, depth first. */
+export function allPaths(keys: KeyInfo[]): string[] {
+  return allKeys(keys).map((k) => k.path);
+}
+
+/**
+ * A key in milliseconds (`flush_interval_ms`, an integer): written as a duration with units under
+ * its name without `_ms` (duration-keys.ts).
+ */
+export function isMsKey(k: KeyInfo): boolean {
+  return k.name.endsWith('_ms') && k.shape.kind === 'value' && k.shape.type.startsWith('integer');
 }
