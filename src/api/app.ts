@@ -34,6 +34,7 @@ import { registerBanRoutes } from './routes/bans.ts';
 import { registerAllowlistRoutes } from './routes/allowlist.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerRulesetRoutes } from './routes/ruleset.ts';
 
 export interface ApiOptions {
   /** The bearer token every /v1 request must present. */
@@ -162,6 +163,7 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     registerBanRoutes(v1, ctx);
     registerAllowlistRoutes(v1, ctx);
     registerStatusRoutes(v1, ctx);
+    registerRulesetRoutes(v1, ctx);
   });
   return app;
 }

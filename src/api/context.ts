@@ -23,6 +23,8 @@ export interface ApiOperations {
   addAllow: Operations['addAllow'];
   removeAllow: Operations['removeAllow'];
   status: Operations['status'];
+  applyConfirm: Operations['applyConfirm'];
+  confirmApply: Operations['confirmApply'];
 }
 
 export interface ApiContext {

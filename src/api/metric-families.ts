@@ -52,13 +52,13 @@ export function metricFamilies(ctx: ApiContext, o: Observations, nowMs: number):
   if (o.drops) {
     fams.push(
       {
-        name: 'nftsentry_packets_dropped_total',
+        name: 'nftsentry_dropped_packets_total',
         help: 'Packets dropped by table inet nftsentry, by reason (nft named counters).',
         type: 'counter',
         samples: o.drops.map((d) => ({ labels: { reason: d.reason }, value: d.packets })),
       },
       {
-        name: 'nftsentry_bytes_dropped_total',
+        name: 'nftsentry_dropped_bytes_total',
         help: 'Bytes dropped by table inet nftsentry, by reason (nft named counters).',
         type: 'counter',
         samples: o.drops.map((d) => ({ labels: { reason: d.reason }, value: d.bytes })),
@@ -91,7 +91,8 @@ export function metricFamilies(ctx: ApiContext, o: Observations, nowMs: number):
   }
   const store = t.store?.();
   if (store) fams.push(...storeFamilies(store));
-  if (o.sources) fams.push(...sourceFamilies(o, nowMs));
+  if (o.sources) fams.push(...sourceFamilies(o));
+  fams.push(...processFamilies(nowMs));
   fams.push(...requestFamilies(ctx));
   return fams;
 }
@@ -123,7 +124,7 @@ function storeFamilies(store: StoreHealth): MetricFamily[] {
   ];
 }
 
-function sourceFamilies(o: Observations, nowMs: number): MetricFamily[] {
+function sourceFamilies(o: Observations): MetricFamily[] {
   const s = o.sources ?? [];
   const per = (f: (x: (typeof s)[number]) => number | null): Sample[] =>
     s.flatMap((x) => {
@@ -180,23 +181,51 @@ function sourceFamilies(o: Observations, nowMs: number): MetricFamily[] {
       samples: per((x) => (x.lastLagMs === null ? null : x.lastLagMs / 1000)),
     },
     {
-      name: 'nftsentry_source_last_line_age_seconds',
-      help: 'Seconds since the last line was read, per source.',
+      name: 'nftsentry_source_last_line_timestamp_seconds',
+      help: 'When the last line was read, Unix seconds, per source (alert on time() minus this).',
       type: 'gauge',
-      samples: per((x) => (x.lastLineMs === null ? null : Math.max(0, (nowMs - x.lastLineMs) / 1000))),
+      samples: per((x) => (x.lastLineMs === null ? null : x.lastLineMs / 1000)),
+    },
+  ];
+}
+
+/**
+ * The conventional process metrics (as the Prometheus client libraries name them), for the whole
+ * daemon process: its threads share one RSS and one CPU account.
+ */
+function processFamilies(nowMs: number): MetricFamily[] {
+  const cpu = process.cpuUsage();
+  return [
+    {
+      name: 'process_start_time_seconds',
+      help: 'Start time of the process since the Unix epoch, seconds.',
+      type: 'gauge',
+      samples: [{ value: Math.round(nowMs / 1000 - process.uptime()) }],
+    },
+    {
+      name: 'process_resident_memory_bytes',
+      help: 'Resident memory size of the process, bytes.',
+      type: 'gauge',
+      samples: [{ value: process.memoryUsage.rss() }],
+    },
+    {
+      name: 'process_cpu_seconds_total',
+      help: 'User and system CPU time spent by the process, seconds.',
+      type: 'counter',
+      samples: [{ value: (cpu.user + cpu.system) / 1e6 }],
     },
   ];
 }
 
 function requestFamilies(ctx: ApiContext): MetricFamily[] {
   const counts: Sample[] = [...ctx.requestCounts].map(([key, value]) => {
-    const [method, route, status] = key.split(' ');
-    return { labels: { method: method!, route: route!, status: status! }, value };
+    const [method, route, code] = key.split(' ');
+    return { labels: { method: method!, route: route!, code: code! }, value };
   });
   return [
     {
       name: 'nftsentry_api_requests_total',
-      help: 'API requests answered, by method, route and status.',
+      help: 'API requests answered, by method, route and HTTP status code.',
       type: 'counter',
       samples: counts,
     },

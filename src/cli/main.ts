@@ -15,6 +15,7 @@ import { commandHelp, generalHelp, GLOBAL_OPTIONS } from './help.ts';
 import { renderCommand } from './commands/render.ts';
 import { checkCommand } from './commands/check.ts';
 import { applyCommand } from './commands/apply.ts';
+import { confirmCommand } from './commands/confirm.ts';
 import { labCommand } from './commands/lab.ts';
 import { bansCommand } from './commands/bans.ts';
 import { banCommand } from './commands/ban.ts';
@@ -23,6 +24,7 @@ import { allowCommand } from './commands/allow.ts';
 import { statusCommand } from './commands/status.ts';
 import { runCommand } from './commands/run.ts';
 import { replayCommand } from './commands/replay.ts';
+import { doctorCommand } from './commands/doctor.ts';
 
 export const DEFAULT_CONFIG = '/etc/nftsentry/nftsentry.yaml';
 
@@ -31,6 +33,7 @@ export const COMMANDS: Command[] = [
   renderCommand,
   checkCommand,
   applyCommand,
+  confirmCommand,
   labCommand,
   bansCommand,
   banCommand,
@@ -39,6 +42,7 @@ export const COMMANDS: Command[] = [
   statusCommand,
   runCommand,
   replayCommand,
+  doctorCommand,
 ];
 
 function help(): string {

@@ -16,7 +16,8 @@ import { banTargetOf } from './ban-target.ts';
 import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
 import type { KernelSync } from './kernel-sync.ts';
-import type { AllowEntry, BanListFilter, BanView, Operations } from './operations.ts';
+import type { AllowEntry, BanListFilter, BanView, ConfirmAnswer, ConfirmTicket, Operations } from './operations.ts';
+import type { RulesetConfirm } from './ruleset-confirm.ts';
 import type { StoreHealth } from './store-writer.ts';
 
 /** The store as status shows it: its health, and the unusable file a start moved aside. */
@@ -46,9 +47,27 @@ export interface BanOperationsParts {
 
 export class BanOperations implements Operations {
   private readonly p: BanOperationsParts;
+  /** `apply --confirm` as `nftsentry run` wires it (it owns the reload); null: not offered. */
+  private rulesetConfirm: RulesetConfirm | null = null;
 
   constructor(parts: BanOperationsParts) {
     this.p = parts;
+  }
+
+  attachRulesetConfirm(confirm: RulesetConfirm): void {
+    this.rulesetConfirm = confirm;
+  }
+
+  async applyConfirm(request: { confirmSec: number; configPath: string }): Promise<ConfirmTicket> {
+    if (!this.rulesetConfirm || this.p.dryRun)
+      throw new NftsentryError(ErrorCodes.FORBIDDEN, 'apply --confirm is not available in this daemon (dry-run?)');
+    return this.rulesetConfirm.apply(request);
+  }
+
+  async confirmApply(): Promise<ConfirmAnswer> {
+    if (!this.rulesetConfirm)
+      return { confirmed: false, message: 'nothing to confirm: no apply waits for confirmation' };
+    return this.rulesetConfirm.confirm();
   }
 
   listBans(filter: BanListFilter): { total: number; items: BanView[] } {
@@ -120,6 +139,7 @@ export class BanOperations implements Operations {
       drops,
       bans: { active: ledger.activeCount, bySource: ledger.countActiveBySource(), offendersKnown: ledger.knownCount },
       store: this.p.storeStatus(),
+      pendingConfirm: this.rulesetConfirm?.view() ?? null,
       engine: {
         ...this.p.enforcer.stats.snapshot(),
         ...this.p.sync.stats,

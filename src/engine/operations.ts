@@ -38,6 +38,19 @@ export interface AllowEntry {
   addedMs: number;
 }
 
+/** A pending `apply --confirm`: rolled back at `deadlineMs` (wall clock) unless confirmed. */
+export interface ConfirmTicket {
+  id: string;
+  deadlineMs: number;
+  /** Who holds the deadline: the daemon, or the detached helper when no daemon runs. */
+  heldBy: 'daemon' | 'helper';
+}
+
+export interface ConfirmAnswer {
+  confirmed: boolean;
+  message: string;
+}
+
 export interface Operations {
   listBans(filter: BanListFilter): { total: number; items: BanView[] };
   getBan(address: IpPrefix): BanView | null;
@@ -51,4 +64,8 @@ export interface Operations {
   /** False when there was no such API entry; E_FORBIDDEN for a config entry. */
   removeAllow(prefix: IpPrefix): Promise<boolean>;
   status(): Promise<Record<string, unknown>>;
+  /** Applies the daemon's config file, rolled back after `confirmSec` unless confirmed (E_CONFLICT: one is pending). */
+  applyConfirm(request: { confirmSec: number; configPath: string }): Promise<ConfirmTicket>;
+  /** Keeps the pending apply's ruleset. */
+  confirmApply(): Promise<ConfirmAnswer>;
 }

@@ -439,6 +439,7 @@ describe('/metrics, /readyz and unknown routes', () => {
       },
     );
     ops.seed({ address: '203.0.113.7', source: 'snort' });
+    await get('/healthz', {});
     const r = await get('/metrics', {});
     expect(r.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = r.body;
@@ -450,10 +451,16 @@ describe('/metrics, /readyz and unknown routes', () => {
     expect(text).toContain(
       'nftsentry_nft_apply_duration_seconds_bucket{le="0.01"} 1\nnftsentry_nft_apply_duration_seconds_bucket{le="0.1"} 2\nnftsentry_nft_apply_duration_seconds_bucket{le="+Inf"} 2\nnftsentry_nft_apply_duration_seconds_sum 0.055\nnftsentry_nft_apply_duration_seconds_count 2',
     );
-    expect(text).toContain('nftsentry_packets_dropped_total{reason="banned"} 5');
+    expect(text).toContain('nftsentry_dropped_packets_total{reason="banned"} 5');
     expect(text).not.toContain('reason="meter_full"');
     expect(text).toContain('# TYPE nftsentry_meter_full_packets_total counter\nnftsentry_meter_full_packets_total 9');
     expect(text).toContain('nftsentry_source_lag_seconds{source="eve"} 1.5');
+    expect(text).toContain(`nftsentry_source_last_line_timestamp_seconds{source="eve"} ${nowMs / 1000}\n`);
+    expect(text).toMatch(/^process_start_time_seconds \d{10}$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes [1-9]\d{6,}$/m);
+    expect(text).toMatch(/^# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total \d+(\.\d+)?$/m);
+    // The HTTP status of earlier requests is the label `code`.
+    expect(text).toMatch(/^nftsentry_api_requests_total\{method="GET",route="\/healthz",code="200"\} \d+$/m);
     expect(text).not.toContain('203.0.113.7');
   });
 

@@ -4,7 +4,14 @@
  * entries with E_FORBIDDEN) and records every call, so tests can assert what reached the engine.
  * `memoryDaemon` wraps one in the DaemonView the API's daemon side takes.
  */
-import type { AllowEntry, BanListFilter, BanView, Operations } from '../../src/engine/operations.ts';
+import type {
+  AllowEntry,
+  BanListFilter,
+  BanView,
+  ConfirmAnswer,
+  ConfirmTicket,
+  Operations,
+} from '../../src/engine/operations.ts';
 import type { DaemonView } from '../../src/api/daemon-view.ts';
 import { NftsentryError, ErrorCodes } from '../../src/errors.ts';
 import { parsePrefix, prefixCovers, type IpPrefix } from '../../src/net/ip.ts';
@@ -113,6 +120,16 @@ export class MemoryOperations implements Operations {
 
   async status(): Promise<Record<string, unknown>> {
     return { mode: 'memory', bans: this.bans.size };
+  }
+
+  async applyConfirm(request: { confirmSec: number; configPath: string }): Promise<ConfirmTicket> {
+    this.calls.push({ op: 'applyConfirm', arg: `${request.confirmSec} ${request.configPath}` });
+    return { id: 'a1', deadlineMs: Date.now() + request.confirmSec * 1000, heldBy: 'daemon' };
+  }
+
+  async confirmApply(): Promise<ConfirmAnswer> {
+    this.calls.push({ op: 'confirmApply', arg: '' });
+    return { confirmed: true, message: 'confirmed apply a1' };
   }
 }
 

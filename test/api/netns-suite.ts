@@ -333,7 +333,7 @@ export function defineNetnsSuite(worker: boolean): void {
       expect(Object.keys(status.body.drops)).toContain('banned');
       expect(status.body.drops.banned.packets).toBeGreaterThan(0);
       const metrics = await api('GET', '/metrics', undefined, false);
-      expect(metrics.body).toMatch(/^nftsentry_packets_dropped_total\{reason="banned"\} [1-9]\d*$/m);
+      expect(metrics.body).toMatch(/^nftsentry_dropped_packets_total\{reason="banned"\} [1-9]\d*$/m);
       expect(metrics.body).toContain('nftsentry_bans_active{source="manual"} 0');
       expect(metrics.body).toMatch(/^nftsentry_nft_apply_duration_seconds_count [1-9]\d*$/m);
     });

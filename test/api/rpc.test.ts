@@ -85,6 +85,8 @@ describe("the daemon's calls", () => {
     addAllow: true,
     removeAllow: true,
     status: true,
+    applyConfirm: true,
+    confirmApply: true,
     dropCounters: true,
   } satisfies Record<DaemonOp, true>;
 

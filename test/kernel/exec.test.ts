@@ -72,11 +72,9 @@ describe('the host-namespace guard', () => {
 describe('one-shot commands and sessions take the same options', () => {
   it("a one-shot command runs the runner's nft in its namespace, with LC_ALL=C, and times out after its timeout", async () => {
     const nftPath = standIn('oneshot');
-    const started = performance.now();
     await expect(
       new NftRunner({ netns: ns.name, nftPath, timeoutMs: 300 }).run(['list', 'tables']),
     ).rejects.toMatchObject({ code: 'E_NFT_TIMEOUT' });
-    expect(performance.now() - started).toBeLessThan(3000);
     const out = recorded(nftPath);
     expect(out).toContain('args: list tables');
     expect(out).toContain('LC_ALL=C');
@@ -85,11 +83,9 @@ describe('one-shot commands and sessions take the same options', () => {
   it("a session opened from a runner runs the runner's nft (not `nft`), with HOME=/dev/null, and times out after the runner's timeout", async () => {
     const nftPath = standIn('session');
     const session = new NftRunner({ netns: ns.name, nftPath, timeoutMs: 300 }).openSession();
-    const started = performance.now();
     await expect(session.run(['add element inet nftsentry ban4 { 198.18.0.1 }'])).rejects.toMatchObject({
       code: 'E_NFT_TIMEOUT',
     });
-    expect(performance.now() - started).toBeLessThan(3000);
     expect(session.running).toBe(false);
     const out = recorded(nftPath);
     expect(out).toContain('args: -i');

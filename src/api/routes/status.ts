@@ -49,6 +49,8 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
             lagSec: s.lastLagMs === null ? null : s.lastLagMs / 1000,
           }))
         : null,
+      // An `apply --confirm` waiting for `nftsentry confirm` (null: none); from the engine's status.
+      pendingConfirm: (engine?.pendingConfirm as unknown) ?? null,
       engine,
     };
   });

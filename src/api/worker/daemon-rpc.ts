@@ -43,6 +43,9 @@ export function daemonHandlers(daemon: DaemonView): RpcHandlers<DaemonRpc> {
     addAllow: (prefix, note) => daemon.operations.addAllow(prefixArg(prefix), String(note)),
     removeAllow: (prefix) => daemon.operations.removeAllow(prefixArg(prefix)),
     status: () => daemon.operations.status(),
+    applyConfirm: (r) =>
+      daemon.operations.applyConfirm({ confirmSec: Number(r.confirmSec), configPath: String(r.configPath) }),
+    confirmApply: () => daemon.operations.confirmApply(),
     dropCounters: () => daemon.dropCounters(),
   };
 }

@@ -3,7 +3,7 @@
  * (no wait for the daemon's main thread), everything else asked of the main thread over RPC
  * (daemon-rpc.ts). Without a store file (dry-run, `:memory:`) reads go over RPC too.
  */
-import type { AllowEntry, BanListFilter, BanView } from '../../engine/operations.ts';
+import type { AllowEntry, BanListFilter, BanView, ConfirmAnswer, ConfirmTicket } from '../../engine/operations.ts';
 import type { IpPrefix } from '../../net/ip.ts';
 import type { Clock } from '../../clock.ts';
 import type { ApiOperations } from '../context.ts';
@@ -56,5 +56,13 @@ export class WorkerOperations implements ApiOperations {
 
   status(): Promise<Record<string, unknown>> {
     return this.rpc.call('status');
+  }
+
+  applyConfirm(request: { confirmSec: number; configPath: string }): Promise<ConfirmTicket> {
+    return this.rpc.call('applyConfirm', request);
+  }
+
+  confirmApply(): Promise<ConfirmAnswer> {
+    return this.rpc.call('confirmApply');
   }
 }

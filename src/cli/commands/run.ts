@@ -9,8 +9,10 @@ import { loadConfig, parseConfigText } from '../../config/config.ts';
 import { AlertQueue, startSources, type IngestHandle } from '../../ingest/index.ts';
 import { startDaemonApi } from '../../api/daemon-api.ts';
 import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/netns-guard.ts';
+import { ErrorCodes, NftsentryError } from '../../errors.ts';
 import { ExitCode, type Command } from '../command.ts';
 import { planReload, readSettled } from '../reload.ts';
+import { RulesetConfirm } from '../../engine/ruleset-confirm.ts';
 import { Daemon } from './daemon.ts';
 
 /** After SIGTERM the process ends within this, whatever it holds (systemd's stop timeout is longer). */
@@ -102,21 +104,23 @@ export const runCommand: Command = {
      * part that changes is switched in turn; on any failure every part switched so far goes back
      * to the config that ran before. `config` is always what runs.
      */
-    const reload = async (): Promise<void> => {
-      let next: Readonly<Config>;
-      try {
-        next = withDryRun(parseConfigText(await readSettled(ctx.configPath), ctx.configPath), dryRun);
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'SIGHUP: config refused; keeping the running one');
-        return;
-      }
+    const readConfig = async () =>
+      withDryRun(parseConfigText(await readSettled(ctx.configPath), ctx.configPath), dryRun);
+    /**
+     * Switches to `next`; throws (the previous config running again) when refused or failed. `by`
+     * in the log: a SIGHUP, or `apply --confirm` and its rollback.
+     */
+    const switchTo = async (next: Readonly<Config>, by = 'SIGHUP'): Promise<void> => {
       const plan = planReload(config, next);
       if (plan.refused.length > 0) {
         log.error(
-          { keys: plan.refused },
+          { keys: plan.refused, by },
           'SIGHUP: config refused whole: these keys change on restart only (a restart applies them)',
         );
-        return;
+        throw new NftsentryError(
+          ErrorCodes.CONFLICT,
+          `config refused: ${plan.refused.join(', ')} change on restart only`,
+        );
       }
       const undo: Array<() => Promise<void>> = [];
       try {
@@ -148,13 +152,42 @@ export const runCommand: Command = {
         });
       } catch (err) {
         for (const u of undo.reverse()) await u().catch((e) => log.error({ err: e }, 'SIGHUP: cannot restore a part'));
-        log.error({ err: (err as Error).message }, 'SIGHUP: reload failed; the previous config runs again');
-        return;
+        log.error({ err: (err as Error).message, by }, 'SIGHUP: reload failed; the previous config runs again');
+        throw err;
       }
       for (const prefix of plan.removedAllow) log.warn({ prefix }, 'SIGHUP: allowlist entry removed');
       config = next;
-      log.info({ changed: plan.changed }, 'SIGHUP: config applied');
+      log.info({ changed: plan.changed, by }, 'SIGHUP: config applied');
     };
+    // One switch at a time: SIGHUP reloads and `apply --confirm` (its apply and its rollback).
+    let lane: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = lane.then(fn);
+      lane = run.catch(() => undefined);
+      return run;
+    };
+    const reload = async (): Promise<void> => {
+      let next: Readonly<Config>;
+      try {
+        next = await readConfig();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'SIGHUP: config refused; keeping the running one');
+        return;
+      }
+      await switchTo(next).catch(() => undefined);
+    };
+    const rulesetConfirm = new RulesetConfirm({
+      configPath: ctx.configPath,
+      applyFile: () =>
+        exclusive(async () => {
+          const previous = config;
+          await switchTo(await readConfig(), 'apply --confirm');
+          return previous;
+        }),
+      revertTo: (previous) => exclusive(() => switchTo(previous, 'apply --confirm rollback')),
+      log,
+    });
+    daemon.operations.attachRulesetConfirm(rulesetConfirm);
     // SIGHUPs during a reload are one more reload after it, not one each.
     let reloading: Promise<void> | null = null;
     let again = false;
@@ -163,7 +196,7 @@ export const runCommand: Command = {
       reloading ??= (async () => {
         while (again && !stopped) {
           again = false;
-          await reload().catch((err) => log.error({ err }, 'SIGHUP: reload failed'));
+          await exclusive(reload).catch((err) => log.error({ err }, 'SIGHUP: reload failed'));
         }
       })().finally(() => {
         reloading = null;
@@ -172,7 +205,9 @@ export const runCommand: Command = {
     process.on('SIGHUP', onHup);
 
     await stopping;
+    rulesetConfirm.stop();
     await reloading;
+    await lane;
     await api?.close();
     await ingest.stop();
     queue.close();

@@ -1,7 +1,7 @@
 import { renderTable, runApiCommand } from '../output.ts';
 import type { Command } from '../command.ts';
 
-interface StatusJson {
+export interface StatusJson {
   version: string;
   uptimeSec: number;
   ruleset: { applied: boolean; appliedAt: string | null } | null;
@@ -19,6 +19,7 @@ interface StatusJson {
     lagSec: number | null;
   }> | null;
   engine?: { store?: StoreJson } | null;
+  pendingConfirm?: { id: string; deadline: string; remainingSec: number } | null;
 }
 
 interface StoreJson {
@@ -37,7 +38,8 @@ function storeLines(st: StoreJson): string[] {
   return out;
 }
 
-function text(s: StatusJson): string {
+/** The status for people (pure). */
+export function statusText(s: StatusJson): string {
   const out = [`nftsentry ${s.version}, up ${s.uptimeSec} s`];
   if (s.ruleset) out.push(`ruleset: ${s.ruleset.applied ? `applied ${s.ruleset.appliedAt ?? ''}` : 'NOT applied'}`);
   if (s.bans) {
@@ -45,6 +47,12 @@ function text(s: StatusJson): string {
     out.push(`bans: ${s.bans.total}${parts.length ? ` (${parts.join(', ')})` : ''}`);
   }
   if (s.engine?.store) out.push(...storeLines(s.engine.store));
+  const p = s.pendingConfirm;
+  if (p) {
+    out.push(
+      `ruleset: apply ${p.id} NOT confirmed: rolled back at ${p.deadline} (in ${p.remainingSec}s) unless \`nftsentry confirm\``,
+    );
+  }
   if (s.sources?.length) {
     out.push(
       '',
@@ -88,6 +96,6 @@ export const statusCommand: Command = {
   summary: 'the daemon at a glance (through the API): ruleset, bans by source, sources, drops by reason',
   usage: 'nftsentry [-c FILE] [--json] status',
   async run(ctx) {
-    return runApiCommand(ctx, 'status', (c) => c.call<StatusJson>('GET', '/v1/status'), text);
+    return runApiCommand(ctx, 'status', (c) => c.call<StatusJson>('GET', '/v1/status'), statusText);
   },
 };
