@@ -1,7 +1,9 @@
 /**
- * Bundles the program into two ES modules with esbuild: `nftsentry.mjs` (the CLI, src/cli/main.ts)
- * and `api-worker.mjs` (the API worker thread's entry, which api-thread.ts loads from beside
- * itself). node-unix-socket stays outside the bundle: it loads its prebuilt `.node` addon by
+ * Bundles the program into ES modules with esbuild: `nftsentry.mjs` (the CLI, src/cli/main.ts),
+ * `api-worker.mjs` (the API worker thread's entry, which api-thread.ts loads from beside itself)
+ * and `rollback-helper.mjs` (the detached process of `apply --confirm`, which confirm-apply.ts
+ * starts from beside itself). Every module that loads a file beside itself picks the `.mjs` when
+ * it is not running from a `.ts` file. node-unix-socket stays outside the bundle: it loads its prebuilt `.node` addon by
  * package name, so it is shipped as a package under the install root's node_modules.
  */
 import { build, type Metafile } from 'esbuild';
@@ -21,6 +23,7 @@ export async function bundle(repo: string, outdir: string): Promise<BundleResult
     entryPoints: {
       nftsentry: join(repo, 'src/cli/main.ts'),
       'api-worker': join(repo, 'src/api/worker/api-worker.ts'),
+      'rollback-helper': join(repo, 'src/cli/rollback-helper.ts'),
     },
     outdir,
     outExtension: { '.js': '.mjs' },

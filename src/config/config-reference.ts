@@ -116,7 +116,7 @@ class Renderer {
     const inner = `${indent}  `;
     if (item.kind === 'object') {
       for (const v of values.length ? values : [undefined]) {
-        item.keys.forEach((k, i) => this.key(k, inner, field(v, k.name), commented, i === 0));
+        for (const [i, k] of item.keys.entries()) this.key(k, inner, field(v, k.name), commented, i === 0);
       }
     } else if (item.kind === 'variants') {
       for (const variant of item.variants) {
@@ -124,7 +124,7 @@ class Renderer {
         for (const v of given.length ? given : [{ [item.discriminator]: variant.value }]) {
           const off = commented || given.length === 0;
           if (variant !== item.variants[0]) this.lines.push('');
-          variant.keys.forEach((k, i) => this.key(k, inner, field(v, k.name), off, i === 0));
+          for (const [i, k] of variant.keys.entries()) this.key(k, inner, field(v, k.name), off, i === 0);
         }
       }
     }

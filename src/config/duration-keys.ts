@@ -38,12 +38,15 @@ export function renameDurationKeys(raw: unknown, paths: readonly string[]): Dura
   const visit = (node: unknown, segments: string[], at: PropertyKey[]): void => {
     const [head, ...rest] = segments;
     if (head === undefined || !isObject(node)) return;
-    if (rest.length === 0) return rename(node, head, at);
+    if (rest.length === 0) {
+      rename(node, head, at);
+      return;
+    }
     const list = head.endsWith('[]');
     const key = list ? head.slice(0, -2) : head;
     const child = node[key];
-    if (!list) return visit(child, rest, [...at, key]);
-    if (Array.isArray(child)) child.forEach((item, i) => visit(item, rest, [...at, key, i]));
+    if (!list) visit(child, rest, [...at, key]);
+    else if (Array.isArray(child)) for (const [i, item] of child.entries()) visit(item, rest, [...at, key, i]);
   };
   const rename = (node: Record<string, unknown>, msKey: string, at: PropertyKey[]): void => {
     const key = msKey.slice(0, -'_ms'.length);

@@ -1,8 +1,9 @@
 /**
  * The Debian package (npm run package): built with dpkg-deb, its control data and file list as the
  * issue lists them, extracted with dpkg -x into a temporary root where the packaged launcher and
- * runtime run `--version`, `render`, and `check` and `apply` in a namespace made for this file;
- * the maintainer scripts start nothing; lintian finds no error.
+ * runtime run `--version`, `render`, and `check`, `apply`, `apply --confirm` (rolled back by the
+ * packaged helper) and the daemon in a namespace made for this file; the maintainer scripts start
+ * nothing; lintian finds no error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -79,6 +80,7 @@ describe('the Debian package', () => {
       ['/usr/lib/nftsentry/bin/node', /^-rwxr-xr-x$/],
       ['/usr/lib/nftsentry/app/nftsentry.mjs', /^-rw-r--r--$/],
       ['/usr/lib/nftsentry/app/api-worker.mjs', /^-rw-r--r--$/],
+      ['/usr/lib/nftsentry/app/rollback-helper.mjs', /^-rw-r--r--$/],
       ['/usr/lib/nftsentry/nft/00-objects.nft', /^-rw-r--r--$/],
       ['/lib/systemd/system/nftsentry.service', /^-rw-r--r--$/],
       ['/etc/nftsentry/nftsentry.yaml', /^-rw-r--r--$/],
@@ -141,6 +143,25 @@ describe('the Debian package', () => {
     expect(table.exitCode).toBe(0);
     expect(table.stdout).toContain('hook input');
   });
+
+  it('apply --confirm without a daemon: the packaged rollback helper puts the previous ruleset back', async () => {
+    const dir = join(work, 'confirm');
+    mkdirSync(dir, { mode: 0o700 });
+    const cfg = join(dir, 'nftsentry.yaml');
+    writeFileSync(cfg, `services: { tcp: [2222] }\nstore: { path: ${dir}/state.db }\napi: { enabled: false }\n`);
+    const services = async () =>
+      (await run('ip', ['netns', 'exec', NS, 'nft', 'list', 'set', 'inet', 'nftsentry', 'services'])).stdout;
+    expect(await services()).toMatch(/tcp \. 22\b/);
+    const applied = await inNs(['-c', cfg, 'apply', '--confirm', '2s']);
+    expect({ code: applied.exitCode, err: applied.stderr }).toEqual({ code: 0, err: '' });
+    expect(applied.stdout).toContain('to keep it, run:');
+    expect(await services()).toMatch(/tcp \. 2222\b/);
+    await waitFor(async () => (/tcp \. 2222\b/.test(await services()) ? undefined : true), 30_000, 'the rollback');
+    expect(await services()).toMatch(/tcp \. 22\b/);
+    expect(JSON.parse(readFileSync(join(dir, 'confirm-result.json'), 'utf8'))).toMatchObject({
+      outcome: 'rolled-back',
+    });
+  }, 60_000);
 
   it('runs the daemon in the namespace: an alert through unix_dgram (native addon) is banned, the API worker answers', async () => {
     const cfg = join(work, 'run.yaml');
