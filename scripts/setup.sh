@@ -17,6 +17,10 @@ command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 dpkg -s faketime >/dev/null 2>&1 || pkgs+=(faketime)
 # Tests and bench/meters.ts only: tcpreplay sends the spoofed-source floods (src/lab/flood.ts).
 dpkg -s tcpreplay >/dev/null 2>&1 || pkgs+=(tcpreplay)
+# Tests only: the Debian package test (test/package/) runs lintian on the built .deb.
+command -v lintian >/dev/null 2>&1 || pkgs+=(lintian)
+# Tests only: zsh checks the generated zsh completion (test/unit/completion.test.ts).
+command -v zsh >/dev/null 2>&1 || pkgs+=(zsh)
 if [ "${#pkgs[@]}" -gt 0 ]; then
   echo "setup: installing ${pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install system packages" >&2; exit 1; fi

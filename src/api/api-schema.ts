@@ -1,7 +1,7 @@
 /**
  * The `api` section of the config file: where the control plane listens and how it guards itself.
  * A strict object (a misspelt key fails with its path); every key has a default. Documented key by
- * key in samples/nftsentry.yaml.
+ * key in docs/config-reference.yaml (generated: npm run config-reference).
  *
  * Checked here, once: a listen address other than loopback needs `require_token` (it is always on
  * for /v1, but the check makes the intent explicit and refuses `require_token: false` there).

@@ -19,11 +19,18 @@ export interface CommandContext {
   stderr: (text: string) => void;
 }
 
+export interface Subcommand {
+  name: string;
+  summary: string;
+}
+
 export interface Command {
   name: string;
   summary: string;
   usage: string;
   options?: NonNullable<ParseArgsConfig['options']>;
+  /** Words the first positional may be (`allow list|add|remove`): for help and completion. */
+  subcommands?: readonly Subcommand[];
   /** Returns the exit code. */
   run(ctx: CommandContext, values: Record<string, unknown>, positionals: string[]): Promise<number>;
 }

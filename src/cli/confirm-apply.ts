@@ -73,9 +73,18 @@ export function daemonListening(api: ApiConfig, timeoutMs = 2000): Promise<boole
   });
 }
 
+/**
+ * The helper's entry, beside this module: the TypeScript source when running from source, the
+ * bundled `rollback-helper.mjs` beside the bundle in the Debian package (scripts/package/bundle.ts).
+ */
+const HELPER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './rollback-helper.ts' : './rollback-helper.mjs',
+  import.meta.url,
+);
+
 /** Starts the helper in its own session with stdio closed; it outlives this process. */
 function startHelper(dir: string, id: string): number {
-  const script = fileURLToPath(new URL('./rollback-helper.ts', import.meta.url));
+  const script = fileURLToPath(HELPER_URL);
   const child = spawn(process.execPath, [...process.execArgv, script, dir, id], {
     detached: true,
     stdio: 'ignore',

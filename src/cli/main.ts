@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
  * nftsentry's command line. Global options: -c FILE, --netns NAME, --json, -h, -V.
- * Each command lives in ./commands/NAME.ts and is listed in COMMANDS below.
+ * Each command lives in ./commands/NAME.ts and is listed in COMMANDS below; `help COMMAND`,
+ * the shell completion and the man page are made from that table (help.ts, completion.ts).
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.ts';
 import { isNftsentryError, ErrorCodes } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { ExitCode, type Command } from './command.ts';
+import { commandHelp, generalHelp, GLOBAL_OPTIONS } from './help.ts';
 import { renderCommand } from './commands/render.ts';
 import { checkCommand } from './commands/check.ts';
 import { applyCommand } from './commands/apply.ts';
@@ -24,7 +28,8 @@ import { doctorCommand } from './commands/doctor.ts';
 
 export const DEFAULT_CONFIG = '/etc/nftsentry/nftsentry.yaml';
 
-const COMMANDS: Command[] = [
+/** The command table: help, completion and the man page are made from it. */
+export const COMMANDS: Command[] = [
   renderCommand,
   checkCommand,
   applyCommand,
@@ -41,20 +46,7 @@ const COMMANDS: Command[] = [
 ];
 
 function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return [
-    'usage: nftsentry [-c FILE] [--netns NAME] [--json] COMMAND [ARGS]',
-    '',
-    'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'global options:',
-    `  -c, --config FILE   config file (default ${DEFAULT_CONFIG}, or $NFTSENTRY_CONFIG)`,
-    '  --netns NAME        run nft inside the named network namespace',
-    '  --json              machine-readable output',
-    '  -h, --help          this help; `nftsentry COMMAND -h` for a command',
-    '  -V, --version       the version',
-  ].join('\n');
+  return generalHelp(COMMANDS, DEFAULT_CONFIG);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -66,13 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   const globalArgs = nameIndex < 0 ? argv : argv.slice(0, nameIndex);
   const name = nameIndex < 0 ? undefined : argv[nameIndex];
   const rest = nameIndex < 0 ? [] : argv.slice(nameIndex + 1);
-  const globalOptions = {
-    config: { type: 'string', short: 'c' },
-    netns: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-    version: { type: 'boolean', short: 'V' },
-  } as const;
+  const globalOptions = GLOBAL_OPTIONS;
   let g;
   try {
     g = parseArgs({ args: globalArgs, options: globalOptions, strict: true, allowPositionals: false }).values;
@@ -86,6 +72,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
+    if (name === 'help' && rest[0] !== undefined) {
+      const topic = COMMANDS.find((c) => c.name === rest[0]);
+      if (!topic) {
+        err(`nftsentry help: unknown command "${rest[0]}"\n\n${help()}`);
+        return ExitCode.USAGE;
+      }
+      out(commandHelp(topic));
+      return ExitCode.OK;
+    }
     if (name === undefined || name === 'help' || g.help) {
       out(help());
       return name === undefined && !g.help ? ExitCode.USAGE : ExitCode.OK;
@@ -107,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const v = parsed.values as Record<string, unknown>;
   if (v.help) {
-    out(`usage: ${command.usage}\n\n${command.summary}`);
+    out(commandHelp(command));
     return ExitCode.OK;
   }
   if (v.version) {
@@ -136,7 +131,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/cli/main.ts')) {
+/** Whether this module is the program's entry (from source, or as the bundle in the package). */
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  if (script.endsWith('/src/cli/main.ts')) return true;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -66,7 +66,8 @@ export async function holdDeadline(dir: string, id: string, log: Logger = create
   writeResult(dir, { id, outcome: 'rollback-failed', atMs: Date.now(), error });
 }
 
-if (process.argv[1]?.endsWith('/rollback-helper.ts')) {
+// Run as a script: from source, or as the bundle's rollback-helper.mjs in the Debian package.
+if (/\/rollback-helper\.(ts|mjs)$/.test(process.argv[1] ?? '')) {
   // A hangup or an interrupt meant for the session that started it is not for this process.
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);

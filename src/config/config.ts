@@ -11,6 +11,8 @@ import { readConfigFile } from './config-file.ts';
 import { readYamlDocument } from './yaml-document.ts';
 import { configProblems, formatKeyPath } from './problem-text.ts';
 import { intactAt, parsedAt, whenIntact } from './refinement-guard.ts';
+import { msKeyPaths, renameDurationKeys } from './duration-keys.ts';
+import { schemaKeys } from './schema-walk.ts';
 import { sourcesSchema } from '../ingest/source-schema.ts';
 import { apiConfigSchema } from '../api/api-schema.ts';
 import { policySchema, storeSchema, engineSchema } from '../engine/engine-schema.ts';
@@ -64,19 +66,35 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Validates an already-parsed object (YAML or JSON). Throws E_CONFIG_INVALID listing every problem. */
-export function parseConfig(raw: unknown, sourceName = 'config'): Readonly<Config> {
-  const result = configSchema.safeParse(raw ?? {});
-  if (!result.success) {
-    const problems = result.error.issues.flatMap((i): string[] => {
+export function parseConfig(
+  raw: unknown,
+  sourceName = 'config',
+  onDeprecated: (text: string) => void = warnDeprecated,
+): Readonly<Config> {
+  const renamed = renameDurationKeys(raw ?? {}, MS_KEYS);
+  const result = configSchema.safeParse(renamed.raw);
+  if (!result.success || renamed.problems.length > 0) {
+    const problems = (result.error?.issues ?? []).flatMap((i): string[] => {
       if (i.code === 'unrecognized_keys') {
         return i.keys.map((k) => `${formatKeyPath([...i.path, k])}: unknown key${k === '<<' ? MERGE_HINT : ''}`);
       }
-      if (valueAt(raw, i.path) === undefined) return [`${formatKeyPath(i.path)}: required`];
+      if (valueAt(renamed.raw, i.path) === undefined) return [`${formatKeyPath(i.path)}: required`];
+      const writtenAs = renamed.writtenAs.get(formatKeyPath(i.path));
+      if (writtenAs) return [`${writtenAs}: ${i.message} (in milliseconds)`];
       return [`${formatKeyPath(i.path)}: ${i.message}`];
     });
-    throw configProblems(sourceName, 'is invalid', problems);
+    throw configProblems(sourceName, 'is invalid', [...renamed.problems, ...problems]);
   }
+  for (const d of renamed.deprecated) onDeprecated(`${sourceName}: ${d}`);
   return deepFreeze(result.data);
+}
+
+/** The keys in milliseconds that are written as durations (duration-keys.ts). */
+const MS_KEYS = msKeyPaths(schemaKeys(configSchema));
+
+/** By default a deprecated key is a Node DeprecationWarning on stderr, whoever loads the config. */
+function warnDeprecated(text: string): void {
+  process.emitWarning(text, { type: 'DeprecationWarning', code: 'NFTSENTRY_DEPRECATED_KEY' });
 }
 
 const MERGE_HINT = ' (YAML merge keys are not supported: write the keys out)';
@@ -86,9 +104,13 @@ const MERGE_HINT = ' (YAML merge keys are not supported: write the keys out)';
  * the last catch only keeps a bug in them from leaving as anything but E_CONFIG_INVALID, and says
  * that it is one.
  */
-export function parseConfigText(text: string, sourceName = 'config'): Readonly<Config> {
+export function parseConfigText(
+  text: string,
+  sourceName = 'config',
+  onDeprecated: (text: string) => void = warnDeprecated,
+): Readonly<Config> {
   try {
-    return parseConfig(readYamlDocument(text, sourceName), sourceName);
+    return parseConfig(readYamlDocument(text, sourceName), sourceName, onDeprecated);
   } catch (err) {
     if (isNftsentryError(err)) throw err;
     const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -101,8 +123,9 @@ export function parseConfigText(text: string, sourceName = 'config'): Readonly<C
   }
 }
 
-export function loadConfig(path: string): Readonly<Config> {
-  return parseConfigText(readConfigFile(path), path);
+/** Reads and validates a config file; a deprecated key is reported through `onDeprecated`. */
+export function loadConfig(path: string, onDeprecated: (text: string) => void = warnDeprecated): Readonly<Config> {
+  return parseConfigText(readConfigFile(path), path, onDeprecated);
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {

@@ -1,7 +1,7 @@
 /**
  * The ban engine's config sections: `policy` (what to ban, for how long), `store` (where state
  * lives) and `engine` (how decisions reach nft). Strict objects: a misspelt key fails with its
- * path. Documented key by key in samples/nftsentry.yaml.
+ * path. Documented key by key in docs/config-reference.yaml (generated: npm run config-reference).
  */
 import { z } from 'zod';
 import { durationSchema } from '../config/config-schema.ts';

@@ -3,7 +3,8 @@
  *
  * Default fields: timestamp (no year), pkt_num, proto, pkt_gen, pkt_len, dir, src_ap, dst_ap,
  * rule ("gid:sid:rev"), action. Optional fields used when present: msg, class, priority, src_addr,
- * src_port, dst_addr, dst_port, gid/sid/rev, seconds, iface, target.
+ * src_port, dst_addr, dst_port, gid/sid/rev, seconds, iface, target (the address of the side the
+ * rule's `target:` option names).
  *
  * `src_ap` is "addr:port" without brackets, so an IPv6 address makes the colons ambiguous; Snort
  * always prints the port (0 when there is none), so the last colon is the separator:
@@ -91,6 +92,20 @@ function readTime(o: Obj, options: SnortOptions): number | Bad {
   return parseSnortTime(ts, options.nowMs, options.zone) ?? bad('bad_time', 'timestamp is not MM/DD-HH:MM:SS.ffffff');
 }
 
+/**
+ * Which side the rule's `target:` names. Snort 3 prints the target's address (alert_json's
+ * `target` field); `src`/`dst` are read too. An address that is neither side's is no hint.
+ */
+function targetSide(v: unknown, src: Endpoint, dest: Endpoint): 'src' | 'dst' | undefined {
+  if (v === 'src' || v === 'dst') return v;
+  if (typeof v !== 'string') return undefined;
+  const ip = address(v, 'target');
+  if (isBad(ip) || src.ip === dest.ip) return undefined;
+  if (ip === src.ip) return 'src';
+  if (ip === dest.ip) return 'dst';
+  return undefined;
+}
+
 export function parseSnortAlert(o: Obj, options: SnortOptions): ParseResult {
   const timeMs = readTime(o, options);
   if (isBad(timeMs)) return timeMs;
@@ -127,10 +142,11 @@ export function parseSnortAlert(o: Obj, options: SnortOptions): ParseResult {
     severity: priority,
     action: action ?? 'alert',
   };
-  if (o.target === 'src') {
+  const side = targetSide(o.target, src, dest);
+  if (side === 'src') {
     alert.target = src;
     alert.attacker = dest;
-  } else if (o.target === 'dst') {
+  } else if (side === 'dst') {
     alert.target = dest;
     alert.attacker = src;
   }

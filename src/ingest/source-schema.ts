@@ -1,7 +1,7 @@
 /**
  * The `sources` section of the config file: where alerts come from. Strict objects (a misspelt
  * key fails with its path); every key has a default except the paths. Documented key by key in
- * samples/nftsentry.yaml.
+ * docs/config-reference.yaml (generated: npm run config-reference).
  */
 import { z } from 'zod';
 import { absolutePathSchema, durationSchema, socketPathSchema, fileModeSchema } from '../config/config-schema.ts';

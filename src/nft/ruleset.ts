@@ -11,8 +11,8 @@
  * to the eye) are kept only when the flag is on.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { INSTALL_ROOT } from '../install-root.ts';
 import type { Config } from '../config/config.ts';
 import type { IpPrefix } from '../net/ip.ts';
 import { normalizePrefixes, prefixKey } from '../net/ip.ts';
@@ -23,7 +23,7 @@ export interface Template {
   text: string;
 }
 
-const NFT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'nft');
+const NFT_DIR = join(INSTALL_ROOT, 'nft');
 
 /** Reads the templates under `nft/` in name order (IO; the rest of this module is pure). */
 export function loadTemplates(dir = NFT_DIR): Template[] {

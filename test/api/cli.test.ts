@@ -128,6 +128,24 @@ describe('CLI client', () => {
     });
   });
 
+  it('allow list|add|remove do what the flags do; a stray or missing ADDRESS is a usage error', async () => {
+    const add = await runCli(['-c', unixConfig, 'allow', 'add', '198.51.100.0/24', '--note', 'lab']);
+    expect(add).toMatchObject({ exitCode: 0, stdout: 'allowlisted 198.51.100.0/24; 0 ban(s) lifted' });
+    const list = await runCli(['-c', unixConfig, 'allow', 'list']);
+    expect(list.stdout).toMatch(/^198\.51\.100\.0\/24\s+api\s+.*lab$/m);
+    expect(list.stdout).toBe((await runCli(['-c', unixConfig, 'allow', '--list'])).stdout);
+    expect(await runCli(['-c', unixConfig, 'allow', 'remove', '198.51.100.0/24'])).toMatchObject({
+      exitCode: 0,
+      stdout: 'removed 198.51.100.0/24 from the allowlist',
+    });
+    expect((await runCli(['-c', unixConfig, 'allow', 'list'])).stdout).not.toContain('198.51.100.0/24');
+    for (const args of [['allow', 'list', '192.0.2.1'], ['allow', 'add'], ['allow', 'remove'], ['allow']]) {
+      const r = await runCli(['-c', unixConfig, ...args]);
+      expect({ args, code: r.exitCode }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain('usage: nftsentry');
+    }
+  });
+
   it('exit 1 with a clear message when the API is not running; 1 when the token is wrong', async () => {
     const cfg = join(dir, 'down.yaml');
     writeFileSync(cfg, `api:\n  port: ${await freePort()}\n  token_file: ${join(dir, 'api.token')}\n`);

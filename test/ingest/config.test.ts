@@ -39,8 +39,8 @@ describe('sources config', () => {
   });
 
   it('names every unknown key with its path, and other mistakes', () => {
-    expect(problems({ inputs: [{ type: 'file', path: '/x', poll: 3 }] })).toEqual([
-      'sources.inputs[0].poll: unknown key',
+    expect(problems({ inputs: [{ type: 'file', path: '/x', pol: 3 }] })).toEqual([
+      'sources.inputs[0].pol: unknown key',
     ]);
     expect(problems({ queue: 1 })).toEqual(['sources.queue: unknown key']);
     expect(problems({ inputs: [{ type: 'unix_stream', path: '/a', mode: 660 }] })[0]).toMatch(
@@ -64,13 +64,16 @@ describe('sources config', () => {
     ]);
   });
 
-  it('parses the sources section of samples/nftsentry.yaml as written, and with every commented input enabled', () => {
-    const whole = readFileSync(join(repoRoot, 'samples', 'nftsentry.yaml'), 'utf8');
-    const text = whole.slice(whole.indexOf('\nsources:'), whole.indexOf('\n# --- policy'));
-    const asWritten = sourcesSchema.parse(parse(text).sources);
+  it('parses the sources section of the sample and of the reference, with every commented input enabled', () => {
+    const sample = parse(readFileSync(join(repoRoot, 'samples', 'nftsentry.yaml'), 'utf8')) as { sources: unknown };
+    expect(sourcesSchema.parse(sample.sources).inputs.map((i) => i.type)).toEqual(['unix_stream']);
+    const whole = readFileSync(join(repoRoot, 'docs', 'config-reference.yaml'), 'utf8');
+    const text = whole.slice(whole.indexOf('\nsources:'), whole.search(/\n(#[^\n]*\n)*api:/));
+    // Through the whole config: it turns the duration keys (poll: 250ms) into the _ms ones.
+    const asWritten = parseConfig(parse(text), 'reference', () => undefined).sources;
     expect(asWritten.inputs.map((i) => i.type)).toEqual(['unix_stream']);
-    const enabled = text.replace(/^(\s+)# (- type| {2}[a-z_]+:)/gm, '$1$2');
-    const all = sourcesSchema.parse(parse(enabled).sources);
+    const enabled = text.replace(/^(\s+)# (- type|[a-z_]+:)/gm, '$1$2');
+    const all = parseConfig(parse(enabled), 'reference', () => undefined).sources;
     expect(all.inputs.map((i) => i.type)).toEqual(['unix_stream', 'unix_dgram', 'file', 'stdin']);
   });
 });

@@ -165,6 +165,19 @@ describe('Snort 3 alert_json', () => {
     });
   });
 
+  it("reads target as Snort 3 prints it: the address of the rule's target side", () => {
+    const at = (target: string, src = '198.51.100.7:4444', dst = '2001:db8::1:22') => {
+      const r = parse(line({ src_ap: src, dst_ap: dst, target }), 'snort');
+      return r.kind === 'alert' ? [r.alert.attacker?.ip, r.alert.target?.ip] : r;
+    };
+    expect(at('2001:db8:0::1')).toEqual(['198.51.100.7', '2001:db8::1']);
+    expect(at('198.51.100.7')).toEqual(['2001:db8::1', '198.51.100.7']);
+    // An address of neither side, or both sides the same address: no hint, the alert is kept.
+    expect(at('192.0.2.99')).toEqual([undefined, undefined]);
+    expect(at('192.0.2.1', '192.0.2.1:1', '192.0.2.1:2')).toEqual([undefined, undefined]);
+    expect(at('not an address')).toEqual([undefined, undefined]);
+  });
+
   it.each([
     ['bad rule', { rule: '1:x:2', src_ap: '1.2.3.4:1', dst_ap: '1.2.3.5:2' }, 'wrong_type'],
     ['no src', { dst_ap: '1.2.3.5:2' }, 'missing_field'],

@@ -92,7 +92,12 @@ services:
   });
 
   it('the shipped sample configs are valid', () => {
-    for (const f of ['samples/nftsentry.yaml', 'samples/lab.yaml', 'test/fixtures/full.yaml']) {
+    for (const f of [
+      'samples/nftsentry.yaml',
+      'samples/lab.yaml',
+      'docs/config-reference.yaml',
+      'test/fixtures/full.yaml',
+    ]) {
       expect(() => loadConfig(join(REPO, f)), f).not.toThrow();
     }
   });

@@ -17,6 +17,12 @@ import { SNAPSHOT_INTERVAL_MS } from './protocol.ts';
 import { answer, errorFromWire, type RpcHandlers } from './rpc.ts';
 import { daemonHandlers, type DaemonRpc } from './daemon-rpc.ts';
 
+/**
+ * The worker's entry module, beside this one: the TypeScript source when running from source, the
+ * bundled `api-worker.mjs` beside the bundle in the Debian package (scripts/package/bundle.ts).
+ */
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './api-worker.ts' : './api-worker.mjs', import.meta.url);
+
 export interface ApiThreadOptions {
   daemon: DaemonView;
   config: ApiConfig;
@@ -41,7 +47,7 @@ async function spawnWorker(
   log: Logger,
   startTimeoutMs: number,
 ): Promise<RunningWorker> {
-  const worker = new Worker(new URL('./api-worker.ts', import.meta.url), { workerData: data });
+  const worker = new Worker(WORKER_URL, { workerData: data });
   let onExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((r) => (onExit = r));
   const address = await new Promise<string>((resolve, reject) => {

@@ -11,17 +11,30 @@ interface AllowJson {
 
 export const allowCommand: Command = {
   name: 'allow',
-  summary: 'add an address or prefix to the live allowlist (lifts the bans it covers); --list, --remove',
-  usage: 'nftsentry [-c FILE] [--json] allow ADDRESS [--note TEXT] [--force] | allow --list | allow --remove ADDRESS',
+  summary: 'the live allowlist: list it, add an address or prefix (lifts the bans it covers), remove one',
+  usage: 'nftsentry [-c FILE] [--json] allow list | allow add ADDRESS [--note TEXT] [--force] | allow remove ADDRESS',
+  subcommands: [
+    { name: 'list', summary: 'the entries added through the API or the CLI' },
+    { name: 'add', summary: 'allowlist ADDRESS (also `allow ADDRESS`); --note TEXT, --force for a wide prefix' },
+    { name: 'remove', summary: 'take ADDRESS off the allowlist (also `allow --remove ADDRESS`)' },
+  ],
   options: {
     note: { type: 'string' },
     /** Takes a prefix wider than api.allowlist_min_prefix. */
     force: { type: 'boolean' },
+    /** The older spellings of `allow list` and `allow remove`. */
     list: { type: 'boolean' },
     remove: { type: 'boolean' },
   },
   async run(ctx, values, positionals) {
-    if (values.list) {
+    const sub = ['list', 'add', 'remove'].includes(positionals[0] ?? '') ? positionals[0] : undefined;
+    const action = sub ?? (values.list ? 'list' : values.remove ? 'remove' : 'add');
+    const args = sub ? positionals.slice(1) : positionals;
+    if (action === 'list') {
+      if (args.length > 0) {
+        ctx.stderr(`nftsentry allow list: takes no ADDRESS\nusage: ${this.usage}`);
+        return ExitCode.USAGE;
+      }
       return runApiCommand(
         ctx,
         'allow',
@@ -35,12 +48,12 @@ export const allowCommand: Command = {
             : 'the allowlist is empty',
       );
     }
-    if (positionals.length !== 1) {
-      ctx.stderr(`nftsentry allow: expected one ADDRESS\nusage: ${this.usage}`);
+    if (args.length !== 1) {
+      ctx.stderr(`nftsentry allow ${action}: expected one ADDRESS\nusage: ${this.usage}`);
       return ExitCode.USAGE;
     }
-    const address = positionals[0]!;
-    if (values.remove) {
+    const address = args[0]!;
+    if (action === 'remove') {
       return runApiCommand(
         ctx,
         'allow',
