@@ -24,6 +24,8 @@ export interface Peer {
   key: string;
   label: string;
   start(ns: PeerNs, dir: string): Promise<Running>;
+  /** What the daemon's own log says went wrong in a run (counted), for the report. */
+  diagnose?(dir: string): string[];
 }
 
 /** Copies a config tree and replaces @NAME@ tokens in every file. */
@@ -136,6 +138,13 @@ export const crowdsec: Peer = {
     }
     const bouncer = ns.spawn('bouncer', 'crowdsec-firewall-bouncer', ['-c', bouncerYaml], join(dir, 'bouncer.log'));
     return { procs: [agent, bouncer] };
+  },
+  diagnose(dir) {
+    const text = readFileSync(join(dir, 'crowdsec.log'), 'utf8');
+    const locked = text.match(/failed sending alert to LAPI.*database is locked/g)?.length ?? 0;
+    return locked
+      ? [`${locked} alert pushes refused by the local API ("database is locked"): those alerts are lost`]
+      : [];
   },
 };
 

@@ -19,6 +19,8 @@ export interface Options {
   burstCapMs: number;
   flushWindowMs: number;
   sampleTimeoutMs: number;
+  /** The burst ends early once no element has arrived for this long. */
+  stallMs: number;
 }
 
 export interface Latency {
@@ -32,9 +34,9 @@ export interface PeerResult {
   label: string;
   file?: Latency;
   socket?: Latency;
-  burst: { count: number; ms?: number; capMs: number; inKernelAtCap?: number };
+  burst: { count: number; in: number; ms?: number; lastMs: number; capMs: number; stalled?: boolean };
   held: { held: number; before: number; killed: boolean };
-  flush: { back: number; total: number; ms?: number; windowMs: number };
+  flush: { back: number; total: number; sent: number; ms?: number; windowMs: number };
   ipv6: boolean;
   rssMb: number;
   notes: string[];
@@ -139,32 +141,61 @@ async function latency(run: Run, o: Options): Promise<{ file: Latency; socket?: 
   return { file: summarize(file, lostFile), ...(sock ? { socket: summarize(viaSocket, lostSocket) } : {}) };
 }
 
-/** Distinct sources appended in one write: ms until all are in the kernel, or the count there at the cap. */
-async function burst(run: Run, o: Options): Promise<PeerResult['burst']> {
+/**
+ * Distinct sources appended in one write: ms until all are in the kernel. Otherwise, at the cap
+ * or once none has arrived for `stallMs`, how many are in and when the last one came. The monitor
+ * is the clock; a listing every 2 s catches what it has not printed yet (`nft monitor` falls
+ * behind when another process commits thousands of one-element transactions).
+ */
+async function burst(run: Run, o: Options, log: (m: string) => void): Promise<PeerResult['burst']> {
   const addrs = Sources.burst(o.burst);
-  const text = addrs.map((a) => etScanLine(a)).join('\n') + '\n';
-  appendFileSync(run.eve, text);
+  appendFileSync(run.eve, addrs.map((a) => etScanLine(a)).join('\n') + '\n');
   const t0 = performance.now();
-  const allSeen = () => addrs.every((a) => run.watch.seen.has(a));
-  let lastPoll = t0;
-  while (performance.now() - t0 < o.burstCapMs) {
-    if (allSeen()) {
-      const last = Math.max(...addrs.map((a) => run.watch.seen.get(a)!));
-      return { count: o.burst, ms: last - t0, capMs: o.burstCapMs };
-    }
-    // The monitor is the clock; a listing every 2 s is the fallback should it have missed events.
-    if (performance.now() - lastPoll > 2000) {
-      lastPoll = performance.now();
-      const k = await kernelAddresses(run.ns);
-      if (addrs.every((a) => k.has(a))) {
-        run.notes.push('burst end seen by listing (monitor missed events)');
-        return { count: o.burst, ms: performance.now() - t0, capMs: o.burstCapMs };
+  const capMs = o.burstCapMs;
+  let listed = new Set<string>();
+  let listedAt = t0;
+  let lastList = t0;
+  let lastReport = t0;
+  let count = 0;
+  let grewAt = t0;
+  for (;;) {
+    let n = 0;
+    let monitorLast = t0;
+    let allByMonitor = true;
+    for (const a of addrs) {
+      const t = run.watch.seen.get(a);
+      if (t !== undefined) {
+        n++;
+        if (t > monitorLast) monitorLast = t;
+      } else {
+        allByMonitor = false;
+        if (listed.has(a)) n++;
       }
+    }
+    const now = performance.now();
+    if (n > count) {
+      count = n;
+      grewAt = now;
+    }
+    if (n === addrs.length) {
+      if (!allByMonitor) run.notes.push('the burst end was seen by the 2-s listing, not the monitor');
+      const ms = (allByMonitor ? monitorLast : listedAt) - t0;
+      return { count: o.burst, in: n, ms, lastMs: ms, capMs };
+    }
+    if (now - t0 >= capMs || now - grewAt > o.stallMs) {
+      return { count: o.burst, in: n, lastMs: grewAt - t0, capMs, stalled: now - t0 < capMs };
+    }
+    if (now - lastReport >= 10_000) {
+      lastReport = now;
+      log(`  ${n} of ${addrs.length} in the kernel after ${((now - t0) / 1000).toFixed(0)} s`);
+    }
+    if (now - lastList >= 2000) {
+      lastList = now;
+      listed = await kernelAddresses(run.ns);
+      listedAt = performance.now();
     }
     await sleep(50);
   }
-  const k = await kernelAddresses(run.ns);
-  return { count: o.burst, capMs: o.burstCapMs, inKernelAtCap: addrs.filter((a) => k.has(a)).length };
 }
 
 async function stopAll(run: Run): Promise<boolean> {
@@ -181,10 +212,11 @@ export async function measurePeer(peer: Peer, ns: PeerNs, o: Options, log: (m: s
   log(`${peer.label}: latency (${o.samples} samples${a.running.socketPath ? ' per path' : ''})`);
   const lat = await latency(a, o);
   log(`${peer.label}: burst of ${o.burst} (cap ${o.burstCapMs / 1000} s)`);
-  const b = await burst(a, o);
+  const b = await burst(a, o, log);
   const rssMb = a.running.procs.reduce((sum, p) => sum + peakRssMb(p.pid), 0);
   const before = (await kernelAddresses(ns)).size;
   const inTime = await stopAll(a);
+  notes.push(...(peer.diagnose?.(a.dir) ?? []));
   if (!inTime) notes.push('did not exit within 30 s of SIGTERM: killed');
   await sleep(1000);
   const held = (await kernelAddresses(ns)).size;
@@ -222,7 +254,13 @@ export async function measurePeer(peer: Peer, ns: PeerNs, o: Options, log: (m: s
     ...(lat.socket ? { socket: lat.socket } : {}),
     burst: b,
     held: { held, before, killed: !inTime },
-    flush: { back, total: mine.length, ...(ms === undefined ? {} : { ms }), windowMs: o.flushWindowMs },
+    flush: {
+      back,
+      total: mine.length,
+      sent: wanted.length,
+      ...(ms === undefined ? {} : { ms }),
+      windowMs: o.flushWindowMs,
+    },
     ipv6,
     rssMb,
     notes,
