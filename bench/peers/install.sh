@@ -39,6 +39,11 @@ if ((${#missing[@]} > 0)); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
   restore
   trap - EXIT
+  # The packages enable their units (a symlink each, what `systemctl disable` removes); these are
+  # benchmark copies, never to start with the host.
+  for unit in fail2ban.service crowdsec.service crowdsec-firewall-bouncer.service; do
+    rm -f "/etc/systemd/system/multi-user.target.wants/$unit"
+  done
 fi
 
 # No peer daemon in the host's network namespace: any is stopped by its PID, and named.
