@@ -1,0 +1,192 @@
+/**
+ * The first alerts after a start against the steady state, measured from outside the daemon: the
+ * real `nftsentry run` in a fresh network namespace, `nft monitor` in the same namespace, and
+ * this process writing ET SCAN alerts (each from its own address) to the daemon's EVE socket at
+ * about 1k/s. Latency: from the write of an alert's line to the moment `nft monitor` prints the
+ * `add element` of its address (the kernel has committed it).
+ *
+ * Each start: wait until `/readyz` answers 200, then at once write `--alerts` alerts (the first
+ * ones), pause 1 s, then write `--alerts` more (the steady state). Printed: p50/p99/max of each,
+ * per start and over all starts. With `--trees=A,B` (source trees, e.g. an export of another
+ * commit with node_modules linked in) the starts alternate between the trees, so that the
+ * machine's load drifts alike for each, and each tree gets its own summary.
+ *
+ *   node_modules/.bin/node bench/first-alerts.ts [--starts=6] [--alerts=500] [--rate=1000] [--trees=.]
+ *
+ * Namespaces are `nfs-<pid>-...` (or NFTSENTRY_NETNS_PREFIX); nft never runs in the host's.
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Netns } from '../src/lab/netns.ts';
+import { NODE_BIN } from '../src/lab/node-bin.ts';
+
+/** A real Suricata ET SCAN alert (mauz88__Suricata_Detection/eve.json); src_ip replaced per alert. */
+const ET_SCAN =
+  '{"timestamp":"2025-08-12T18:29:48.732867+0000","flow_id":1189257252974275,"in_iface":"ens5","event_type":"alert","src_ip":"85.255.233.2","src_port":47687,"dest_ip":"172.31.32.173","dest_port":22,"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2001219,"rev":20,"signature":"ET SCAN Potential SSH Scan","category":"Attempted Information Leak","severity":2}}';
+const etScanLine = (ip: string) => ET_SCAN.replace('85.255.233.2', ip);
+
+const { values } = parseArgs({
+  options: {
+    starts: { type: 'string', default: '6' },
+    alerts: { type: 'string', default: '500' },
+    rate: { type: 'string', default: '1000' },
+    trees: { type: 'string', default: '.' },
+  },
+});
+const STARTS = Number(values.starts);
+const ALERTS = Number(values.alerts);
+const GAP_MS = 1000 / Number(values.rate);
+const TREES = values.trees.split(',');
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
+};
+const fmt = (xs: number[]): string =>
+  `p50 ${pct(xs, 50).toFixed(2)}  p99 ${pct(xs, 99).toFixed(2)}  max ${Math.max(...xs).toFixed(2)} ms  (n=${xs.length})`;
+/** Time for a fresh `nft monitor` to subscribe to netlink before the alerts are written. */
+const MONITOR_LISTENS_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function get(socketPath: string, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/** Addresses that are never this machine's: 198.19.0.0/16, a different /24 per phase. */
+const address = (start: number, phase: number, i: number) => `198.19.${(start * 2 + phase) % 250}.${i % 250}`;
+
+/** Writes `ips`' alerts at one per GAP_MS; returns each write's time, by address. */
+async function writeAlerts(sock: Socket, ips: string[]): Promise<Map<string, number>> {
+  const wrote = new Map<string, number>();
+  const t0 = performance.now();
+  for (let i = 0; i < ips.length; i++) {
+    const due = t0 + i * GAP_MS;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait - 0.5);
+    while (performance.now() < due) {
+      /* the last fraction of a millisecond */
+    }
+    wrote.set(ips[i]!, performance.now());
+    sock.write(`${etScanLine(ips[i]!)}\n`);
+  }
+  return wrote;
+}
+
+async function oneStart(n: number, tree: string): Promise<{ first: number[]; steady: number[]; readyMs: number }> {
+  const ns = await Netns.create('firstalerts');
+  const dir = mkdtempSync(join(tmpdir(), 'nftsentry-first-'));
+  try {
+    const cfg = join(dir, 'nftsentry.yaml');
+    writeFileSync(
+      cfg,
+      `store: { path: ${dir}/state.db }
+api: { socket: { path: ${dir}/api.sock }, token_file: ${dir}/api.token }
+sources: { inputs: [ { type: unix_stream, name: suricata, path: ${dir}/eve.sock } ] }
+`,
+    );
+    const seen = new Map<string, number>();
+    // nft 1.0.6's monitor crashes (SIGSEGV) when the daemon's ruleset replaces a set it saw: it
+    // is started again at once, and the alerts wait until the one running has had time to listen.
+    let monitor: ReturnType<typeof ns.spawn> | null = null;
+    let monitorSince = 0;
+    let stopping = false;
+    const startMonitor = () => {
+      const m = ns.spawn('stdbuf', ['-oL', 'nft', 'monitor', 'elements'], { buffer: false, stdout: 'pipe' });
+      monitor = m;
+      monitorSince = performance.now();
+      let partial = '';
+      m.stdout!.setEncoding('utf8');
+      m.stdout!.on('data', (d: string) => {
+        const now = performance.now();
+        const lines = (partial + d).split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) {
+          const hit = /^add element inet nftsentry ban4 \{ (198\.19\.\d+\.\d+) /.exec(l);
+          if (hit && !seen.has(hit[1]!)) seen.set(hit[1]!, now);
+        }
+      });
+      void m.then(() => {
+        if (!stopping) startMonitor();
+      });
+    };
+    startMonitor();
+    await sleep(MONITOR_LISTENS_MS);
+    const started = performance.now();
+    const daemon = ns.spawn(NODE_BIN, ['src/cli/main.ts', '-c', cfg, 'run'], {
+      cwd: tree,
+      env: {
+        NFTSENTRY_FORBID_HOST_NETNS: '1',
+        NFTSENTRY_HOST_NETNS_INODE: String(statSync('/proc/self/ns/net').ino),
+        NFTSENTRY_LOG_LEVEL: process.env.BENCH_LOG ?? 'warn',
+      },
+      buffer: false,
+      stdout: 'ignore',
+      stderr: 'inherit',
+    });
+    const deadline = performance.now() + 30_000;
+    while ((await get(`${dir}/api.sock`, '/readyz')) !== 200) {
+      if (performance.now() > deadline) throw new Error('the daemon was not ready within 30 s');
+      await sleep(5);
+    }
+    const readyMs = performance.now() - started;
+    while (performance.now() - monitorSince < MONITOR_LISTENS_MS) await sleep(5);
+    const sock = connect(`${dir}/eve.sock`);
+    await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+    const phase = async (p: number): Promise<number[]> => {
+      const ips = Array.from({ length: ALERTS }, (_, i) => address(n, p, i));
+      const wrote = await writeAlerts(sock, ips);
+      const until = performance.now() + 10_000;
+      while (ips.some((ip) => !seen.has(ip)) && performance.now() < until) await sleep(20);
+      const lost = ips.filter((ip) => !seen.has(ip)).length;
+      if (lost > 0) process.stderr.write(`start ${n} phase ${p}: ${lost} alerts not seen in the kernel\n`);
+      const lat = ips.filter((ip) => seen.has(ip)).map((ip) => seen.get(ip)! - wrote.get(ip)!);
+      if (process.env.BENCH_SERIES) console.log(lat.map((x) => x.toFixed(1)).join(' '));
+      return lat;
+    };
+    const first = await phase(0);
+    await sleep(1000);
+    const steady = await phase(1);
+    sock.destroy();
+    daemon.kill('SIGTERM');
+    await daemon;
+    stopping = true;
+    const last = monitor as ReturnType<typeof ns.spawn> | null;
+    last?.kill('SIGTERM');
+    await last;
+    return { first, steady, readyMs };
+  } finally {
+    await ns.delete();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const byTree = new Map(TREES.map((t) => [t, { first: [] as number[], steady: [] as number[], p99: [] as string[] }]));
+for (let n = 0; n < STARTS; n++) {
+  for (const tree of TREES) {
+    const r = await oneStart(n * TREES.length + TREES.indexOf(tree), tree);
+    const acc = byTree.get(tree)!;
+    acc.first.push(...r.first);
+    acc.steady.push(...r.steady);
+    acc.p99.push(`${pct(r.first, 99).toFixed(1)}/${pct(r.steady, 99).toFixed(1)}`);
+    console.log(`start ${n + 1} (${tree}): ready after ${r.readyMs.toFixed(0)} ms`);
+    console.log(`  first ${ALERTS}:  ${fmt(r.first)}`);
+    console.log(`  steady ${ALERTS}: ${fmt(r.steady)}`);
+  }
+}
+for (const [tree, acc] of byTree) {
+  console.log(`\n${tree}: ${STARTS} starts, alert write -> nft monitor, ${values.rate} alerts/s:`);
+  console.log(`  first ${ALERTS} after ready: ${fmt(acc.first)}`);
+  console.log(`  steady state:          ${fmt(acc.steady)}`);
+  console.log(`  p99 per start, first/steady: ${acc.p99.join('  ')}`);
+}
