@@ -11,13 +11,17 @@
  * commit with node_modules linked in) the starts alternate between the trees, so that the
  * machine's load drifts alike for each, and each tree gets its own summary.
  *
- *   node_modules/.bin/node bench/first-alerts.ts [--starts=6] [--alerts=500] [--rate=1000] [--trees=.]
+ * With `--source=file` the alerts are appended to an eve.json the daemon follows (a `file`
+ * source, created empty before the start) instead of written to the socket.
+ *
+ *   node_modules/.bin/node bench/first-alerts.ts [--starts=6] [--alerts=500] [--rate=1000]
+ *     [--source=socket|file] [--trees=.]
  *
  * Namespaces are `nfs-<pid>-...` (or NFTSENTRY_NETNS_PREFIX); nft never runs in the host's.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,12 +39,14 @@ const { values } = parseArgs({
     alerts: { type: 'string', default: '500' },
     rate: { type: 'string', default: '1000' },
     trees: { type: 'string', default: '.' },
+    source: { type: 'string', default: 'socket' },
   },
 });
 const STARTS = Number(values.starts);
 const ALERTS = Number(values.alerts);
 const GAP_MS = 1000 / Number(values.rate);
 const TREES = values.trees.split(',');
+const SOURCE = values.source === 'file' ? 'file' : 'socket';
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -63,22 +69,28 @@ function get(socketPath: string, path: string): Promise<number> {
   });
 }
 
-/** Addresses that are never this machine's: 198.19.0.0/16, a different /24 per phase. */
-const address = (start: number, phase: number, i: number) => `198.19.${(start * 2 + phase) % 250}.${i % 250}`;
+/** Addresses that are never this machine's, each used once per run: 198.19.0.0/16. */
+const address = (start: number, phase: number, i: number) => {
+  const k = ((start * 2 + phase) * ALERTS + i) % 65_536;
+  return `198.19.${k >> 8}.${k & 255}`;
+};
 
-/** Writes `ips`' alerts at one per GAP_MS; returns each write's time, by address. */
-async function writeAlerts(sock: Socket, ips: string[]): Promise<Map<string, number>> {
+/**
+ * Writes `ips`' alerts at one per GAP_MS on average; returns each write's time, by address. It
+ * never spins: between writes the event loop runs, so that the monitor's lines are timed as they
+ * come (a timer wakes about every millisecond and writes whatever is due by then).
+ */
+async function writeAlerts(sink: (line: string) => void, ips: string[]): Promise<Map<string, number>> {
   const wrote = new Map<string, number>();
   const t0 = performance.now();
-  for (let i = 0; i < ips.length; i++) {
-    const due = t0 + i * GAP_MS;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait - 0.5);
-    while (performance.now() < due) {
-      /* the last fraction of a millisecond */
+  let i = 0;
+  while (i < ips.length) {
+    while (i < ips.length && t0 + i * GAP_MS <= performance.now()) {
+      wrote.set(ips[i]!, performance.now());
+      sink(`${etScanLine(ips[i]!)}\n`);
+      i++;
     }
-    wrote.set(ips[i]!, performance.now());
-    sock.write(`${etScanLine(ips[i]!)}\n`);
+    await sleep(Math.max(0, t0 + i * GAP_MS - performance.now()));
   }
   return wrote;
 }
@@ -92,7 +104,11 @@ async function oneStart(n: number, tree: string): Promise<{ first: number[]; ste
       cfg,
       `store: { path: ${dir}/state.db }
 api: { socket: { path: ${dir}/api.sock }, token_file: ${dir}/api.token }
-sources: { inputs: [ { type: unix_stream, name: suricata, path: ${dir}/eve.sock } ] }
+sources: { inputs: [ ${
+        SOURCE === 'file'
+          ? `{ type: file, name: eve, path: ${dir}/eve.json }`
+          : `{ type: unix_stream, name: suricata, path: ${dir}/eve.sock }`
+      } ] }
 `,
     );
     const seen = new Map<string, number>();
@@ -122,6 +138,7 @@ sources: { inputs: [ { type: unix_stream, name: suricata, path: ${dir}/eve.sock 
     };
     startMonitor();
     await sleep(MONITOR_LISTENS_MS);
+    if (SOURCE === 'file') writeFileSync(`${dir}/eve.json`, '');
     const started = performance.now();
     const daemon = ns.spawn(NODE_BIN, ['src/cli/main.ts', '-c', cfg, 'run'], {
       cwd: tree,
@@ -141,11 +158,22 @@ sources: { inputs: [ { type: unix_stream, name: suricata, path: ${dir}/eve.sock 
     }
     const readyMs = performance.now() - started;
     while (performance.now() - monitorSince < MONITOR_LISTENS_MS) await sleep(5);
-    const sock = connect(`${dir}/eve.sock`);
-    await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+    let sink: (line: string) => void;
+    let closeSink: () => void;
+    if (SOURCE === 'file') {
+      // One write(2) per line to eve.json, as Suricata's line-buffered file output does.
+      const fd = openSync(`${dir}/eve.json`, 'a');
+      sink = (line) => writeSync(fd, line);
+      closeSink = () => closeSync(fd);
+    } else {
+      const sock = connect(`${dir}/eve.sock`);
+      await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+      sink = (line) => sock.write(line);
+      closeSink = () => sock.destroy();
+    }
     const phase = async (p: number): Promise<number[]> => {
       const ips = Array.from({ length: ALERTS }, (_, i) => address(n, p, i));
-      const wrote = await writeAlerts(sock, ips);
+      const wrote = await writeAlerts(sink, ips);
       const until = performance.now() + 10_000;
       while (ips.some((ip) => !seen.has(ip)) && performance.now() < until) await sleep(20);
       const lost = ips.filter((ip) => !seen.has(ip)).length;
@@ -157,7 +185,7 @@ sources: { inputs: [ { type: unix_stream, name: suricata, path: ${dir}/eve.sock 
     const first = await phase(0);
     await sleep(1000);
     const steady = await phase(1);
-    sock.destroy();
+    closeSink();
     daemon.kill('SIGTERM');
     await daemon;
     stopping = true;
@@ -185,7 +213,7 @@ for (let n = 0; n < STARTS; n++) {
   }
 }
 for (const [tree, acc] of byTree) {
-  console.log(`\n${tree}: ${STARTS} starts, alert write -> nft monitor, ${values.rate} alerts/s:`);
+  console.log(`\n${tree}: ${STARTS} starts, alert write (${SOURCE}) -> nft monitor, ${values.rate} alerts/s:`);
   console.log(`  first ${ALERTS} after ready: ${fmt(acc.first)}`);
   console.log(`  steady state:          ${fmt(acc.steady)}`);
   console.log(`  p99 per start, first/steady: ${acc.p99.join('  ')}`);

@@ -78,6 +78,8 @@ class FileFollower {
   private wake: (() => void) | null = null;
   /** An event arrived since the last read started. */
   private dirty = false;
+  /** A name may have moved (a directory event, the poll): the next read checks for rotation. */
+  private namesChanged = true;
   private readonly wakeups: FileWakeups;
   private loop: Promise<void> = Promise.resolve();
   readonly stop = { stopped: false };
@@ -85,8 +87,9 @@ class FileFollower {
   constructor(config: FileSourceConfig, deps: FileFollowDeps) {
     this.config = config;
     this.deps = deps;
-    this.wakeups = new FileWakeups(config.path, deps.watch ?? nodeWatch, deps.log, () => {
+    this.wakeups = new FileWakeups(config.path, deps.watch ?? nodeWatch, deps.log, (names) => {
       this.dirty = true;
+      if (names) this.namesChanged = true;
       this.wake?.();
     });
   }
@@ -140,12 +143,15 @@ class FileFollower {
     this.loop = (async () => {
       while (!this.stop.stopped) {
         this.dirty = false;
+        const full = this.namesChanged || !this.wakeups.watching;
+        this.namesChanged = false;
         try {
-          await this.tick();
+          await this.tick(full);
         } catch (err) {
           this.deps.intake.ioError(err, 'follow');
         }
-        if (!this.dirty) await this.sleep(this.waitMs());
+        // The poll (a wait that ended without an event) checks everything.
+        if (!this.dirty && (await this.sleep(this.waitMs()))) this.namesChanged = true;
       }
     })();
   }
@@ -165,7 +171,12 @@ class FileFollower {
     this.updateConnected();
   }
 
-  private async tick(): Promise<void> {
+  /**
+   * Reads what is new. `full`: also checks the path for rotation (after a directory event, at the
+   * poll, without inotify); an append event only reads, and checks for truncation when nothing
+   * was there to read.
+   */
+  private async tick(full: boolean): Promise<void> {
     const { deps, config, stop, buf } = this;
     for (const d of [...this.draining]) {
       await d.reader.readToEnd(buf, stop);
@@ -184,11 +195,15 @@ class FileFollower {
       this.updateConnected();
     }
     const cur = this.cur;
-    await cur.readToEnd(buf, stop);
-    if ((await cur.size()) < cur.pos) {
+    const got = await cur.readToEnd(buf, stop);
+    if (got === 0 && (await cur.size()) < cur.pos) {
       deps.log.info({ path: config.path, at: cur.pos }, 'file truncated (copytruncate); reading from the start');
       cur.restartAtZero();
       await cur.readToEnd(buf, stop);
+    }
+    if (!full && got > 0) {
+      this.saveBookmark(false);
+      return;
     }
     const now = await identityOf(config.path);
     if (now && (now.dev !== cur.dev || now.ino !== cur.ino) && !stop.stopped) {
@@ -248,14 +263,14 @@ class FileFollower {
     this.deps.intake.stats.connected = this.cur ? 1 : 0;
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Resolves true when the time ran out, false when an event (or the stop) woke it. */
+  private sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
+      const t = setTimeout(() => resolve(true), ms);
+      this.wake = () => {
         clearTimeout(t);
-        resolve();
-      }
-      this.wake = done;
+        resolve(false);
+      };
     });
   }
 }

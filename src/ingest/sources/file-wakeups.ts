@@ -44,7 +44,7 @@ export class FileWakeups {
   private readonly base: string;
   private readonly factory: WatchFactory;
   private readonly log: Logger;
-  private readonly wake: () => void;
+  private readonly wake: (names: boolean) => void;
   private dirWatch: Watcher | null = null;
   /** One watch per open file, keyed by the follower's reader object. */
   private readonly files = new Map<object, Watcher>();
@@ -52,7 +52,8 @@ export class FileWakeups {
   private failing = false;
   private closed = false;
 
-  constructor(path: string, factory: WatchFactory, log: Logger, wake: () => void) {
+  /** `wake(names)`: names is true when a name may have moved (rotation), false for data (append, truncation). */
+  constructor(path: string, factory: WatchFactory, log: Logger, wake: (names: boolean) => void) {
     this.dir = dirname(path);
     this.base = basename(path);
     this.factory = factory;
@@ -71,7 +72,7 @@ export class FileWakeups {
     this.dirWatch = this.start(this.dir, (event, name) => {
       if (name !== null && name !== this.base) return;
       if (event === 'change' && this.current && this.files.has(this.current)) return;
-      this.wake();
+      this.wake(event === 'rename');
     });
   }
 
@@ -82,7 +83,7 @@ export class FileWakeups {
   opened(reader: object, path: string, current: boolean): void {
     if (current) this.current = reader;
     if (this.closed || this.files.has(reader)) return;
-    const w = this.start(path, () => this.wake(), reader);
+    const w = this.start(path, (event) => this.wake(event === 'rename'), reader);
     if (w) this.files.set(reader, w);
   }
 
