@@ -168,13 +168,12 @@ export class WarmUp {
     return null;
   }
 
-  get warm(): boolean {
-    return this.state === 'warm';
-  }
-
-  /** Runs the warm-up once; `stopping` ends it early (a stop during the start). */
+  /**
+   * Runs the warm-up once; `stopping` ends it early (a stop during the start): after it, no nft
+   * process is started and no transaction is sent.
+   */
   async run(config: Readonly<Config>, allow: readonly IpPrefix[], stopping: () => boolean): Promise<void> {
-    if (this.state !== 'cold') return;
+    if (this.state !== 'cold' || stopping()) return;
     this.state = 'warming';
     const { log, lanes } = this.parts;
     const started = performance.now();
@@ -250,6 +249,7 @@ export class WarmUp {
         }
         await path.flushed();
       }
+      if (stopping()) return;
       // The operator lane: a ban and an unban, rehearsed.
       const [a] = this.addresses(1);
       await this.parts.lanes.operator.transport.rehearse({

@@ -114,6 +114,15 @@ describe('warm-up', () => {
     expect(rows(d.store.path)).toBe(1);
   });
 
+  it('asked to stop before it starts, sends nothing', async () => {
+    const nft = new FakeNft();
+    const d = make(nft);
+    await d.start();
+    const before = nft.transactions.length;
+    await d.warmUp.run(d.config, d.allowlist.effective(), () => true);
+    expect(nft.transactions.length).toBe(before);
+  });
+
   it('in dry-run mode touches no nft at all', async () => {
     const nft = new FakeNft();
     const d = make(nft, ', dry_run: true');
