@@ -12,10 +12,11 @@
  * machine's load drifts alike for each, and each tree gets its own summary.
  *
  * With `--source=file` the alerts are appended to an eve.json the daemon follows (a `file`
- * source, created empty before the start) instead of written to the socket.
+ * source, created empty before the start) instead of written to the socket; `--source=socket,file`
+ * alternates the two (each tree x source is one run per round).
  *
  *   node_modules/.bin/node bench/first-alerts.ts [--starts=6] [--alerts=500] [--rate=1000]
- *     [--source=socket|file] [--trees=.]
+ *     [--source=socket|file|socket,file] [--trees=.]
  *
  * Namespaces are `nfs-<pid>-...` (or NFTSENTRY_NETNS_PREFIX); nft never runs in the host's.
  */
@@ -46,7 +47,8 @@ const STARTS = Number(values.starts);
 const ALERTS = Number(values.alerts);
 const GAP_MS = 1000 / Number(values.rate);
 const TREES = values.trees.split(',');
-const SOURCE = values.source === 'file' ? 'file' : 'socket';
+type Source = 'socket' | 'file';
+const SOURCES: Source[] = values.source.split(',').map((x) => (x === 'file' ? 'file' : 'socket'));
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -95,7 +97,11 @@ async function writeAlerts(sink: (line: string) => void, ips: string[]): Promise
   return wrote;
 }
 
-async function oneStart(n: number, tree: string): Promise<{ first: number[]; steady: number[]; readyMs: number }> {
+async function oneStart(
+  n: number,
+  tree: string,
+  SOURCE: Source,
+): Promise<{ first: number[]; steady: number[]; readyMs: number }> {
   const ns = await Netns.create('firstalerts');
   const dir = mkdtempSync(join(tmpdir(), 'nftsentry-first-'));
   try {
@@ -199,28 +205,29 @@ sources: { inputs: [ ${
   }
 }
 
-const byTree = new Map(
-  TREES.map((t) => [
-    t,
+const runs = TREES.flatMap((tree) => SOURCES.map((source) => ({ tree, source, key: `${tree} (${source})` })));
+const byRun = new Map(
+  runs.map((r) => [
+    r.key,
     { first: [] as number[], steady: [] as number[], p99: [] as string[], p99s: [[], []] as number[][] },
   ]),
 );
 for (let n = 0; n < STARTS; n++) {
-  for (const tree of TREES) {
-    const r = await oneStart(n * TREES.length + TREES.indexOf(tree), tree);
-    const acc = byTree.get(tree)!;
+  for (const [i, run] of runs.entries()) {
+    const r = await oneStart(n * runs.length + i, run.tree, run.source);
+    const acc = byRun.get(run.key)!;
     acc.first.push(...r.first);
     acc.steady.push(...r.steady);
     acc.p99.push(`${pct(r.first, 99).toFixed(1)}/${pct(r.steady, 99).toFixed(1)}`);
     acc.p99s[0]!.push(pct(r.first, 99));
     acc.p99s[1]!.push(pct(r.steady, 99));
-    console.log(`start ${n + 1} (${tree}): ready after ${r.readyMs.toFixed(0)} ms`);
+    console.log(`start ${n + 1} ${run.key}: ready after ${r.readyMs.toFixed(0)} ms`);
     console.log(`  first ${ALERTS}:  ${fmt(r.first)}`);
     console.log(`  steady ${ALERTS}: ${fmt(r.steady)}`);
   }
 }
-for (const [tree, acc] of byTree) {
-  console.log(`\n${tree}: ${STARTS} starts, alert write (${SOURCE}) -> nft monitor, ${values.rate} alerts/s:`);
+for (const [key, acc] of byRun) {
+  console.log(`\n${key}: ${STARTS} starts, alert write -> nft monitor, ${values.rate} alerts/s:`);
   console.log(`  first ${ALERTS} after ready: ${fmt(acc.first)}`);
   console.log(`  steady state:          ${fmt(acc.steady)}`);
   console.log(`  p99 per start, first/steady: ${acc.p99.join('  ')}`);
