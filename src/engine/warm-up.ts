@@ -3,7 +3,8 @@
  * is taken from the queue, the daemon pays what the first alerts would otherwise pay, so that
  * they are handled as fast as the rest. `/readyz` answers 503 with the reason until it is done.
  *
- * - The `nft -i` co-processes start, each with the probe (add + delete of 0.0.0.0 and ::).
+ * - The `nft -i` co-processes start, each with the probe (add + delete of 0.0.0.0 and ::): at the
+ *   daemon's start already (`coprocesses`), so that every user of `Daemon.start` has them.
  * - JIT: synthetic ET SCAN lines (and non-alert lines) go through the same code as real ones,
  *   on scratch objects: a LineIntake and its splitter and parser, an AlertQueue, a Decider, an
  *   Enforcer, a BanLedger over a `:memory:` store and a BanFlusher. First many of them with lanes
@@ -155,6 +156,7 @@ export class WarmUp {
   private readonly parts: WarmUpParts;
   private state: 'cold' | 'warming' | 'warm' = 'cold';
   private next = 0;
+  private started: Promise<boolean> | null = null;
 
   constructor(parts: WarmUpParts) {
     this.parts = parts;
@@ -169,22 +171,32 @@ export class WarmUp {
   }
 
   /**
+   * Starts every lane's co-process (once), with the probe as its first transaction: true when
+   * they run. Not fatal when it fails: the first batch starts the co-process again, and reports a
+   * failure then.
+   */
+  coprocesses(): Promise<boolean> {
+    const { lanes, log } = this.parts;
+    const all = [lanes.alerts, ...(lanes.overlap ? [lanes.overlap] : []), lanes.operator];
+    this.started ??= Promise.all(all.map((l) => l.transport.warm({ remove: PROBE })))
+      .then(() => true)
+      .catch((err: Error) => {
+        log.warn({ err: err.message }, 'nft -i co-process did not start');
+        return false;
+      });
+    return this.started;
+  }
+
+  /**
    * Runs the warm-up once; `stopping` ends it early (a stop during the start): after it, no nft
    * process is started and no transaction is sent.
    */
   async run(config: Readonly<Config>, allow: readonly IpPrefix[], stopping: () => boolean): Promise<void> {
     if (this.state !== 'cold' || stopping()) return;
     this.state = 'warming';
-    const { log, lanes } = this.parts;
+    const { log } = this.parts;
     const started = performance.now();
-    const all = [lanes.alerts, ...(lanes.overlap ? [lanes.overlap] : []), lanes.operator];
-    // Not fatal when it fails: the first batch starts the co-process again, and reports a failure then.
-    const coprocesses = await Promise.all(all.map((l) => l.transport.warm({ remove: PROBE })))
-      .then(() => true)
-      .catch((err: Error) => {
-        log.warn({ err: err.message }, 'nft -i co-process did not start');
-        return false;
-      });
+    const coprocesses = await this.coprocesses();
     try {
       if (!stopping()) await this.jit(config, allow);
       if (!stopping() && coprocesses && !this.parts.dryRun) await this.paced(config, allow, stopping);
