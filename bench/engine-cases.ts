@@ -127,6 +127,8 @@ async function latency(coprocess: boolean, pipeline = 2): Promise<void> {
   const ingest = await startSources(sources, queue, { log, db: engine.db });
   await engine.start();
   await engine.sync.reconciled;
+  // As `nftsentry run` does before it takes the first alert.
+  await engine.warmUp.run(cfg, engine.allowlist.effective(), () => false);
   const consumer = (async () => {
     for await (const batch of queue) engine.enforcer.handleAlerts(batch);
   })();

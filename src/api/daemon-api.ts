@@ -63,7 +63,7 @@ export function daemonTelemetry(daemon: DaemonView, deps: DaemonApiDeps, applyDu
     dropCounters: daemon.dryRun ? undefined : () => daemon.dropCounters(),
     ruleset: () => rulesetState(daemon),
     store: () => daemon.storeHealth(),
-    ready: () => daemon.dryRun || daemon.rulesetAppliedMs() !== null,
+    notReady: () => daemon.notReady(),
   };
 }
 
@@ -91,7 +91,7 @@ export async function startDaemonApi(
         nftApply: sampler.histogram.snapshot(),
         ruleset: rulesetState(daemon),
         store: daemon.storeHealth(),
-        ready: daemon.dryRun || daemon.rulesetAppliedMs() !== null,
+        notReady: daemon.notReady(),
       });
       handle = await startApiThread({
         daemon,

@@ -35,4 +35,6 @@ export interface DaemonView {
   rulesetAppliedMs(): number | null;
   /** Whether the store takes the writes, how many rows wait, its errors by code. */
   storeHealth(): StoreHealth;
+  /** Why alerts are not handled at full speed yet (ruleset, warm-up): /readyz; null: ready. */
+  notReady(): string | null;
 }

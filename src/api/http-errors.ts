@@ -111,8 +111,9 @@ export function mapError(err: unknown): MappedError {
     if (f) ({ code, message } = f);
   }
   const status = HTTP_STATUS[code] ?? 500;
-  const internal = status >= 500;
-  if (internal && code !== ApiOnlyCodes.NOT_READY) {
+  // Not ready (503) is a state the daemon reports, not a failure to log.
+  const internal = status >= 500 && code !== ApiOnlyCodes.NOT_READY;
+  if (internal) {
     message = code === ErrorCodes.INTERNAL ? 'internal error' : `the operation failed (${code})`;
     details = undefined;
   }

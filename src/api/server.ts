@@ -28,6 +28,8 @@ export interface ApiHandle {
   app?: FastifyInstance;
   /** `http://127.0.0.1:8765` or `unix:/run/nftsentry/api.sock`. */
   address: string;
+  /** Sends the telemetry to the API worker now, not at its next push (readiness changed). */
+  refresh?(): void;
   close(): Promise<void>;
 }
 

@@ -40,6 +40,6 @@ export interface ApiTelemetry {
   ruleset?(): RulesetState;
   /** The store: degraded or not, rows waiting, errors by code. */
   store?(): StoreHealth;
-  /** Readiness beyond "the API answers": ruleset applied, store open. Default: ready. */
-  ready?(): boolean | Promise<boolean>;
+  /** Why the daemon is not ready yet (ruleset not applied, warm-up under way); null: ready. Default: ready. */
+  notReady?(): string | null | Promise<string | null>;
 }

@@ -127,7 +127,9 @@ export const CONFIG_DOCS: Record<string, KeyDoc> = {
   'sources.inputs[].start': {
     text: 'Without a bookmark: read from the end (only new lines) or the beginning. With one, reading resumes there.',
   },
-  'sources.inputs[].poll_ms': { text: 'How often the file is checked for new lines, rotation and truncation.' },
+  'sources.inputs[].poll_ms': {
+    text: 'The safety-net poll of a file source: inotify wakes it on each append, rotation or truncation; the poll catches what inotify cannot tell, and is the only wakeup where fs.watch fails.',
+  },
   'sources.inputs[].rotate_grace_ms': {
     text: 'After a rename rotation, how long the old file is still read (the IDS writes on until it reopens).',
   },

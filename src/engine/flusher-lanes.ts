@@ -23,3 +23,15 @@ export function buildLanes(config: Readonly<Config>, nft: Nft, log: Logger): Flu
     operator: new NftLane('operator', transport()),
   };
 }
+
+/** The flusher's batching settings from the config (the daemon adds its callbacks). */
+export function flusherSettings(config: Readonly<Config>) {
+  const e = config.engine;
+  return {
+    flushIntervalMs: e.flush_interval_ms,
+    maxBatch: e.max_batch,
+    smallBatch: e.coprocess_max_elements,
+    burstBatch: e.burst_batch,
+    burstWaitMs: e.burst_wait_ms,
+  };
+}

@@ -26,6 +26,11 @@ export interface LaneTransport {
   send(batch: ElementBatch): Promise<void>;
   /** Starts what the first batch would otherwise start (the co-process), with `probe` as its first transaction. */
   warm(probe: ElementBatch): Promise<void>;
+  /**
+   * The batch followed by the removal of every element it names, as one transaction: nft parses
+   * and the kernel commits what a real batch would, and the sets end as they were (the warm-up).
+   */
+  rehearse(batch: ElementBatch): Promise<void>;
   /** True while the co-process runs (always true without one). */
   readonly running: boolean;
   close(): void;
@@ -52,6 +57,8 @@ export class DryRunTransport implements LaneTransport {
   }
 
   async warm(): Promise<void> {}
+
+  async rehearse(): Promise<void> {}
 
   close(): void {}
 }
@@ -108,6 +115,14 @@ export class NftTransport implements LaneTransport {
 
   async warm(probe: ElementBatch): Promise<void> {
     await this.session?.run(elementStatements(probe));
+  }
+
+  async rehearse(batch: ElementBatch): Promise<void> {
+    const all = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])];
+    if (all.length === 0) return;
+    const statements = [...elementStatements(batch), ...elementStatements({ remove: all })];
+    if (this.session && all.length <= this.sessionMax) await this.session.run(statements);
+    else await this.nft.runScript(`${statements.join('\n')}\n`);
   }
 
   close(): void {

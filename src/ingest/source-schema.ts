@@ -70,7 +70,8 @@ export const fileSourceSchema = z.strictObject({
   path: absolutePath,
   /** Without a bookmark: read from the end (only new lines) or from the beginning. */
   start: z.enum(['end', 'beginning']).default('end'),
-  poll_ms: z.number().int().min(10).max(60_000).default(250),
+  /** The safety-net poll (ms): inotify wakes the source; where fs.watch fails this is the only wakeup. */
+  poll_ms: z.number().int().min(10).max(60_000).default(1000),
   /** After a rename rotation, how long the old file is still read (the IDS writes on until it reopens). */
   rotate_grace_ms: z.number().int().min(0).max(600_000).default(10_000),
   bookmark_interval_ms: z.number().int().min(100).max(600_000).default(1000),

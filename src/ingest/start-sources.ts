@@ -21,6 +21,7 @@ import { sourceName, type SourceConfig, type SourcesConfig } from './source-sche
 import { LineIntake } from './line-intake.ts';
 import type { SourceStatsSnapshot } from './source-stats.ts';
 import { startFileFollow } from './sources/file-follow.ts';
+import type { WatchFactory } from './sources/file-wakeups.ts';
 import type { SourceHandle } from './sources/source-handle.ts';
 import { startStdin } from './sources/stdin.ts';
 import { startUnixDgram } from './sources/unix-dgram.ts';
@@ -35,6 +36,8 @@ export interface IngestDeps {
   clock?: Clock;
   /** Input of `stdin` sources (process.stdin by default; tests and `replay` pass their own). */
   stdin?: Readable;
+  /** How file sources watch their files (default `fs.watch`; tests pass one that fails). */
+  watch?: WatchFactory;
 }
 
 export interface IngestHandle {
@@ -64,6 +67,7 @@ function startOne(
         bookmarks,
         clock: deps.clock ?? systemClock,
         log: deps.log.child({ source: intake.stats.name }),
+        ...(deps.watch ? { watch: deps.watch } : {}),
       });
     case 'stdin': {
       const h = startStdin(intake, deps.stdin);

@@ -1,14 +1,17 @@
 /**
  * Throwaway network namespaces for the lab and the tests: create, wire with veth pairs, run
  * commands inside, delete. Names carry the creating PID (`nfs-<pid>-<n>-<role>`) so that
- * namespaces left by a process that died can be told apart from live ones and swept.
+ * namespaces left by a process that died can be told apart from live ones and swept. The prefix
+ * is `NFTSENTRY_NETNS_PREFIX` when set (1-8 lower-case letters), so that runs sharing a machine
+ * each sweep only their own.
  *
  * nft itself is started only by nft/exec.ts.
  */
 import { execa, type ResultPromise, type Options } from 'execa';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 
-const PREFIX = 'nfs';
+const envPrefix = process.env.NFTSENTRY_NETNS_PREFIX ?? '';
+const PREFIX = /^[a-z]{1,8}$/.test(envPrefix) ? envPrefix : 'nfs';
 let counter = 0;
 /** Set by deleteAllNetns: no namespace may be created after cleanup began. */
 let closing = false;

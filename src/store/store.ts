@@ -161,6 +161,22 @@ export class Store {
     });
   }
 
+  /**
+   * Writes `rows` and rolls them back (the warm-up): the statements run and the pages they touch
+   * are read, and no row stays. Does nothing inside another transaction.
+   */
+  rehearse(rows: readonly BanWrite[]): void {
+    storeGuard('rehearse', () => {
+      if (this.db.isTransaction || rows.length === 0) return;
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        upsertRows(this.statements.upsert, this.statements.upsertMany, rows);
+      } finally {
+        this.db.exec('ROLLBACK');
+      }
+    });
+  }
+
   /** Records bans (new ones and refreshes) in one transaction, many rows per statement. */
   recordBans(rows: readonly BanWrite[]): void {
     this.write({ rows });

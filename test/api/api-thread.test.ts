@@ -63,7 +63,7 @@ beforeAll(async () => {
       nftApply: new Histogram().snapshot(),
       ruleset: { applied: true, appliedMs: 0 },
       store: { degraded: false, pendingRows: 0, errors: {}, lastError: null },
-      ready: true,
+      notReady: null,
     }),
   });
   token = readFileSync(join(dir, 'api.token'), 'utf8').trim();

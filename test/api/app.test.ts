@@ -483,13 +483,14 @@ describe('/metrics, /readyz and unknown routes', () => {
     expect((await get('/metrics', {})).body).toContain('nftsentry_store_degraded 0\n');
   });
 
-  it('/readyz is 503 E_NOT_READY while the daemon says so', async () => {
-    let ready = false;
-    make({}, { ready: () => ready });
+  it('/readyz is 503 E_NOT_READY with the reason while the daemon says so', async () => {
+    let why: string | null = 'warming up the alert path';
+    make({}, { notReady: () => why });
     const r = await get('/readyz', {});
     expect(r.statusCode).toBe(503);
     expect(r.json().error.code).toBe('E_NOT_READY');
-    ready = true;
+    expect(r.json().error.message).toBe('not ready: warming up the alert path');
+    why = null;
     expect((await get('/readyz', {})).statusCode).toBe(200);
   });
 

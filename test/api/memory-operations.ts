@@ -149,6 +149,7 @@ export function memoryDaemon(ops: MemoryOperations, overrides: Partial<DaemonVie
       return by;
     },
     rulesetAppliedMs: () => 0,
+    notReady: () => null,
     storeHealth: () => ({ degraded: false, pendingRows: 0, errors: {}, lastError: null }),
     ...overrides,
   };

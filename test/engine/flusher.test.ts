@@ -48,6 +48,7 @@ class Recorder {
       apply,
       send: async (b) => void (await apply(b)),
       warm: async () => undefined,
+      rehearse: async () => undefined,
       running: true,
       close: () => undefined,
     };

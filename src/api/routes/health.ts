@@ -1,6 +1,6 @@
 /**
  * Unauthenticated probes and metrics: /healthz (the process answers), /readyz (the daemon says it
- * is ready: ruleset applied, store open), /metrics (Prometheus text). They reveal counts, never
+ * is ready: ruleset applied, alert path warmed up; 503 with the reason before), /metrics (Prometheus text). They reveal counts, never
  * addresses.
  */
 import type { FastifyInstance } from 'fastify';
@@ -14,8 +14,8 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ApiContext): voi
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async () => {
-    const ready = ctx.telemetry.ready ? await ctx.telemetry.ready() : true;
-    if (!ready) throw new ApiError(ApiOnlyCodes.NOT_READY, 'not ready: the ruleset or the store is not up yet');
+    const why = ctx.telemetry.notReady ? await ctx.telemetry.notReady() : null;
+    if (why !== null) throw new ApiError(ApiOnlyCodes.NOT_READY, `not ready: ${why}`);
     return { status: 'ready' };
   });
 

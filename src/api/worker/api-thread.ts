@@ -135,15 +135,14 @@ export async function startApiThread(options: ApiThreadOptions): Promise<ApiThre
   };
   supervise(current);
 
-  const pusher = setInterval(
-    () => current.worker.postMessage({ type: 'snapshot', snapshot: options.snapshot() } satisfies ToWorker),
-    SNAPSHOT_INTERVAL_MS,
-  );
+  const push = () => current.worker.postMessage({ type: 'snapshot', snapshot: options.snapshot() } satisfies ToWorker);
+  const pusher = setInterval(push, SNAPSHOT_INTERVAL_MS);
   pusher.unref();
   log.info({ address: current.address, thread: 'worker' }, 'api: listening');
   return {
     address: current.address,
     currentWorker: () => current.worker,
+    refresh: push,
     async close() {
       if (closing) return;
       closing = true;

@@ -69,7 +69,7 @@ try {
     ...(counters ? { dropCounters: counters } : {}),
     ruleset: () => snapshot.ruleset,
     store: () => snapshot.store,
-    ready: () => snapshot.ready,
+    notReady: () => snapshot.notReady,
   };
   const clock = data.clockAnchorMs === null ? Date.now : anchoredClock(data.clockAnchorMs);
   const ops = new WorkerOperations(rpc, reader, clock);

@@ -29,7 +29,8 @@ export interface TelemetrySnapshot {
   nftApply: HistogramSnapshot;
   ruleset: RulesetState;
   store: StoreHealth;
-  ready: boolean;
+  /** Why the daemon is not ready yet; null: ready. */
+  notReady: string | null;
 }
 
 export const SNAPSHOT_INTERVAL_MS = 500;

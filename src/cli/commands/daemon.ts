@@ -14,24 +14,22 @@ import { BanOperations } from '../../engine/ban-operations.ts';
 import { BaseRuleset } from '../../engine/base-ruleset.ts';
 import { Decider } from '../../engine/decider.ts';
 import { Enforcer } from '../../engine/enforcer.ts';
-import { buildLanes } from '../../engine/flusher-lanes.ts';
-import { PROBE } from '../../engine/kernel-bans.ts';
+import { buildLanes, flusherSettings } from '../../engine/flusher-lanes.ts';
 import { KernelHealer } from '../../engine/kernel-healer.ts';
 import { KernelSync } from '../../engine/kernel-sync.ts';
 import { KernelWatch } from '../../engine/kernel-watch.ts';
 import { readOwnAddresses } from '../../engine/own-addresses.ts';
 import { StoreFollower } from '../../engine/store-follower.ts';
-import { STORE_RETRY_TICK_MS } from '../../engine/store-writer.ts';
-import type { StoreHealth } from '../../engine/store-writer.ts';
+import { STORE_RETRY_TICK_MS, type StoreHealth } from '../../engine/store-writer.ts';
 import { Timers } from '../../engine/timers.ts';
+import { WarmUp } from '../../engine/warm-up.ts';
 import { ErrorCodes, isNftsentryError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { InterfaceAddress } from '../../net/subnet.ts';
 import type { Nft } from '../../nft/nft.ts';
 import { NftGate } from '../../nft/nft-gate.ts';
 import { NftRunner } from '../../nft/runner.ts';
-import type { CounterValue } from '../../nft/state.ts';
-import { sharedCounterReader } from '../../nft/state.ts';
+import { type CounterValue, sharedCounterReader } from '../../nft/state.ts';
 import { openStore, type RecoveredStore } from '../../store/store-opener.ts';
 import type { Store } from '../../store/store.ts';
 import { VERSION } from '../../version.ts';
@@ -69,6 +67,8 @@ export class Daemon implements DaemonView {
   readonly watch: KernelWatch;
   readonly operations: BanOperations;
   readonly timers: Timers;
+  /** Run by `run` once the API is up and before the first alert is taken (engine/warm-up.ts). */
+  readonly warmUp: WarmUp;
   /** nft's named drop counters, one reader shared by status and metrics (nft/state.ts). */
   readonly dropCounters: () => Promise<readonly CounterValue[]>;
   readonly dryRun: boolean;
@@ -101,12 +101,9 @@ export class Daemon implements DaemonView {
     this.allowlist = new Allowlist(this.store, config.allowlist, clock());
     this.decider = new Decider(config, this.allowlist.effective(), this.ledger.state);
     this.ruleset = new BaseRuleset(this.nft, log, clock);
-    this.flusher = new BanFlusher(buildLanes(config, this.nft, log), new StoreFollower(this.ledger, log), log, {
-      flushIntervalMs: config.engine.flush_interval_ms,
-      maxBatch: config.engine.max_batch,
-      smallBatch: config.engine.coprocess_max_elements,
-      burstBatch: config.engine.burst_batch,
-      burstWaitMs: config.engine.burst_wait_ms,
+    const lanes = buildLanes(config, this.nft, log);
+    this.flusher = new BanFlusher(lanes, new StoreFollower(this.ledger, log), log, {
+      ...flusherSettings(config),
       onApplied: (ms) => {
         for (const l of this.applyListeners) l(ms);
       },
@@ -150,6 +147,7 @@ export class Daemon implements DaemonView {
       settings: () => ({ monitor: this.config.engine.kernel_monitor, fullCheckMs: this.config.engine.rules_check_ms }),
     });
     this.dropCounters = sharedCounterReader(this.nft);
+    this.warmUp = new WarmUp({ lanes, store: this.store, ledger: this.ledger, log, clock, dryRun: this.dryRun });
     this.operations = new BanOperations({
       ledger: this.ledger,
       decider: this.decider,
@@ -206,11 +204,7 @@ export class Daemon implements DaemonView {
     const { expired } = this.ledger.restore(this.clock());
     this.log.info({ active: this.ledger.activeCount, expiredDropped: expired }, 'bans loaded from the store');
     if (kernel && !this.halted) await this.sync.restore();
-    if (this.halted) return;
-    // Not fatal when it fails: the first batch starts the co-process again, and reports a failure then.
-    await this.flusher
-      .warm({ remove: PROBE })
-      .catch((err: Error) => this.log.warn({ err: err.message }, 'nft -i co-process did not start'));
+    if (!this.halted) await this.warmUp.coprocesses();
     if (this.halted) return;
     this.timers.start();
     if (!this.dryRun) this.watch.start();
@@ -273,6 +267,11 @@ export class Daemon implements DaemonView {
 
   rulesetAppliedMs(): number | null {
     return this.ruleset.appliedAtMs;
+  }
+
+  /** Why alerts are not handled at full speed yet (the ruleset, the warm-up); null: ready. */
+  notReady(): string | null {
+    return this.warmUp.notReady(this.dryRun || this.ruleset.appliedAtMs !== null);
   }
 
   storeHealth(): StoreHealth {

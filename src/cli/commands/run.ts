@@ -79,6 +79,9 @@ export const runCommand: Command = {
     try {
       await daemon.start();
       api = await startDaemonApi(config, daemon, apiDeps);
+      // /readyz answers 503 until this is done; alerts wait in the queue meanwhile.
+      await daemon.warmUp.run(config, daemon.allowlist.effective(), () => stopped);
+      api?.refresh?.();
     } catch (err) {
       // Do not stay alive on open sockets after a failed start.
       await ingest.stop().catch(() => undefined);

@@ -1,6 +1,9 @@
 /**
- * `file` source: follows an eve.json (or a Snort alert_json file) by polling.
+ * `file` source: follows an eve.json (or a Snort alert_json file), woken by inotify (`fs.watch` on
+ * the directory and the open files: file-wakeups.ts) and, as a safety net, every `poll_ms`.
  *
+ * - Wakeups are not debounced: an event starts a read at once. Events that arrive during a read
+ *   make one more read right after it, so a burst of appends costs a read per read, not per event.
  * - Start: resume from the bookmark (device, inode, offset) when the file is the same; if it was
  *   rotated while nftsentry was down, find the old file by its inode in the same directory and
  *   finish it first. Without a bookmark, start at the end (after the last newline) or at the
@@ -21,6 +24,7 @@ import type { SourceBookmarks } from '../bookmarks.ts';
 import type { FileSourceConfig } from '../source-schema.ts';
 import type { LineIntake } from '../line-intake.ts';
 import { FileReader, offsetAfterLastNewline } from './file-reader.ts';
+import { FileWakeups, nodeWatch, type WatchFactory } from './file-wakeups.ts';
 import type { SourceHandle } from './source-handle.ts';
 
 export interface FileFollowDeps {
@@ -28,6 +32,8 @@ export interface FileFollowDeps {
   bookmarks: SourceBookmarks | null;
   clock: Clock;
   log: Logger;
+  /** Default: `fs.watch`; tests pass one that fails. */
+  watch?: WatchFactory;
 }
 
 interface Identity {
@@ -58,6 +64,9 @@ async function findByIdentity(path: string, id: Identity): Promise<string | null
   return null;
 }
 
+/** The shortest pause between reads without an event (the config's smallest poll_ms). */
+const MIN_WAIT_MS = 10;
+
 class FileFollower {
   private readonly config: FileSourceConfig;
   private readonly deps: FileFollowDeps;
@@ -67,12 +76,22 @@ class FileFollower {
   private lastSavedKey = '';
   private lastSaveMs = 0;
   private wake: (() => void) | null = null;
+  /** An event arrived since the last read started. */
+  private dirty = false;
+  /** A name may have moved (a directory event, the poll): the next read checks for rotation. */
+  private namesChanged = true;
+  private readonly wakeups: FileWakeups;
   private loop: Promise<void> = Promise.resolve();
   readonly stop = { stopped: false };
 
   constructor(config: FileSourceConfig, deps: FileFollowDeps) {
     this.config = config;
     this.deps = deps;
+    this.wakeups = new FileWakeups(config.path, deps.watch ?? nodeWatch, deps.log, (names) => {
+      this.dirty = true;
+      if (names) this.namesChanged = true;
+      this.wake?.();
+    });
   }
 
   get name(): string {
@@ -86,6 +105,7 @@ class FileFollower {
       deps.log.info({ was: bm.path, now: config.path }, 'file source path changed; bookmark ignored');
       bm = null;
     }
+    this.wakeups.ensureDir();
     const now = await identityOf(config.path);
     if (!bm) {
       if (now)
@@ -105,6 +125,7 @@ class FileFollower {
         const offset = bm.offset;
         const old = await FileReader.open(rotated, deps.intake, (size) => Math.min(offset, size));
         this.draining.push({ reader: old, untilMs: deps.clock() + config.rotate_grace_ms });
+        this.wakeups.opened(old, rotated, false);
         deps.log.info({ rotated, offset }, 'file rotated while nftsentry was stopped; finishing the old file first');
       } else {
         deps.log.warn(
@@ -114,18 +135,23 @@ class FileFollower {
       }
       if (now) this.cur = await FileReader.open(config.path, deps.intake, () => 0);
     }
+    if (this.cur) this.wakeups.opened(this.cur, config.path, true);
     this.updateConnected();
   }
 
   run(): void {
     this.loop = (async () => {
       while (!this.stop.stopped) {
+        this.dirty = false;
+        const full = this.namesChanged || !this.wakeups.watching;
+        this.namesChanged = false;
         try {
-          await this.tick();
+          await this.tick(full);
         } catch (err) {
           this.deps.intake.ioError(err, 'follow');
         }
-        await this.sleep(this.config.poll_ms);
+        // The poll (a wait that ended without an event) checks everything.
+        if (!this.dirty && (await this.sleep(this.waitMs()))) this.namesChanged = true;
       }
     })();
   }
@@ -135,6 +161,7 @@ class FileFollower {
     this.deps.intake.abortWaits();
     this.wake?.();
     await this.loop;
+    this.wakeups.close();
     this.deps.intake.releaseHeld();
     this.saveBookmark(true);
     for (const d of this.draining) await d.reader.close();
@@ -144,35 +171,52 @@ class FileFollower {
     this.updateConnected();
   }
 
-  private async tick(): Promise<void> {
+  /**
+   * Reads what is new. `full`: also checks the path for rotation (after a directory event, at the
+   * poll, without inotify); an append event only reads, and checks for truncation when nothing
+   * was there to read.
+   */
+  private async tick(full: boolean): Promise<void> {
     const { deps, config, stop, buf } = this;
     for (const d of [...this.draining]) {
       await d.reader.readToEnd(buf, stop);
       if (deps.clock() >= d.untilMs && !stop.stopped) {
         d.reader.flushLastLine();
+        this.wakeups.closedReader(d.reader);
         await d.reader.close();
         this.draining = this.draining.filter((x) => x !== d);
       }
     }
+    this.wakeups.ensureDir();
     if (!this.cur) {
       if (!(await identityOf(config.path))) return;
       this.cur = await FileReader.open(config.path, deps.intake, () => 0);
+      this.wakeups.opened(this.cur, config.path, true);
       this.updateConnected();
     }
     const cur = this.cur;
-    await cur.readToEnd(buf, stop);
-    if ((await cur.size()) < cur.pos) {
+    const got = await cur.readToEnd(buf, stop);
+    if (got === 0 && (await cur.size()) < cur.pos) {
       deps.log.info({ path: config.path, at: cur.pos }, 'file truncated (copytruncate); reading from the start');
       cur.restartAtZero();
       await cur.readToEnd(buf, stop);
+    }
+    if (!full && got > 0) {
+      this.saveBookmark(false);
+      return;
     }
     const now = await identityOf(config.path);
     if (now && (now.dev !== cur.dev || now.ino !== cur.ino) && !stop.stopped) {
       await cur.readToEnd(buf, stop);
       deps.log.info({ path: config.path }, 'file rotated; following the new file');
       this.draining.push({ reader: cur, untilMs: deps.clock() + config.rotate_grace_ms });
+      this.wakeups.retired(cur);
       this.cur = await FileReader.open(config.path, deps.intake, () => 0);
+      this.wakeups.opened(this.cur, config.path, true);
       await this.cur.readToEnd(buf, stop);
+    } else if (now) {
+      // The path names the current file: watch it if an earlier watch failed.
+      this.wakeups.opened(cur, config.path, true);
     }
     this.saveBookmark(false);
   }
@@ -195,22 +239,38 @@ class FileFollower {
       this.lastSavedKey = key;
       this.lastSaveMs = nowMs;
     } catch (err) {
+      // Tried again after bookmark_interval_ms, not at every wakeup.
+      this.lastSaveMs = nowMs;
       this.deps.intake.ioError(err, 'bookmark');
     }
+  }
+
+  /**
+   * Until the next read without an event: `poll_ms`, or sooner when a rotated file's grace ends or
+   * a moved bookmark is due.
+   */
+  private waitMs(): number {
+    const nowMs = this.deps.clock();
+    let until = nowMs + this.config.poll_ms;
+    for (const d of this.draining) until = Math.min(until, d.untilMs);
+    const cur = this.cur;
+    if (cur && this.deps.bookmarks && `${cur.dev}:${cur.ino}:${cur.committed}` !== this.lastSavedKey)
+      until = Math.min(until, this.lastSaveMs + this.config.bookmark_interval_ms);
+    return Math.max(MIN_WAIT_MS, until - nowMs);
   }
 
   private updateConnected(): void {
     this.deps.intake.stats.connected = this.cur ? 1 : 0;
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Resolves true when the time ran out, false when an event (or the stop) woke it. */
+  private sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
+      const t = setTimeout(() => resolve(true), ms);
+      this.wake = () => {
         clearTimeout(t);
-        resolve();
-      }
-      this.wake = done;
+        resolve(false);
+      };
     });
   }
 }

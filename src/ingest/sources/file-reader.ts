@@ -53,7 +53,10 @@ export class FileReader {
     return Number((await this.fh.stat({ bigint: true })).size);
   }
 
-  /** Reads until end of file, or until `stop.stopped`; returns the bytes read. */
+  /**
+   * Reads until end of file, or until `stop.stopped`; returns the bytes read. A short read is the
+   * end: what is appended after it comes with its own wakeup (file-wakeups.ts) or the poll.
+   */
   async readToEnd(buf: Buffer, stop: { stopped: boolean }): Promise<number> {
     let total = 0;
     while (!stop.stopped) {
@@ -66,6 +69,7 @@ export class FileReader {
       this.intake.push(this.splitter, buf.subarray(0, bytesRead));
       this.pos += bytesRead;
       total += bytesRead;
+      if (bytesRead < buf.length) break;
     }
     return total;
   }
