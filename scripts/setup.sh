@@ -17,6 +17,10 @@ command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 dpkg -s faketime >/dev/null 2>&1 || pkgs+=(faketime)
 # Tests and bench/meters.ts only: tcpreplay sends the spoofed-source floods (src/lab/flood.ts).
 dpkg -s tcpreplay >/dev/null 2>&1 || pkgs+=(tcpreplay)
+# Tests only: systemd-analyze verify/security check deploy/nftsentry.service (no running systemd needed).
+command -v systemd-analyze >/dev/null 2>&1 || pkgs+=(systemd)
+# Tests only: tcpdump captures the TTL rewrite in the gateway namespace (test/e2e/ttl-normalize.test.ts).
+command -v tcpdump >/dev/null 2>&1 || pkgs+=(tcpdump)
 if [ "${#pkgs[@]}" -gt 0 ]; then
   echo "setup: installing ${pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install system packages" >&2; exit 1; fi

@@ -11,6 +11,7 @@ import { startDaemonApi } from '../../api/daemon-api.ts';
 import { assertNotHostNetns, hostNetnsForbiddenByEnv } from '../../nft/netns-guard.ts';
 import { ExitCode, type Command } from '../command.ts';
 import { planReload, readSettled } from '../reload.ts';
+import { createSdNotifier } from '../sd-notify.ts';
 import { Daemon } from './daemon.ts';
 
 /** After SIGTERM the process ends within this, whatever it holds (systemd's stop timeout is longer). */
@@ -39,6 +40,8 @@ export const runCommand: Command = {
     const dryRun = Boolean(values['dry-run']);
     let config = withDryRun(loadConfig(ctx.configPath), dryRun);
     const log = ctx.log;
+    // systemd (Type=notify): READY=1 once the ruleset is applied and every socket is bound.
+    const notify = createSdNotifier(log);
     // SIGTERM and SIGINT are handled from the start: one during the start-up lets it finish, then stops.
     let stopRequested!: () => void;
     const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
@@ -52,6 +55,7 @@ export const runCommand: Command = {
       }
       log.info({ signal }, 'stopping; bans stay in the kernel');
       stopped = true;
+      notify.stopping();
       halt();
       // Whatever it holds, the process ends within STOP_DEADLINE_MS; the bans stay in the kernel.
       setTimeout(() => {
@@ -78,6 +82,7 @@ export const runCommand: Command = {
       await daemon.start();
       api = await startDaemonApi(config, daemon, apiDeps);
     } catch (err) {
+      notify.close();
       // Do not stay alive on open sockets after a failed start.
       await ingest.stop().catch(() => undefined);
       queue.close();
@@ -93,6 +98,7 @@ export const runCommand: Command = {
       { pid: process.pid, dryRun: daemon.dryRun, sources: ingest.sources.map((s) => s.name) },
       'nftsentry running',
     );
+    notify.ready('running');
 
     const keepAlive = setInterval(() => undefined, 1 << 30);
 
@@ -163,7 +169,10 @@ export const runCommand: Command = {
       reloading ??= (async () => {
         while (again && !stopped) {
           again = false;
+          notify.reloading();
           await reload().catch((err) => log.error({ err }, 'SIGHUP: reload failed'));
+          // READY=1 whether or not the new config was taken: a refused one leaves the old running.
+          if (!stopped) notify.ready('running');
         }
       })().finally(() => {
         reloading = null;
@@ -181,6 +190,7 @@ export const runCommand: Command = {
     clearInterval(keepAlive);
     process.off('SIGHUP', onHup);
     process.off('SIGTERM', onTerm);
+    notify.close();
     log.info('stopped');
     return ExitCode.OK;
   },
