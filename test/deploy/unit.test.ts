@@ -22,14 +22,14 @@ function unitSettings(text: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const line of text.split('\n')) {
     const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
-    if (m) out.set(m[1]!, [...(out.get(m[1]!) ?? []), m[2]!]);
+    if (m?.[1] !== undefined && m[2] !== undefined) out.set(m[1], [...(out.get(m[1]) ?? []), m[2]]);
   }
   return out;
 }
 
 async function analyze(args: string[]) {
   const r = await execa('systemd-analyze', args, { reject: false, stdin: 'ignore', timeout: 60_000 });
-  if (r.exitCode === undefined || (r.failed && /ENOENT/.test(r.message))) {
+  if (r.exitCode === undefined || (r.failed && /ENOENT/.test(r.message ?? ''))) {
     throw new Error('systemd-analyze is missing: scripts/setup.sh installs the systemd package');
   }
   return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };

@@ -31,6 +31,7 @@ describe('the table shape', () => {
       'scan_slow',
       'scan_slow_full',
       'scan_ban_trap',
+      'knock',
     ]);
     expect(shape.chains.get('input')!.base).toBe('filter input 0 drop');
     expect(shape.chains.get('tcp_flags')).toMatchObject({ base: null, rules: expect.any(Array) });
