@@ -6,6 +6,11 @@
  * (hook forward, priority mangle: after the kernel's own TTL check and decrement, so a packet that
  * arrives with TTL 1 still dies here and traceroute through the gateway keeps working).
  *
+ * Only unicast packets to this host (`meta pkttype host`), and never one that arrives with 255:
+ * IPv6 neighbour discovery (RFC 4861), VRRP and GTSM (RFC 5082) prove that a packet comes from the
+ * link by exactly that value, and a rewrite would break them; broadcast and multicast (DHCP, MLD
+ * with its hop limit 1) are left alone too.
+ *
  * What it does not do: AF_PACKET capture (tcpdump, Suricata's af-packet mode) reads packets on the
  * interface, before any netfilter hook, so it sees the TTL the packet arrived with.
  *
@@ -23,7 +28,11 @@ export const TTL_CHAINS = {
 } as const;
 
 function rewrite(ttl: number): string[] {
-  return [`ip ttl != ${ttl} ip ttl set ${ttl}`, `ip6 hoplimit != ${ttl} ip6 hoplimit set ${ttl}`];
+  const keep = ttl === 255 ? '255' : `{ ${ttl}, 255 }`;
+  return [
+    `meta pkttype host ip ttl != ${keep} ip ttl set ${ttl}`,
+    `meta pkttype host ip6 hoplimit != ${keep} ip6 hoplimit set ${ttl}`,
+  ];
 }
 
 /** Script lines after the rules: the TTL chains filled, or removed. */
