@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { durationSchema, portRangeSchema, portSchema } from './config-schema.ts';
+import { intactAt, parsedAt } from './refinement-guard.ts';
 
 export const knockSchema = z
   .strictObject({
@@ -15,19 +16,36 @@ export const knockSchema = z
     /** Ports reachable only from a source that knocked, for `open_for`. */
     ports: z.array(portRangeSchema).min(1).max(64),
     /** Most time between two knocks: a slower knock starts over. */
-    stage_timeout: durationSchema.default(2).refine((s) => s <= 3600, 'at most 1h'),
+    stage_timeout: durationSchema.default(2),
     /** How long a source that knocked right may open new connections to the guarded ports. */
     open_for: durationSchema.default(30),
   })
-  .superRefine((k, ctx) => {
-    // Each knock port once: the state of a source is the next port it must knock on.
-    if (!Array.isArray(k.sequence)) return;
-    k.sequence.forEach((p, i) => {
-      if (k.sequence.indexOf(p) !== i) {
-        ctx.addIssue({ code: 'custom', path: ['sequence', i], message: `port ${p} is knocked twice; each port once` });
+  .superRefine(
+    (k, ctx) => {
+      // Each knock port once: the state of a source is the next port it must knock on. Read only
+      // where parsed (refinement-guard.ts), so that it runs beside problems in other keys.
+      const issues = [...ctx.issues];
+      if (parsedAt(issues, ['sequence'])) {
+        k.sequence.forEach((p, i) => {
+          if (k.sequence.indexOf(p) !== i) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['sequence', i],
+              message: `port ${p} is knocked twice; each port once`,
+            });
+          }
+        });
       }
-    });
-  });
+      if (parsedAt(issues, ['stage_timeout']) && k.stage_timeout > 3600) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stage_timeout'],
+          message: 'at most 1h: a knock is a matter of seconds',
+        });
+      }
+    },
+    { when: (payload) => intactAt(payload.issues, []) },
+  );
 
 export const ttlNormalizeSchema = z.strictObject({
   /** The TTL (IPv4) and hop limit (IPv6) every inbound packet gets. */
