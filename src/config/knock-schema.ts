@@ -1,7 +1,7 @@
 /**
  * `knock` (port knocking, off when absent) and `ttl_normalize` (off when absent): their schemas,
  * and the checks of `knock` against the rest of the file. Port knocking is obscurity, not
- * authentication: docs/config.md says what it does and does not protect.
+ * authentication: docs/operations.md says what it does and does not protect.
  */
 import { z } from 'zod';
 import { durationSchema, portRangeSchema, portSchema } from './config-schema.ts';
@@ -50,7 +50,7 @@ export const knockSchema = z
 export const ttlNormalizeSchema = z.strictObject({
   /** The TTL (IPv4) and hop limit (IPv6) every inbound packet gets. */
   ttl: z.number().int().min(1).max(255).default(64),
-  /** Forwarded packets too (read docs/config.md first: never raise the TTL of packets that leave). */
+  /** Forwarded packets too (read docs/operations.md first: never raise the TTL of packets that leave). */
   forward: z.boolean().default(false),
 });
 
