@@ -34,7 +34,7 @@ scan_detection:
   fast: { ports: 6, window: 10m }
   slow: { enabled: false, ports: 5, window: 1h }
   trap_ports: { tcp: [2323] }
-knock: { sequence: [${SEQUENCE.join(', ')}], ports: [${GUARDED}], stage_timeout: 3s, open_for: 4s${knock} }
+knock: { sequence: [${SEQUENCE.join(', ')}], ports: [${GUARDED}], stage_timeout: 3s, open_for: 8s${knock} }
 `),
     { runner: nft },
   );
@@ -97,7 +97,7 @@ describe('port knocking', () => {
     // open_for runs out: new connections are filtered again.
     await waitFor(
       async () => ((await httpReaches(t.scanner, url(A.gwScan4), 500)) ? undefined : true),
-      20_000,
+      30_000,
       'the close',
     );
     expect(await readSet(nft, 'knock_open4')).toEqual([]);
