@@ -21,6 +21,10 @@ dpkg -s tcpreplay >/dev/null 2>&1 || pkgs+=(tcpreplay)
 command -v lintian >/dev/null 2>&1 || pkgs+=(lintian)
 # Tests only: zsh checks the generated zsh completion (test/unit/completion.test.ts).
 command -v zsh >/dev/null 2>&1 || pkgs+=(zsh)
+# Tests only: systemd-analyze verify/security check deploy/nftsentry.service (no running systemd needed).
+command -v systemd-analyze >/dev/null 2>&1 || pkgs+=(systemd)
+# Tests only: tcpdump captures the TTL rewrite in the gateway namespace (test/e2e/ttl-normalize.test.ts).
+command -v tcpdump >/dev/null 2>&1 || pkgs+=(tcpdump)
 if [ "${#pkgs[@]}" -gt 0 ]; then
   echo "setup: installing ${pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install system packages" >&2; exit 1; fi

@@ -72,6 +72,27 @@ export const CONFIG_DOCS: Record<string, KeyDoc> = {
   'forward.services.tcp': { text: 'TCP ports.' },
   'forward.services.udp': { text: 'UDP ports.' },
   'forward.scan_detection': { text: 'Trap ports on routed traffic always; the meters too when policy is drop.' },
+  knock: {
+    text: 'Port knocking, off when absent. Obscurity, not authentication: anyone who sees the traffic sees the sequence (docs/operations.md).',
+  },
+  'knock.protocol': { text: 'tcp (a SYN each) | udp (a datagram each).' },
+  'knock.sequence': {
+    text: 'Ports knocked on in this order, each once (1-16); not trap ports or services. Knocks are dropped and never count as a scan.',
+    example: [7001, 7002, 7003],
+  },
+  'knock.ports': {
+    text: 'Guarded ports (a port or "from-to"): new connections only from a source that knocked right, for open_for.',
+    example: [2222],
+  },
+  'knock.stage_timeout': { text: 'Most time between two knocks (at most 1h); a slower or a wrong knock starts over.' },
+  'knock.open_for': { text: 'How long the knocking source may open new connections; established ones stay.' },
+  ttl_normalize: {
+    text: 'TTL (IPv6 hop limit) rewrite of unicast packets to this host, off when absent; never of one arriving with 255. Defeats TTL-based IDS evasion only for an IDS that sees packets after it (NFQUEUE), not an AF_PACKET capture.',
+  },
+  'ttl_normalize.ttl': { text: 'The TTL set (1-255).' },
+  'ttl_normalize.forward': {
+    text: 'Routed packets too. Never raise the TTL of packets that leave your network (routing loops, traceroute).',
+  },
   sources: { text: 'Where alerts come from (docs/ingestion.md).' },
   'sources.queue_capacity': {
     text: 'Alerts waiting for the ban engine. When it is full, socket sources drop (and count) new alerts; file and stdin sources wait (the file is their buffer).',

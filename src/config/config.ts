@@ -16,6 +16,7 @@ import { schemaKeys } from './schema-walk.ts';
 import { sourcesSchema } from '../ingest/source-schema.ts';
 import { apiConfigSchema } from '../api/api-schema.ts';
 import { policySchema, storeSchema, engineSchema } from '../engine/engine-schema.ts';
+import { knockProblems, knockSchema, ttlNormalizeSchema } from './knock-schema.ts';
 
 export { assertNotEmpty } from './config-file.ts';
 
@@ -27,6 +28,8 @@ export const configSchema = z
     policy: policySchema,
     store: storeSchema,
     engine: engineSchema,
+    knock: knockSchema.optional(),
+    ttl_normalize: ttlNormalizeSchema.optional(),
   })
   .superRefine(
     (cfg, ctx) => {
@@ -60,6 +63,26 @@ export const configSchema = z
       }
     },
     { when: whenIntact(['services'], ['scan_detection', 'trap_ports']) },
+  )
+  .superRefine(
+    (cfg, ctx) => {
+      // Knock ports against trap ports and open services (knock-schema.ts), once all three parsed.
+      const issues = [...ctx.issues];
+      const parsed = (...path: PropertyKey[]) => parsedAt(issues, path);
+      if (!cfg.knock || !parsed('knock') || !parsed('services') || !parsed('scan_detection', 'trap_ports')) return;
+      const restricted = (proto: 'tcp' | 'udp') =>
+        cfg.services.restricted.filter((r) => r.proto === proto).flatMap((r) => r.ports);
+      const traps = cfg.scan_detection.enabled ? cfg.scan_detection.trap_ports : { tcp: [], udp: [] };
+      const neighbours = {
+        open: cfg.services,
+        restricted: { tcp: restricted('tcp'), udp: restricted('udp') },
+        traps,
+      };
+      for (const p of knockProblems(cfg.knock, neighbours)) {
+        ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+      }
+    },
+    { when: whenIntact(['knock'], ['services'], ['scan_detection']) },
   );
 
 export type Config = z.output<typeof configSchema>;

@@ -18,6 +18,7 @@ export const CHAINS = [
   'scan_slow',
   'scan_slow_full',
   'scan_ban_trap',
+  'knock',
 ] as const;
 
 /**
@@ -40,8 +41,9 @@ export const OBSOLETE_SETS = [
 ] as const;
 
 /**
- * Per-source meter state, and the hash buckets that stand in for a full per-source set: flushed on
- * every apply (a reload restarts the counting).
+ * Per-source meter state, the hash buckets that stand in for a full per-source set, and the port
+ * knocking state (knock sequences under way, admitted sources): flushed on every apply (a reload
+ * restarts the counting, and a knocker knocks again; established connections are kept).
  */
 export const METER_SETS = [
   'scan_fast_seen4',
@@ -68,6 +70,10 @@ export const METER_SETS = [
   'rl_udp_buckets6',
   'rl_syn_buckets4',
   'rl_syn_buckets6',
+  'knock4',
+  'knock6',
+  'knock_open4',
+  'knock_open6',
 ] as const;
 
 /** Sets whose elements survive every apply. */
@@ -152,6 +158,7 @@ export const DROP_COUNTERS = [
   'drop_scan_trap',
   'drop_scan_fast',
   'drop_scan_slow',
+  'drop_knock',
   'drop_policy_input',
   'drop_policy_forward',
 ] as const;

@@ -17,6 +17,8 @@ import type { Config } from '../config/config.ts';
 import type { IpPrefix } from '../net/ip.ts';
 import { normalizePrefixes, prefixKey } from '../net/ip.ts';
 import { TABLE, CHAINS, CONFIG_SETS, METER_SETS, ANY_PROTOCOL } from './objects.ts';
+import { knockValues } from './knock-rules.ts';
+import { ttlStatements } from './ttl-rules.ts';
 
 export interface Template {
   name: string;
@@ -175,6 +177,7 @@ export function rulesetParameters(config: Config): { flags: Flags; values: Value
       slow_window: sd.slow.window,
       ban_timeout: sd.ban_timeout,
       restricted_services: restrictedRules(config),
+      ...knockValues(config),
       forward_trusted:
         trusted.length > 0
           ? `\t\tiifname { ${trusted.map((i) => `"${i}"`).join(', ')} } accept`
@@ -226,6 +229,7 @@ export function renderRuleset(config: Config, templates: readonly Template[], up
     '',
   ];
   for (const t of rules) parts.push(expandTemplate(t, flags, values).trimEnd(), '');
+  parts.push(...ttlStatements(config), '');
   const elements = configElements(config);
   if (elements.length > 0) {
     parts.push('# Elements from the config.');

@@ -46,14 +46,17 @@ export async function pollUntil<T>(
   }
 }
 
+/** `launcher`: a command that runs the daemon's command line (`setpriv --bounding-set ... --`). */
 export function startDaemon(
   ns: Netns,
   configPath: string,
   extraArgs: string[] = [],
   extraEnv: Record<string, string> = {},
+  launcher: readonly string[] = [],
 ): Daemon {
   const hostIno = String(statSync('/proc/self/ns/net').ino);
-  const child = ns.spawn(process.execPath, ['src/cli/main.ts', '-c', configPath, 'run', ...extraArgs], {
+  const command = [...launcher, process.execPath, 'src/cli/main.ts', '-c', configPath, 'run', ...extraArgs];
+  const child = ns.spawn(command[0]!, command.slice(1), {
     env: {
       NFTSENTRY_FORBID_HOST_NETNS: '1',
       NFTSENTRY_HOST_NETNS_INODE: hostIno,

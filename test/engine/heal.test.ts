@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Netns } from '../../src/lab/netns.ts';
 import { createLabTopology, type LabTopology } from '../../src/lab/topology.ts';
 import { CHAINS } from '../../src/nft/objects.ts';
+import { TTL_CHAINS } from '../../src/nft/ttl-rules.ts';
 import { NftRunner } from '../../src/nft/runner.ts';
 import { pollUntil, startDaemon, type Daemon, etScanFrom } from './daemon-harness.ts';
 import {
@@ -46,6 +47,8 @@ function writeConfig(rulesCheckMs: number, monitor = true): void {
   writeFileSync(
     cfgPath,
     `services: { tcp: [22] }
+knock: { sequence: [7001, 7002], ports: [2222] }
+ttl_normalize: { forward: true }
 api: { port: ${PORT}, token_file: ${dir}/api.token }
 store: { path: ${dir}/state-${daemons.length}.db }
 sources: { inputs: [ { type: unix_stream, path: ${sock} } ] }
@@ -182,11 +185,13 @@ describe('self-healing in a namespace', () => {
     ]);
   });
 
-  for (const chain of CHAINS) {
+  // Every chain of the table: knock and the TTL chains too (on in this config).
+  const ALL_CHAINS = [...CHAINS, ...Object.keys(TTL_CHAINS)];
+  for (const chain of ALL_CHAINS) {
     it(`flush chain ${chain}`, () => heal(`flush chain ${chain}`, `flush chain inet nftsentry ${chain}`, ['chain']));
   }
 
-  for (const chain of CHAINS) {
+  for (const chain of ALL_CHAINS) {
     it(`delete chain ${chain} (after the chains that jump to it are flushed)`, async () => {
       const from = referrers(await nft.json(['list', 'table', 'inet', 'nftsentry']), chain);
       const script = [...from.map((c) => `flush chain inet nftsentry ${c}`), `delete chain inet nftsentry ${chain}`];

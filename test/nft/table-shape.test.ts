@@ -31,7 +31,11 @@ describe('the table shape', () => {
       'scan_slow',
       'scan_slow_full',
       'scan_ban_trap',
+      'knock',
+      'ttl_input',
+      'ttl_forward',
     ]);
+    expect(shape.chains.get('ttl_input')!.base).toBe('filter input -150 accept');
     expect(shape.chains.get('input')!.base).toBe('filter input 0 drop');
     expect(shape.chains.get('tcp_flags')).toMatchObject({ base: null, rules: expect.any(Array) });
     expect(shape.chains.get('tcp_flags')!.rules).toHaveLength(8);
@@ -63,7 +67,7 @@ describe('the table shape', () => {
 
   it('a chain emptied or deleted, a rule added, a set deleted, a config set short of elements', async () => {
     expect((await damaged('flush chain inet nftsentry input')).findings).toEqual([
-      'chain: chain input emptied (28 rules)',
+      'chain: chain input emptied (31 rules)',
     ]);
     expect((await damaged('delete chain inet nftsentry forward')).findings).toEqual(['chain: chain forward deleted']);
     expect((await damaged('add rule inet nftsentry prerouting accept')).findings).toEqual([

@@ -48,7 +48,11 @@ function setThreadNice(nice: number): void {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
     if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
   } catch (err) {
-    log.debug({ err: (err as Error).message, nice }, 'api worker: cannot set the thread priority');
+    // Below 0 needs CAP_SYS_NICE (deploy/nftsentry.service grants it): say so, the admin asked for it.
+    log.warn(
+      { err: (err as Error).message, nice },
+      'api worker: cannot set the thread priority (api.worker_nice below 0 needs CAP_SYS_NICE)',
+    );
   }
 }
 

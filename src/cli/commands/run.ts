@@ -13,6 +13,7 @@ import { ErrorCodes, NftsentryError } from '../../errors.ts';
 import { ExitCode, type Command } from '../command.ts';
 import { planReload, readSettled } from '../reload.ts';
 import { RulesetConfirm } from '../../engine/ruleset-confirm.ts';
+import { createSdNotifier } from '../sd-notify.ts';
 import { Daemon } from './daemon.ts';
 
 /** After SIGTERM the process ends within this, whatever it holds (systemd's stop timeout is longer). */
@@ -41,6 +42,8 @@ export const runCommand: Command = {
     const dryRun = Boolean(values['dry-run']);
     let config = withDryRun(loadConfig(ctx.configPath), dryRun);
     const log = ctx.log;
+    // systemd (Type=notify): READY=1 once the ruleset is applied and every socket is bound.
+    const notify = createSdNotifier(log);
     // SIGTERM and SIGINT are handled from the start: one during the start-up lets it finish, then stops.
     let stopRequested!: () => void;
     const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
@@ -54,6 +57,7 @@ export const runCommand: Command = {
       }
       log.info({ signal }, 'stopping; bans stay in the kernel');
       stopped = true;
+      notify.stopping();
       halt();
       // Whatever it holds, the process ends within STOP_DEADLINE_MS; the bans stay in the kernel.
       setTimeout(() => {
@@ -83,6 +87,7 @@ export const runCommand: Command = {
       await daemon.warmUp.run(config, daemon.allowlist.effective(), () => stopped);
       api?.refresh?.();
     } catch (err) {
+      notify.close();
       // Do not stay alive on open sockets after a failed start.
       await ingest.stop().catch(() => undefined);
       queue.close();
@@ -98,6 +103,7 @@ export const runCommand: Command = {
       { pid: process.pid, dryRun: daemon.dryRun, sources: ingest.sources.map((s) => s.name) },
       'nftsentry running',
     );
+    notify.ready('running');
 
     const keepAlive = setInterval(() => undefined, 1 << 30);
 
@@ -199,7 +205,10 @@ export const runCommand: Command = {
       reloading ??= (async () => {
         while (again && !stopped) {
           again = false;
+          notify.reloading();
           await exclusive(reload).catch((err) => log.error({ err }, 'SIGHUP: reload failed'));
+          // READY=1 whether or not the new config was taken: a refused one leaves the old running.
+          if (!stopped) notify.ready('running');
         }
       })().finally(() => {
         reloading = null;
@@ -219,6 +228,7 @@ export const runCommand: Command = {
     clearInterval(keepAlive);
     process.off('SIGHUP', onHup);
     process.off('SIGTERM', onTerm);
+    notify.close();
     log.info('stopped');
     return ExitCode.OK;
   },
