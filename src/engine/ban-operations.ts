@@ -12,6 +12,7 @@ import type { RecoveredStore } from '../store/store-opener.ts';
 import { type Allowlist, operatorText } from './allowlist.ts';
 import type { BanFlusher } from './ban-flusher.ts';
 import type { BanLedger } from './ban-ledger.ts';
+import { banSetSize } from '../nft/objects.ts';
 import { banTargetOf } from './ban-target.ts';
 import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
@@ -118,7 +119,16 @@ export class BanOperations implements Operations {
       ruleset: { applied: appliedMs !== null, appliedMs },
       sources: this.p.sourceStats(),
       drops,
-      bans: { active: ledger.activeCount, bySource: ledger.countActiveBySource(), offendersKnown: ledger.knownCount },
+      bans: {
+        active: ledger.activeCount,
+        bySource: ledger.countActiveBySource(),
+        offendersKnown: ledger.knownCount,
+        cap: {
+          maxActiveBans: ledger.maxActiveBans,
+          kernelSetSize: banSetSize(ledger.maxActiveBans),
+          ...this.p.enforcer.stats.snapshot().capped,
+        },
+      },
       store: this.p.storeStatus(),
       engine: {
         ...this.p.enforcer.stats.snapshot(),

@@ -3,7 +3,9 @@
  * offence count that escalation reads. Small records only; the details (reason, signature, times)
  * stay in the store. Implements the decider's BanState. No IO; times are parameters.
  */
-import { prefixContaining, parseIp } from '../net/ip.ts';
+import { type IpPrefix, prefixContaining, parseIp } from '../net/ip.ts';
+import { AggregateIndex } from './aggregate-index.ts';
+import type { CapState } from './ban-cap.ts';
 import { PREFIX_BAN_SETS, type BanSetName } from './ban-target.ts';
 import type { BanState } from './decide.ts';
 
@@ -15,16 +17,21 @@ export interface Offender {
   durationSec: number | null;
   offences: number;
   lastOffenceMs: number;
+  /** Asked for by an operator (API/CLI): never replaced by a cap aggregate nor dropped at the cap. */
+  manual: boolean;
 }
 
-export class OffenderIndex implements BanState {
+export class OffenderIndex implements BanState, CapState {
   private readonly offenders = new Map<string, Offender>();
   private readonly grace = new Map<string, number>();
   /** Active single IPv4 bans per aggregation prefix (only when aggregation is on). */
   private readonly perPrefix = new Map<string, number>();
   /** Active prefix bans (ban6net64/bannet4/bannet6): few, scanned to find the ban holding an address. */
   private readonly activePrefixes = new Set<string>();
+  /** Automatic active bans by cap aggregate (IPv4 /24, IPv6 /48). */
+  private readonly aggregates = new AggregateIndex();
   private activeCount = 0;
+  private manualCount = 0;
   forgetAfterMs: number;
   aggregatePrefix: number | null;
 
@@ -41,22 +48,34 @@ export class OffenderIndex implements BanState {
     return this.activeCount;
   }
 
+  /** Active operator bans. */
+  get manualSize(): number {
+    return this.manualCount;
+  }
+
+  automaticIn(aggregate: IpPrefix): readonly string[] {
+    return this.aggregates.members(aggregate);
+  }
+
   get(target: string): Offender | undefined {
     return this.offenders.get(target);
   }
 
   /** Records a ban (new or refreshed). */
-  setActive(target: string, o: Omit<Offender, 'active'>): void {
+  setActive(target: string, o: Omit<Offender, 'active' | 'manual'> & { manual?: boolean }): void {
     const prev = this.offenders.get(target);
-    if (!prev?.active) this.countActive(target, o.set, +1);
-    this.offenders.set(target, {
+    if (prev?.active) this.countActive(target, prev, -1);
+    const next: Offender = {
       set: o.set,
       active: true,
       expiresMs: o.expiresMs,
       durationSec: o.durationSec,
       offences: o.offences,
       lastOffenceMs: o.lastOffenceMs,
-    });
+      manual: o.manual === true,
+    };
+    this.countActive(target, next, +1);
+    this.offenders.set(target, next);
   }
 
   /** The ban ended (unban or expiry); the history stays for escalation. */
@@ -64,7 +83,7 @@ export class OffenderIndex implements BanState {
     const o = this.offenders.get(target);
     if (!o?.active) return false;
     o.active = false;
-    this.countActive(target, o.set, -1);
+    this.countActive(target, o, -1);
     return true;
   }
 
@@ -123,8 +142,12 @@ export class OffenderIndex implements BanState {
     return this.activePrefixes;
   }
 
-  private countActive(target: string, set: BanSetName, delta: number): void {
+  private countActive(target: string, o: Pick<Offender, 'set' | 'manual'>, delta: number): void {
+    const set = o.set;
     this.activeCount += delta;
+    if (o.manual) this.manualCount += delta;
+    else if (delta > 0) this.aggregates.add(target);
+    else this.aggregates.remove(target);
     if (PREFIX_BAN_SETS.includes(set)) {
       if (delta > 0) this.activePrefixes.add(target);
       else this.activePrefixes.delete(target);

@@ -21,8 +21,7 @@ import { KernelSync } from '../../engine/kernel-sync.ts';
 import { KernelWatch } from '../../engine/kernel-watch.ts';
 import { readOwnAddresses } from '../../engine/own-addresses.ts';
 import { StoreFollower } from '../../engine/store-follower.ts';
-import { STORE_RETRY_TICK_MS } from '../../engine/store-writer.ts';
-import type { StoreHealth } from '../../engine/store-writer.ts';
+import { STORE_RETRY_TICK_MS, type StoreHealth } from '../../engine/store-writer.ts';
 import { Timers } from '../../engine/timers.ts';
 import { ErrorCodes, isNftsentryError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -30,8 +29,7 @@ import type { InterfaceAddress } from '../../net/subnet.ts';
 import type { Nft } from '../../nft/nft.ts';
 import { NftGate } from '../../nft/nft-gate.ts';
 import { NftRunner } from '../../nft/runner.ts';
-import type { CounterValue } from '../../nft/state.ts';
-import { sharedCounterReader } from '../../nft/state.ts';
+import { type CounterValue, sharedCounterReader } from '../../nft/state.ts';
 import { openStore, type RecoveredStore } from '../../store/store-opener.ts';
 import type { Store } from '../../store/store.ts';
 import { VERSION } from '../../version.ts';
@@ -121,6 +119,7 @@ export class Daemon implements DaemonView {
       log,
       clock,
       dryRun: this.dryRun,
+      replaced: (targets) => this.sync.liftReplaced(targets),
     });
     this.sync = new KernelSync({
       nft: this.nft,
@@ -203,8 +202,8 @@ export class Daemon implements DaemonView {
     if (kernel) await this.applyRuleset();
     // The daemon's periodic reads go through one nft -j -i, not a process each.
     if (kernel && !this.halted) this.nft.useReadSession(true);
-    const { expired } = this.ledger.restore(this.clock());
-    this.log.info({ active: this.ledger.activeCount, expiredDropped: expired }, 'bans loaded from the store');
+    const { expired, overCap } = this.ledger.restore(this.clock());
+    this.log.info({ active: this.ledger.activeCount, expiredDropped: expired, overCap }, 'bans loaded from the store');
     if (kernel && !this.halted) await this.sync.restore();
     if (this.halted) return;
     // Not fatal when it fails: the first batch starts the co-process again, and reports a failure then.
@@ -242,11 +241,11 @@ export class Daemon implements DaemonView {
   async reload(config: Readonly<Config>): Promise<void> {
     if (config.engine.dry_run !== this.dryRun) this.log.warn('engine.dry_run changes on the next start, not on reload');
     this.config = { ...config, engine: { ...config.engine, dry_run: this.dryRun } };
-    this.ledger.reconfigure(config.policy);
+    const overCap = this.ledger.reconfigure(config.policy);
     this.allowlist.setConfig(config.allowlist);
     this.decider.reconfigure(config, this.allowlist.effective());
     if (!this.dryRun) await this.applyRuleset();
-    await this.sync.liftMatching((t) => this.decider.whyPrefixProtected(t) !== null);
+    await this.sync.liftMatching((t, text) => overCap.has(text) || this.decider.whyPrefixProtected(t) !== null);
     this.timers.restart();
     if (!this.dryRun) config.engine.kernel_monitor ? this.watch.start() : this.watch.stop();
     this.log.info({ rules: config.policy.rules.length }, 'config reloaded; bans kept');
@@ -264,7 +263,7 @@ export class Daemon implements DaemonView {
   }
 
   decisionStats(): ReturnType<DaemonView['decisionStats']> {
-    return this.enforcer.stats.snapshot();
+    return { ...this.enforcer.stats.snapshot(), maxActiveBans: this.config.policy.max_active_bans };
   }
 
   countActiveBySource(): Record<string, number> {
