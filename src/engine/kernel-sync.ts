@@ -161,8 +161,8 @@ export class KernelSync {
       const o = this.p.ledger.active(t);
       if (!o) continue;
       this.liftedAt.set(t, now);
+      // Its threshold counts stay: alerts from inside now find the aggregate banned.
       this.p.ledger.lift(t);
-      this.p.decider.forgetSource(t);
       this.p.flusher.queueRemove({ set: o.set, key: t });
     }
     this.p.flusher.deactivate(targets);
@@ -244,7 +244,8 @@ export class KernelSync {
     for (const key of this.p.flusher.unsettled()) unsettled.add(key);
     const nowMs = this.p.clock();
     const plan = reconcile(active, kernel, nowMs, { minLeftSec });
-    const settled = (c: ElementChange) => !unsettled.has(c.key) && this.p.ledger.active(c.key) === active.get(c.key);
+    const settled = (c: ElementChange) =>
+      !unsettled.has(c.key) && this.p.ledger.active(c.key)?.change === active.get(c.key)?.change;
     const add = plan.batch.add?.filter(settled) ?? [];
     const refresh = plan.batch.refresh?.filter(settled) ?? [];
     const t1 = performance.now();

@@ -1,28 +1,24 @@
 /**
  * What the engine keeps in memory about offenders: per target, the present ban (if any) and the
- * offence count that escalation reads. Small records only; the details (reason, signature, times)
- * stay in the store. Implements the decider's BanState. No IO; times are parameters.
+ * offence count that escalation reads. Small records only (offender-slots.ts: typed-array
+ * columns); the details (reason, signature, times) stay in the store. Implements the decider's
+ * BanState and the cap's CapState. No IO; times are parameters.
  */
-import { type IpPrefix, prefixContaining, parseIp } from '../net/ip.ts';
+import { flatKey, type IpPrefix, prefixContaining, parseIp } from '../net/ip.ts';
 import { AggregateIndex } from './aggregate-index.ts';
 import type { CapState } from './ban-cap.ts';
-import { PREFIX_BAN_SETS, type BanSetName } from './ban-target.ts';
+import { PREFIX_BAN_SETS } from './ban-target.ts';
 import type { BanState } from './decide.ts';
+import { type Offender, OffenderSlots } from './offender-slots.ts';
 
-export interface Offender {
-  set: BanSetName;
-  active: boolean;
-  /** null: permanent (when active). */
-  expiresMs: number | null;
-  durationSec: number | null;
-  offences: number;
-  lastOffenceMs: number;
-  /** Asked for by an operator (API/CLI): never replaced by a cap aggregate nor dropped at the cap. */
-  manual: boolean;
-}
+export type { Offender } from './offender-slots.ts';
 
 export class OffenderIndex implements BanState, CapState {
-  private readonly offenders = new Map<string, Offender>();
+  /** Target text -> its slot. */
+  private readonly slotOf = new Map<string, number>();
+  /** Slot -> the target text kept as the key (the other indexes share that string). */
+  private readonly keyOf: string[] = [];
+  private readonly slots = new OffenderSlots();
   private readonly grace = new Map<string, number>();
   /** Active single IPv4 bans per aggregation prefix (only when aggregation is on). */
   private readonly perPrefix = new Map<string, number>();
@@ -41,7 +37,7 @@ export class OffenderIndex implements BanState, CapState {
   }
 
   get size(): number {
-    return this.offenders.size;
+    return this.slotOf.size;
   }
 
   get activeSize(): number {
@@ -58,48 +54,51 @@ export class OffenderIndex implements BanState, CapState {
   }
 
   get(target: string): Offender | undefined {
-    return this.offenders.get(target);
+    const slot = this.slotOf.get(target);
+    return slot === undefined ? undefined : this.slots.read(slot);
   }
 
   /** Records a ban (new or refreshed). */
-  setActive(target: string, o: Omit<Offender, 'active' | 'manual'> & { manual?: boolean }): void {
-    const prev = this.offenders.get(target);
-    if (prev?.active) this.countActive(target, prev, -1);
-    const next: Offender = {
-      set: o.set,
-      active: true,
-      expiresMs: o.expiresMs,
-      durationSec: o.durationSec,
-      offences: o.offences,
-      lastOffenceMs: o.lastOffenceMs,
-      manual: o.manual === true,
-    };
-    this.countActive(target, next, +1);
-    this.offenders.set(target, next);
+  setActive(target: string, o: Omit<Offender, 'active' | 'manual' | 'change'> & { manual?: boolean }): void {
+    let slot = this.slotOf.get(target);
+    if (slot === undefined) {
+      slot = this.slots.alloc();
+      // The key lives as long as the offender: a copy of its own, not a slice of an alert line.
+      const key = flatKey(target);
+      this.keyOf[slot] = key;
+      this.slotOf.set(key, slot);
+    } else if (this.slots.isActive(slot)) {
+      this.countActive(slot, -1);
+    }
+    this.slots.write(slot, { ...o, active: true, manual: o.manual === true });
+    this.countActive(slot, +1);
   }
 
   /** The ban ended (unban or expiry); the history stays for escalation. */
   setInactive(target: string): boolean {
-    const o = this.offenders.get(target);
-    if (!o?.active) return false;
-    o.active = false;
-    this.countActive(target, o, -1);
+    const slot = this.slotOf.get(target);
+    if (slot === undefined || !this.slots.isActive(slot)) return false;
+    this.countActive(slot, -1);
+    this.slots.deactivate(slot);
     return true;
   }
 
   /** Active bans whose time is up. */
   expired(nowMs: number): string[] {
     const out: string[] = [];
-    for (const [t, o] of this.offenders) if (o.active && o.expiresMs !== null && o.expiresMs <= nowMs) out.push(t);
+    for (const [t, slot] of this.slotOf) if (this.slots.expiredAt(slot, nowMs)) out.push(t);
     return out;
   }
 
   /** Drops inactive history older than `forgetAfterMs`. */
   forget(nowMs: number): number {
     let n = 0;
-    for (const [t, o] of this.offenders) {
-      if (!o.active && o.lastOffenceMs < nowMs - this.forgetAfterMs) {
-        this.offenders.delete(t);
+    const before = nowMs - this.forgetAfterMs;
+    for (const [t, slot] of this.slotOf) {
+      if (!this.slots.isActive(slot) && this.slots.lastOffenceOf(slot) < before) {
+        this.slotOf.delete(t);
+        this.keyOf[slot] = '';
+        this.slots.release(slot);
         n++;
       }
     }
@@ -114,14 +113,14 @@ export class OffenderIndex implements BanState, CapState {
   // --- BanState ---
 
   active(target: string): Offender | undefined {
-    const o = this.offenders.get(target);
-    return o?.active ? o : undefined;
+    const slot = this.slotOf.get(target);
+    return slot !== undefined && this.slots.isActive(slot) ? this.slots.read(slot) : undefined;
   }
 
   priorOffences(target: string, nowMs: number): number {
-    const o = this.offenders.get(target);
-    if (!o || o.lastOffenceMs < nowMs - this.forgetAfterMs) return 0;
-    return o.offences;
+    const slot = this.slotOf.get(target);
+    if (slot === undefined || this.slots.lastOffenceOf(slot) < nowMs - this.forgetAfterMs) return 0;
+    return this.slots.offencesOf(slot);
   }
 
   graceUntilMs(target: string): number {
@@ -134,7 +133,7 @@ export class OffenderIndex implements BanState, CapState {
 
   /** Every active ban (for restore, reconcile and self-healing). */
   *activeEntries(): IterableIterator<[string, Offender]> {
-    for (const e of this.offenders) if (e[1].active) yield e;
+    for (const [t, slot] of this.slotOf) if (this.slots.isActive(slot)) yield [t, this.slots.read(slot)];
   }
 
   /** Active prefix bans (their target texts). */
@@ -142,10 +141,12 @@ export class OffenderIndex implements BanState, CapState {
     return this.activePrefixes;
   }
 
-  private countActive(target: string, o: Pick<Offender, 'set' | 'manual'>, delta: number): void {
-    const set = o.set;
+  /** Counts the active ban in `slot` in (+1) or out (-1) of the counts and indexes. */
+  private countActive(slot: number, delta: number): void {
+    const target = this.keyOf[slot]!;
+    const set = this.slots.setOf(slot);
     this.activeCount += delta;
-    if (o.manual) this.manualCount += delta;
+    if (this.slots.isManual(slot)) this.manualCount += delta;
     else if (delta > 0) this.aggregates.add(target);
     else this.aggregates.remove(target);
     if (PREFIX_BAN_SETS.includes(set)) {
