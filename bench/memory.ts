@@ -14,6 +14,9 @@
  * Sources: IPv4 inside 198.18.0.0/15 (at most 131,072: up to 100,000 here), IPv6 one /64 each
  * inside 2001:db8::/32 (banned as /64 in ban6net64). They are only ever set elements and text in
  * alerts: no packet is sent. The cap (policy.max_active_bans) is raised above N.
+ *
+ * The daemon is `src/cli/main.ts` of the working directory: to measure another tree (the code
+ * before a change), run this file from that tree's directory.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +29,13 @@ const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`
 const SIZES = (arg('sizes') ?? '10000,100000').split(',').map(Number);
 const FAMILIES: Array<4 | 6> = arg('family') === '4' ? [4] : arg('family') === '6' ? [6] : [4, 6];
 const CHUNK = 50_000;
+/**
+ * The daemon's V8 flags: as deploy/nftsentry.service and bin/nftsentry start it, unless
+ * BENCH_NODE_OPTIONS says otherwise (empty: V8's defaults).
+ */
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=2';
+/** Whether the daemon measured (src/ of the working directory) has policy.max_active_bans. */
+const CAPPED = readFileSync('src/engine/engine-schema.ts', 'utf8').includes('max_active_bans');
 /** Seconds between the last ban settled and the reading. */
 const SETTLE_S = Number(arg('settle') ?? 30);
 
@@ -83,6 +93,10 @@ interface Row {
   slab: number;
   kernel: number;
   feedMs: number;
+  /** The main thread's V8 heap at the reading (from /v1/status engine.memory). */
+  heap: string;
+  /** RSS every 5 s of the settling. */
+  trace: number[];
 }
 
 async function measure(ns: Netns, dir: string, n: number, family: 4 | 6): Promise<Row> {
@@ -97,11 +111,11 @@ async function measure(ns: Netns, dir: string, n: number, family: 4 | 6): Promis
 store: { path: ${store} }
 sources: { queue_capacity: ${CHUNK * 2}, inputs: [ { type: unix_stream, path: ${sock} } ] }
 api: { socket: { path: ${api} }, token_file: ${join(dir, 'api.token')} }
-${n > 100_000 ? `policy: { max_active_bans: ${n} }\n` : ''}`,
+${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
   );
   const d: Daemon = startDaemon(ns, config, [], {
     NFTSENTRY_LOG_LEVEL: 'warn',
-    ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+    ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
   });
   try {
     await pollUntil('API up', () => fileSize(api) >= 0 && statSync(api).isSocket(), 60_000, 100);
@@ -118,7 +132,8 @@ ${n > 100_000 ? `policy: { max_active_bans: ${n} }\n` : ''}`,
         sock,
         Array.from({ length: to - from }, (_, j) => eve(source(family, from + j))),
       );
-      await pollUntil(`${to} decisions`, async () => (await status()).engine.decisions >= to, 600_000, 200);
+      // A status read counts the store's rows by source: with many rows, not too often.
+      await pollUntil(`${to} decisions`, async () => (await status()).engine.decisions >= to, 600_000, 1000);
     }
     const settled = await pollUntil(
       `${n} bans in memory, kernel and store`,
@@ -145,7 +160,10 @@ ${n > 100_000 ? `policy: { max_active_bans: ${n} }\n` : ''}`,
       await sleep(1000);
       samples.push(kb(d.pid, 'VmRSS'));
     }
+    const m = (await status()).memory;
+    const heap = `heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}`;
     const row: Row = {
+      heap,
       n,
       family,
       idle,
@@ -155,6 +173,7 @@ ${n > 100_000 ? `policy: { max_active_bans: ${n} }\n` : ''}`,
       slab: slab() - slab0,
       kernel,
       feedMs,
+      trace: samples.filter((_, i) => i % 5 === 4),
     };
     if (settled.bans.active !== n) throw new Error(`active ${settled.bans.active}, expected ${n}`);
     // BENCH_HOLD=SECONDS: keep the daemon running after the reading (to look at it from outside).
@@ -190,7 +209,8 @@ try {
       console.log(
         `IPv${family} ${n} bans: RSS idle ${mb(r.idle)}, after ${mb(r.after)} (peak ${mb(r.hwm)}): ` +
           `${Math.round((r.after - r.idle) / n)} bytes/ban; store ${mb(r.store)}; kernel ${r.kernel} elements, ` +
-          `slab +${mb(r.slab)}; fed and settled in ${(r.feedMs / 1000).toFixed(1)} s`,
+          `slab +${mb(r.slab)}; fed and settled in ${(r.feedMs / 1000).toFixed(1)} s; ` +
+          `RSS every 5 s after: ${r.trace.map((b) => (b / 1048576).toFixed(0)).join(' ')}; ${r.heap}`,
       );
     }
   }

@@ -130,6 +130,8 @@ export class BanOperations implements Operations {
         },
       },
       store: this.p.storeStatus(),
+      // The daemon's main thread: RSS and the V8 heap (bench/memory.ts reads it).
+      memory: process.memoryUsage(),
       engine: {
         ...this.p.enforcer.stats.snapshot(),
         ...this.p.sync.stats,

@@ -195,6 +195,22 @@ describe('policy.max_active_bans', () => {
     expect(d.countActiveBySource()).toEqual({ manual: 10, suricata: 90 });
   });
 
+  it('a reload that lowers the cap ends the oldest automatic bans beyond it, never an operator ban', async () => {
+    const d = await daemon(cfg('reload.db', 200));
+    await d.operations.ban({ address: parsePrefix('198.19.0.1')!, durationSec: null, reason: 'by hand' });
+    const auto = Array.from({ length: 150 }, (_, i) => `198.18.${i}.1`);
+    alerts(d, auto);
+    await d.operations.ban({ address: parsePrefix('198.19.0.2')!, durationSec: null, reason: 'by hand' });
+    await d.reload(cfg('reload.db', 100));
+    expect(d.ledger.activeCount).toBe(100);
+    await d.flushed();
+    const kept = await keys('ban4');
+    expect(kept).toHaveLength(100);
+    expect(kept).toEqual(expect.arrayContaining(['198.19.0.1', '198.19.0.2', ...auto.slice(52)]));
+    expect(kept).not.toContain(auto[51]);
+    expect(await storeActive(d, 100)).toBe(100);
+  });
+
   it('kernel elements beyond the cap are removed, not adopted; the set size refuses an element beyond it', async () => {
     const d = await daemon(cfg('adopt.db', 100));
     alerts(
