@@ -150,9 +150,6 @@ ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
       1000,
     );
     const feedMs = performance.now() - t0;
-    const set = family === 4 ? 'ban4' : 'ban6net64';
-    const listed = (await new NftRunner({ netns: ns.name }).run(['list', 'set', 'inet', 'nftsentry', set])).stdout;
-    const kernel = (listed.match(/ expires /g) ?? []).length;
     // Let the store's batches and the garbage collector settle (V8 gives pages back once the
     // process is quiet), then read: the lowest RSS of the last 10 s of SETTLE_S.
     const samples: number[] = [];
@@ -160,8 +157,15 @@ ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
       await sleep(1000);
       samples.push(kb(d.pid, 'VmRSS'));
     }
+    // The kernel's own count, read after the RSS (nft lists 1M elements slowly).
+    const set = family === 4 ? 'ban4' : 'ban6net64';
+    const lister = new NftRunner({ netns: ns.name, timeoutMs: 300_000 });
+    const listed = (await lister.run(['list', 'set', 'inet', 'nftsentry', set])).stdout;
+    const kernel = (listed.match(/ expires /g) ?? []).length;
     const m = (await status()).memory;
-    const heap = `heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}`;
+    const heap = m
+      ? `heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}`
+      : 'heap not in status';
     const row: Row = {
       heap,
       n,
