@@ -4,7 +4,7 @@
  * columns); the details (reason, signature, times) stay in the store. Implements the decider's
  * BanState and the cap's CapState. No IO; times are parameters.
  */
-import { flatKey, type IpPrefix, prefixContaining, parseIp } from '../net/ip.ts';
+import { type IpPrefix, prefixContaining, parseIp } from '../net/ip.ts';
 import { AggregateIndex } from './aggregate-index.ts';
 import type { CapState } from './ban-cap.ts';
 import { PREFIX_BAN_SETS } from './ban-target.ts';
@@ -12,6 +12,15 @@ import type { BanState } from './decide.ts';
 import { type Offender, OffenderSlots } from './offender-slots.ts';
 
 export type { Offender } from './offender-slots.ts';
+
+/**
+ * A copy of a target text that holds no other string. V8 makes a substring of 13 characters or
+ * more a slice of its parent, so an address cut out of an alert line keeps the whole line alive
+ * for as long as it is kept: the index's keys are copied with this. ASCII only.
+ */
+function flatKey(text: string): string {
+  return Buffer.from(text, 'latin1').toString('latin1');
+}
 
 export class OffenderIndex implements BanState, CapState {
   /** Target text -> its slot. */

@@ -147,15 +147,6 @@ export function parseIp(text: string): IpAddress | null {
   return b ? { family: 4, bytes: b, text } : null;
 }
 
-/**
- * A copy of an address or prefix text that holds no other string. V8 makes a substring of 13
- * characters or more a slice of its parent, so an address cut out of an alert line keeps the
- * whole line alive for as long as it is kept: long-lived keys are copied with this. ASCII only.
- */
-export function flatKey(text: string): string {
-  return Buffer.from(text, 'latin1').toString('latin1');
-}
-
 /** The canonical text of an address, or null when it does not parse. */
 export function canonicalIp(text: string): string | null {
   return parseIp(text)?.text ?? null;
