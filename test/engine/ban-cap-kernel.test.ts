@@ -79,7 +79,6 @@ engine: { kernel_scan_poll_ms: 1000 }
     expect(status.bans.cap).toEqual({ maxActiveBans: 200, kernelSetSize: 1200, aggregated: 195, refused: 10 });
     const rows = await pollUntil('store rows', async () => {
       const by = JSON.parse((await api('GET', '/v1/status')).text).engine.bans.bySource;
-      console.log(JSON.stringify(by));
       return by.suricata === 195 ? by : undefined;
     });
     expect(rows).toEqual({ manual: 5, suricata: 195 });
