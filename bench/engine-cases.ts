@@ -48,7 +48,8 @@ const addr = (i: number) => `100.${64 + ((i >> 16) & 63)}.${(i >> 8) & 255}.${i 
 let dbN = 0;
 function config(extra = '', storePath = `${dir}/state${++dbN}.db`): Readonly<Config> {
   return parseConfigText(
-    `home_networks: [172.31.0.0/16]\nservices: { tcp: [22] }\napi: { enabled: false }\nstore: { path: "${storePath}" }\n${extra}`,
+    // The cap (policy.max_active_bans) above the most bans any case holds (1M in the memory case).
+    `home_networks: [172.31.0.0/16]\nservices: { tcp: [22] }\napi: { enabled: false }\nstore: { path: "${storePath}" }\npolicy: { max_active_bans: 2000000 }\n${extra}`,
   );
 }
 function alertFrom(i: number): Alert {

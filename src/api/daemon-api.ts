@@ -59,6 +59,10 @@ export function daemonTelemetry(daemon: DaemonView, deps: DaemonApiDeps, applyDu
       const by = daemon.countActiveBySource();
       return BAN_SOURCES.map((source) => ({ source, count: by[source] ?? 0 }));
     },
+    banCap: () => {
+      const { capped, maxActiveBans } = daemon.decisionStats();
+      return capped && maxActiveBans !== undefined ? { maxActiveBans, ...capped } : null;
+    },
     nftApplyDurations: () => applyDurations.snapshot(),
     dropCounters: daemon.dryRun ? undefined : () => daemon.dropCounters(),
     ruleset: () => rulesetState(daemon),
@@ -89,6 +93,7 @@ export async function startDaemonApi(
         // The worker counts bans on its own store connection; it needs these only without one.
         bansActive: storePath ? [] : [...(telemetry.bansActive?.() ?? [])],
         nftApply: sampler.histogram.snapshot(),
+        banCap: telemetry.banCap?.() ?? null,
         ruleset: rulesetState(daemon),
         store: daemon.storeHealth(),
         notReady: daemon.notReady(),

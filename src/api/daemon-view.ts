@@ -23,11 +23,16 @@ export interface DaemonView {
   dropCounters(): Promise<readonly CounterValue[]>;
   /** Calls `listener` with the duration of every nft transaction; returns the unsubscribe. */
   onNftApply(listener: (durationMs: number) => void): () => void;
-  /** Decisions since start: bans by source, skips by why, notes (hint_mismatch) by note. */
+  /**
+   * Decisions since start: bans by source, skips by why, notes (hint_mismatch) by note, bans
+   * aggregated or refused at policy.max_active_bans, and that cap.
+   */
   decisionStats(): {
     bansBySource: Record<string, number>;
     skips: Record<string, number>;
     notes?: Record<string, number>;
+    capped?: { aggregated: number; refused: number };
+    maxActiveBans?: number;
   };
   /** Active bans by source, from the store. */
   countActiveBySource(): Record<string, number>;

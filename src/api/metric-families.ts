@@ -31,6 +31,26 @@ export function metricFamilies(ctx: ApiContext, o: Observations, nowMs: number):
       samples: o.bans.map((b) => ({ labels: { source: b.source }, value: b.count })),
     });
   }
+  const cap = t.banCap?.();
+  if (cap) {
+    fams.push(
+      {
+        name: 'nftsentry_bans_max_active',
+        help: 'policy.max_active_bans: the most bans in force at once.',
+        type: 'gauge',
+        samples: [{ value: cap.maxActiveBans }],
+      },
+      {
+        name: 'nftsentry_bans_capped_total',
+        help: 'Automatic bans at policy.max_active_bans: made the aggregate (IPv4 /24, IPv6 /48) of the bans inside, or refused.',
+        type: 'counter',
+        samples: [
+          { labels: { action: 'aggregated' }, value: cap.aggregated },
+          { labels: { action: 'refused' }, value: cap.refused },
+        ],
+      },
+    );
+  }
   const alerts = t.alertResults?.();
   if (alerts) {
     fams.push({

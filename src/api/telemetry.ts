@@ -26,6 +26,13 @@ export interface RulesetState {
   appliedMs: number | null;
 }
 
+/** policy.max_active_bans and what it did since start. */
+export interface BanCapState {
+  maxActiveBans: number;
+  aggregated: number;
+  refused: number;
+}
+
 export interface ApiTelemetry {
   /** Ingestion sources' counters (IngestHandle.stats()). */
   sources?(): readonly SourceStatsSnapshot[];
@@ -33,6 +40,8 @@ export interface ApiTelemetry {
   alertResults?(): readonly AlertResultCount[];
   /** Active bans by source; without it the API asks `listBans` (limit 0) once per source. */
   bansActive?(): readonly BanCount[];
+  /** The cap on bans in force and how often it bit. */
+  banCap?(): BanCapState | null;
   /** Durations of nft transactions (base ruleset and ban batches). */
   nftApplyDurations?(): HistogramSnapshot;
   /** The named drop counters of table inet nftsentry (see nft/state.ts readCounters). */

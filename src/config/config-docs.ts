@@ -233,6 +233,9 @@ export const CONFIG_DOCS: Record<string, KeyDoc> = {
     text: 'Who is blamed when an alert has no source/target hint and neither side is a home network: source (src_ip) or skip.',
   },
   'policy.max_tracked_sources': { text: '(rule, source) pairs counted at once; the least recently seen go first.' },
+  'policy.max_active_bans': {
+    text: 'Most automatic bans in force. At the cap a new one becomes the /24 (IPv4) or /48 (IPv6) of the bans inside it, else it is refused (counted, logged); operator bans are never dropped. The kernel ban sets get size = cap + max(1000, cap/10).',
+  },
   store: { text: 'Bans, offender history, API allowlist entries, file bookmarks.' },
   'store.path': { text: 'node:sqlite database (WAL), or ":memory:".' },
   engine: { text: 'How decisions reach nft (docs/engine.md).' },

@@ -11,6 +11,8 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { type BanQueries, banViewOf } from '../store/ban-queries.ts';
 import type { BanWrite, Store } from '../store/store.ts';
+import type { ElementChange } from '../nft/elements.ts';
+import type { CapState } from './ban-cap.ts';
 import { type BanSetName, parseBanTarget } from './ban-target.ts';
 import type { BanDecision, BanState } from './decide.ts';
 import { type Offender, OffenderIndex } from './offender-index.ts';
@@ -22,6 +24,11 @@ import { type StoreHealth, StoreWriter } from './store-writer.ts';
 /** A WAL checkpoint syncs the files (a stall of several ms): at most this often. */
 const CHECKPOINT_EVERY_MS = 60_000;
 
+/** The reason of a ban adopted from the kernel: source `manual` in the store, automatic for the cap. */
+const ADOPTED = 'adopted from kernel';
+
+const OVER_CAP_MSG = 'bans over policy.max_active_bans: the oldest automatic ones ended, operator bans kept';
+
 function indexOptions(p: PolicyConfig): [number, number | null] {
   return [p.escalation.forget_after * 1000, p.ipv4_aggregate.enabled ? p.ipv4_aggregate.prefix : null];
 }
@@ -32,6 +39,9 @@ export class BanLedger implements BanRowSink {
   private readonly index: OffenderIndex;
   private readonly log: Logger;
   private lastCheckpointMs = 0;
+  private maxActive: number;
+  /** Automatic bans the last restore ended for policy.max_active_bans (their kernel elements go too). */
+  private overCap: ElementChange[] = [];
   /** Active bans loaded from the store at the last restore. */
   restored = 0;
 
@@ -40,19 +50,52 @@ export class BanLedger implements BanRowSink {
     this.writer = new StoreWriter(store, log, clock);
     this.index = new OffenderIndex(...indexOptions(policy));
     this.log = log;
+    this.maxActive = policy.max_active_bans;
   }
 
   /** What the decider asks about the present. */
-  get state(): BanState {
+  get state(): BanState & CapState {
     return this.index;
   }
 
-  reconfigure(policy: PolicyConfig): void {
+  /**
+   * A new policy. Returns the oldest automatic bans beyond a lowered policy.max_active_bans: the
+   * caller lifts them (memory, store, kernel).
+   */
+  reconfigure(policy: PolicyConfig): ReadonlySet<string> {
     [this.index.forgetAfterMs, this.index.aggregatePrefix] = indexOptions(policy);
+    this.maxActive = policy.max_active_bans;
+    const over = new Set(this.oldestAutomaticOverCap());
+    if (over.size > 0) this.log.warn({ lifted: over.size, maxActiveBans: this.maxActive }, OVER_CAP_MSG);
+    return over;
   }
 
-  /** Loads the store into memory; bans whose time is up are ended (in both). */
-  restore(nowMs: number): { expired: number } {
+  /**
+   * The automatic bans beyond the cap once every operator ban is counted, oldest offence first:
+   * operator bans are never among them.
+   */
+  private oldestAutomaticOverCap(): string[] {
+    const room = Math.max(0, this.maxActive - this.index.manualSize);
+    const excess = this.index.activeSize - this.index.manualSize - room;
+    if (excess <= 0) return [];
+    const automatic: Array<[string, number]> = [];
+    for (const [t, o] of this.index.activeEntries()) if (!o.manual) automatic.push([t, o.lastOffenceMs]);
+    automatic.sort((a, b) => a[1] - b[1]);
+    return automatic.slice(0, excess).map((a) => a[0]);
+  }
+
+  /** The kernel elements of the bans the last restore ended for the cap (once: then forgotten). */
+  takeOverCap(): ElementChange[] {
+    const out = this.overCap;
+    this.overCap = [];
+    return out;
+  }
+
+  /**
+   * Loads the store into memory; bans whose time is up are ended (in both), and so are the oldest
+   * automatic bans beyond policy.max_active_bans (a lowered cap): operator bans are all kept.
+   */
+  restore(nowMs: number): { expired: number; overCap: number } {
     const rows = this.store.loadOffenders(nowMs - this.index.forgetAfterMs);
     const expired: string[] = [];
     for (const r of rows) {
@@ -67,13 +110,30 @@ export class BanLedger implements BanRowSink {
         durationSec: r.duration_sec === null ? null : Number(r.duration_sec),
         offences: Number(r.offences),
         lastOffenceMs: Number(r.last_offence_ms),
+        manual: r.source === 'manual' && r.reason !== ADOPTED,
       });
       if (!active) this.index.setInactive(r.target);
     }
-    this.writer.write({ deactivate: expired });
+    const over = this.oldestAutomaticOverCap();
+    this.overCap = [];
+    for (const t of over) {
+      this.overCap.push({ set: this.index.get(t)!.set, key: t });
+      this.index.setInactive(t);
+    }
+    if (over.length > 0) this.log.warn({ dropped: over.length, maxActiveBans: this.maxActive }, OVER_CAP_MSG);
+    this.writer.write({ deactivate: [...expired, ...over] });
     for (const g of this.store.loadGrace(nowMs)) this.index.setGrace(g.target, Number(g.until_ms));
     this.restored = this.index.activeSize;
-    return { expired: expired.length };
+    return { expired: expired.length, overCap: over.length };
+  }
+
+  get maxActiveBans(): number {
+    return this.maxActive;
+  }
+
+  /** Whether one more automatic ban fits under policy.max_active_bans (an element adopted from the kernel). */
+  get automaticRoom(): boolean {
+    return this.index.activeSize < this.maxActive;
   }
 
   /** A ban decision in memory; returns the row to write once the kernel has it. */
@@ -86,6 +146,7 @@ export class BanLedger implements BanRowSink {
       durationSec: d.durationSec,
       offences: d.offences,
       lastOffenceMs: d.refresh && prev ? prev.lastOffenceMs : nowMs,
+      manual: d.source === 'manual' || (d.refresh && prev?.manual === true),
     });
     return {
       target: d.target.text,
@@ -112,7 +173,7 @@ export class BanLedger implements BanRowSink {
       family,
       set,
       source: 'manual',
-      reason: 'adopted from kernel',
+      reason: ADOPTED,
       sid: null,
       signature: null,
       nowMs,

@@ -12,6 +12,7 @@ import type { RecoveredStore } from '../store/store-opener.ts';
 import { type Allowlist, operatorText } from './allowlist.ts';
 import type { BanFlusher } from './ban-flusher.ts';
 import type { BanLedger } from './ban-ledger.ts';
+import { banSetSize } from '../nft/objects.ts';
 import { banTargetOf } from './ban-target.ts';
 import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
@@ -137,9 +138,20 @@ export class BanOperations implements Operations {
       ruleset: { applied: appliedMs !== null, appliedMs },
       sources: this.p.sourceStats(),
       drops,
-      bans: { active: ledger.activeCount, bySource: ledger.countActiveBySource(), offendersKnown: ledger.knownCount },
+      bans: {
+        active: ledger.activeCount,
+        bySource: ledger.countActiveBySource(),
+        offendersKnown: ledger.knownCount,
+        cap: {
+          maxActiveBans: ledger.maxActiveBans,
+          kernelSetSize: banSetSize(ledger.maxActiveBans),
+          ...this.p.enforcer.stats.snapshot().capped,
+        },
+      },
       store: this.p.storeStatus(),
       pendingConfirm: this.rulesetConfirm?.view() ?? null,
+      // The daemon's main thread: RSS and the V8 heap (bench/memory.ts reads it).
+      memory: process.memoryUsage(),
       engine: {
         ...this.p.enforcer.stats.snapshot(),
         ...this.p.sync.stats,

@@ -24,6 +24,7 @@ export type SkipWhy =
   | 'bad_address'
   | 'grace'
   | 'already_banned'
+  | 'ban_cap'
   | ProtectedWhy;
 
 /**
@@ -50,6 +51,11 @@ export interface BanDecision {
   sid: number | null;
   signature: string | null;
   note?: DecisionNote;
+  /**
+   * At policy.max_active_bans this ban is the aggregate of these automatic bans in force inside
+   * it (ban-cap.ts): they are lifted as it is taken.
+   */
+  replaces?: readonly string[];
 }
 
 export interface SkipDecision {

@@ -8,6 +8,7 @@ import type { Config } from '../config/config.ts';
 import type { Alert } from '../ingest/alert.ts';
 import type { IpAddress, IpPrefix } from '../net/ip.ts';
 import type { InterfaceAddress } from '../net/subnet.ts';
+import { type CapState, capBan } from './ban-cap.ts';
 import type { BanState, Decision, DecideContext } from './decide.ts';
 import { decideAlert, decideKernelScan, decideManual } from './decide.ts';
 import { type ProtectedWhy, Protection } from './protection.ts';
@@ -16,9 +17,11 @@ import { ThresholdTracker } from './threshold-tracker.ts';
 export class Decider {
   private ctx: DecideContext;
   private own: readonly InterfaceAddress[] = [];
+  private readonly cap: CapState;
 
-  constructor(config: Readonly<Config>, allow: readonly IpPrefix[], state: BanState) {
+  constructor(config: Readonly<Config>, allow: readonly IpPrefix[], state: BanState & CapState) {
     this.ctx = Decider.context(config, allow, [], state);
+    this.cap = state;
   }
 
   private static context(
@@ -52,15 +55,22 @@ export class Decider {
   }
 
   alert(alert: Alert, nowMs: number): Decision {
-    return decideAlert(alert, this.ctx, nowMs);
+    return this.capped(decideAlert(alert, this.ctx, nowMs), nowMs);
   }
 
   kernelScan(address: string, reason: string, nowMs: number): Decision {
-    return decideKernelScan(address, reason, this.ctx, nowMs);
+    return this.capped(decideKernelScan(address, reason, this.ctx, nowMs), nowMs);
   }
 
   manual(prefix: IpPrefix, durationSec: number | null, reason: string, nowMs: number): Decision {
-    return decideManual(prefix, durationSec, reason, this.ctx, nowMs);
+    return this.capped(decideManual(prefix, durationSec, reason, this.ctx, nowMs), nowMs);
+  }
+
+  /** policy.max_active_bans applied to a ban (ban-cap.ts); a note stays with a refusal. */
+  private capped(d: Decision, nowMs: number): Decision {
+    if (d.kind !== 'ban') return d;
+    const c = capBan(d, this.ctx, this.cap, nowMs);
+    return c.kind === 'skip' && d.note ? { ...c, note: d.note } : c;
   }
 
   whyProtected(address: IpAddress): ProtectedWhy | null {

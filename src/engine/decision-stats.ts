@@ -9,6 +9,8 @@ export interface DecisionCounts {
   /** Decisions with a note beside their outcome, by note (`hint_mismatch`: see decide.ts). */
   notes: Record<string, number>;
   bansBySource: Record<string, number>;
+  /** policy.max_active_bans: bans made aggregates of the bans inside, automatic bans refused. */
+  capped: { aggregated: number; refused: number };
 }
 
 export class DecisionStats {
@@ -18,14 +20,17 @@ export class DecisionStats {
   private readonly skips: Record<string, number> = {};
   private readonly notes: Record<string, number> = {};
   private readonly bansBySource: Record<string, number> = {};
+  private readonly capped = { aggregated: 0, refused: 0 };
 
   count(d: Decision): void {
     this.decisions++;
     if (d.note) this.notes[d.note] = (this.notes[d.note] ?? 0) + 1;
     if (d.kind === 'skip') {
       this.skips[d.why] = (this.skips[d.why] ?? 0) + 1;
+      if (d.why === 'ban_cap') this.capped.refused++;
       return;
     }
+    if (d.replaces) this.capped.aggregated++;
     if (d.refresh) this.refreshes++;
     else this.bans++;
     this.bansBySource[d.source] = (this.bansBySource[d.source] ?? 0) + 1;
@@ -39,6 +44,7 @@ export class DecisionStats {
       skips: { ...this.skips },
       notes: { ...this.notes },
       bansBySource: { ...this.bansBySource },
+      capped: { ...this.capped },
     };
   }
 }

@@ -23,6 +23,9 @@ export class Enforcer {
   private readonly dryRun: boolean;
   /** Ban log lines: at most 50 per 10 s, the rest counted in the next line shown. */
   private readonly banLog = new RateLimitedLog(50, 10_000);
+  /** policy.max_active_bans biting (an aggregate, a refusal): at most one line per 10 s. */
+  private readonly capLog = new RateLimitedLog(1, 10_000);
+  private readonly replaced: (targets: readonly string[]) => void;
 
   constructor(parts: {
     decider: Decider;
@@ -31,7 +34,10 @@ export class Enforcer {
     log: Logger;
     clock: Clock;
     dryRun: boolean;
+    /** Ends the bans a cap aggregate replaces (KernelSync.liftReplaced). */
+    replaced: (targets: readonly string[]) => void;
   }) {
+    this.replaced = parts.replaced;
     this.decider = parts.decider;
     this.ledger = parts.ledger;
     this.flusher = parts.flusher;
@@ -67,11 +73,31 @@ export class Enforcer {
 
   private take(d: Decision, nowMs: number): Decision {
     this.stats.count(d);
+    if ((d.kind === 'skip' && d.why === 'ban_cap') || (d.kind === 'ban' && d.replaces)) this.capBit(d, nowMs);
     if (d.kind === 'ban') {
+      if (d.replaces) this.replaced(d.replaces);
       const write = this.record(d, nowMs);
       this.flusher.queueBan({ set: d.target.set, key: d.target.text, timeoutSec: d.durationSec }, d.refresh, write);
     }
     return d;
+  }
+
+  private capBit(d: Decision, nowMs: number): void {
+    const shown = this.capLog.take(nowMs);
+    if (!shown) return;
+    const c = this.stats.snapshot().capped;
+    this.log.warn(
+      {
+        action: d.kind === 'ban' ? 'aggregated' : 'refused',
+        target: d.kind === 'ban' ? d.target.text : d.address,
+        replaced: d.kind === 'ban' ? d.replaces?.length : undefined,
+        active: this.ledger.activeCount,
+        aggregatedTotal: c.aggregated,
+        refusedTotal: c.refused,
+        suppressedBefore: shown.suppressedBefore,
+      },
+      'policy.max_active_bans reached: automatic bans aggregated or refused',
+    );
   }
 
   private record(d: BanDecision, nowMs: number) {

@@ -117,6 +117,12 @@ export const policySchema = z
     unknown_direction: z.enum(['source', 'skip']).default('source'),
     /** Most sources tracked at once for thresholds (oldest forgotten first). */
     max_tracked_sources: z.number().int().min(1024).max(10_000_000).default(100_000),
+    /**
+     * Most bans in force at once (every ban set together). At the cap an automatic ban is
+     * aggregated (IPv4 /24, IPv6 /48) with the automatic bans already inside, else refused;
+     * operator bans are taken up to the kernel sets' size (docs/config.md "Bounded growth").
+     */
+    max_active_bans: z.number().int().min(100).max(10_000_000).default(100_000),
   })
   .prefault({});
 

@@ -24,6 +24,8 @@ import { reconcile, remainingSec } from './reconcile.ts';
 
 export interface SyncStats {
   adopted: number;
+  /** Kernel elements removed rather than adopted: no room under policy.max_active_bans. */
+  overCapRemoved: number;
   kernelScanPolls: number;
   kernelScanErrors: number;
 }
@@ -63,12 +65,13 @@ export interface ReconcileSummary {
 }
 
 export class KernelSync {
-  readonly stats: SyncStats = { adopted: 0, kernelScanPolls: 0, kernelScanErrors: 0 };
+  readonly stats: SyncStats = { adopted: 0, overCapRemoved: 0, kernelScanPolls: 0, kernelScanErrors: 0 };
   /** Resolves when the start-up reconcile has finished (it runs after start, off its path). */
   reconciled: Promise<void> = Promise.resolve();
   private readonly p: KernelSyncParts;
   private kernelSeen = new Set<string>();
   private readonly liftedAt = new Map<string, number>();
+  private liftedKept = 0;
   private stopping = false;
 
   constructor(parts: KernelSyncParts) {
@@ -87,7 +90,9 @@ export class KernelSync {
       key,
       timeoutSec: remainingSec(o.expiresMs, nowMs),
     }));
-    await this.p.flusher.direct({ add });
+    // Bans the ledger ended at restore for the cap: out of the kernel (before the reconcile reads it).
+    const remove = this.p.ledger.takeOverCap();
+    await this.p.flusher.direct({ add, remove });
     this.p.log.info(
       { active: this.p.ledger.activeCount, totalMs: Math.round(performance.now() - started) },
       'bans restored',
@@ -144,11 +149,35 @@ export class KernelSync {
     return o && p ? this.lift([{ text: target, set: o.set, prefix: p }]) : 0;
   }
 
+  /**
+   * Ends the automatic bans a cap aggregate replaces (ban-cap.ts), on the alerts lane with the
+   * aggregate's own element: memory, store, kernel. Not awaited: the alert path does not wait.
+   */
+  liftReplaced(targets: readonly string[]): void {
+    const now = performance.now();
+    // Amortized: under a flood at the cap every aggregate lifts bans; the map stays bounded.
+    if (this.liftedAt.size > 2 * this.liftedKept + 1024) this.forgetLifts(now);
+    for (const t of targets) {
+      const o = this.p.ledger.active(t);
+      if (!o) continue;
+      this.liftedAt.set(t, now);
+      // Its threshold counts stay: alerts from inside now find the aggregate banned.
+      this.p.ledger.lift(t);
+      this.p.flusher.queueRemove({ set: o.set, key: t });
+    }
+    this.p.flusher.deactivate(targets);
+  }
+
+  private forgetLifts(now: number): void {
+    for (const [t, at] of this.liftedAt) if (at < now - LIFT_MEMORY_MS) this.liftedAt.delete(t);
+    this.liftedKept = this.liftedAt.size;
+  }
+
   /** Memory, store and kernel (operator transactions), and the kernel's scanners entries inside. */
   private async lift(lifted: Lifted[]): Promise<number> {
     if (lifted.length === 0) return 0;
     const now = performance.now();
-    for (const [t, at] of this.liftedAt) if (at < now - LIFT_MEMORY_MS) this.liftedAt.delete(t);
+    this.forgetLifts(now);
     const applied: Array<Promise<void>> = [];
     for (const l of lifted) {
       this.liftedAt.set(l.text, now);
@@ -215,7 +244,8 @@ export class KernelSync {
     for (const key of this.p.flusher.unsettled()) unsettled.add(key);
     const nowMs = this.p.clock();
     const plan = reconcile(active, kernel, nowMs, { minLeftSec });
-    const settled = (c: ElementChange) => !unsettled.has(c.key) && this.p.ledger.active(c.key) === active.get(c.key);
+    const settled = (c: ElementChange) =>
+      !unsettled.has(c.key) && this.p.ledger.active(c.key)?.change === active.get(c.key)?.change;
     const add = plan.batch.add?.filter(settled) ?? [];
     const refresh = plan.batch.refresh?.filter(settled) ?? [];
     const t1 = performance.now();
@@ -243,6 +273,12 @@ export class KernelSync {
         : this.p.decider.whyPrefixProtected(target.prefix);
       if (isProtected) {
         this.p.flusher.queueRemove({ set: u.set, key: u.key });
+        continue;
+      }
+      // policy.max_active_bans holds for what the kernel holds too (a lowered cap, a crash).
+      if (!this.p.ledger.automaticRoom) {
+        this.p.flusher.queueRemove({ set: u.set, key: u.key });
+        this.stats.overCapRemoved++;
         continue;
       }
       if (target.set !== u.set) moved.add.push({ set: target.set, key: target.text, timeoutSec: u.expiresSec });

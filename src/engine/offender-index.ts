@@ -1,30 +1,42 @@
 /**
  * What the engine keeps in memory about offenders: per target, the present ban (if any) and the
- * offence count that escalation reads. Small records only; the details (reason, signature, times)
- * stay in the store. Implements the decider's BanState. No IO; times are parameters.
+ * offence count that escalation reads. Small records only (offender-slots.ts: typed-array
+ * columns); the details (reason, signature, times) stay in the store. Implements the decider's
+ * BanState and the cap's CapState. No IO; times are parameters.
  */
-import { prefixContaining, parseIp } from '../net/ip.ts';
-import { PREFIX_BAN_SETS, type BanSetName } from './ban-target.ts';
+import { type IpPrefix, prefixContaining, parseIp } from '../net/ip.ts';
+import { AggregateIndex } from './aggregate-index.ts';
+import type { CapState } from './ban-cap.ts';
+import { PREFIX_BAN_SETS } from './ban-target.ts';
 import type { BanState } from './decide.ts';
+import { type Offender, OffenderSlots } from './offender-slots.ts';
 
-export interface Offender {
-  set: BanSetName;
-  active: boolean;
-  /** null: permanent (when active). */
-  expiresMs: number | null;
-  durationSec: number | null;
-  offences: number;
-  lastOffenceMs: number;
+export type { Offender } from './offender-slots.ts';
+
+/**
+ * A copy of a target text that holds no other string. V8 makes a substring of 13 characters or
+ * more a slice of its parent, so an address cut out of an alert line keeps the whole line alive
+ * for as long as it is kept: the index's keys are copied with this. ASCII only.
+ */
+function flatKey(text: string): string {
+  return Buffer.from(text, 'latin1').toString('latin1');
 }
 
-export class OffenderIndex implements BanState {
-  private readonly offenders = new Map<string, Offender>();
+export class OffenderIndex implements BanState, CapState {
+  /** Target text -> its slot. */
+  private readonly slotOf = new Map<string, number>();
+  /** Slot -> the target text kept as the key (the other indexes share that string). */
+  private readonly keyOf: string[] = [];
+  private readonly slots = new OffenderSlots();
   private readonly grace = new Map<string, number>();
   /** Active single IPv4 bans per aggregation prefix (only when aggregation is on). */
   private readonly perPrefix = new Map<string, number>();
   /** Active prefix bans (ban6net64/bannet4/bannet6): few, scanned to find the ban holding an address. */
   private readonly activePrefixes = new Set<string>();
+  /** Automatic active bans by cap aggregate (IPv4 /24, IPv6 /48). */
+  private readonly aggregates = new AggregateIndex();
   private activeCount = 0;
+  private manualCount = 0;
   forgetAfterMs: number;
   aggregatePrefix: number | null;
 
@@ -34,53 +46,68 @@ export class OffenderIndex implements BanState {
   }
 
   get size(): number {
-    return this.offenders.size;
+    return this.slotOf.size;
   }
 
   get activeSize(): number {
     return this.activeCount;
   }
 
+  /** Active operator bans. */
+  get manualSize(): number {
+    return this.manualCount;
+  }
+
+  automaticIn(aggregate: IpPrefix): readonly string[] {
+    return this.aggregates.members(aggregate);
+  }
+
   get(target: string): Offender | undefined {
-    return this.offenders.get(target);
+    const slot = this.slotOf.get(target);
+    return slot === undefined ? undefined : this.slots.read(slot);
   }
 
   /** Records a ban (new or refreshed). */
-  setActive(target: string, o: Omit<Offender, 'active'>): void {
-    const prev = this.offenders.get(target);
-    if (!prev?.active) this.countActive(target, o.set, +1);
-    this.offenders.set(target, {
-      set: o.set,
-      active: true,
-      expiresMs: o.expiresMs,
-      durationSec: o.durationSec,
-      offences: o.offences,
-      lastOffenceMs: o.lastOffenceMs,
-    });
+  setActive(target: string, o: Omit<Offender, 'active' | 'manual' | 'change'> & { manual?: boolean }): void {
+    let slot = this.slotOf.get(target);
+    if (slot === undefined) {
+      slot = this.slots.alloc();
+      // The key lives as long as the offender: a copy of its own, not a slice of an alert line.
+      const key = flatKey(target);
+      this.keyOf[slot] = key;
+      this.slotOf.set(key, slot);
+    } else if (this.slots.isActive(slot)) {
+      this.countActive(slot, -1);
+    }
+    this.slots.write(slot, { ...o, active: true, manual: o.manual === true });
+    this.countActive(slot, +1);
   }
 
   /** The ban ended (unban or expiry); the history stays for escalation. */
   setInactive(target: string): boolean {
-    const o = this.offenders.get(target);
-    if (!o?.active) return false;
-    o.active = false;
-    this.countActive(target, o.set, -1);
+    const slot = this.slotOf.get(target);
+    if (slot === undefined || !this.slots.isActive(slot)) return false;
+    this.countActive(slot, -1);
+    this.slots.deactivate(slot);
     return true;
   }
 
   /** Active bans whose time is up. */
   expired(nowMs: number): string[] {
     const out: string[] = [];
-    for (const [t, o] of this.offenders) if (o.active && o.expiresMs !== null && o.expiresMs <= nowMs) out.push(t);
+    for (const [t, slot] of this.slotOf) if (this.slots.expiredAt(slot, nowMs)) out.push(t);
     return out;
   }
 
   /** Drops inactive history older than `forgetAfterMs`. */
   forget(nowMs: number): number {
     let n = 0;
-    for (const [t, o] of this.offenders) {
-      if (!o.active && o.lastOffenceMs < nowMs - this.forgetAfterMs) {
-        this.offenders.delete(t);
+    const before = nowMs - this.forgetAfterMs;
+    for (const [t, slot] of this.slotOf) {
+      if (!this.slots.isActive(slot) && this.slots.lastOffenceOf(slot) < before) {
+        this.slotOf.delete(t);
+        this.keyOf[slot] = '';
+        this.slots.release(slot);
         n++;
       }
     }
@@ -95,14 +122,14 @@ export class OffenderIndex implements BanState {
   // --- BanState ---
 
   active(target: string): Offender | undefined {
-    const o = this.offenders.get(target);
-    return o?.active ? o : undefined;
+    const slot = this.slotOf.get(target);
+    return slot !== undefined && this.slots.isActive(slot) ? this.slots.read(slot) : undefined;
   }
 
   priorOffences(target: string, nowMs: number): number {
-    const o = this.offenders.get(target);
-    if (!o || o.lastOffenceMs < nowMs - this.forgetAfterMs) return 0;
-    return o.offences;
+    const slot = this.slotOf.get(target);
+    if (slot === undefined || this.slots.lastOffenceOf(slot) < nowMs - this.forgetAfterMs) return 0;
+    return this.slots.offencesOf(slot);
   }
 
   graceUntilMs(target: string): number {
@@ -115,7 +142,7 @@ export class OffenderIndex implements BanState {
 
   /** Every active ban (for restore, reconcile and self-healing). */
   *activeEntries(): IterableIterator<[string, Offender]> {
-    for (const e of this.offenders) if (e[1].active) yield e;
+    for (const [t, slot] of this.slotOf) if (this.slots.isActive(slot)) yield [t, this.slots.read(slot)];
   }
 
   /** Active prefix bans (their target texts). */
@@ -123,8 +150,14 @@ export class OffenderIndex implements BanState {
     return this.activePrefixes;
   }
 
-  private countActive(target: string, set: BanSetName, delta: number): void {
+  /** Counts the active ban in `slot` in (+1) or out (-1) of the counts and indexes. */
+  private countActive(slot: number, delta: number): void {
+    const target = this.keyOf[slot]!;
+    const set = this.slots.setOf(slot);
     this.activeCount += delta;
+    if (this.slots.isManual(slot)) this.manualCount += delta;
+    else if (delta > 0) this.aggregates.add(target);
+    else this.aggregates.remove(target);
     if (PREFIX_BAN_SETS.includes(set)) {
       if (delta > 0) this.activePrefixes.add(target);
       else this.activePrefixes.delete(target);

@@ -31,7 +31,11 @@ export interface PendingRemove {
 
 export type QueueName = 'automatic' | 'operator';
 
-/** What one transaction takes from a queue: removals (all of them) and up to maxBatch bans. */
+/**
+ * What one transaction takes from a queue: every removal, else up to maxBatch bans. Removals go
+ * alone (a sender waits for the lanes before it sends them): a ban taken with them would wait
+ * outside both the queue and the lanes, where a lift could neither cancel it nor find it in flight.
+ */
 export interface Taken {
   removes: PendingRemove[];
   bans: PendingBan[];
@@ -49,6 +53,7 @@ class Queue {
     const removes = [...this.removes.values()];
     this.removes.clear();
     const bans: PendingBan[] = [];
+    if (removes.length > 0) return { removes, bans };
     for (const [k, p] of this.bans) {
       if (bans.length >= maxBatch) break;
       bans.push(p);

@@ -121,6 +121,8 @@ class ScratchPath {
       log,
       clock,
       dryRun: false,
+      // Scratch ledger: an aggregate at its cap replaces scratch bans only, nothing to lift.
+      replaced: () => undefined,
     });
     this.intake = new LineIntake({
       name: 'warm-up',

@@ -100,6 +100,11 @@ export function addElements(
     }
     const expiresMs = timeoutMs === null ? null : (spec.expiresMs ?? timeoutMs);
     const els = ctx.own(s);
+    // A set with a size takes no element beyond it: the kernel's ENFILE.
+    if (s.size !== undefined && !found && els.size >= s.size) {
+      ctx.kernel('Too many open files in system');
+      continue;
+    }
     els.delete(id);
     els.set(id, {
       key,

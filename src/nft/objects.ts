@@ -76,6 +76,15 @@ export const METER_SETS = [
   'knock_open6',
 ] as const;
 
+/**
+ * The `size` of each ban set: `policy.max_active_bans` plus room for operator bans, which the cap
+ * never refuses below it (engine/ban-cap.ts). nft refuses an element beyond a set's size
+ * (ENFILE, "Too many open files in system"), so the engine's cap must bind first.
+ */
+export function banSetSize(maxActiveBans: number): number {
+  return maxActiveBans + Math.max(1000, Math.ceil(maxActiveBans / 10));
+}
+
 /** Sets whose elements survive every apply. */
 export const BAN_SETS = {
   ban4: 'ban4',

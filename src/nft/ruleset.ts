@@ -16,7 +16,7 @@ import { INSTALL_ROOT } from '../install-root.ts';
 import type { Config } from '../config/config.ts';
 import type { IpPrefix } from '../net/ip.ts';
 import { normalizePrefixes, prefixKey } from '../net/ip.ts';
-import { TABLE, CHAINS, CONFIG_SETS, METER_SETS, ANY_PROTOCOL } from './objects.ts';
+import { TABLE, CHAINS, CONFIG_SETS, METER_SETS, ANY_PROTOCOL, banSetSize } from './objects.ts';
 import { knockValues } from './knock-rules.ts';
 import { ttlStatements } from './ttl-rules.ts';
 
@@ -176,6 +176,7 @@ export function rulesetParameters(config: Config): { flags: Flags; values: Value
       slow_ports: sd.slow.ports,
       slow_window: sd.slow.window,
       ban_timeout: sd.ban_timeout,
+      ban_set_size: banSetSize(config.policy.max_active_bans),
       restricted_services: restrictedRules(config),
       ...knockValues(config),
       forward_trusted:

@@ -201,21 +201,25 @@ export class Store {
   loadOffenders(sinceMs: number): BanRow[] {
     return storeGuard('load', () => {
       const stmt = this.db.prepare(
-        'SELECT target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms FROM bans WHERE active = 1 OR last_offence_ms >= ?',
+        'SELECT target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms, source, reason FROM bans WHERE active = 1 OR last_offence_ms >= ?',
       );
       stmt.setReturnArrays(true);
       const rows = stmt.all(sinceMs) as unknown as Array<
-        [string, string, number | null, number | null, number, number, number]
+        [string, string, number | null, number | null, number, number, number, string, string]
       >;
-      return rows.map(([target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms]) => ({
-        target,
-        set_name,
-        expires_ms,
-        duration_sec,
-        active,
-        offences,
-        last_offence_ms,
-      }));
+      return rows.map(
+        ([target, set_name, expires_ms, duration_sec, active, offences, last_offence_ms, source, reason]) => ({
+          target,
+          set_name,
+          expires_ms,
+          duration_sec,
+          active,
+          offences,
+          last_offence_ms,
+          source,
+          reason,
+        }),
+      );
     });
   }
 

@@ -62,14 +62,19 @@ describe('PendingChanges', () => {
     expect(p.take('operator', 10).bans[0]!.change.timeoutSec).toBe(120);
   });
 
-  it('take: every removal and at most maxBatch bans, oldest first', () => {
+  it('take: every removal alone, then at most maxBatch bans, oldest first', () => {
     const p = new PendingChanges();
     for (let i = 1; i <= 5; i++) p.addBan(ban(`198.51.100.${i}`), false, banWrite(`198.51.100.${i}`), null);
     p.addRemove({ set: 'ban4', key: '198.51.100.50' }, null);
     p.addRemove({ set: 'ban4', key: '198.51.100.51' }, null);
     const t = p.take('automatic', 3);
     expect(t.removes.map((r) => r.change.key)).toEqual(['198.51.100.50', '198.51.100.51']);
-    expect(t.bans.map((b) => b.change.key)).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.3']);
+    expect(t.bans).toEqual([]);
+    // Bans taken with the removals would be out of the queue while the removals are sent: a
+    // removal of one of them decided then could not cancel it.
+    const next = p.take('automatic', 3);
+    expect(next.removes).toEqual([]);
+    expect(next.bans.map((b) => b.change.key)).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.3']);
     expect(p.take('automatic', 3).bans.map((b) => b.change.key)).toEqual(['198.51.100.4', '198.51.100.5']);
   });
 });

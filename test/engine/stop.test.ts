@@ -57,6 +57,7 @@ api: { enabled: false }
 store: { path: ${dir}/state.db }
 sources: { inputs: [ { type: unix_stream, path: ${dir}/eve.sock } ] }
 engine: { heal_poll_ms: 300, kernel_scan_poll_ms: 300, expire_poll_ms: 300, rules_check_ms: 1000 }
+policy: { max_active_bans: ${BANS + 50_000} }
 `,
   );
   // 200,000 active bans in the store (198.18.0.0/15 holds 131,072 addresses; the rest from 100.64/10).

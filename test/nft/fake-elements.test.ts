@@ -177,6 +177,7 @@ describe("FakeNft: reads in nft 1.0.6's JSON", () => {
           table: 'nftsentry',
           type: ['ipv4_addr', 'inet_proto'],
           handle: 38,
+          size: 110000,
           flags: ['interval', 'timeout'],
           elem: [{ concat: [{ prefix: { addr: '198.51.100.0', len: 24 } }, { range: [0, 255] }] }],
         },

@@ -39,7 +39,7 @@ describe('the table shape', () => {
     expect(shape.chains.get('input')!.base).toBe('filter input 0 drop');
     expect(shape.chains.get('tcp_flags')).toMatchObject({ base: null, rules: expect.any(Array) });
     expect(shape.chains.get('tcp_flags')!.rules).toHaveLength(8);
-    expect(shape.objects.get('set ban4')).toBe('["ipv4_addr",null,["timeout"],null,null]');
+    expect(shape.objects.get('set ban4')).toBe('["ipv4_addr",null,["timeout"],110000,null]');
     expect(shape.objects.has('counter drop_banned')).toBe(true);
     expect(shape.configElements.get('allow4')).toBe(2);
     // Applied again: the same shape (new handles, the same rules).

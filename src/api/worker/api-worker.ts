@@ -70,6 +70,7 @@ try {
       return BAN_SOURCES.map((source) => ({ source, count: by[source] ?? 0 }));
     },
     nftApplyDurations: () => snapshot.nftApply,
+    banCap: () => snapshot.banCap ?? null,
     ...(counters ? { dropCounters: counters } : {}),
     ruleset: () => snapshot.ruleset,
     store: () => snapshot.store,

@@ -3,7 +3,7 @@ import type { ApiConfig } from '../api-schema.ts';
 import type { StoreHealth } from '../../engine/store-writer.ts';
 import type { SourceStatsSnapshot } from '../../ingest/source-stats.ts';
 import type { HistogramSnapshot } from '../histogram.ts';
-import type { AlertResultCount, BanCount, RulesetState } from '../telemetry.ts';
+import type { AlertResultCount, BanCapState, BanCount, RulesetState } from '../telemetry.ts';
 import type { RpcRequest, RpcResponse } from './rpc.ts';
 import type { DaemonRpc } from './daemon-rpc.ts';
 
@@ -27,6 +27,7 @@ export interface TelemetrySnapshot {
   alertResults: AlertResultCount[];
   bansActive: BanCount[];
   nftApply: HistogramSnapshot;
+  banCap?: BanCapState | null;
   ruleset: RulesetState;
   store: StoreHealth;
   /** Why the daemon is not ready yet; null: ready. */

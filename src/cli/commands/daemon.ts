@@ -118,6 +118,7 @@ export class Daemon implements DaemonView {
       log,
       clock,
       dryRun: this.dryRun,
+      replaced: (targets) => this.sync.liftReplaced(targets),
     });
     this.sync = new KernelSync({
       nft: this.nft,
@@ -201,8 +202,8 @@ export class Daemon implements DaemonView {
     if (kernel) await this.applyRuleset();
     // The daemon's periodic reads go through one nft -j -i, not a process each.
     if (kernel && !this.halted) this.nft.useReadSession(true);
-    const { expired } = this.ledger.restore(this.clock());
-    this.log.info({ active: this.ledger.activeCount, expiredDropped: expired }, 'bans loaded from the store');
+    const { expired, overCap } = this.ledger.restore(this.clock());
+    this.log.info({ active: this.ledger.activeCount, expiredDropped: expired, overCap }, 'bans loaded from the store');
     if (kernel && !this.halted) await this.sync.restore();
     if (!this.halted) await this.warmUp.coprocesses();
     if (this.halted) return;
@@ -236,11 +237,11 @@ export class Daemon implements DaemonView {
   async reload(config: Readonly<Config>): Promise<void> {
     if (config.engine.dry_run !== this.dryRun) this.log.warn('engine.dry_run changes on the next start, not on reload');
     this.config = { ...config, engine: { ...config.engine, dry_run: this.dryRun } };
-    this.ledger.reconfigure(config.policy);
+    const overCap = this.ledger.reconfigure(config.policy);
     this.allowlist.setConfig(config.allowlist);
     this.decider.reconfigure(config, this.allowlist.effective());
     if (!this.dryRun) await this.applyRuleset();
-    await this.sync.liftMatching((t) => this.decider.whyPrefixProtected(t) !== null);
+    await this.sync.liftMatching((t, text) => overCap.has(text) || this.decider.whyPrefixProtected(t) !== null);
     this.timers.restart();
     if (!this.dryRun) config.engine.kernel_monitor ? this.watch.start() : this.watch.stop();
     this.log.info({ rules: config.policy.rules.length }, 'config reloaded; bans kept');
@@ -258,7 +259,7 @@ export class Daemon implements DaemonView {
   }
 
   decisionStats(): ReturnType<DaemonView['decisionStats']> {
-    return this.enforcer.stats.snapshot();
+    return { ...this.enforcer.stats.snapshot(), maxActiveBans: this.config.policy.max_active_bans };
   }
 
   countActiveBySource(): Record<string, number> {
