@@ -5,4 +5,5 @@
 set -e
 bin=$(dirname "$(readlink -f "$0")")
 lib=$(cd "$bin/../lib/nftsentry" && pwd -P)
-exec "$lib/bin/node" "$lib/app/nftsentry.mjs" "$@"
+# --max-semi-space-size=2: as bin/nftsentry (docs/engine.md "Memory per ban").
+exec "$lib/bin/node" --max-semi-space-size=2 "$lib/app/nftsentry.mjs" "$@"

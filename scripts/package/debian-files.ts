@@ -158,12 +158,12 @@ const LICENCE_TEXT: Record<string, string[]> = {
 
 /**
  * The unit from deploy/, pointed at the package's files: the source tree's
- * `.../node_modules/.bin/node .../src/cli/main.ts` (or `.../bin/nftsentry`) becomes /usr/bin/nftsentry and its docs are
+ * `.../node_modules/.bin/node [--flags] .../src/cli/main.ts` (the launcher passes the same flags; or `.../bin/nftsentry`) becomes /usr/bin/nftsentry and its docs are
  * under /usr/share/doc/nftsentry. Any other source-tree path left in it is an error.
  */
 export function packagedUnit(unit: string, sourceRoot = '/opt/nftsentry'): string {
   const out = unit
-    .replace(/\/\S*node_modules\/\.bin\/node\s+\S*src\/cli\/main\.ts/g, '/usr/bin/nftsentry')
+    .replace(/\/\S*node_modules\/\.bin\/node(?:\s+--\S+)*\s+\S*src\/cli\/main\.ts/g, '/usr/bin/nftsentry')
     .replace(/\/\S*\/bin\/nftsentry\b/g, '/usr/bin/nftsentry')
     .replaceAll(`file://${sourceRoot}/docs/`, 'file:///usr/share/doc/nftsentry/docs/');
   const left = out
