@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { execa } from 'execa';
 import { nftExecConfig, spawnNft } from '../src/nft/exec.ts';
 import { NftRunner } from '../src/nft/runner.ts';
-import { parseMonitorLine } from './latency-stats.ts';
+import { type BenchTarget, floorLine, parseMonitorLine } from './latency-stats.ts';
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,6 +76,8 @@ export const PROBE_TABLE = 'table inet nslat_probe { set s { type ipv4_addr; fla
 export class CommitMonitor {
   readonly seen = new Map<string, number>();
   crashed: string | null = null;
+  /** Called with each key when it is first seen. */
+  onSeen: ((key: string) => void) | null = null;
   private readonly child: ChildProcess;
   private partial = '';
 
@@ -88,7 +90,12 @@ export class CommitMonitor {
       this.partial = lines.pop() ?? '';
       for (const line of lines) {
         const m = parseMonitorLine(line);
-        if (m) for (const k of m.keys) if (!this.seen.has(k)) this.seen.set(k, t);
+        if (!m) continue;
+        for (const k of m.keys) {
+          if (this.seen.has(k)) continue;
+          this.seen.set(k, t);
+          this.onSeen?.(k);
+        }
       }
     });
     this.child.stderr!.resume();
@@ -166,16 +173,48 @@ export function openFileWriter(path: string): { write(line: string): void; close
   return { write: (line) => void writeSync(fd, line), close: () => closeSync(fd) };
 }
 
-/** The floor: one `nft -i` co-process, one transaction per line written to its stdin. */
-export function openFloor(ns: BenchNetns): { write(line: string): void; errors(): number; close(): void } {
+/**
+ * The floor: one `nft -i` co-process fed straight by this process, one transaction in flight.
+ * A target is written at once when nft is idle; targets that come while a transaction is in
+ * flight go together in the next one, written the moment the monitor has seen the last element
+ * of the one before (so nft never falls behind on a backlog of one-element lines, as the daemon
+ * does not either). An nft error ends the transaction in flight.
+ */
+export function openFloor(
+  ns: BenchNetns,
+  monitor: CommitMonitor,
+): { send(t: BenchTarget): void; errors(): number; close(): void } {
   const child = ns.spawnNft(['-i'], { stdout: false, stdin: true });
   let errors = 0;
+  let inFlight: Set<string> | null = null;
+  let pending: BenchTarget[] = [];
+  const next = () => {
+    inFlight = null;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    inFlight = new Set(batch.map((t) => t.key));
+    child.stdin!.write(floorLine(batch));
+  };
+  monitor.onSeen = (key) => {
+    if (inFlight?.delete(key) && inFlight.size === 0) next();
+  };
   child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => (errors += d.split('Error:').length - 1));
+  child.stderr!.on('data', (d: string) => {
+    const n = d.split('Error:').length - 1;
+    errors += n;
+    if (n > 0 && inFlight) next();
+  });
   return {
-    write: (line) => void child.stdin!.write(line),
+    send: (t) => {
+      pending.push(t);
+      if (!inFlight) next();
+    },
     errors: () => errors,
-    close: () => void child.stdin!.end(),
+    close: () => {
+      monitor.onSeen = null;
+      child.stdin!.end();
+    },
   };
 }
 

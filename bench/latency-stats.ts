@@ -36,9 +36,15 @@ export function benchTarget(i: number): BenchTarget {
   return { source: a, set: 'ban4', key: a };
 }
 
-/** The line the floor writes into `nft -i` for one target: one transaction, as the daemon's element. */
-export function floorStatement(t: BenchTarget, table = 'nftsentry'): string {
-  return `add element inet ${table} ${t.set} { ${t.key} timeout 1h }\n`;
+/**
+ * The line the floor writes into `nft -i` for some targets: one line, so one transaction, with
+ * the elements the daemon would add for them (an `add element` per set).
+ */
+export function floorLine(targets: readonly BenchTarget[], table = 'nftsentry'): string {
+  const bySet = new Map<string, string[]>();
+  for (const t of targets) bySet.set(t.set, [...(bySet.get(t.set) ?? []), `${t.key} timeout 1h`]);
+  const statements = [...bySet].map(([set, elements]) => `add element inet ${table} ${set} { ${elements.join(', ')} }`);
+  return `${statements.join('; ')}\n`;
 }
 
 /** An EVE alert line (`template`) from another source address, with its newline. */

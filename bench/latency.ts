@@ -43,7 +43,6 @@ import {
   type BenchTarget,
   benchTarget,
   etScanLine,
-  floorStatement,
   formatTable,
   goalChecks,
   latencies,
@@ -115,16 +114,10 @@ async function emptyTable(): Promise<void> {
   await ns.nft.run(['delete', 'table', 'inet', 'nftsentry']).catch(() => undefined);
 }
 
-/** Writes one line per target at RATE and matches each to the commit of its element's key. */
-async function measure(
-  monitor: CommitMonitor,
-  write: (line: string) => void,
-  targets: BenchTarget[],
-  line: (t: BenchTarget) => string,
-) {
-  const lines = targets.map(line);
+/** Sends the i-th target at RATE (`send(i)`) and matches each to the commit of its element's key. */
+async function measure(monitor: CommitMonitor, targets: BenchTarget[], send: (i: number) => void): Promise<Measured> {
   const keys = targets.map((t) => t.key);
-  const done = await paced(lines.length, RATE, (i) => write(lines[i]!));
+  const done = await paced(targets.length, RATE, send);
   await monitor.waitSeen(keys, DRAIN_MS);
   const written = keys.map((k, i) => [k, done[i]!] as const);
   if (process.env.LATENCY_TRACE) {
@@ -146,15 +139,16 @@ async function floorCase(count: number): Promise<Measured> {
   await emptyTable();
   await ns.nft.runScript(ruleset);
   const monitor = await CommitMonitor.start(ns);
-  const floor = openFloor(ns);
-  // Warm: the co-process has started and read the table before the counted lines.
+  const floor = openFloor(ns, monitor);
+  // Warm: the co-process has started and read the table before the counted targets.
   const warm = takeTargets(20);
-  for (const t of warm) floor.write(floorStatement(t));
+  for (const t of warm) floor.send(t);
   await monitor.waitSeen(
     warm.map((t) => t.key),
     DRAIN_MS,
   );
-  const m = await measure(monitor, floor.write, takeTargets(count), (t) => floorStatement(t));
+  const targets = takeTargets(count);
+  const m = await measure(monitor, targets, (i) => floor.send(targets[i]!));
   floor.close();
   monitor.stop();
   if (floor.errors() > 0) out(`  floor: nft -i reported ${floor.errors()} errors`);
@@ -180,7 +174,9 @@ async function daemonCase(via: 'socket' | 'file'): Promise<Measured> {
     const monitor = await CommitMonitor.start(ns);
     const writer =
       via === 'socket' ? await openSocketWriter(join(dir, 'eve.sock')) : openFileWriter(join(dir, 'eve.json'));
-    const m = await measure(monitor, writer.write, takeTargets(COUNT), (t) => etScanLine(TEMPLATE!, t.source));
+    const targets = takeTargets(COUNT);
+    const lines = targets.map((t) => etScanLine(TEMPLATE!, t.source));
+    const m = await measure(monitor, targets, (i) => writer.write(lines[i]!));
     writer.close();
     monitor.stop();
     if (monitor.crashed) out(`  ${via}: nft monitor died (${monitor.crashed}); the alerts after it count as lost`);

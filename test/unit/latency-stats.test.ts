@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   benchTarget,
   etScanLine,
-  floorStatement,
+  floorLine,
   formatTable,
   goalChecks,
   latencies,
@@ -140,10 +140,12 @@ describe('benchTarget', () => {
 });
 
 describe('the lines written', () => {
-  it('floor: one add element of the daemon set and key, an hour, one line', () => {
-    expect(floorStatement(benchTarget(0))).toBe('add element inet nftsentry ban4 { 198.18.0.0 timeout 1h }\n');
-    expect(floorStatement(benchTarget(9))).toBe(
-      'add element inet nftsentry ban6net64 { 2001:db8:5ca0:9:: timeout 1h }\n',
+  it('floor: one line (one transaction) with the daemon sets and keys, an hour each, an add element per set', () => {
+    expect(floorLine([benchTarget(0)])).toBe('add element inet nftsentry ban4 { 198.18.0.0 timeout 1h }\n');
+    expect(floorLine([benchTarget(9)])).toBe('add element inet nftsentry ban6net64 { 2001:db8:5ca0:9:: timeout 1h }\n');
+    expect(floorLine([0, 9, 1].map(benchTarget))).toBe(
+      'add element inet nftsentry ban4 { 198.18.0.0 timeout 1h, 198.18.0.1 timeout 1h }; ' +
+        'add element inet nftsentry ban6net64 { 2001:db8:5ca0:9:: timeout 1h }\n',
     );
   });
 
