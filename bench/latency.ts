@@ -1,7 +1,7 @@
 /**
  * Alert-to-kernel latency measured from outside the daemon, as a user sees it (issue 13):
  *
- *   node_modules/.bin/node bench/latency.ts [--rate=1000] [--count=3000] [--runs=3] [--first=500]
+ *   node_modules/.bin/node bench/latency.ts [--rate=1000] [--count=3000] [--runs=6] [--first=500]
  *   (or LATENCY_RATE, LATENCY_COUNT, LATENCY_RUNS, LATENCY_FIRST in the environment)
  *
  * The real `nftsentry run` runs in a namespace made for the bench (`nslat-<pid>`) with two
@@ -60,7 +60,7 @@ function option(name: string, fallback: number): number {
 }
 const RATE = option('rate', 1000);
 const COUNT = Math.round(option('count', 3000));
-const RUNS = Math.round(option('runs', 3));
+const RUNS = Math.round(option('runs', 6));
 const FIRST = Math.round(option('first', 500));
 const WARMUP = 200;
 const DRAIN_MS = 5000;
@@ -101,7 +101,8 @@ const base = mkdtempSync(join(tmpdir(), 'nslat-'));
 const ruleset = renderRuleset(parseConfigText(configText(base)), loadTemplates());
 let cleaned: Promise<void> | null = null;
 const cleanup = () => (cleaned ??= ns.delete().finally(() => rmSync(base, { recursive: true, force: true })));
-process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 
 /** Latencies of one case, split into the first alerts after its start and the rest. */
 interface Measured {
