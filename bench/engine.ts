@@ -14,6 +14,17 @@
  *
  *   node_modules/.bin/node bench/engine.ts [--quick] [--only=runner|latency|burst|memory|prefix]
  *
+ * Warm or alternating, so that the order of the cases does not decide the result: (1) 10
+ * uncounted `nft -f` runs and one uncounted co-process transaction before the counted ones, and
+ * 10 uncounted round trips to cat; (2) one uncounted warm-up run (the process's first daemon
+ * starts cold), then 2 and 1 in flight alternate, and the file-only baseline runs last, warm;
+ * (3) an uncounted warm-up burst before the counted ones, and 5 uncounted processes before the
+ * one-process-per-ban baseline; (4) and (5) run after (3), in a warm process; (6) an uncounted
+ * transaction opens each session, and single and prefix transactions alternate.
+ *
+ * These numbers are measured inside the process (the engine's own callback when nft answered);
+ * bench/latency.ts measures from outside, as a user sees it.
+ *
  * The benchmark creates its own network namespace and re-runs itself inside it (so nft runs
  * the way the daemon runs it, without `ip netns exec` per call); nft never runs in the host's.
  */
