@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { ApiConfig } from '../api/api-schema.ts';
 import type { Config } from '../config/config.ts';
 import { formatDurationSec } from '../config/duration.ts';
+import { nothingToConfirm } from '../engine/ruleset-confirm.ts';
 import { ErrorCodes, NftsentryError } from '../errors.ts';
 import type { IpPrefix } from '../net/ip.ts';
 import { applyRuleset, type ApplyResult } from '../nft/apply.ts';
@@ -150,16 +151,5 @@ export function confirmWithHelper(config: Readonly<Config>): { confirmed: boolea
   const dir = stateDir(config);
   const p = claimPending(dir, 'confirm');
   if (p) return { confirmed: true, message: `confirmed apply ${p.id}: the new ruleset stays` };
-  const last = readResult(dir);
-  if (last) {
-    const at = new Date(last.atMs).toISOString();
-    return {
-      confirmed: false,
-      message:
-        last.outcome === 'rolled-back'
-          ? `nothing to confirm: apply ${last.id} was rolled back at ${at}`
-          : `nothing to confirm: the rollback of apply ${last.id} failed at ${at}: ${last.error ?? ''}`,
-    };
-  }
-  return { confirmed: false, message: 'nothing to confirm: no apply waits for confirmation' };
+  return nothingToConfirm(readResult(dir));
 }

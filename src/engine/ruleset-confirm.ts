@@ -45,6 +45,21 @@ interface Pending {
 
 type Outcome = { id: string; outcome: 'confirmed' | 'rolled-back' | 'rollback-failed'; atMs: number; error?: string };
 
+/** The answer to a confirm with nothing pending, from how the last apply ended (daemon or helper). */
+export function nothingToConfirm(last: Outcome | null): ConfirmAnswer {
+  if (!last || last.outcome === 'confirmed') {
+    return { confirmed: false, message: 'nothing to confirm: no apply waits for confirmation' };
+  }
+  const at = new Date(last.atMs).toISOString();
+  return {
+    confirmed: false,
+    message:
+      last.outcome === 'rolled-back'
+        ? `nothing to confirm: apply ${last.id} was rolled back at ${at}`
+        : `nothing to confirm: the rollback of apply ${last.id} failed at ${at}: ${last.error ?? ''}`,
+  };
+}
+
 /** The canonical form of a path for comparison: its real path when it exists. */
 function samePath(a: string, b: string): boolean {
   const real = (p: string) => {
@@ -107,20 +122,7 @@ export class RulesetConfirm {
   /** Keeps the pending apply's ruleset; a message saying what happened. */
   confirm(): ConfirmAnswer {
     const p = this.pending;
-    if (!p) {
-      const l = this.last;
-      if (l && l.outcome !== 'confirmed') {
-        const at = new Date(l.atMs).toISOString();
-        return {
-          confirmed: false,
-          message:
-            l.outcome === 'rolled-back'
-              ? `nothing to confirm: apply ${l.id} was rolled back at ${at}`
-              : `nothing to confirm: the rollback of apply ${l.id} failed at ${at}: ${l.error ?? ''}`,
-        };
-      }
-      return { confirmed: false, message: 'nothing to confirm: no apply waits for confirmation' };
-    }
+    if (!p) return nothingToConfirm(this.last);
     this.d.clearTimer(p.timer);
     this.pending = null;
     this.last = { id: p.id, outcome: 'confirmed', atMs: this.d.nowMs() };
