@@ -233,14 +233,15 @@ export class WarmUp {
     return out;
   }
 
+  /** A scratch path whose lanes send nothing (the JIT pass and the store rehearsal). */
+  private dryScratch(config: Readonly<Config>, allow: readonly IpPrefix[]): ScratchPath {
+    const lanes = scratchLanes(this.parts.lanes, () => new DryRunTransport(silentLogger()));
+    return new ScratchPath(config, allow, lanes, this.parts.clock);
+  }
+
   /** Many lines through the scratch path, with lanes that send nothing; the event loop turns between chunks. */
   private async jit(config: Readonly<Config>, allow: readonly IpPrefix[]): Promise<void> {
-    const path = new ScratchPath(
-      config,
-      allow,
-      scratchLanes(this.parts.lanes, () => new DryRunTransport(silentLogger())),
-      this.parts.clock,
-    );
+    const path = this.dryScratch(config, allow);
     try {
       for (let done = 0; done < JIT_LINES; done += 3 * 64) {
         path.handle(this.lines(this.addresses(64), true));
@@ -276,12 +277,7 @@ export class WarmUp {
 
   /** A ban row written to the real store and rolled back. */
   private rehearseStore(config: Readonly<Config>, allow: readonly IpPrefix[]): void {
-    const path = new ScratchPath(
-      config,
-      allow,
-      scratchLanes(this.parts.lanes, () => new DryRunTransport(silentLogger())),
-      this.parts.clock,
-    );
+    const path = this.dryScratch(config, allow);
     try {
       const nowMs = this.parts.clock();
       for (const a of this.addresses(4)) {
