@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { Netns } from '../src/lab/netns.ts';
 import { NftRunner } from '../src/nft/runner.ts';
 import { apiRequest, type Daemon, pollUntil, sendLines, startDaemon } from '../test/engine/daemon-harness.ts';
+import { etScanLine } from './peers/eve.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const SIZES = (arg('sizes') ?? '10000,100000').split(',').map(Number);
@@ -44,28 +45,6 @@ function source(family: 4 | 6, i: number): string {
   if (family === 6) return `2001:db8:${((i >>> 16) & 0xffff).toString(16)}:${(i & 0xffff).toString(16)}::1`;
   const n = i + 1;
   return `198.${18 + ((n >>> 16) & 1)}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** A small EVE alert line the default policy (ET SCAN) bans. */
-function eve(src: string): string {
-  return JSON.stringify({
-    timestamp: '2026-12-03T00:00:00.000000+0000',
-    event_type: 'alert',
-    src_ip: src,
-    src_port: 40000,
-    dest_ip: src.includes(':') ? '2001:db8:ffff:ffff::1' : '198.19.255.1',
-    dest_port: 22,
-    proto: 'TCP',
-    alert: {
-      action: 'allowed',
-      gid: 1,
-      signature_id: 2001219,
-      rev: 20,
-      signature: 'ET SCAN Potential SSH Scan',
-      category: 'Attempted Information Leak',
-      severity: 2,
-    },
-  });
 }
 
 const kb = (pid: number, key: string): number => {
@@ -130,7 +109,7 @@ ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
       const to = Math.min(n, from + CHUNK);
       await sendLines(
         sock,
-        Array.from({ length: to - from }, (_, j) => eve(source(family, from + j))),
+        Array.from({ length: to - from }, (_, j) => etScanLine(source(family, from + j))),
       );
       // A status read counts the store's rows by source: with many rows, not too often.
       await pollUntil(`${to} decisions`, async () => (await status()).engine.decisions >= to, 600_000, 1000);
