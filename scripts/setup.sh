@@ -25,11 +25,27 @@ command -v zsh >/dev/null 2>&1 || pkgs+=(zsh)
 command -v systemd-analyze >/dev/null 2>&1 || pkgs+=(systemd)
 # Tests only: tcpdump captures the TTL rewrite in the gateway namespace (test/e2e/ttl-normalize.test.ts).
 command -v tcpdump >/dev/null 2>&1 || pkgs+=(tcpdump)
+# Tests only: the dashboard's browser tests drive Debian's Chromium through playwright-core (no browser download).
+command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+# Tests only: fleet tests start their own redis-server inside a namespace (the package's service is never started).
+command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
 if [ "${#pkgs[@]}" -gt 0 ]; then
   echo "setup: installing ${pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install system packages" >&2; exit 1; fi
+  # No package's service starts on this host (redis-server's postinst would start one): a
+  # policy-rc.d that denies every start is in place during the install; an existing one is put back.
+  policy=/usr/sbin/policy-rc.d
+  backup=""
+  if [ -e "$policy" ]; then backup=$(mktemp /tmp/nftsentry-policy-rc.d.XXXXXX); cp -a "$policy" "$backup"; fi
+  restore_policy() { if [ -n "$backup" ]; then mv -f "$backup" "$policy"; else rm -f "$policy"; fi; }
+  trap restore_policy EXIT
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  restore_policy
+  trap - EXIT
+  rm -f /etc/systemd/system/multi-user.target.wants/redis-server.service
 fi
 
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
