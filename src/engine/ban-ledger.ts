@@ -13,13 +13,14 @@ import { type BanQueries, banViewOf } from '../store/ban-queries.ts';
 import type { BanWrite, Store } from '../store/store.ts';
 import type { ElementChange } from '../nft/elements.ts';
 import type { CapState } from './ban-cap.ts';
+import { BanEvents } from './ban-events.ts';
 import { type BanSetName, parseBanTarget } from './ban-target.ts';
 import type { BanDecision, BanState } from './decide.ts';
 import { type Offender, OffenderIndex } from './offender-index.ts';
 import type { PolicyConfig } from './engine-schema.ts';
 import type { BanView } from './operations.ts';
 import type { BanRowSink } from './store-follower.ts';
-import { type StoreHealth, StoreWriter } from './store-writer.ts';
+import { banViewOfWrite, type StoreHealth, StoreWriter } from './store-writer.ts';
 
 /** A WAL checkpoint syncs the files (a stall of several ms): at most this often. */
 const CHECKPOINT_EVERY_MS = 60_000;
@@ -39,11 +40,14 @@ export class BanLedger implements BanRowSink {
   private readonly index: OffenderIndex;
   private readonly log: Logger;
   private lastCheckpointMs = 0;
+  private readonly clock: Clock;
   private maxActive: number;
   /** Automatic bans the last restore ended for policy.max_active_bans (their kernel elements go too). */
   private overCap: ElementChange[] = [];
   /** Active bans loaded from the store at the last restore. */
   restored = 0;
+  /** Bans once the kernel has them, unbans, allowlist changes: for the journal, the API, the fleet. */
+  readonly events: BanEvents;
 
   constructor(store: Store, policy: PolicyConfig, log: Logger, clock: Clock) {
     this.store = store;
@@ -51,6 +55,8 @@ export class BanLedger implements BanRowSink {
     this.index = new OffenderIndex(...indexOptions(policy));
     this.log = log;
     this.maxActive = policy.max_active_bans;
+    this.events = new BanEvents(log);
+    this.clock = clock;
   }
 
   /** What the decider asks about the present. */
@@ -199,6 +205,7 @@ export class BanLedger implements BanRowSink {
     const expired = this.index.expired(nowMs);
     for (const t of expired) this.index.setInactive(t);
     this.writer.write({ deactivate: expired });
+    this.events.unbans(expired, 'expired', nowMs);
     this.index.forget(nowMs);
     if (nowMs - this.lastCheckpointMs >= CHECKPOINT_EVERY_MS) {
       this.lastCheckpointMs = nowMs;
@@ -215,6 +222,14 @@ export class BanLedger implements BanRowSink {
 
   deactivate(targets: readonly string[]): void {
     this.writer.write({ deactivate: targets });
+  }
+
+  committed(rows: readonly BanWrite[]): void {
+    this.events.bans(rows);
+  }
+
+  lifted(targets: readonly string[]): void {
+    this.events.unbans(targets, 'lifted', this.clock());
   }
 
   /** Writes what a store fault left pending, once its retry is due (the retry timer). */
@@ -267,26 +282,7 @@ export class BanLedger implements BanRowSink {
       const row = this.store.queries.get(target);
       return row ? banViewOf(row, nowMs) : null;
     }
-    const r = waiting.row;
-    return banViewOf(
-      {
-        target: r.target,
-        family: r.family,
-        set_name: r.set,
-        source: r.source,
-        reason: r.reason,
-        sid: r.sid,
-        signature: r.signature,
-        first_seen_ms: r.firstSeenMs ?? r.nowMs,
-        last_seen_ms: r.nowMs,
-        expires_ms: r.expiresMs,
-        duration_sec: r.durationSec,
-        active: waiting.active ? 1 : 0,
-        offences: r.offences,
-        last_offence_ms: r.nowMs,
-      },
-      nowMs,
-    );
+    return banViewOfWrite(waiting.row, waiting.active, nowMs);
   }
 
   close(): void {

@@ -110,6 +110,7 @@ export class BanOperations implements Operations {
 
   async addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }> {
     const entry = this.p.allowlist.add(prefix, note, this.p.clock());
+    this.p.ledger.events.emit({ type: 'allow', address: entry.prefix, atMs: this.p.clock() });
     await this.p.allowChanged();
     const liftedBans = await this.p.sync.liftMatching((t) => prefixCovers(prefix, t) || prefixCovers(t, prefix));
     return { entry, liftedBans };
@@ -117,6 +118,7 @@ export class BanOperations implements Operations {
 
   async removeAllow(prefix: IpPrefix): Promise<boolean> {
     const removed = this.p.allowlist.remove(prefix);
+    if (removed) this.p.ledger.events.emit({ type: 'unallow', address: prefix.text, atMs: this.p.clock() });
     if (removed) await this.p.allowChanged();
     return removed;
   }

@@ -18,6 +18,10 @@ import type { BanWrite } from '../store/store.ts';
 export interface BanRowSink {
   recordBans(rows: readonly BanWrite[]): void;
   deactivate(targets: readonly string[]): void;
+  /** The kernel has these bans' elements (told at once, before their rows are written). */
+  committed?(rows: readonly BanWrite[]): void;
+  /** These bans were lifted (told once, when the unban is decided). */
+  lifted?(targets: readonly string[]): void;
 }
 
 /** Rows per write while a burst is still being sent. */
@@ -38,6 +42,7 @@ export class StoreFollower {
   /** Rows whose elements nft has just applied; `keys`: the transaction's targets. */
   applied(rows: readonly BanWrite[], keys: ReadonlySet<string>): void {
     for (const r of rows) this.queued.push(r);
+    if (rows.length > 0) this.guard(() => this.sink.committed?.(rows));
     this.deactivateLifted(keys);
   }
 
@@ -46,8 +51,12 @@ export class StoreFollower {
     if (!moreComing || this.queued.length >= CHUNK) this.writeQueued();
   }
 
-  /** Writes the queued rows of these targets (older), then `rows` (newer), in one SQL transaction. */
+  /**
+   * Writes the queued rows of these targets (older), then `rows` (newer: bans the kernel has just
+   * applied, told to the sink as committed), in one SQL transaction.
+   */
   writeNow(targets: ReadonlySet<string>, rows: readonly BanWrite[]): void {
+    if (rows.length > 0) this.guard(() => this.sink.committed?.(rows));
     const older: BanWrite[] = [];
     if (this.queued.length > 0 && targets.size > 0) {
       const rest: BanWrite[] = [];
@@ -65,6 +74,7 @@ export class StoreFollower {
     this.writeNow(new Set(targets), []);
     for (const t of targets) if (inFlight(t)) this.liftedInFlight.add(t);
     this.guard(() => this.sink.deactivate(targets));
+    if (targets.length > 0) this.guard(() => this.sink.lifted?.(targets));
   }
 
   private deactivateLifted(keys: ReadonlySet<string>): void {

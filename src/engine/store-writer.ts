@@ -13,6 +13,8 @@
 import type { Clock } from '../clock.ts';
 import { type Logger, RateLimitedLog } from '../log.ts';
 import { causedByData, type SqliteFailure, sqliteFailure } from '../store/sqlite-failure.ts';
+import { banViewOf } from '../store/ban-queries.ts';
+import type { BanView } from './operations.ts';
 import type { BanWrite, Store, StoreBatch } from '../store/store.ts';
 import { PendingRows } from './pending-rows.ts';
 
@@ -201,4 +203,27 @@ export class StoreWriter {
     const ok = this.logLimit.take(this.clock());
     if (ok) emit(ok.suppressedBefore);
   }
+}
+
+/** The view of a row still waiting to be written (a store fault). */
+export function banViewOfWrite(r: BanWrite, active: boolean, nowMs: number): BanView {
+  return banViewOf(
+    {
+      target: r.target,
+      family: r.family,
+      set_name: r.set,
+      source: r.source,
+      reason: r.reason,
+      sid: r.sid,
+      signature: r.signature,
+      first_seen_ms: r.firstSeenMs ?? r.nowMs,
+      last_seen_ms: r.nowMs,
+      expires_ms: r.expiresMs,
+      duration_sec: r.durationSec,
+      active: active ? 1 : 0,
+      offences: r.offences,
+      last_offence_ms: r.nowMs,
+    },
+    nowMs,
+  );
 }
