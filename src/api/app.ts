@@ -25,7 +25,8 @@ import type { ApiContext, ApiOperations } from './context.ts';
 import { ApiError, ApiOnlyCodes, mapError } from './http-errors.ts';
 import { UnixPeers } from '../net/unix-peer.ts';
 import { AuthLimiter } from './auth-limiter.ts';
-import { TokenVerifier } from './token.ts';
+import { type NamedToken, TokenSet } from './api-tokens.ts';
+import { actorOf, requireWriteRole, setAuth } from './auth.ts';
 import { Histogram } from './histogram.ts';
 import { cachedReader } from '../cached-reader.ts';
 import { VERSION } from '../version.ts';
@@ -35,10 +36,14 @@ import { registerAllowlistRoutes } from './routes/allowlist.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerRulesetRoutes } from './routes/ruleset.ts';
+import { registerExplainRoutes } from './routes/explain.ts';
+import { registerWhoamiRoutes } from './routes/whoami.ts';
 
 export interface ApiOptions {
-  /** The bearer token every /v1 request must present. */
-  token: string;
+  /** The bearer token every /v1 request must present (the token named admin, read-write)... */
+  token?: string;
+  /** ...or several named tokens, each read-only or read-write (api-tokens.ts). */
+  tokens?: readonly NamedToken[];
   /** The parsed `api` config section; defaults apply when absent. */
   config?: ApiConfig;
   telemetry?: ApiTelemetry;
@@ -63,6 +68,7 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
   const config = options.config ?? apiConfigSchema.parse(undefined);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? silentLogger();
+  const peers = new UnixPeers();
   const ctx: ApiContext = Object.freeze({
     ops,
     config,
@@ -74,9 +80,11 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     engineStatus: cachedReader(() => ops.status(), 1000, clock),
     requestDurations: new Map<string, Histogram>(),
     requestCounts: new Map<string, number>(),
+    actor: (req: FastifyRequest) => actorOf(req, peers),
   });
-  const verifier = new TokenVerifier(options.token);
-  const peers = new UnixPeers();
+  const tokens: readonly NamedToken[] =
+    options.tokens ?? (options.token ? [{ name: 'admin', token: options.token, role: 'read-write' }] : []);
+  const verifier = new TokenSet(tokens);
   const limiter = new AuthLimiter({
     maxFailures: config.auth_failures,
     windowMs: config.auth_window * 1000,
@@ -142,7 +150,8 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
   const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     // The token first: a client that shares its key with a guesser (127.0.0.1, the unix socket)
     // is never locked out by the guesser's failures.
-    if (verifier.verifyHeader(req.headers.authorization)) return;
+    const identity = verifier.verifyHeader(req.headers.authorization);
+    if (identity) return setAuth(req, identity);
     const client = await clientOf(req, peers);
     const nowMs = clock();
     const lockedMs = limiter.lockedForMs(client, nowMs);
@@ -160,10 +169,13 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
   registerHealthRoutes(app, ctx);
   void app.register(async (v1) => {
     v1.addHook('onRequest', authenticate);
+    v1.addHook('onRequest', requireWriteRole);
     registerBanRoutes(v1, ctx);
     registerAllowlistRoutes(v1, ctx);
     registerStatusRoutes(v1, ctx);
     registerRulesetRoutes(v1, ctx);
+    registerExplainRoutes(v1, ctx);
+    registerWhoamiRoutes(v1);
   });
   return app;
 }

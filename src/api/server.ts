@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import type { ApiConfig } from './api-schema.ts';
 import { buildApi } from './app.ts';
-import { loadOrCreateToken } from './token-file.ts';
+import { loadApiTokens, type NamedToken } from './api-tokens.ts';
 import type { ApiTelemetry } from './telemetry.ts';
 
 export interface StartApiOptions {
@@ -70,7 +70,10 @@ export function checkListenAddress(config: ApiConfig): void {
 }
 
 export interface ListenApiOptions extends StartApiOptions {
-  token: string;
+  /** The admin token alone (tests)... */
+  token?: string;
+  /** ...or every named token (api-tokens.ts). */
+  tokens?: readonly NamedToken[];
 }
 
 /** Builds the app and listens (unix socket with its mode, or TCP). The caller has the token. */
@@ -79,6 +82,7 @@ export async function listenApi(config: ApiConfig, ops: ApiOperations, options: 
   const log = options.log;
   const app = buildApi(ops, {
     token: options.token,
+    tokens: options.tokens,
     config,
     telemetry: options.telemetry,
     log,
@@ -120,7 +124,7 @@ export async function startApi(
     return null;
   }
   checkListenAddress(config);
-  const { token, generated } = loadOrCreateToken(config.token_file);
+  const { tokens, generated } = loadApiTokens(config);
   if (generated) options.log.info({ tokenFile: config.token_file }, 'api: generated a new bearer token (mode 0600)');
-  return listenApi(config, ops, { ...options, token });
+  return listenApi(config, ops, { ...options, tokens });
 }

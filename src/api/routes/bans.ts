@@ -46,17 +46,19 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const durationSec = parseRequestDuration(body.duration, ctx.config.default_ban_duration);
     const reason = parseRequestText(body.reason, 'reason', 'manual');
     const existed = (await ctx.ops.getBan(address)) !== null;
-    const ban = await ctx.ops.ban({ address, durationSec, reason });
-    ctx.log.info({ address: prefixKey(address), durationSec, reason, client: req.ip, refreshed: existed }, 'api: ban');
+    const actor = await ctx.actor(req);
+    const ban = await ctx.ops.ban({ address, durationSec, reason, actor });
+    ctx.log.info({ address: prefixKey(address), durationSec, reason, actor, refreshed: existed }, 'api: ban');
     reply.code(existed ? 200 : 201);
     return banJson(ban);
   });
 
   app.delete('/v1/bans/*', async (req, reply) => {
     const address = parseBanAddress(pathAddress(req));
-    const removed = await ctx.ops.unban(address);
+    const actor = await ctx.actor(req);
+    const removed = await ctx.ops.unban(address, actor);
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
-    ctx.log.info({ address: prefixKey(address), client: req.ip, graceSec: ctx.config.unban_grace }, 'api: unban');
+    ctx.log.info({ address: prefixKey(address), actor, graceSec: ctx.config.unban_grace }, 'api: unban');
     reply.code(200);
     return { address: prefixKey(address), unbanned: true, graceSec: ctx.config.unban_grace };
   });

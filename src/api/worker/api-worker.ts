@@ -74,11 +74,12 @@ try {
     ...(counters ? { dropCounters: counters } : {}),
     ruleset: () => snapshot.ruleset,
     store: () => snapshot.store,
+    engineCounters: () => snapshot.engine ?? null,
     notReady: () => snapshot.notReady,
   };
   const clock = data.clockAnchorMs === null ? Date.now : anchoredClock(data.clockAnchorMs);
   const ops = new WorkerOperations(rpc, reader, clock);
-  handle = await listenApi(data.config, ops, { token: data.token, telemetry, log, version: data.version, clock });
+  handle = await listenApi(data.config, ops, { tokens: data.tokens, telemetry, log, version: data.version, clock });
   send({ type: 'listening', address: handle.address });
 } catch (err) {
   log.error({ err }, 'api worker: cannot start');
