@@ -128,11 +128,25 @@ describe('explain against the real daemon', () => {
     const refused = await apiRequest(apiSock(), VIEW_TOKEN, 'POST', '/v1/bans', { address: '198.18.9.9' });
     expect(refused.status).toBe(403);
     expect(JSON.parse(refused.text).error.code).toBe('E_READ_ONLY_TOKEN');
-    const ban = await apiRequest(apiSock(), OPS_TOKEN, 'POST', '/v1/bans', {
-      address: '198.18.9.9',
-      reason: 'ticket 42',
-    });
-    expect(ban.status).toBe(201);
+    // From inside the daemon's namespace, as the CLI runs beside it: the peer's uid is found
+    // through sock_diag, which sees the sockets of its own network namespace only.
+    const status = await ns.run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--unix-socket',
+      apiSock(),
+      '-H',
+      `Authorization: Bearer ${OPS_TOKEN}`,
+      '-H',
+      'content-type: application/json',
+      '-d',
+      JSON.stringify({ address: '198.18.9.9', reason: 'ticket 42' }),
+      'http://nftsentry/v1/bans',
+    ]);
+    expect(status).toBe('201');
     const x = await explain('198.18.9.9', VIEW_TOKEN);
     expect(x.banned).toBe(true);
     const manual = x.history.find((h: { kind: string }) => h.kind === 'manual');
