@@ -189,7 +189,7 @@ export const journalSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     /** Rows kept at most; the oldest go first. */
-    max_entries: z.number().int().min(100).max(50_000_000).default(1_000_000),
+    max_entries: z.number().int().min(100).max(50_000_000).default(250_000),
     /** Rows older than this go. */
     max_age: durationSchema.default(30 * 86_400),
   })

@@ -1,7 +1,8 @@
 /**
  * The decision journal's table in the store: one row per decision, operator action or kernel
  * event, newest last (`id` grows with every insert). Bounded by count (rows older than the newest
- * `maxEntries` deleted by id, which needs no scan) and by age (`at_ms`, indexed). SQLite reuses
+ * `maxEntries` deleted by id, which needs no scan) and by age (the oldest ids whose `at_ms` is too
+old: rows are written in time order). SQLite reuses
  * the pages deleted rows leave, so once the bound is reached the file stops growing.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
@@ -18,7 +19,6 @@ CREATE TABLE IF NOT EXISTS journal (
   actor TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS journal_address ON journal (address, id);
-CREATE INDEX IF NOT EXISTS journal_at ON journal (at_ms);
 `;
 
 /** One row as written and read. `detail` is a JSON object's text. */
@@ -57,7 +57,11 @@ export class JournalTable {
       'INSERT INTO journal (at_ms, address, kind, code, detail, actor) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.trimById = this.db.prepare('DELETE FROM journal WHERE id <= ?');
-    this.trimByAge = this.db.prepare('DELETE FROM journal WHERE at_ms < ?');
+    // Rows come in time order, so the rows too old are the first ids: walked from the oldest, the
+    // walk stops at the first row young enough (no index on at_ms to keep up on every insert).
+    this.trimByAge = this.db.prepare(
+      'DELETE FROM journal WHERE id < coalesce((SELECT id FROM journal WHERE at_ms >= ? ORDER BY id LIMIT 1), 1 << 62)',
+    );
     this.byAddress = this.db.prepare(
       'SELECT at_ms AS atMs, address, kind, code, detail, actor FROM journal WHERE address = ? ORDER BY id DESC LIMIT ?',
     );
