@@ -60,7 +60,7 @@ export interface BanOperationsParts {
 /** Where operators' actions are recorded, and explain answered (engine/journal-wiring.ts). */
 export interface OperatorJournal {
   operator(code: string, address: string, actor: Actor | undefined, detail: object, atMs: number): void;
-  explain(address: IpPrefix, nowMs: number): Explanation;
+  explain(address: IpPrefix, nowMs: number): Promise<Explanation>;
   /** Rows written, dropped, failed batches, queued; null without a journal. */
   stats(): JournalStats | null;
 }
@@ -83,7 +83,7 @@ export class BanOperations implements Operations {
     this.journal = journal;
   }
 
-  explain(address: IpPrefix): Explanation {
+  async explain(address: IpPrefix): Promise<Explanation> {
     if (!this.journal) throw new NftsentryError(ErrorCodes.NOT_FOUND, 'explain needs the journal (journal.enabled)');
     return this.journal.explain(address, this.p.clock());
   }

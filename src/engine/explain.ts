@@ -18,7 +18,8 @@ export const HISTORY_LIMIT = 50;
 export interface ExplainParts {
   getBan(address: IpPrefix): BanView | null;
   history(keys: readonly string[], limit: number): JournalRow[];
-  hits(target: string): BanHits | null;
+  /** What the kernel counted on the ban's element; null when not counted (dry-run, no counter). */
+  hits(target: string): Promise<BanHits | null>;
   decider: Decider;
   config: Readonly<Config>;
 }
@@ -83,7 +84,7 @@ function journalKeys(addr: IpAddress, config: Readonly<Config>): string[] {
   return keys;
 }
 
-export function explainAddress(addr: IpAddress, parts: ExplainParts, nowMs: number): Explanation {
+export async function explainAddress(addr: IpAddress, parts: ExplainParts, nowMs: number): Promise<Explanation> {
   const { decider, config } = parts;
   const full: IpPrefix = prefixContaining(addr, addr.family === 4 ? 32 : 128);
   const ban = parts.getBan(full);
@@ -95,7 +96,7 @@ export function explainAddress(addr: IpAddress, parts: ExplainParts, nowMs: numb
     sd.enabled && protectedBy !== 'allowlisted' && !(sd.exempt_home_networks && decider.isHome(addr));
   const victim = decider.victimFor(addr.family);
   const single = whyOfDecision(decider.dryAlert(etScanAlert(addr, victim, nowMs), nowMs));
-  const hits = ban ? parts.hits(ban.address) : null;
+  const hits = ban ? await parts.hits(ban.address) : null;
   let why: Why;
   if (ban) {
     const { source, reason, sid, signature, offences, expiresMs, remainingSec } = ban;

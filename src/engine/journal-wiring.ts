@@ -12,7 +12,11 @@ import type { BanLedger } from './ban-ledger.ts';
 import type { BanOperations } from './ban-operations.ts';
 import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
+import { parseBanTarget } from './ban-target.ts';
 import { explainAddress } from './explain.ts';
+import { readBanSets } from './kernel-bans.ts';
+import type { BanHits } from './operations.ts';
+import type { Nft } from '../nft/nft.ts';
 import { Journal } from './journal.ts';
 
 /** The daemon's parts the journal needs (Daemon has them all). */
@@ -24,6 +28,25 @@ export interface JournalHost {
   readonly decider: Decider;
   readonly operations: BanOperations;
   readonly clock: Clock;
+  readonly nft: Nft;
+  readonly dryRun: boolean;
+}
+
+/**
+ * The kernel's counter on a ban's element (its set declared with `counter`), read with the set:
+ * explain is a person's question, rare enough for one read of one set. null when the element or
+ * its counter is not there, or the read fails.
+ */
+async function readHits(nft: Nft, target: string): Promise<BanHits | null> {
+  const t = parseBanTarget(target);
+  if (!t) return null;
+  try {
+    const found = (await readBanSets(nft, [t.set])).get(t.set)?.find((e) => e.key === t.text);
+    if (!found || found.packets === undefined) return null;
+    return { packets: found.packets, bytes: found.bytes ?? 0, lastHitMs: null };
+  } catch {
+    return null;
+  }
 }
 
 /** Builds the journal and connects it; explain works without it (no history) when journal.enabled is false. */
@@ -63,7 +86,7 @@ export function startJournal(host: JournalHost, log: Logger): Journal | null {
             journal.flush();
             return journal.table.history(keys, limit);
           },
-          hits: () => null,
+          hits: (target) => (host.dryRun ? Promise.resolve(null) : readHits(host.nft, target)),
           decider: host.decider,
           config: host.config,
         },

@@ -130,7 +130,7 @@ export interface Operations {
   /** Keeps the pending apply's ruleset. */
   confirmApply(): Promise<ConfirmAnswer>;
   /** Why an address is banned or not (engine/explain.ts); absent where there is no journal. */
-  explain?(address: IpPrefix): Explanation;
+  explain?(address: IpPrefix): Promise<Explanation>;
   /** The engine's counters for /metrics; absent in tests' in-memory operations. */
   counters?(): EngineCounters;
 }

@@ -2,7 +2,8 @@
  * `nftsentry run` in a namespace with its API on a unix socket and two named tokens, fed real ET
  * SCAN lines: an alert from an allowlisted address explains itself by the allowlist entry; two of
  * a threshold of three show 2/3 and the window (through the API and the `explain` command); the
- * third bans; a manual ban through the API is journalled with the token that did it and the
+ * third bans, and pings from the banned source (a second namespace over a veth pair) show as
+ * hits on its element; a manual ban through the API is journalled with the token that did it and the
  * peer's uid; a read-only token may explain but not ban. Addresses: 198.18.0.0/15 only.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,10 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Netns } from '../../src/lab/netns.ts';
+import { addAddress, linkVeth, Netns } from '../../src/lab/netns.ts';
 import { apiRequest, type Daemon, etScanFrom, pollUntil, sendLines, startDaemon } from './daemon-harness.ts';
 
 let ns: Netns;
+/** The scanner's namespace, joined to the daemon's by a veth pair (198.18.0.2 -> 198.18.0.1). */
+let peer: Netns;
 let dir: string;
 let cfgPath: string;
 let daemon: Daemon | null = null;
@@ -32,6 +35,10 @@ async function explain(address: string, token = adminToken()): Promise<any> {
 
 beforeAll(async () => {
   ns = await Netns.create('explain');
+  peer = await Netns.create('expeer');
+  await linkVeth(ns, 'eth0', peer, 'eth0');
+  await addAddress(ns, 'eth0', '198.18.0.1/24');
+  await addAddress(peer, 'eth0', '198.18.0.2/24');
   dir = mkdtempSync(join(tmpdir(), 'nftsentry-explain-'));
   chmodSync(dir, 0o700);
   for (const [name, text] of [
@@ -71,6 +78,7 @@ afterAll(async () => {
     await daemon.exited;
   }
   await ns?.delete();
+  await peer?.delete();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -117,6 +125,19 @@ describe('explain against the real daemon', () => {
       code: 'banned',
       detail: { source: 'suricata', reason: 'et-scan', offences: 1 },
     });
+    expect(banned.packets).toBe(0);
+    // Packets from the banned source: dropped in prerouting, counted on its element.
+    const ping = (n: number) =>
+      peer.exec('ping', ['-q', '-c', String(n), '-i', '0.2', '-W', '1', '198.18.0.1'], { timeoutMs: 10_000 });
+    await ping(3);
+    const hit = await pollUntil('3 packets counted', async () => {
+      const x = await explain(scanner);
+      return x.packets >= 3 ? x : undefined;
+    });
+    expect(hit.packets).toBe(3);
+    expect(hit.bytes).toBe(3 * 84);
+    await ping(2);
+    expect((await explain(scanner)).packets).toBe(5);
     const json = await execa(process.execPath, ['src/cli/main.ts', '-c', cfgPath, '--json', 'explain', scanner], {
       reject: false,
     });

@@ -58,7 +58,7 @@ describe('explain from the journal', () => {
     const explain = (a: string) => e.operations.explain(P(a));
 
     e.enforcer.handleAlert(alert({ srcIp: '192.0.2.5', destIp: OWN }), now);
-    const allowed = explain('192.0.2.5');
+    const allowed = await explain('192.0.2.5');
     expect(allowed).toMatchObject({ banned: false, why: { code: 'allowlisted', detail: { entry: '192.0.2.0/28' } } });
     expect(allowed.protection).toMatchObject({ code: 'allowlisted', entry: '192.0.2.0/28', kernelMeters: false });
     expect(allowed.history[0]).toMatchObject({ kind: 'alert', code: 'allowlisted', detail: { entry: '192.0.2.0/28' } });
@@ -66,7 +66,7 @@ describe('explain from the journal', () => {
     const scanner = '198.51.100.7';
     e.enforcer.handleAlert(alert({ srcIp: scanner, destIp: OWN }), now);
     e.enforcer.handleAlert(alert({ srcIp: scanner, destIp: OWN }), now + 1000);
-    const below = explain(scanner);
+    const below = await explain(scanner);
     expect(below).toMatchObject({
       banned: false,
       packets: null,
@@ -76,7 +76,7 @@ describe('explain from the journal', () => {
 
     e.enforcer.handleAlert(alert({ srcIp: scanner, destIp: OWN }), now + 2000);
     await e.flushed();
-    const banned = explain(scanner);
+    const banned = await explain(scanner);
     expect(banned).toMatchObject({
       banned: true,
       why: { code: 'banned', detail: { source: 'suricata', reason: 'et-scan', offences: 1 } },
@@ -91,13 +91,13 @@ describe('explain from the journal', () => {
       actor: { token: 'ops', from: 'uid:1000' },
     });
     await e.operations.unban(P('203.0.113.9'), { token: 'admin', from: '127.0.0.1' });
-    const manual = explain('203.0.113.9').history.filter((h) => h.kind === 'manual');
+    const manual = (await explain('203.0.113.9')).history.filter((h) => h.kind === 'manual');
     expect(manual.map((h) => `${h.code} ${h.actor}`)).toEqual(['unban admin@127.0.0.1', 'ban ops@uid:1000']);
   });
 
   it('a never-seen address: the rules that would apply, and what one ET SCAN alert would do (nothing counted)', async () => {
     const e = await daemon(cfg('never.db', 'scan_detection: { enabled: true }'));
-    const x = e.operations.explain(P('198.51.100.99'));
+    const x = await e.operations.explain(P('198.51.100.99'));
     expect(x).toMatchObject({
       banned: false,
       history: [],
@@ -105,11 +105,13 @@ describe('explain from the journal', () => {
       protection: { code: null, singleEtScanAlert: { code: 'below_threshold', detail: { alerts: 1, threshold: 3 } } },
     });
     // The dry alert counted nothing: a second explain says 1/3 again.
-    expect(e.operations.explain(P('198.51.100.99')).protection.singleEtScanAlert.detail).toMatchObject({ alerts: 1 });
-    const home = e.operations.explain(P('10.9.9.9'));
+    expect((await e.operations.explain(P('198.51.100.99'))).protection.singleEtScanAlert.detail).toMatchObject({
+      alerts: 1,
+    });
+    const home = await e.operations.explain(P('10.9.9.9'));
     expect(home.why).toEqual({ code: 'home', detail: { entry: '10.0.0.0/8' } });
     expect(home.protection.kernelMeters).toBe(false);
-    expect(e.operations.explain(P(OWN)).why.code).toBe('own_address');
+    expect((await e.operations.explain(P(OWN))).why.code).toBe('own_address');
   });
 });
 
