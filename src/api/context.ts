@@ -28,6 +28,7 @@ export interface ApiOperations {
   confirmApply: Operations['confirmApply'];
   /** Why an address is banned or not (engine/explain.ts); absent: the route answers 404. */
   explain?(address: IpPrefix): Explanation | Promise<Explanation>;
+  hits?: Operations['hits'];
 }
 
 export interface ApiContext {

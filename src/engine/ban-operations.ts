@@ -20,6 +20,7 @@ import type { KernelSync } from './kernel-sync.ts';
 import type {
   Actor,
   AllowEntry,
+  BanHits,
   BanListFilter,
   BanView,
   ConfirmAnswer,
@@ -61,6 +62,7 @@ export interface BanOperationsParts {
 export interface OperatorJournal {
   operator(code: string, address: string, actor: Actor | undefined, detail: object, atMs: number): void;
   explain(address: IpPrefix, nowMs: number): Promise<Explanation>;
+  hits(target: string): Promise<BanHits | null>;
   /** Rows written, dropped, failed batches, queued; null without a journal. */
   stats(): JournalStats | null;
 }
@@ -81,6 +83,10 @@ export class BanOperations implements Operations {
 
   attachJournal(journal: OperatorJournal): void {
     this.journal = journal;
+  }
+
+  async hits(target: string): Promise<BanHits | null> {
+    return this.journal ? this.journal.hits(target) : null;
   }
 
   async explain(address: IpPrefix): Promise<Explanation> {

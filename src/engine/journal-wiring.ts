@@ -73,7 +73,9 @@ export function startJournal(host: JournalHost, log: Logger): Journal | null {
     host.store.beforeClose(() => journal.stop());
     journal.start();
   }
+  const hits = (target: string) => (host.dryRun ? Promise.resolve(null) : readHits(host.nft, target));
   host.operations.attachJournal({
+    hits,
     operator: (code, address, actor, detail, atMs) => journal?.operator(code, address, actor, detail, atMs),
     stats: () => journal?.stats ?? null,
     explain: (prefix, nowMs) =>
@@ -86,7 +88,7 @@ export function startJournal(host: JournalHost, log: Logger): Journal | null {
             journal.flush();
             return journal.table.history(keys, limit);
           },
-          hits: (target) => (host.dryRun ? Promise.resolve(null) : readHits(host.nft, target)),
+          hits,
           decider: host.decider,
           config: host.config,
         },

@@ -89,6 +89,7 @@ describe("the daemon's calls", () => {
     confirmApply: true,
     dropCounters: true,
     explain: true,
+    hits: true,
   } satisfies Record<DaemonOp, true>;
 
   it('are Operations with addresses as text, plus the drop counters (type level)', () => {

@@ -138,6 +138,10 @@ describe('explain against the real daemon', () => {
     expect(hit.bytes).toBe(3 * 84);
     await ping(2);
     expect((await explain(scanner)).packets).toBe(5);
+    const one = await apiRequest(apiSock(), adminToken(), 'GET', `/v1/bans/${scanner}?hits=1`);
+    expect(JSON.parse(one.text)).toMatchObject({ address: scanner, packets: 5, bytes: 5 * 84 });
+    const bans = await execa(process.execPath, ['src/cli/main.ts', '-c', cfgPath, 'bans', scanner], { reject: false });
+    expect(bans.stdout).toContain('dropped 5 packets, 420 bytes');
     const json = await execa(process.execPath, ['src/cli/main.ts', '-c', cfgPath, '--json', 'explain', scanner], {
       reject: false,
     });

@@ -37,7 +37,10 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const address = parseBanAddress(pathAddress(req));
     const ban = await ctx.ops.getBan(address);
     if (!ban) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
-    return banJson(ban);
+    // `?hits=1`: also what the element dropped (one read of the ban's set on the main thread).
+    if ((req.query as { hits?: unknown }).hits !== '1' || !ctx.ops.hits) return banJson(ban);
+    const hits = await ctx.ops.hits(ban.address);
+    return { ...banJson(ban), packets: hits?.packets ?? null, bytes: hits?.bytes ?? null };
   });
 
   app.post('/v1/bans', async (req, reply) => {

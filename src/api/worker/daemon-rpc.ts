@@ -61,6 +61,7 @@ export function daemonHandlers(daemon: DaemonView): RpcHandlers<DaemonRpc> {
     listAllow: () => daemon.operations.listAllow(),
     addAllow: (prefix, note, actor) => daemon.operations.addAllow(prefixArg(prefix), String(note), actorArg(actor)),
     removeAllow: (prefix, actor) => daemon.operations.removeAllow(prefixArg(prefix), actorArg(actor)),
+    hits: (target) => daemon.operations.hits?.(String(target).slice(0, 64)) ?? null,
     explain: (address) => {
       const ops = daemon.operations;
       if (!ops.explain) throw new NftsentryError(ErrorCodes.NOT_FOUND, 'this daemon keeps no journal to explain from');

@@ -6,6 +6,7 @@
 import type {
   Actor,
   AllowEntry,
+  BanHits,
   Explanation,
   BanListFilter,
   BanView,
@@ -61,6 +62,10 @@ export class WorkerOperations implements ApiOperations {
 
   removeAllow(prefix: IpPrefix, actor?: Actor): Promise<boolean> {
     return this.rpc.call('removeAllow', prefix.text, actor);
+  }
+
+  hits(target: string): Promise<BanHits | null> {
+    return this.rpc.call('hits', target);
   }
 
   explain(address: IpPrefix): Promise<Explanation> {
