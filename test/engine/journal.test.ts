@@ -115,6 +115,27 @@ describe('explain from the journal', () => {
   });
 });
 
+describe('explain: IPv6 and without a journal', () => {
+  it('an IPv6 source is explained through its /64 ban target; journal.enabled false keeps no rows, explain still answers', async () => {
+    const e = await daemon(cfg('v6.db'));
+    for (let i = 0; i < 3; i++) e.enforcer.handleAlert(alert({ srcIp: '2001:db8:5::7', destIp: OWN }), now + i);
+    await e.flushed();
+    const x = await e.operations.explain(P('2001:db8:5::7'));
+    expect(x).toMatchObject({ banned: true, ban: { address: '2001:db8:5::/64' } });
+    expect(x.history.map((h) => `${h.kind} ${h.code} ${h.address}`)).toEqual([
+      'ban in_kernel 2001:db8:5::/64',
+      'alert banned 2001:db8:5::/64',
+      'alert below_threshold 2001:db8:5::/64',
+      'alert below_threshold 2001:db8:5::/64',
+    ]);
+    const off = await daemon(cfg('off.db', 'journal: { enabled: false }'));
+    off.enforcer.handleAlert(alert({ srcIp: '198.51.100.8', destIp: OWN }), now);
+    const y = await off.operations.explain(P('198.51.100.8'));
+    expect(y).toMatchObject({ banned: false, history: [], why: { code: 'never_seen' } });
+    expect((await off.operations.status()).engine).toMatchObject({ journal: null });
+  });
+});
+
 describe('the journal bound', () => {
   it('keeps at most max_entries rows, and the store file stops growing once the bound is reached', () => {
     const store = new Store(join(dir, 'bound.db'));
