@@ -26,6 +26,7 @@ import type { SourceHandle } from './sources/source-handle.ts';
 import { startStdin } from './sources/stdin.ts';
 import { startUnixDgram } from './sources/unix-dgram.ts';
 import { startUnixStream } from './sources/unix-stream.ts';
+import { startRedisSource } from './sources/redis-source.ts';
 
 export type { SourceHandle } from './sources/source-handle.ts';
 
@@ -69,6 +70,8 @@ function startOne(
         log: deps.log.child({ source: intake.stats.name }),
         ...(deps.watch ? { watch: deps.watch } : {}),
       });
+    case 'redis':
+      return Promise.resolve(startRedisSource(config, intake, deps.log.child({ source: intake.stats.name })));
     case 'stdin': {
       const h = startStdin(intake, deps.stdin);
       ended.push(h.done);
@@ -93,7 +96,7 @@ export async function startSources(config: SourcesConfig, sink: AlertSink, deps:
         strict: c.strict_json,
         maxLineBytes: c.max_line_bytes,
         sink,
-        canWait: c.type === 'file' || c.type === 'stdin',
+        canWait: c.type === 'file' || c.type === 'stdin' || (c.type === 'redis' && c.mode !== 'channel'),
         log: deps.log,
         clock,
       }),

@@ -15,6 +15,7 @@ import { planReload, readSettled } from '../reload.ts';
 import { RulesetConfirm } from '../../engine/ruleset-confirm.ts';
 import { createSdNotifier } from '../sd-notify.ts';
 import { Daemon } from './daemon.ts';
+import { startFleet } from '../../fleet/start-fleet.ts';
 
 /** After SIGTERM the process ends within this, whatever it holds (systemd's stop timeout is longer). */
 const STOP_DEADLINE_MS = 4500;
@@ -80,8 +81,10 @@ export const runCommand: Command = {
     daemon.attachSourceStats(() => ingest.stats());
     const apiDeps = { log, sources: () => ingest.stats() };
     let api: Awaited<ReturnType<typeof startDaemonApi>>;
+    let fleet: ReturnType<typeof startFleet> = null;
     try {
       await daemon.start();
+      fleet = startFleet(config, daemon, log);
       api = await startDaemonApi(config, daemon, apiDeps);
       // /readyz answers 503 until this is done; alerts wait in the queue meanwhile.
       await daemon.warmUp.run(config, daemon.allowlist.effective(), () => stopped);
@@ -91,6 +94,7 @@ export const runCommand: Command = {
       // Do not stay alive on open sockets after a failed start.
       await ingest.stop().catch(() => undefined);
       queue.close();
+      await fleet?.stop().catch(() => undefined);
       await daemon.stop().catch(() => undefined);
       // A stop asked for during the start ends it; that is a stop, not a failed start.
       if (stopped) return ExitCode.OK;
@@ -224,6 +228,7 @@ export const runCommand: Command = {
     await ingest.stop();
     queue.close();
     await consumer;
+    await fleet?.stop();
     await daemon.stop();
     clearInterval(keepAlive);
     process.off('SIGHUP', onHup);
