@@ -1,5 +1,7 @@
 /** The config reference's text for the `fleet` section and the `redis` source (config-docs.ts takes these). */
-import type { KeyDoc } from '../config/config-docs.ts';
+
+/** config-docs.ts's KeyDoc (not imported: config-docs.ts imports this file). */
+type KeyDoc = { text: string; example?: unknown };
 
 export const FLEET_DOCS: Record<string, KeyDoc> = {
   fleet: {
@@ -12,11 +14,12 @@ export const FLEET_DOCS: Record<string, KeyDoc> = {
   },
   'fleet.redis': { text: 'Where the fleet meets.' },
   'fleet.redis.url': {
-    text: 'redis://user:password@host:port (an ACL user, docs/fleet.md), rediss://... for TLS (use it whenever Redis is not on this host), or a unix socket path.',
+    text: 'The Redis of the fleet, as redis://user:password@host:port (an ACL user, docs/fleet.md), rediss://... for TLS (use it whenever Redis is not on this host), or a unix socket path.',
     example: 'redis://gw-a:secret@198.18.0.10:6379',
   },
   'fleet.redis.tls_ca': {
     text: 'CA bundle (PEM) that signed the rediss:// server certificate; default the system store.',
+    example: '/etc/nftsentry/redis-ca.pem',
   },
   'fleet.redis.connect_timeout_ms': {
     text: 'A connection attempt gives up after this; it is retried (backoff up to 1 s).',
@@ -47,19 +50,24 @@ export const REDIS_SOURCE_DOCS: Record<string, KeyDoc> = {
     text: "Redis holding Suricata's eve-log (filetype: redis): redis://, rediss:// or a unix socket path.",
     example: 'redis://127.0.0.1:6379',
   },
-  'sources.inputs[].tls_ca': { text: 'CA bundle for rediss://.' },
+  'sources.inputs[].tls_ca': { text: 'CA bundle for rediss://.', example: '/etc/nftsentry/redis-ca.pem' },
   'sources.inputs[].key': { text: "Suricata's redis.key: the list, stream or channel.", example: 'suricata' },
   'sources.inputs[redis].mode': {
-    text: 'list: LMOVE into a processing list, dropped once handed over (nothing lost on a crash); stream: consumer group with XACK (Suricata 8 xadd); channel: SUBSCRIBE, lossy (nothing is kept while nftsentry is away).',
+    text: 'How Suricata writes. list = LMOVE into a processing list, dropped once handed over (nothing lost on a crash); stream = consumer group with XACK (Suricata 8 xadd); channel = SUBSCRIBE, lossy (nothing is kept while nftsentry is away).',
   },
-  'sources.inputs[].push': { text: "list: Suricata's mode lpush (its default, also called list) or rpush." },
-  'sources.inputs[].processing_key': { text: 'list: the processing list; default <key>:nftsentry:<name>.' },
-  'sources.inputs[].group': { text: 'stream: the consumer group (created at the stream start when missing).' },
+  'sources.inputs[].push': { text: "For mode list: Suricata's mode lpush (its default, also called list) or rpush." },
+  'sources.inputs[].processing_key': {
+    text: 'For mode list: the processing list; default <key>:nftsentry:<name>.',
+    example: 'suricata:nftsentry:gw-a',
+  },
+  'sources.inputs[].consumer_group': {
+    text: 'For mode stream: the consumer group (created at the stream start when missing).',
+  },
   'sources.inputs[].consumer': {
-    text: 'stream: this reader in the group; its unacknowledged entries are read again at start.',
+    text: 'For mode stream: this reader in the group; its unacknowledged entries are read again at start.',
   },
   'sources.inputs[].field': {
-    text: "stream: the entry's field holding the event; when absent, the first field holding a JSON object.",
+    text: "For mode stream: the entry's field holding the event; when absent, the first field holding a JSON object.",
   },
   'sources.inputs[].connect_timeout_ms': { text: 'A connection attempt gives up after this; it is retried.' },
   'sources.inputs[].command_timeout_ms': {

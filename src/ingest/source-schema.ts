@@ -98,7 +98,7 @@ export const redisSourceSchema = z.strictObject({
   /** list: where entries wait until handed over; default `<key>:nftsentry:<name>`. */
   processing_key: z.string().min(1).max(512).optional(),
   /** stream: the consumer group and this reader's name in it. */
-  group: z
+  consumer_group: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
     .default('nftsentry'),

@@ -59,10 +59,15 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const removed = await ctx.ops.unban(address, { fleet });
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
     ctx.log.info(
-      { address: prefixKey(address), client: req.ip, graceSec: ctx.config.unban_grace, fleet },
+      { address: prefixKey(address), client: req.ip, graceSec: ctx.config.unban_grace, ...(fleet ? { fleet } : {}) },
       'api: unban',
     );
     reply.code(200);
-    return { address: prefixKey(address), unbanned: true, graceSec: ctx.config.unban_grace, fleet };
+    return {
+      address: prefixKey(address),
+      unbanned: true,
+      graceSec: ctx.config.unban_grace,
+      ...(fleet ? { fleet } : {}),
+    };
   });
 }

@@ -102,9 +102,11 @@ export function startRedisSource(config: RedisSourceConfig, intake: LineIntake, 
         }
         try {
           if (!grouped) {
-            await conn.send(['XGROUP', 'CREATE', config.key, config.group, '0', 'MKSTREAM']).catch((err: Error) => {
-              if (!/BUSYGROUP/.test(err.message)) throw err;
-            });
+            await conn
+              .send(['XGROUP', 'CREATE', config.key, config.consumer_group, '0', 'MKSTREAM'])
+              .catch((err: Error) => {
+                if (!/BUSYGROUP/.test(err.message)) throw err;
+              });
             grouped = true;
           }
           const id = pendingFirst ? '0' : '>';
@@ -112,7 +114,7 @@ export function startRedisSource(config: RedisSourceConfig, intake: LineIntake, 
             [
               'XREADGROUP',
               'GROUP',
-              config.group,
+              config.consumer_group,
               config.consumer,
               'COUNT',
               String(BATCH),
@@ -129,7 +131,7 @@ export function startRedisSource(config: RedisSourceConfig, intake: LineIntake, 
           await hand(entries.map((e) => eventOf(e.fields, config.field)).filter((l): l is string => l !== null));
           const bad = entries.filter((e) => eventOf(e.fields, config.field) === null).length;
           if (bad > 0) intake.ioError(new Error(`${bad} stream entries without a JSON field`), 'redis stream entry');
-          await conn.send(['XACK', config.key, config.group, ...entries.map((e) => e.id)]);
+          await conn.send(['XACK', config.key, config.consumer_group, ...entries.map((e) => e.id)]);
         } catch (err) {
           grouped = false;
           pendingFirst = true;
