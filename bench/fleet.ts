@@ -28,6 +28,17 @@ try {
   await new Promise((r) => setTimeout(r, 500));
   const sentAt = new Map<string, number>();
   const took: number[] = [];
+  /** Decision to A's own kernel: the part of the propagation that is not the fleet's. */
+  const local: number[] = [];
+  /** A's ban event (its kernel has the element: what the fleet publishes) to B's: the fleet's own part. */
+  const committedAt = new Map<string, number>();
+  const fleetOnly: number[] = [];
+  a.daemon.ledger.events.subscribe((e) => {
+    const t0 = e.type === 'ban' ? sentAt.get(e.address) : undefined;
+    if (t0 === undefined) return;
+    local.push(performance.now() - t0);
+    committedAt.set(e.address, performance.now());
+  });
   let arrived!: () => void;
   const all = new Promise<void>((r) => (arrived = r));
   b.daemon.ledger.events.subscribe((e) => {
@@ -35,6 +46,7 @@ try {
     const t0 = sentAt.get(e.address);
     if (t0 === undefined) return;
     took.push(performance.now() - t0);
+    fleetOnly.push(performance.now() - (committedAt.get(e.address) ?? t0));
     sentAt.delete(e.address);
     if (took.length === bans) arrived();
   });
@@ -48,11 +60,12 @@ try {
     a.daemon.enforcer.handleAlert(alert({ srcIp: ip(i + 1) }));
   }
   await Promise.race([all, new Promise((r) => setTimeout(r, 15_000))]);
-  took.sort((x, y) => x - y);
-  const q = (p: number) => Number((took[Math.min(took.length - 1, Math.floor(p * took.length))] ?? NaN).toFixed(2));
-  console.log(
-    JSON.stringify({ bans, rate, arrived: took.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), maxMs: q(1) }),
-  );
+  const pct = (xs: number[]) => {
+    xs.sort((x, y) => x - y);
+    const q = (p: number) => Number((xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN).toFixed(2));
+    return { p50: q(0.5), p90: q(0.9), p99: q(0.99), maxMs: q(1) };
+  };
+  console.log(JSON.stringify({ bans, rate, arrived: took.length, propagation: pct(took), onA: pct(local), aToB: pct(fleetOnly) }));
   await stopNode(a);
   await stopNode(b);
 } finally {
