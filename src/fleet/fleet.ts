@@ -51,6 +51,8 @@ export class Fleet {
   /** A catch-up (epoch check, resync, outbox) in progress; the next one waits for it. */
   private catching: Promise<void> | null = null;
   private catchUpAgain = false;
+  /** A connection's catch-up has not completed yet (it failed, or is due): the next check runs it. */
+  private syncDue = true;
   private stopped = false;
   private readonly counts = { resyncs: 0, republished: 0, dataLosses: 0 };
 
@@ -156,6 +158,7 @@ export class Fleet {
   /** One catch-up at a time; one asked for meanwhile runs after it. */
   private catchUp(why: 'connected' | 'check'): void {
     if (this.stopped) return;
+    if (why === 'connected') this.syncDue = true;
     if (this.catching) {
       if (why === 'connected') this.catchUpAgain = true;
       return;
@@ -184,7 +187,7 @@ export class Fleet {
       epoch = await this.conn.send<string | null>(['GET', this.keys.epoch]);
     }
     const lost = known !== null && epoch !== known;
-    if (why === 'check' && !lost) return;
+    if (why === 'check' && !lost && !this.syncDue) return;
     if (!this.consumer.hasPosition) this.consumer.setPosition(await this.consumer.lastId());
     if (lost) {
       this.counts.dataLosses++;
@@ -192,9 +195,11 @@ export class Fleet {
       this.consumer.setPosition('0-0');
     }
     if (lost || known === null) this.republish();
-    if (epoch) this.store.set('epoch', epoch);
     await this.publisher.flush();
     await this.resync(!lost);
+    // Only once all of it is done: a catch-up cut short finds the loss again next time.
+    if (epoch) this.store.set('epoch', epoch);
+    this.syncDue = false;
   }
 
   /** This node's own active bans, published again (after Redis lost them). */
