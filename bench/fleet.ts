@@ -1,6 +1,7 @@
 /**
  * Fleet propagation: how long from a ban decided on gw-a to its element in gw-b's kernel.
- * Two daemons in this process (real Daemons on the in-memory FakeNft, each with its store file),
+ * Two daemons in this process (real Daemons, each running real nft in a namespace of its own and
+ * with its store file; FAKE=1: on the in-memory FakeNft),
  * Debian's redis-server with appendonly in a namespace of its own (`NFTSENTRY_NETNS_PREFIX`),
  * reached over a unix socket. gw-a decides BANS bans from alerts at RATE per second (paced by the
  * millisecond); gw-b's ban event (fired once its kernel has the element) ends each measurement.
@@ -23,8 +24,12 @@ const ns = await Netns.create('bench');
 const redis = new TestRedis(ns, dir);
 try {
   await redis.start();
-  const a = await startNode('gw-a', { dir, redisSocket: redis.socket });
-  const b = await startNode('gw-b', { dir, redisSocket: redis.socket });
+  // Real nft: each daemon's kernel is a namespace of its own (FAKE=1: the in-memory fake instead).
+  const fake = process.env.FAKE === '1';
+  const nsA = fake ? null : await Netns.create('gwa');
+  const nsB = fake ? null : await Netns.create('gwb');
+  const a = await startNode('gw-a', { dir, redisSocket: redis.socket, ...(nsA ? { netns: nsA.name } : {}) });
+  const b = await startNode('gw-b', { dir, redisSocket: redis.socket, ...(nsB ? { netns: nsB.name } : {}) });
   await new Promise((r) => setTimeout(r, 500));
   const sentAt = new Map<string, number>();
   const took: number[] = [];
@@ -65,9 +70,11 @@ try {
     const q = (p: number) => Number((xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN).toFixed(2));
     return { p50: q(0.5), p90: q(0.9), p99: q(0.99), maxMs: q(1) };
   };
-  console.log(JSON.stringify({ bans, rate, arrived: took.length, propagation: pct(took), onA: pct(local), aToB: pct(fleetOnly) }));
+  console.log(JSON.stringify({ bans, rate, nft: fake ? 'fake' : 'real', arrived: took.length, propagation: pct(took), onA: pct(local), aToB: pct(fleetOnly) }));
   await stopNode(a);
   await stopNode(b);
+  await nsA?.delete();
+  await nsB?.delete();
 } finally {
   await redis.kill();
   await ns.delete();

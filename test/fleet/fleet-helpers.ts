@@ -32,12 +32,15 @@ export interface NodeOptions {
   offsetMs?: number;
   allow?: string[];
   fleetExtra?: string;
+  /** Real nft in this namespace (created by the caller) instead of the in-memory fake. */
+  netns?: string;
 }
 
 export async function startNode(name: string, o: NodeOptions): Promise<Node> {
   const offsetMs = o.offsetMs ?? 0;
   const clock = () => Date.now() + offsetMs;
   const nft = new FakeNft({ clock });
+  const kernel = o.netns ? { netns: o.netns } : { nft };
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -56,7 +59,7 @@ fleet: { name: t, node: ${name}, redis: { url: ${o.redisSocket} }, check: 200ms 
 `);
   const daemon = new Daemon(config, {
     log,
-    nft,
+    ...kernel,
     clock,
     readOwnAddresses: async () => [interfaceAddress(parseIp('198.18.0.1')!, 24)],
   });
@@ -71,7 +74,7 @@ fleet: { name: t, node: ${name}, redis: { url: ${o.redisSocket} }, check: 200ms 
     nft,
     offsetMs,
     logs,
-    ban4: async () => (await readSet(nft, 'ban4')).map((e) => e.key).sort(),
+    ban4: async () => (await readSet(daemon.nft, 'ban4')).map((e) => e.key).sort(),
     expiryWall: (target) => {
       const a = daemon.ledger.active(target);
       if (!a) return undefined;

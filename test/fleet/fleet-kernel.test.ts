@@ -1,6 +1,7 @@
 /**
  * Three real daemons (`nftsentry run`) in three namespaces, each joined by a veth pair to a fourth
- * that runs Debian's redis-server (appendonly) on TCP; gw-c's wall clock an hour ahead
+ * that runs Debian's redis-server (appendonly) on TCP, each node as the ACL user docs/fleet.md
+ * gives it; gw-c's wall clock an hour ahead
  * (libfaketime). Asserted with the kernels' own ban sets (`nft -j list set`): a ban by alert and by
  * API on A is in B's and C's kernels with A's time left; `unban --fleet` lifts it everywhere, a local
  * unban only on A; B refuses a fleet ban of its allowlist and logs why; B killed with -9 while A
@@ -26,6 +27,11 @@ let rns: Netns;
 const gw = {} as Record<Name, { ns: Netns; nft: NftRunner; dir: string; config: string; env: Record<string, string> }>;
 const running = {} as Record<Name, Daemon>;
 const all: Daemon[] = [];
+/** docs/fleet.md's ACL line for fleet `k`. */
+const ACL_RULES = (
+  'on resetkeys ~nftsentry:k:* resetchannels -@all +eval +xadd +xread +xrevrange +set +get +mget +del +scan ' +
+  '+time +ping +hello +auth +client|setname'
+).split(' ');
 
 function config(n: Name, redisIp: string): string {
   const d = gw[n].dir;
@@ -38,7 +44,7 @@ store: { path: ${d}/state.db }
 sources: { inputs: [ { type: unix_stream, path: ${d}/eve.sock }${source} ] }
 api: { socket: { path: ${d}/api.sock }, token_file: ${d}/api.token }
 policy: { rules: [ { name: et-scan, match: { signature_prefix: [ET SCAN] }, ban: 1h } ] }
-fleet: { name: k, node: gw-${n}, redis: { url: "redis://${redisIp}:6379" }, check: 200ms }
+fleet: { name: k, node: gw-${n}, redis: { url: "redis://gw-${n}:pw-${n}@${redisIp}:6379" }, check: 200ms }
 `;
 }
 
@@ -99,6 +105,8 @@ beforeAll(async () => {
   redis = new TestRedis(rns, join(dir, 'redis'), 6379);
   mkdirSync(join(dir, 'redis'));
   await redis.start();
+  // Each node as the ACL user docs/fleet.md gives it: only the fleet's keys, only these commands.
+  for (const n of NAMES) await redis.command(['ACL', 'SETUSER', `gw-${n}`, ...ACL_RULES, `>pw-${n}`]);
   await Promise.all(NAMES.map((n) => start(n)));
 }, 120_000);
 
