@@ -70,7 +70,17 @@ try {
     const q = (p: number) => Number((xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN).toFixed(2));
     return { p50: q(0.5), p90: q(0.9), p99: q(0.99), maxMs: q(1) };
   };
-  console.log(JSON.stringify({ bans, rate, nft: fake ? 'fake' : 'real', arrived: took.length, propagation: pct(took), onA: pct(local), aToB: pct(fleetOnly) }));
+  console.log(
+    JSON.stringify({
+      bans,
+      rate,
+      nft: fake ? 'fake' : 'real',
+      arrived: took.length,
+      propagation: pct(took),
+      onA: pct(local),
+      aToB: pct(fleetOnly),
+    }),
+  );
   await stopNode(a);
   await stopNode(b);
   await nsA?.delete();
