@@ -118,4 +118,18 @@ describe('redis source', () => {
     expect(new Set(q.take().map((g) => g.alert.flowId)).size).toBe(200);
     await h.stop();
   });
+
+  it('channel mode: what is published while it listens is read; nothing is kept for it (lossy)', async () => {
+    const lines = uniqueEveAlertLines(50);
+    await redis.command(['PUBLISH', 'chan', lines[0]!]);
+    const q = new AlertQueue(1000);
+    const h = await start({ key: 'chan', mode: 'channel' }, q);
+    await pollUntil(
+      'subscribed',
+      async () => Number((await redis.command<unknown[]>(['PUBSUB', 'NUMSUB', 'chan']))[1]) === 1,
+    );
+    for (const l of lines.slice(1)) await redis.command(['PUBLISH', 'chan', l]);
+    await pollUntil('the alerts published while subscribed', () => h.stats()[0]!.alerts === 49);
+    await h.stop();
+  });
 });
