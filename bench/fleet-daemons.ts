@@ -68,7 +68,9 @@ fleet: { name: bench, node: gw-${n}, redis: { url: "redis://198.18.200.${i * 4 +
   await new Promise((r) => setTimeout(r, 2000));
   const seen = [new Map<string, number>(), new Map<string, number>()];
   for (const [i, ns] of gws.entries()) {
-    const m = spawn('ip', ['netns', 'exec', ns.name, 'nft', 'monitor', 'elements'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const m = spawn('ip', ['netns', 'exec', ns.name, 'nft', 'monitor', 'elements'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     monitors.push(m);
     let partial = '';
     m.stdout!.setEncoding('utf8');
@@ -90,9 +92,14 @@ fleet: { name: bench, node: gw-${n}, redis: { url: "redis://198.18.200.${i * 4 +
   const readLoop = (async () => {
     let pos = '$';
     while (reading) {
-      const r = (await reader.sendCommand(['XREAD', 'BLOCK', '200', 'STREAMS', 'nftsentry:bench:events', pos])) as
-        | Array<[string, Array<[string, string[]]>]>
-        | null;
+      const r = (await reader.sendCommand([
+        'XREAD',
+        'BLOCK',
+        '200',
+        'STREAMS',
+        'nftsentry:bench:events',
+        pos,
+      ])) as Array<[string, Array<[string, string[]]>]> | null;
       const now = performance.now();
       for (const [id, f] of r?.[0]?.[1] ?? []) {
         pos = id;
@@ -124,9 +131,7 @@ fleet: { name: bench, node: gw-${n}, redis: { url: "redis://198.18.200.${i * 4 +
     const q = (p: number) => Number((xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN).toFixed(2));
     return { arrived: xs.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), maxMs: q(1) };
   };
-  console.log(
-    JSON.stringify({ bans, rate, onA: pct(seen[0]!), inRedis: pct(inRedis), propagation: pct(seen[1]!) }),
-  );
+  console.log(JSON.stringify({ bans, rate, onA: pct(seen[0]!), inRedis: pct(inRedis), propagation: pct(seen[1]!) }));
 } finally {
   for (const m of monitors) m.kill('SIGTERM');
   for (const d of daemons) if (!d.done) process.kill(d.pid, 'SIGTERM');

@@ -63,7 +63,7 @@ export class Fleet {
     this.clock = parts.clock;
     this.keys = fleetKeys(cfg.name);
     this.store = new FleetStore(parts.db, this.log);
-    this.conn = new RedisConnection(cfg.redis, `nftsentry-${cfg.node}`, this.log);
+    this.conn = new RedisConnection(cfg.redis, `nftsentry-${cfg.node}`, this.log, cfg.check_ms);
     this.readConn = new RedisConnection(cfg.redis, `nftsentry-${cfg.node}-read`, this.log);
     this.applier = new FleetApplier({
       cfg,

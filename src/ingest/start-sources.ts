@@ -39,6 +39,11 @@ export interface IngestDeps {
   stdin?: Readable;
   /** How file sources watch their files (default `fs.watch`; tests pass one that fails). */
   watch?: WatchFactory;
+  /**
+   * Resolves once every alert handed over so far is decided and its ban is in the kernel: the
+   * redis source drops (list) or acknowledges (stream) its entries only then. Default: at once.
+   */
+  applied?: () => Promise<void>;
 }
 
 export interface IngestHandle {
@@ -71,7 +76,9 @@ function startOne(
         ...(deps.watch ? { watch: deps.watch } : {}),
       });
     case 'redis':
-      return Promise.resolve(startRedisSource(config, intake, deps.log.child({ source: intake.stats.name })));
+      return Promise.resolve(
+        startRedisSource(config, intake, deps.log.child({ source: intake.stats.name }), deps.applied),
+      );
     case 'stdin': {
       const h = startStdin(intake, deps.stdin);
       ended.push(h.done);

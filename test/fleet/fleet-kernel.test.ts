@@ -190,7 +190,11 @@ describe('a fleet of three kernels', () => {
         await new Promise((r) => setTimeout(r, 2));
       }
     })();
-    await inKernels(['a'], ips.slice(0, 10), 'A banned the first alerts');
+    await inKernels(['a'], ips.slice(0, 10), 'A banned the first alerts').catch(async (err) => {
+      const st = (await api('a', 'GET', '/v1/status')).text;
+      writeFileSync('/tmp/fleet-kernel-debug2.json', JSON.stringify({ st, logs: running.a.logs.slice(-50) }, null, 1));
+      throw err;
+    });
     process.kill(running.a.pid, 'SIGKILL');
     await running.a.exited;
     await pushing;

@@ -124,6 +124,20 @@ describe('fleet', () => {
     expect(a!.fleet.stats().outbox).toBe(0);
   }, 60_000);
 
+  it('Redis hung (SIGSTOP) while A bans: commands time out, the outbox keeps them, all arrive after SIGCONT', async () => {
+    const { 'gw-a': a, 'gw-b': b } = nodes as Record<string, Node>;
+    redis.signal('SIGSTOP');
+    const targets = Array.from({ length: 20 }, (_, i) => `198.18.12.${i + 1}`);
+    try {
+      for (const t of targets) a!.daemon.enforcer.handleAlert(alert({ srcIp: t }));
+      await a!.daemon.flushed();
+      await pollUntil('A put them in its outbox', () => (a!.fleet.stats().outbox as number) >= 20, 15_000);
+    } finally {
+      redis.signal('SIGCONT');
+    }
+    await everywhere([b!], targets, 'all 20 on B', 15_000);
+  }, 40_000);
+
   it('Redis restarted with its data wiped: every node publishes again, all converge', async () => {
     const { 'gw-a': a, 'gw-b': b, 'gw-c': c } = nodes as Record<string, Node>;
     await b!.daemon.operations.ban({ address: P('198.51.100.50'), durationSec: 900, reason: 'b' });

@@ -72,7 +72,13 @@ export class TestRedis {
     this.child = null;
   }
 
+  /** SIGSTOP / SIGCONT: a Redis that hangs (sockets open, no answer). */
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.child?.pid) process.kill(this.child.pid, sig);
+  }
+
   async kill(): Promise<void> {
+    this.signal('SIGCONT');
     const c = this.child;
     if (!c?.pid) return;
     process.kill(c.pid, 'SIGKILL');

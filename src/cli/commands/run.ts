@@ -77,7 +77,13 @@ export const runCommand: Command = {
     const daemon = new Daemon(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
     halt = () => daemon.halt();
     if (stopped) halt();
-    let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: daemon.db });
+    // A source that acknowledges (redis) does so once the queue is drained and nft has the bans.
+    const applied = async () => {
+      while (queue.length > 0 && !stopped) await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setImmediate(r));
+      await daemon.flushed();
+    };
+    let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: daemon.db, applied });
     daemon.attachSourceStats(() => ingest.stats());
     const apiDeps = { log, sources: () => ingest.stats() };
     let api: Awaited<ReturnType<typeof startDaemonApi>>;
@@ -111,7 +117,7 @@ export const runCommand: Command = {
 
     const keepAlive = setInterval(() => undefined, 1 << 30);
 
-    const startIngest = (c: Readonly<Config>) => startSources(c.sources, queue, { log, db: daemon.db });
+    const startIngest = (c: Readonly<Config>) => startSources(c.sources, queue, { log, db: daemon.db, applied });
     /**
      * A reload is a transaction: the file is read once it has settled, checked whole, and each
      * part that changes is switched in turn; on any failure every part switched so far goes back

@@ -3,9 +3,9 @@
  * one EVE line, handed to the same LineIntake (parser, counters) as the other sources.
  *
  * - `list` (Suricata's lpush/rpush): entries are moved (LMOVE, BLMOVE when the list is empty)
- *   into a processing list of this reader, handed over, and only then dropped from it; at start
- *   the processing list is read first, so a crash between the move and the hand-over loses
- *   nothing (what was handed over just before a crash may be read twice: a ban is idempotent).
+ *   into a processing list of this reader, handed over, and dropped from it once the engine has
+ *   applied them (`applied`); at start the processing list is read first, so a crash (kill -9)
+ *   loses nothing (what was applied just before a crash may be read twice: a ban is idempotent).
  * - `stream` (Suricata 8's xadd): a consumer group; entries are XACKed after the hand-over, and
  *   at start this consumer's pending entries are read first.
  * - `channel` (publish): SUBSCRIBE; what is published while nobody listens is lost (Redis keeps
@@ -24,13 +24,20 @@ import type { SourceHandle } from './source-handle.ts';
 const BLOCK_SEC = 1;
 const BATCH = 256;
 
-export function startRedisSource(config: RedisSourceConfig, intake: LineIntake, log: Logger): SourceHandle {
+export function startRedisSource(
+  config: RedisSourceConfig,
+  intake: LineIntake,
+  log: Logger,
+  applied: () => Promise<void> = async () => undefined,
+): SourceHandle {
   const stats = intake.stats;
   const splitter = intake.newSplitter();
   let running = true;
+  /** Hands lines over and resolves once the engine has applied what they decided. */
   const hand = async (lines: readonly string[]): Promise<void> => {
     for (const l of lines) intake.push(splitter, Buffer.from(`${l}\n`));
     if (intake.mustWait) await intake.waitForRoom();
+    await applied();
   };
   const ep = { ...config, url: config.url };
   const conn = new RedisConnection(ep, `nftsentry-source-${stats.name}`, log);
