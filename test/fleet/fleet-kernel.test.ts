@@ -1,7 +1,7 @@
 /**
  * Three real daemons (`nftsentry run`) in three namespaces, each joined by a veth pair to a fourth
  * that runs Debian's redis-server (appendonly) on TCP, each node as the ACL user docs/fleet.md
- * gives it; gw-c's wall clock an hour ahead
+ * gives it, gw-c over TLS (rediss://, a CA made by the test); gw-c's wall clock an hour ahead
  * (libfaketime). Asserted with the kernels' own ban sets (`nft -j list set`): a ban by alert and by
  * API on A is in B's and C's kernels with A's time left; `unban --fleet` lifts it everywhere, a local
  * unban only on A; B refuses a fleet ban of its allowlist and logs why; B killed with -9 while A
@@ -9,6 +9,7 @@
  * with the daemon killed -9 mid-stream loses no alert. Times are printed, not asserted.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,11 @@ const ACL_RULES = (
 
 function config(n: Name, redisIp: string): string {
   const d = gw[n].dir;
+  // gw-c reaches Redis over TLS (rediss://, the test's own CA), the others over plain TCP.
+  const url =
+    n === 'c'
+      ? `"rediss://gw-c:pw-c@${redisIp}:6380", tls_ca: ${dir}/tls/ca.pem`
+      : `"redis://gw-${n}:pw-${n}@${redisIp}:6379"`;
   const allow = n === 'b' ? ', 198.51.100.77' : '';
   const source =
     n === 'a' ? `, { type: redis, name: suricata-redis, url: "redis://${redisIp}:6379", key: suricata }` : '';
@@ -44,7 +50,7 @@ store: { path: ${d}/state.db }
 sources: { inputs: [ { type: unix_stream, path: ${d}/eve.sock }${source} ] }
 api: { socket: { path: ${d}/api.sock }, token_file: ${d}/api.token }
 policy: { rules: [ { name: et-scan, match: { signature_prefix: [ET SCAN] }, ban: 1h } ] }
-fleet: { name: k, node: gw-${n}, redis: { url: "redis://gw-${n}:pw-${n}@${redisIp}:6379" }, check: 200ms }
+fleet: { name: k, node: gw-${n}, redis: { url: ${url} }, check: 200ms }
 `;
 }
 
@@ -102,7 +108,55 @@ beforeAll(async () => {
     gw[n] = { ns, nft: new NftRunner({ netns: ns.name }), dir: d, config: join(d, 'nftsentry.yaml'), env };
     writeFileSync(gw[n].config, config(n, `198.18.200.${i * 4 + 1}`));
   }
-  redis = new TestRedis(rns, join(dir, 'redis'), 6379);
+  const tls = join(dir, 'tls');
+  mkdirSync(tls);
+  const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: tls, stdio: 'ignore' });
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=test-ca',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  ]);
+  ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=redis', '-keyout', 'redis.key', '-out', 'redis.csr']);
+  writeFileSync(join(tls, 'san.ext'), 'subjectAltName=IP:198.18.200.1,IP:198.18.200.5,IP:198.18.200.9\n');
+  ssl([
+    'x509',
+    '-req',
+    '-in',
+    'redis.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+    '-out',
+    'redis.pem',
+  ]);
+  redis = new TestRedis(rns, join(dir, 'redis'), 6379, [
+    '--tls-port',
+    '6380',
+    '--tls-cert-file',
+    join(tls, 'redis.pem'),
+    '--tls-key-file',
+    join(tls, 'redis.key'),
+    '--tls-ca-cert-file',
+    join(tls, 'ca.pem'),
+    '--tls-auth-clients',
+    'no',
+  ]);
   mkdirSync(join(dir, 'redis'));
   await redis.start();
   // Each node as the ACL user docs/fleet.md gives it: only the fleet's keys, only these commands.

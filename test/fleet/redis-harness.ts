@@ -18,11 +18,15 @@ export class TestRedis {
   private readonly port: number;
   private child: ResultPromise | null = null;
 
-  constructor(ns: Netns, dir: string, port = 0) {
+  /** Extra redis-server arguments (TLS). */
+  private readonly extra: string[];
+
+  constructor(ns: Netns, dir: string, port = 0, extra: string[] = []) {
     this.ns = ns;
     this.dir = dir;
     this.socket = join(dir, 'redis.sock');
     this.port = port;
+    this.extra = extra;
   }
 
   get pid(): number | undefined {
@@ -57,6 +61,7 @@ export class TestRedis {
         'no',
         '--loglevel',
         'warning',
+        ...this.extra,
       ],
       { stdout: 'ignore', stderr: 'ignore' },
     );
