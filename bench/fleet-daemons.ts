@@ -50,8 +50,9 @@ fleet: { name: bench, node: gw-${n}, redis: { url: "redis://198.18.200.${i * 4 +
     const daemon = startDaemon(ns, join(d, 'nftsentry.yaml'), [], { NFTSENTRY_LOG_LEVEL: 'warn' });
     daemons.push(daemon);
   }
+  // Each has written its API token once it is up (its logs are at warn: no "running" line).
   await Promise.all(
-    daemons.map((d, i) =>
+    [0, 1].map((i) =>
       (async () => {
         for (let t = 0; t < 300; t++) {
           try {
