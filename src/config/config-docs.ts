@@ -6,6 +6,8 @@
  * for an entry whose key is gone. A text must not begin with `word:` (it would read as a key that
  * is commented out).
  */
+import { FLEET_DOCS, REDIS_SOURCE_DOCS } from '../fleet/fleet-docs.ts';
+
 export interface KeyDoc {
   /** Empty in an entry that only gives one variant its own example. */
   text: string;
@@ -258,4 +260,6 @@ export const CONFIG_DOCS: Record<string, KeyDoc> = {
   'engine.rules_check_ms': { text: 'How often the whole table is checked against what it should be (0: never).' },
   'engine.own_addresses_poll_ms': { text: "How often the gateway's own addresses are re-read (never banned)." },
   'engine.expire_poll_ms': { text: 'How often expired bans are marked inactive in the store.' },
+  ...REDIS_SOURCE_DOCS,
+  ...FLEET_DOCS,
 };

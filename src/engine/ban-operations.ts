@@ -46,13 +46,25 @@ export interface BanOperationsParts {
   healStats: () => Record<string, unknown>;
 }
 
+/** What the operations ask of the fleet. */
+export interface FleetLink {
+  publishUnban(target: string): void;
+  stats(): Record<string, unknown>;
+}
+
 export class BanOperations implements Operations {
   private readonly p: BanOperationsParts;
   /** `apply --confirm` as `nftsentry run` wires it (it owns the reload); null: not offered. */
   private rulesetConfirm: RulesetConfirm | null = null;
+  private fleet: FleetLink | null = null;
 
   constructor(parts: BanOperationsParts) {
     this.p = parts;
+  }
+
+  /** The fleet (fleet/fleet.ts), for `unban --fleet` and status; null: no fleet section. */
+  attachFleet(fleet: FleetLink | null): void {
+    this.fleet = fleet;
   }
 
   attachRulesetConfirm(confirm: RulesetConfirm): void {
@@ -97,9 +109,12 @@ export class BanOperations implements Operations {
     return view;
   }
 
-  async unban(address: IpPrefix): Promise<boolean> {
+  async unban(address: IpPrefix, options: { fleet?: boolean } = {}): Promise<boolean> {
     const target = banTargetOf(address);
-    if ((await this.p.sync.liftOne(target.text)) === 0) return false;
+    if (options.fleet && !this.fleet)
+      throw new NftsentryError(ErrorCodes.CONFLICT, 'unban --fleet: this daemon has no fleet section');
+    if (options.fleet) this.fleet?.publishUnban(target.text);
+    if ((await this.p.sync.liftOne(target.text)) === 0) return options.fleet === true;
     this.p.ledger.setGrace(target.text, this.p.clock() + this.p.unbanGraceSec() * 1000);
     return true;
   }
@@ -152,6 +167,7 @@ export class BanOperations implements Operations {
       },
       store: this.p.storeStatus(),
       pendingConfirm: this.rulesetConfirm?.view() ?? null,
+      fleet: this.fleet?.stats() ?? null,
       // The daemon's main thread: RSS and the V8 heap (bench/memory.ts reads it).
       memory: process.memoryUsage(),
       engine: {

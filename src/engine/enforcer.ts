@@ -60,6 +60,11 @@ export class Enforcer {
     return this.take(this.decider.kernelScan(address, reason, nowMs), nowMs);
   }
 
+  /** A decision taken elsewhere (a fleet ban): counted and, for a ban, queued like an alert's. */
+  enforce(d: Decision, nowMs = this.clock()): Decision {
+    return this.take(d, nowMs);
+  }
+
   /** An operator's ban decision: resolves once nft has applied it and the store has the row. */
   enforceOperatorBan(d: BanDecision, nowMs: number): Promise<void> {
     this.stats.count(d);

@@ -4,7 +4,8 @@
  */
 import type { IpPrefix } from '../net/ip.ts';
 
-export type BanSource = 'suricata' | 'snort' | 'kernel:scan' | 'manual';
+/** `fleet:<node>`: another gateway's ban, taken from the fleet (docs/fleet.md). */
+export type BanSource = 'suricata' | 'snort' | 'kernel:scan' | 'manual' | `fleet:${string}`;
 
 export interface BanView {
   /** Canonical address (`203.0.113.7`) or prefix (`2001:db8:1::/64`). */
@@ -56,8 +57,11 @@ export interface Operations {
   getBan(address: IpPrefix): BanView | null;
   /** Throws NftsentryError E_BAN_REFUSED for allowlisted/own/special addresses. */
   ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView>;
-  /** False when there was no such ban. Grants the configured grace period against re-bans. */
-  unban(address: IpPrefix): Promise<boolean>;
+  /**
+   * False when there was no such ban. Grants the configured grace period against re-bans.
+   * `fleet`: every gateway of the fleet lifts it too (E_CONFLICT without a `fleet` section).
+   */
+  unban(address: IpPrefix, options?: { fleet?: boolean }): Promise<boolean>;
   listAllow(): AllowEntry[];
   /** Adds an entry and lifts the bans it covers; returns how many bans were lifted. */
   addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }>;

@@ -100,7 +100,7 @@ describe("the daemon's calls", () => {
       reason: string;
     }>();
     expectTypeOf<Parameters<DaemonRpc['listBans']>[0]>().toEqualTypeOf<{
-      source?: 'suricata' | 'snort' | 'kernel:scan' | 'manual';
+      source?: 'suricata' | 'snort' | 'kernel:scan' | 'manual' | `fleet:${string}`;
       reason?: string;
       limit: number;
       offset: number;

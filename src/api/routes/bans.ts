@@ -54,10 +54,20 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete('/v1/bans/*', async (req, reply) => {
     const address = parseBanAddress(pathAddress(req));
-    const removed = await ctx.ops.unban(address);
+    // ?fleet=true: every gateway of the fleet lifts it too (docs/fleet.md).
+    const fleet = (req.query as Record<string, unknown> | undefined)?.fleet === 'true';
+    const removed = await ctx.ops.unban(address, { fleet });
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
-    ctx.log.info({ address: prefixKey(address), client: req.ip, graceSec: ctx.config.unban_grace }, 'api: unban');
+    ctx.log.info(
+      { address: prefixKey(address), client: req.ip, graceSec: ctx.config.unban_grace, ...(fleet ? { fleet } : {}) },
+      'api: unban',
+    );
     reply.code(200);
-    return { address: prefixKey(address), unbanned: true, graceSec: ctx.config.unban_grace };
+    return {
+      address: prefixKey(address),
+      unbanned: true,
+      graceSec: ctx.config.unban_grace,
+      ...(fleet ? { fleet } : {}),
+    };
   });
 }

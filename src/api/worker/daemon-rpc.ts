@@ -38,7 +38,7 @@ export function daemonHandlers(daemon: DaemonView): RpcHandlers<DaemonRpc> {
     listBans: (filter) => daemon.operations.listBans(filter),
     getBan: (address) => daemon.operations.getBan(prefixArg(address)),
     ban: (r) => daemon.operations.ban({ address: prefixArg(r.address), durationSec: r.durationSec, reason: r.reason }),
-    unban: (address) => daemon.operations.unban(prefixArg(address)),
+    unban: (address, options) => daemon.operations.unban(prefixArg(address), { fleet: options?.fleet === true }),
     listAllow: () => daemon.operations.listAllow(),
     addAllow: (prefix, note) => daemon.operations.addAllow(prefixArg(prefix), String(note)),
     removeAllow: (prefix) => daemon.operations.removeAllow(prefixArg(prefix)),

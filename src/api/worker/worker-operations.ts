@@ -38,8 +38,8 @@ export class WorkerOperations implements ApiOperations {
     });
   }
 
-  unban(address: IpPrefix): Promise<boolean> {
-    return this.rpc.call('unban', address.text);
+  unban(address: IpPrefix, options: { fleet?: boolean } = {}): Promise<boolean> {
+    return this.rpc.call('unban', address.text, { fleet: options.fleet === true });
   }
 
   listAllow(): Promise<AllowEntry[]> {
