@@ -78,7 +78,7 @@ export const runCommand: Command = {
     if (stopped) halt();
     let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: daemon.db });
     daemon.attachSourceStats(() => ingest.stats());
-    const apiDeps = { log, sources: () => ingest.stats() };
+    const apiDeps = { log, sources: () => ingest.stats(), events: daemon.ledger.events };
     let api: Awaited<ReturnType<typeof startDaemonApi>>;
     try {
       await daemon.start();
