@@ -84,7 +84,9 @@ describe('search by the start of the address', () => {
     ];
     for (const s of sql) {
       const plan = db.prepare(`EXPLAIN QUERY PLAN ${s}`).all() as Array<{ detail: string }>;
-      expect(plan.map((p) => p.detail).join(' ')).toMatch(/SEARCH bans USING INDEX sqlite_autoindex_bans_1 \(target>\? AND target<\?\)/);
+      expect(plan.map((p) => p.detail).join(' ')).toMatch(
+        /SEARCH bans USING INDEX sqlite_autoindex_bans_1 \(target>\? AND target<\?\)/,
+      );
     }
   });
 });
