@@ -60,7 +60,13 @@ describe('HTTPS on a non-loopback address, self-signed', () => {
     expect(plain.stdout).toBe('000');
   });
 
-  it('chromium accepts the certificate by its key hash, logs in, and gets a Secure cookie', async () => {
+  it('chromium refuses the certificate without its key hash, accepts it with, logs in, gets a Secure cookie', async () => {
+    const plain = await launchBrowserIn(gw.dir, gw.lab.gw.name);
+    try {
+      await expect((await plain.newPage()).goto(`${gw.base}/ui/login`)).rejects.toThrow(/ERR_CERT_AUTHORITY_INVALID/);
+    } finally {
+      await plain.close();
+    }
     const info = tlsInfoOf(readFileSync(join(gw.dir, 'api-cert.pem'), 'utf8'), '', true);
     browser = await launchBrowserIn(gw.dir, gw.lab.gw.name, [
       `--ignore-certificate-errors-spki-list=${info.spkiSha256}`,
