@@ -46,8 +46,12 @@ try {
       await page.fill('input[name="token"]', gw.token);
       await page.click('button[type="submit"]');
       await page.waitForSelector('tr[data-address]');
-      // Two status samples for the rate charts, then a live alert while the page is open.
-      await page.waitForTimeout(11_000);
+      // Alerts for the rate charts while two status samples are taken (20/s for 11 s: bounded).
+      for (let i = 0; i < 220; i++) {
+        const [sid, sig] = SIGNATURES[i % SIGNATURES.length]!;
+        await sendAlert(gw, `198.18.0.${30 + (i % 24)}`, sid, sig);
+        await page.waitForTimeout(50);
+      }
       await sendAlert(gw, `198.18.0.${90 + VIEWS.indexOf(view) * 2 + (scheme === 'dark' ? 1 : 0)}`);
       await page.waitForTimeout(1500);
       const file = join(OUT, `dashboard-${view.name}-${scheme}.png`);

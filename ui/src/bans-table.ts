@@ -137,18 +137,18 @@ export function BansTable(props: { canWrite: boolean; onBan: () => void }) {
     <div class="table-wrap">
       <table data-testid="bans-table">
         <thead><tr>
-          <th>address</th><th>source</th><th class="num">expires in</th><th class="num">offences</th>
-          ${hits && html`<th class="num">hits</th>`}<th class="reason">reason</th>${props.canWrite && html`<th></th>`}
+          <th>address</th><th class="wide">source</th><th class="num">expires in</th><th class="num wide">offences</th>
+          ${hits && html`<th class="num wide">hits</th>`}<th class="reason wide">reason</th>${props.canWrite && html`<th></th>`}
         </tr></thead>
         <tbody>
           ${items.map(
             (b) => html`<tr key=${b.address} data-address=${b.address}>
               <td class="addr">${b.address}</td>
-              <td><span class=${`tag src-${b.source.replace(':', '-')}`}>${b.source}</span></td>
+              <td class="wide"><span class=${`tag src-${b.source.replace(':', '-')}`}>${b.source}</span></td>
               <td class="num">${b.expiresMs === null ? 'permanent' : shortDuration(Math.ceil((b.expiresMs - now) / 1000))}</td>
-              <td class="num">${b.offences}</td>
-              ${hits && html`<td class="num">${b.packets ?? ''}</td>`}
-              <td class="reason" title=${b.signature ?? b.reason}>${b.signature ?? b.reason}</td>
+              <td class="num wide">${b.offences}</td>
+              ${hits && html`<td class="num wide">${b.packets ?? ''}</td>`}
+              <td class="reason wide" title=${b.signature ?? b.reason}>${b.signature ?? b.reason}</td>
               ${
                 props.canWrite &&
                 html`<td class="actions">

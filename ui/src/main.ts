@@ -31,11 +31,15 @@ function App(props: { session: SessionInfo }) {
     </header>
     <${HealthStrip} />
     <main class="grid">
-      <${BansTable} canWrite=${canWrite} onBan=${() => setDialog(true)} />
-      <${Charts} summary=${summary} summaryError=${error} />
-      <${Tops} summary=${summary} error=${error} win=${win} setWin=${setWin} />
-      <${Allowlist} canWrite=${canWrite} />
-      <${Audit} />
+      <div class="col">
+        <${BansTable} canWrite=${canWrite} onBan=${() => setDialog(true)} />
+        <${Audit} />
+      </div>
+      <div class="col">
+        <${Charts} summary=${summary} summaryError=${error} />
+        <${Tops} summary=${summary} error=${error} win=${win} setWin=${setWin} />
+        <${Allowlist} canWrite=${canWrite} />
+      </div>
     </main>
     ${canWrite && html`<${BanDialog} open=${dialog} onClose=${() => setDialog(false)} />`}
     <${Notices} />
