@@ -181,3 +181,33 @@ describe('CSP and pages', () => {
     expect(UI_CSP).toContain("script-src 'self'");
   });
 });
+
+describe('bans search and the dashboard summary', () => {
+  const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+  it('GET /v1/bans passes search, sort and order to the engine; a search outside the address alphabet is 400', async () => {
+    const r = await app.inject({
+      method: 'GET',
+      url: '/v1/bans?search=198.51.&sort=expires&order=desc',
+      headers: AUTH,
+    });
+    expect(r.statusCode).toBe(200);
+    expect(ops.calls.at(-1)).toEqual({
+      op: 'listBans',
+      arg: { search: '198.51.', sort: 'expires', order: 'desc', limit: 100, offset: 0 },
+    });
+    for (const bad of ["1'--", '198.51.100.7%00', 'x', 'sort']) {
+      const b = await app.inject({ method: 'GET', url: `/v1/bans?search=${encodeURIComponent(bad)}`, headers: AUTH });
+      expect(b.statusCode, bad).toBe(400);
+    }
+    expect((await app.inject({ method: 'GET', url: '/v1/bans?sort=target;drop', headers: AUTH })).statusCode).toBe(400);
+  });
+
+  it('GET /v1/dashboard/summary is 404 when this API has no store reader', async () => {
+    const r = await app.inject({ method: 'GET', url: '/v1/dashboard/summary?window=day', headers: AUTH });
+    expect(r.statusCode).toBe(404);
+    expect(
+      (await app.inject({ method: 'GET', url: '/v1/dashboard/summary?window=week', headers: AUTH })).statusCode,
+    ).toBe(400);
+  });
+});
