@@ -102,6 +102,18 @@ describe('dashboard in chromium, real daemon and kernel, 100,000 bans', () => {
       await page.evaluate(() => [(globalThis as unknown as { marker?: number }).marker, performance.timeOrigin]),
     ).toEqual([1, marker]);
     for (const a of addrs) expect(await inBan4(a)).toBe(true);
+    // Layout shifts since the page loaded (the browser's own measure, CLS), live rows included.
+    const shift = await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          let sum = 0;
+          new PerformanceObserver((list) => {
+            for (const e of list.getEntries()) sum += (e as unknown as { value: number }).value;
+          }).observe({ type: 'layout-shift' as never, buffered: true });
+          setTimeout(() => resolve(sum), 200);
+        }),
+    );
+    console.log(`dashboard: cumulative layout shift since load, live bans included: ${shift.toFixed(4)}`);
   });
 
   it('searches by the start of the address, on the server (measured)', async () => {

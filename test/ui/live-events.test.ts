@@ -121,7 +121,12 @@ describe('GET /v1/events over a socket', () => {
   it('streams ban, unban, allow and unallow events as JSON with type and address', async () => {
     const hub = new EventHub();
     const token = 'test-token-0123456789abcdef';
-    app = buildApi(new MemoryOperations(), { token, config: apiConfigSchema.parse({}), liveEvents: hub });
+    // request_timeout 1 s: the stream outlives it (the timeout is for receiving a request).
+    app = buildApi(new MemoryOperations(), {
+      token,
+      config: apiConfigSchema.parse({ request_timeout: 1 }),
+      liveEvents: hub,
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
     const got: Array<{ type: string; address: string }> = [];
@@ -147,17 +152,21 @@ describe('GET /v1/events over a socket', () => {
             resolve();
           }
         });
-        // The hub has its client once the first frame arrived.
+        // The hub has its client once the first frame arrived; publish after the request timeout.
         res.once('data', () =>
-          hub.publish({
-            events: [
-              ban('198.51.100.1'),
-              { type: 'unban', address: '198.51.100.1', cause: 'lifted', atMs: 1 },
-              { type: 'allow', address: '2001:db8::/32', atMs: 1 },
-              { type: 'unallow', address: '2001:db8::/32', atMs: 1 },
-            ],
-            lost: 0,
-          }),
+          setTimeout(
+            () =>
+              hub.publish({
+                events: [
+                  ban('198.51.100.1'),
+                  { type: 'unban', address: '198.51.100.1', cause: 'lifted', atMs: 1 },
+                  { type: 'allow', address: '2001:db8::/32', atMs: 1 },
+                  { type: 'unallow', address: '2001:db8::/32', atMs: 1 },
+                ],
+                lost: 0,
+              }),
+            2500,
+          ),
         );
       });
       req.on('error', reject);
