@@ -81,6 +81,8 @@ describe('the Debian package', () => {
       ['/usr/lib/nftsentry/app/nftsentry.mjs', /^-rw-r--r--$/],
       ['/usr/lib/nftsentry/app/api-worker.mjs', /^-rw-r--r--$/],
       ['/usr/lib/nftsentry/app/rollback-helper.mjs', /^-rw-r--r--$/],
+      ['/usr/lib/nftsentry/app/ui/app.js', /^-rw-r--r--$/],
+      ['/usr/lib/nftsentry/app/ui/app.css', /^-rw-r--r--$/],
       ['/usr/lib/nftsentry/nft/00-objects.nft', /^-rw-r--r--$/],
       ['/lib/systemd/system/nftsentry.service', /^-rw-r--r--$/],
       ['/etc/nftsentry/nftsentry.yaml', /^-rw-r--r--$/],
