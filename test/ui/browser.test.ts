@@ -105,15 +105,24 @@ describe('dashboard in chromium, real daemon and kernel, 100,000 bans', () => {
     // Layout shifts since the page loaded (the browser's own measure, CLS), live rows included.
     const shift = await page.evaluate(
       () =>
-        new Promise<number>((resolve) => {
+        new Promise<{ sum: number; moved: string[] }>((resolve) => {
           let sum = 0;
+          const moved = new Set<string>();
           new PerformanceObserver((list) => {
-            for (const e of list.getEntries()) sum += (e as unknown as { value: number }).value;
+            for (const e of list.getEntries() as unknown as Array<{
+              value: number;
+              sources?: Array<{ node?: { className?: string; nodeName: string } }>;
+            }>) {
+              sum += e.value;
+              for (const s of e.sources ?? []) if (s.node) moved.add(`${s.node.nodeName}.${s.node.className ?? ''}`);
+            }
           }).observe({ type: 'layout-shift' as never, buffered: true });
-          setTimeout(() => resolve(sum), 200);
+          setTimeout(() => resolve({ sum, moved: [...moved] }), 200);
         }),
     );
-    console.log(`dashboard: cumulative layout shift since load, live bans included: ${shift.toFixed(4)}`);
+    console.log(
+      `dashboard: cumulative layout shift since load, live bans included: ${shift.sum.toFixed(4)} (moved: ${shift.moved.join(', ') || 'nothing'})`,
+    );
   });
 
   it('searches by the start of the address, on the server (measured)', async () => {

@@ -4,10 +4,6 @@ var he,Js,Ia,jt,yo,Tl,Zs,$l,Qs,So,xo,Ba,nl=Symbol.for("pv"),Ml={},Al=[],Ua=/^m(i
       <span class="k">ruleset</span>
       <span class="v" data-testid="ruleset">${e?.ruleset?.applied?`applied ${Tr(e.ruleset.appliedAt)}`:"not applied"}</span>
     </div>
-    ${(e?.sources??[]).map(d=>j`<div class=${`cell ${d.connected>0?"ok":"warn"}`} key=${d.name}>
-        <span class="k">${d.name}</span>
-        <span class="v">${d.connected} conn · ${(n[d.name]??0).toFixed(1)} lines/s · ${Tr(d.lastLine)}</span>
-      </div>`)}
     <div class=${`cell ${h?.degraded?"bad":"ok"}`}>
       <span class="k">store</span>
       <span class="v">${h?h.degraded?`degraded, ${h.pendingRows} waiting`:"ok":"-"}</span>
@@ -18,6 +14,10 @@ var he,Js,Ia,jt,yo,Tl,Zs,$l,Qs,So,xo,Ba,nl=Symbol.for("pv"),Ml={},Al=[],Ua=/^m(i
     </div>
     <div class="cell"><span class="k">bans</span><span class="v" data-testid="ban-total">${e?.bans?.total??"-"}</span></div>
     <div class="cell"><span class="k">version</span><span class="v">${e?.version??"-"}</span></div>
+    ${(e?.sources??[]).map(d=>j`<div class=${`cell ${d.connected>0?"ok":"warn"}`} key=${d.name}>
+        <span class="k">${d.name}</span>
+        <span class="v">${d.connected} conn · ${(n[d.name]??0).toFixed(1)} lines/s · ${Tr(d.lastLine)}</span>
+      </div>`)}
   </section>`}var Vo=new Set,tu=1;function xt(e,t=!1){let n={id:tu++,text:e,error:t};for(let l of Vo)l(n)}function Pr(){let[e,t]=ee([]);return Ee(()=>{let n=l=>{t(s=>[...s.slice(-3),l]),setTimeout(()=>t(s=>s.filter(r=>r.id!==l.id)),l.error?8e3:4e3)};return Vo.add(n),()=>Vo.delete(n)},[]),j`<div class="notices" role="status" aria-live="polite">
     ${e.map(n=>j`<p key=${n.id} class=${n.error?"notice error":"notice"}>${n.text}</p>`)}
   </div>`}var rl=50,nu=["","suricata","snort","kernel:scan","manual"],lu=[["last_seen","newest"],["expires","expiring first"],["offences","most offences"],["address","address"]];function ou(e){let[t,n]=ee(Date.now());return Ee(()=>{let l=setInterval(()=>n(Date.now()),e);return()=>clearInterval(l)},[e]),t}function Dr(e){let[t,n]=ee(""),[l,s]=ee(""),[r,a]=ee("last_seen"),[u,p]=ee(0),[h,d]=ee(null),[g,v]=ee(null),[_,x]=ee(null),P=Ct(0),T=ou(1e3),A=Dl(async()=>{let k=++P.current,$=new URLSearchParams({limit:String(rl),offset:String(u),sort:r});t.trim()&&$.set("search",t.trim()),l&&$.set("source",l);let F=performance.now();try{let L=await Ce("GET",`/v1/bans?${$}`);if(k!==P.current)return;d(L),v(null),x(Math.round(performance.now()-F))}catch(L){k===P.current&&v(L.message)}},[t,l,r,u]);Ee(()=>{A()},[A]);let w=Ct(null);Ee(()=>{let k=()=>{w.current||(w.current=setTimeout(()=>{w.current=null,A()},150))},$=qt(L=>{(L.type==="unban"||L.type==="allow")&&d(U=>U&&{...U,items:U.items.filter(O=>O.address!==L.address)}),L.type!=="unallow"&&k()}),F=$r(k);return()=>{$(),F(),w.current&&clearTimeout(w.current),w.current=null}},[A]);let D=async(k,$)=>{try{await $(),xt(k),A()}catch(F){xt(`${k} failed: ${F.message}`,!0)}},S=k=>D(`unbanned ${k.address}`,()=>Ce("DELETE",`/v1/bans/${Cl(k.address)}`)),q=k=>D(`extended ${k.address} by 1 day`,()=>{let $=k.expiresMs===null?null:Math.max(0,Math.ceil((k.expiresMs-Date.now())/1e3));return Ce("POST","/v1/bans",{address:k.address,duration:$===null?"permanent":$+86400,reason:"extended from the dashboard"})}),H=k=>D(`allowlisted ${k.address}`,()=>Ce("POST","/v1/allowlist",{address:k.address,note:"from the dashboard"})),Y=h?.items??[],B=Y.some(k=>typeof k.packets=="number"),K=h?.total??0;return j`<section class="panel bans" aria-label="bans">

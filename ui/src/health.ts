@@ -1,6 +1,7 @@
 /**
- * The health strip: ruleset (applied when), each source (connected, lines/s, last line), the
- * store, the API and its live stream, the version. GET /v1/status every 5 s; the strip keeps
+ * The health strip: ruleset (applied when), the store, the API and its live stream, bans, the
+ * version, then each source (connected, lines/s, last line): appended last, so that cells
+ * arriving with the first status never push the others. GET /v1/status every 5 s; the strip keeps
  * its height while values change (fixed cells, tabular digits).
  */
 import { html } from 'htm/preact';
@@ -77,12 +78,6 @@ export function HealthStrip() {
       <span class="k">ruleset</span>
       <span class="v" data-testid="ruleset">${status?.ruleset?.applied ? `applied ${ago(status.ruleset.appliedAt)}` : 'not applied'}</span>
     </div>
-    ${(status?.sources ?? []).map(
-      (s) => html`<div class=${`cell ${s.connected > 0 ? 'ok' : 'warn'}`} key=${s.name}>
-        <span class="k">${s.name}</span>
-        <span class="v">${s.connected} conn · ${(rates[s.name] ?? 0).toFixed(1)} lines/s · ${ago(s.lastLine)}</span>
-      </div>`,
-    )}
     <div class=${`cell ${store?.degraded ? 'bad' : 'ok'}`}>
       <span class="k">store</span>
       <span class="v">${store ? (store.degraded ? `degraded, ${store.pendingRows} waiting` : 'ok') : '-'}</span>
@@ -93,5 +88,11 @@ export function HealthStrip() {
     </div>
     <div class="cell"><span class="k">bans</span><span class="v" data-testid="ban-total">${status?.bans?.total ?? '-'}</span></div>
     <div class="cell"><span class="k">version</span><span class="v">${status?.version ?? '-'}</span></div>
+    ${(status?.sources ?? []).map(
+      (s) => html`<div class=${`cell ${s.connected > 0 ? 'ok' : 'warn'}`} key=${s.name}>
+        <span class="k">${s.name}</span>
+        <span class="v">${s.connected} conn · ${(rates[s.name] ?? 0).toFixed(1)} lines/s · ${ago(s.lastLine)}</span>
+      </div>`,
+    )}
   </section>`;
 }
