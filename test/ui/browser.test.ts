@@ -6,7 +6,8 @@
  * - the browser logs in with the token; bans made by real alerts over the socket appear in the
  *   table live (no reload); a search narrows the table (server side);
  * - "Unban" on a row removes the kernel element; the ban dialog bans the lab's client, which then
- *   loses the service; the allowlist form adds an entry the API then lists.
+ *   loses the service; the allowlist form adds an entry the API then lists;
+ * - with the server's `canWrite` false the page has no write button, form or dialog.
  *
  * Measured and printed, not asserted: the first render with 100,000 bans, a search's answer, and
  * how long a ban takes to show after its alert.
@@ -175,6 +176,25 @@ describe('dashboard in chromium, real daemon and kernel, 100,000 bans', () => {
     expect(list.body.items).toContainEqual(
       expect.objectContaining({ prefix: '198.18.9.0/24', origin: 'api', note: 'office' }),
     );
+  });
+
+  it('with canWrite false (a read-only login) the page shows no write button, form or dialog', async () => {
+    const ctx = await browser.newContext();
+    await ctx.addCookies(await page.context().cookies());
+    const ro = await ctx.newPage();
+    // The server's answer as a read-only token will get it (route.fetch would run outside the
+    // namespace, so the answer is given whole).
+    await ro.route('**/ui/session', (route) =>
+      route.fulfill({ json: { principal: 'viewer', canWrite: false, version: 'test', expires: '' } }),
+    );
+    await ro.goto(`${gw.base}/ui/`);
+    await ro.waitForSelector('tr[data-address]');
+    expect(await ro.locator('[data-testid="unban"]').count()).toBe(0);
+    expect(await ro.locator('[data-testid="open-ban"]').count()).toBe(0);
+    expect(await ro.locator('[data-testid="allow-form"]').count()).toBe(0);
+    expect(await ro.locator('[data-testid="ban-dialog"]').count()).toBe(0);
+    expect(await ro.textContent('header.top')).toContain('(read-only)');
+    await ctx.close();
   });
 
   it('the audit panel says "not available" while the daemon has no journal', async () => {
