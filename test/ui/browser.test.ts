@@ -151,6 +151,21 @@ describe('dashboard in chromium, real daemon and kernel, 100,000 bans', () => {
     expect(await inBan4('198.18.0.21')).toBe(true);
   });
 
+  it('"+1d" on a row extends the ban by a day: the kernel element gets the longer timeout', async () => {
+    const before = (await readSet(nft, 'ban4')).find((e) => e.key === '198.18.0.21')!.timeoutSec!;
+    await row('198.18.0.21').locator('[data-testid="extend"]').click();
+    const after = await waitFor(
+      async () => {
+        const t = (await readSet(nft, 'ban4')).find((e) => e.key === '198.18.0.21')?.timeoutSec;
+        return t !== undefined && t !== null && t > before ? t : undefined;
+      },
+      10_000,
+      'the longer timeout',
+    );
+    expect(after).toBeGreaterThanOrEqual(before + 86_400 - 60);
+    expect(after).toBeLessThanOrEqual(before + 86_400);
+  });
+
   it('the ban dialog bans the lab client, which loses the service', async () => {
     expect(await served()).toBe(true);
     await page.fill('[data-testid="search"]', '');

@@ -52,8 +52,8 @@ var he,Js,Ia,jt,yo,Tl,Zs,$l,Qs,So,xo,Ba,nl=Symbol.for("pv"),Ml={},Al=[],Ua=/^m(i
               <td class="reason wide" title=${k.signature??k.reason}>${k.signature??k.reason}</td>
               ${e.canWrite&&j`<td class="actions">
                   <button data-testid="unban" onClick=${()=>S(k)}>Unban</button>
-                  <button onClick=${()=>q(k)}>+1d</button>
-                  <button onClick=${()=>H(k)}>Allow</button>
+                  <button data-testid="extend" title="one day more" onClick=${()=>q(k)}>+1d</button>
+                  <button data-testid="allow" title="allowlist this address (lifts the ban)" onClick=${()=>H(k)}>Allow</button>
                 </td>`}
             </tr>`)}
         </tbody>

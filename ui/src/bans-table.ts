@@ -153,8 +153,8 @@ export function BansTable(props: { canWrite: boolean; onBan: () => void }) {
                 props.canWrite &&
                 html`<td class="actions">
                   <button data-testid="unban" onClick=${() => unban(b)}>Unban</button>
-                  <button onClick=${() => extend(b)}>+1d</button>
-                  <button onClick=${() => allow(b)}>Allow</button>
+                  <button data-testid="extend" title="one day more" onClick=${() => extend(b)}>+1d</button>
+                  <button data-testid="allow" title="allowlist this address (lifts the ban)" onClick=${() => allow(b)}>Allow</button>
                 </td>`
               }
             </tr>`,
