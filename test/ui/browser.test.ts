@@ -127,20 +127,29 @@ describe('dashboard in chromium, real daemon and kernel, 100,000 bans', () => {
   });
 
   it('searches by the start of the address, on the server (measured)', async () => {
-    const t0 = Date.now();
-    await page.fill('[data-testid="search"]', '198.18.0.2');
-    await waitFor(
-      async () => ((await page.textContent('[data-testid="bans-total"]')) === '3' ? true : undefined),
-      10_000,
-      'search result',
+    // Timed inside the page: from the input event to the table showing the answer (rAF polling).
+    const searchMs = await page.evaluate(
+      (text) =>
+        new Promise<number>((resolve) => {
+          const d = (globalThis as any).document;
+          const input = d.querySelector('[data-testid="search"]');
+          const t0 = performance.now();
+          input.value = text;
+          input.dispatchEvent(new (globalThis as any).Event('input', { bubbles: true }));
+          const check = () => {
+            if (d.querySelector('[data-testid="bans-total"]')?.textContent === '3') resolve(performance.now() - t0);
+            else (globalThis as any).requestAnimationFrame(check);
+          };
+          check();
+        }),
+      '198.18.0.2',
     );
-    const searchMs = Date.now() - t0;
     const shown = await page
       .locator('tbody tr[data-address]')
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-address')));
     expect(shown.sort()).toEqual(['198.18.0.21', '198.18.0.22', '198.18.0.23']);
     console.log(
-      `dashboard: search "198.18.0.2" over ${SEEDED}+ bans answered and drawn in ${searchMs} ms (server: ${await page.textContent('[data-testid="load-ms"]')})`,
+      `dashboard: search "198.18.0.2" over ${SEEDED}+ bans answered and drawn in ${Math.round(searchMs)} ms (its request: ${await page.textContent('[data-testid="load-ms"]')})`,
     );
   });
 

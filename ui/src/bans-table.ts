@@ -1,7 +1,7 @@
 /**
  * The bans table: one page at a time from GET /v1/bans (search by the start of the address,
- * filter by source, sort, page), never every row. Live: an event reloads the page shown (at most
- * twice a second), an unban removes its row at once. Countdown from `expiresMs`, ticking each
+ * filter by source, sort, page), never every row. Live: an event reloads the page shown (100 ms
+ * after a quiet spell, at most twice a second in a stream of bans), an unban removes its row at once. Countdown from `expiresMs`, ticking each
  * second without a request. Per row: unban, extend, allowlist (when this login may write).
  * A hits column appears when the server's ban JSON carries `packets`.
  */
@@ -61,15 +61,19 @@ export function BansTable(props: { canWrite: boolean; onBan: () => void }) {
     void load();
   }, [load]);
 
-  // Live: an unban drops its row now; anything else reloads this page, at most every 500 ms.
+  // Live: an unban drops its row now; anything else reloads this page: 100 ms after the first
+  // event (one reload for a burst), and no sooner than 500 ms after the last reload.
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const lastReload = useRef(0);
   useEffect(() => {
     const reload = () => {
       if (pending.current) return;
+      const wait = Math.max(100, lastReload.current + 500 - performance.now());
       pending.current = setTimeout(() => {
         pending.current = null;
+        lastReload.current = performance.now();
         void load();
-      }, 150);
+      }, wait);
     };
     const off = onLive((e) => {
       if (e.type === 'unban' || e.type === 'allow')

@@ -1,7 +1,7 @@
 /**
  * The main thread's side of the live events: while someone watches (the API says how many
  * watchers it has), each ban event from the daemon's feed (engine/ban-events.ts) is pushed onto an
- * array, and the array is handed over at most every `intervalMs` as one batch. The feed's
+ * array, and the array is handed over at most every `intervalMs` (50 ms) as one batch. The feed's
  * listener runs on the flusher's path, so it only pushes; nobody watching costs nothing at all
  * (the listener is not subscribed).
  *
@@ -38,7 +38,7 @@ export class EventBatcher {
   constructor(feed: BanEventFeed, deliver: (batch: EventBatch) => void, options: EventBatcherOptions = {}) {
     this.feed = feed;
     this.deliver = deliver;
-    this.intervalMs = options.intervalMs ?? 100;
+    this.intervalMs = options.intervalMs ?? 50;
     this.maxPending = options.maxPending ?? 20_000;
   }
 
