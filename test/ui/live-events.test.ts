@@ -173,6 +173,12 @@ describe('GET /v1/events over a socket', () => {
       req.end();
     });
     await done;
+    const status = await app.inject({
+      method: 'GET',
+      url: '/v1/status',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(status.json().liveEvents).toMatchObject({ dropped: 0, events: 4 });
     expect(got.map((e) => [e.type, e.address])).toEqual([
       ['ban', '198.51.100.1'],
       ['unban', '198.51.100.1'],
