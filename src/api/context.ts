@@ -9,6 +9,9 @@ import type { Logger } from '../log.ts';
 import type { ApiConfig } from './api-schema.ts';
 import type { ApiTelemetry } from './telemetry.ts';
 import type { Histogram } from './histogram.ts';
+import type { EventHub } from './live/event-hub.ts';
+import type { TlsInfo } from './tls.ts';
+import type { BanStatsSummary } from '../store/ban-stats.ts';
 
 /**
  * Operations as the API calls them: the engine's own (synchronous reads), or a proxy in the API
@@ -25,6 +28,8 @@ export interface ApiOperations {
   status: Operations['status'];
   applyConfirm: Operations['applyConfirm'];
   confirmApply: Operations['confirmApply'];
+  /** The dashboard's summary over a window (store/ban-stats.ts); absent: not available. */
+  banStats?(sinceMs: number, nowMs: number, bucketMs: number): BanStatsSummary | Promise<BanStatsSummary>;
 }
 
 export interface ApiContext {
@@ -41,4 +46,8 @@ export interface ApiContext {
   readonly requestDurations: Map<string, Histogram>;
   /** API answers by route template and status. */
   readonly requestCounts: Map<string, number>;
+  /** The SSE clients of GET /v1/events; absent: live events are not served. */
+  readonly liveEvents?: EventHub;
+  /** The TLS this API serves; absent: plain HTTP. */
+  readonly tls?: TlsInfo;
 }

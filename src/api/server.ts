@@ -8,13 +8,15 @@ import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ApiOperations } from './context.ts';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
-import { parseIp } from '../net/ip.ts';
+import { isLoopbackHost } from './loopback.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import type { ApiConfig } from './api-schema.ts';
 import { buildApi } from './app.ts';
 import { loadOrCreateToken } from './token-file.ts';
 import type { ApiTelemetry } from './telemetry.ts';
+import type { TlsInfo } from './tls.ts';
+import type { EventHub } from './live/event-hub.ts';
 
 export interface StartApiOptions {
   telemetry?: ApiTelemetry;
@@ -33,10 +35,7 @@ export interface ApiHandle {
   close(): Promise<void>;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  const ip = parseIp(host);
-  return ip !== null && (ip.family === 4 ? ip.bytes[0] === 127 : ip.text === '::1');
-}
+export { isLoopbackHost };
 
 /** Removes a socket file nobody listens on (left by a crash); refuses to touch anything else. */
 async function clearStaleSocket(path: string): Promise<void> {
@@ -71,6 +70,9 @@ export function checkListenAddress(config: ApiConfig): void {
 
 export interface ListenApiOptions extends StartApiOptions {
   token: string;
+  /** Serve HTTPS with this (tls.ts: configured, or self-signed beyond loopback). */
+  tls?: TlsInfo | null;
+  liveEvents?: EventHub;
 }
 
 /** Builds the app and listens (unix socket with its mode, or TCP). The caller has the token. */
@@ -84,6 +86,8 @@ export async function listenApi(config: ApiConfig, ops: ApiOperations, options: 
     log,
     clock: options.clock,
     version: options.version,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.liveEvents ? { liveEvents: options.liveEvents } : {}),
   });
   let address: string;
   try {
@@ -99,7 +103,14 @@ export async function listenApi(config: ApiConfig, ops: ApiOperations, options: 
     await app.close().catch(() => undefined);
     throw err;
   }
-  log.info({ address, remote: !config.socket && !isLoopbackHost(config.host) }, 'api: listening');
+  log.info(
+    {
+      address,
+      remote: !config.socket && !isLoopbackHost(config.host),
+      tls: options.tls !== undefined && options.tls !== null,
+    },
+    'api: listening',
+  );
   return {
     app,
     address,
@@ -113,7 +124,7 @@ export async function listenApi(config: ApiConfig, ops: ApiOperations, options: 
 export async function startApi(
   config: ApiConfig,
   ops: ApiOperations,
-  options: StartApiOptions,
+  options: StartApiOptions & { tls?: TlsInfo | null; liveEvents?: EventHub },
 ): Promise<ApiHandle | null> {
   if (!config.enabled) {
     options.log.info('api: disabled in the config');

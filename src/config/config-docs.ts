@@ -183,6 +183,12 @@ export const CONFIG_DOCS: Record<string, KeyDoc> = {
   'api.allowlist_min_prefix.ipv6': { text: 'IPv6 prefix length.' },
   'api.max_page_size': { text: 'Longest page of GET /v1/bans.' },
   'api.request_timeout': { text: 'Server-side time limit of one request.' },
+  'api.tls': {
+    text: 'Certificate and key the API serves HTTPS with. Unset: beyond loopback a self-signed pair is made on first start beside token_file (fingerprint in the log and `nftsentry status`); plain HTTP to that address is then refused.',
+  },
+  'api.tls.cert': { text: 'PEM certificate (chain) file.', example: '/etc/nftsentry/api-cert.pem' },
+  'api.tls.key': { text: 'PEM private key file.', example: '/etc/nftsentry/api-key.pem' },
+  'api.ui_session': { text: 'How long a dashboard login (its session cookie) lasts.' },
   policy: { text: 'What the ban engine bans, and for how long.' },
   'policy.rules': {
     text: 'Rules in order. Every rule whose match fits an alert counts it (per outside source); the first whose threshold the alert completes decides the ban. An alert no rule matches is never acted on.',

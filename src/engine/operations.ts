@@ -24,9 +24,16 @@ export interface BanView {
   offences: number;
 }
 
+/** Orders of a ban list: newest offence first (the default), by expiry, by offences, by address. */
+export type BanSort = 'last_seen' | 'expires' | 'offences' | 'address';
+
 export interface BanListFilter {
   source?: BanSource;
   reason?: string;
+  /** Targets starting with this text (`198.51.100.`, `2001:db8:`): canonical address characters only. */
+  search?: string;
+  sort?: BanSort;
+  order?: 'asc' | 'desc';
   limit: number;
   offset: number;
 }

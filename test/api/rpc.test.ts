@@ -102,6 +102,9 @@ describe("the daemon's calls", () => {
     expectTypeOf<Parameters<DaemonRpc['listBans']>[0]>().toEqualTypeOf<{
       source?: 'suricata' | 'snort' | 'kernel:scan' | 'manual' | `fleet:${string}`;
       reason?: string;
+      search?: string;
+      sort?: 'last_seen' | 'expires' | 'offences' | 'address';
+      order?: 'asc' | 'desc';
       limit: number;
       offset: number;
     }>();

@@ -1,5 +1,5 @@
 /**
- * /v1/bans: list (filter by source and reason, paginated), look up, ban, unban. An address in the
+ * /v1/bans: list (filter by source, reason and the start of the address; sorted; paginated), look up, ban, unban. An address in the
  * path may be a prefix with its slash URL-encoded (`203.0.113.0%2F24`) or plain (`.../24`).
  * Look-up, ban and unban read the address alike (parseBanAddress): an address no ban can take is
  * the same 400 from each, never a 404 from one and a 400 from another.
@@ -29,7 +29,15 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/v1/bans', async (req) => {
     const q = parseQuery(listQuery, req.query);
-    const page = await ctx.ops.listBans({ source: q.source, reason: q.reason, limit: q.limit, offset: q.offset });
+    const page = await ctx.ops.listBans({
+      source: q.source,
+      reason: q.reason,
+      ...(q.search ? { search: q.search } : {}),
+      ...(q.sort ? { sort: q.sort } : {}),
+      ...(q.order ? { order: q.order } : {}),
+      limit: q.limit,
+      offset: q.offset,
+    });
     return { total: page.total, limit: q.limit, offset: q.offset, items: page.items.map(banJson) };
   });
 

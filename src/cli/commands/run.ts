@@ -85,7 +85,7 @@ export const runCommand: Command = {
     };
     let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: daemon.db, applied });
     daemon.attachSourceStats(() => ingest.stats());
-    const apiDeps = { log, sources: () => ingest.stats() };
+    const apiDeps = { log, sources: () => ingest.stats(), events: daemon.ledger.events };
     let api: Awaited<ReturnType<typeof startDaemonApi>>;
     let fleet: ReturnType<typeof startFleet> = null;
     try {
