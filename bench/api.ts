@@ -3,7 +3,9 @@
  * requests while 50k alerts/s go through the real path (unix_stream source -> parser -> queue ->
  * Engine decisions -> nft batches in a namespace), in one run.
  *
- *   node_modules/.bin/node bench/api.ts [--rates=0,50000] [--seconds=10] [--interval-ms=10] [--main-thread] [--slow-polls] [--profile=DIR]
+ *   node_modules/.bin/node bench/api.ts [--rates=0,50000] [--seconds=10] [--interval-ms=10] [--main-thread] [--slow-polls] [--sse] [--profile=DIR]
+ *
+ * --sse: a live-event subscriber (GET /v1/events, as an open dashboard) reads all along.
  *
  * The daemon (`nftsentry run`: sources, engine, API) runs inside a network namespace made for
  * the run; nft only ever runs there. The API listens on a unix socket; the alert feeder
@@ -20,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { Netns } from '../src/lab/netns.ts';
 import { NODE_BIN } from '../src/lab/node-bin.ts';
+import { subscribeEvents } from './sse-subscriber.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 function arg(name: string, fallback: number): number {
@@ -228,6 +231,7 @@ async function main(): Promise<void> {
     console.log(
       `api bench: node ${process.version}, ${SECONDS} s per phase, reads every ${INTERVAL_MS} ms and a write every ${WRITE_INTERVAL_MS} ms side by side, phases at ${RATES.join(', ')} alerts/s, API in the ${MAIN_THREAD ? 'main thread (--main-thread)' : 'worker thread'}${NODE_ARGS.length ? `, daemon flags ${NODE_ARGS.join(' ')}` : ''}${SLOW_POLLS ? ', engine polls slowed (--slow-polls)' : ''}`,
     );
+    const sse = process.argv.includes('--sse') ? await subscribeEvents(socketPath, token) : null;
     await measure(1); // warm-up (JIT, first nft transaction)
     const phases: Array<{ rate: number; samples: Array<Sample & { kind: Kind }>; ingest: string }> = [];
     for (const rate of RATES) {
@@ -293,6 +297,8 @@ async function main(): Promise<void> {
     console.log(
       `goal: read p99 < 50 ms at ${RATES.at(-1)} alerts/s -> ${top.p99 < 50 ? 'met' : 'NOT met'} (${top.p99.toFixed(2)} ms; baseline ${base.p99.toFixed(2)} ms)`,
     );
+    if (sse) console.log(`live events: a subscriber read ${sse.events()} events`);
+    sse?.close();
     console.log(`load average after: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
   } finally {
     await ns.delete();

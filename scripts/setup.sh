@@ -27,6 +27,8 @@ command -v systemd-analyze >/dev/null 2>&1 || pkgs+=(systemd)
 command -v tcpdump >/dev/null 2>&1 || pkgs+=(tcpdump)
 # Tests only: the dashboard's browser tests drive Debian's Chromium through playwright-core (no browser download).
 command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+# The API makes its self-signed certificate with openssl when it listens beyond loopback (src/api/tls.ts).
+command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
 # Tests only: fleet tests start their own redis-server inside a namespace (the package's service is never started).
 command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
 if [ "${#pkgs[@]}" -gt 0 ]; then

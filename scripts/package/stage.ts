@@ -85,6 +85,9 @@ export async function stage(o: StageOptions): Promise<void> {
   for (const f of readdirSync(join(repo, 'nft')).filter((f) => f.endsWith('.nft'))) {
     copy(root, join(repo, 'nft', f), join(LIB, 'nft', f));
   }
+  // The dashboard's bundle, beside the API worker that serves it (src/api/ui/ui-assets.ts).
+  for (const f of readdirSync(join(repo, 'ui', 'bundle')))
+    copy(root, join(repo, 'ui', 'bundle', f), join(LIB, 'app', 'ui', f));
   put(root, join(LIB, 'package.json'), `${JSON.stringify({ name: 'nftsentry', version: o.version, private: true })}\n`);
   const shipped = shippedPackages(repo);
   for (const name of shipped) {

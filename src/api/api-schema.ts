@@ -101,6 +101,19 @@ export const apiConfigSchema = z
     max_page_size: z.number().int().min(1).max(100_000).default(1000),
     /** Server-side time limit of one request. */
     request_timeout: durationSchema.default(30),
+    /**
+     * The certificate and key (PEM files) the API serves TLS with. Unset: plain HTTP on loopback
+     * and a unix socket; beyond loopback a self-signed pair made on first start in the state
+     * directory (beside token_file).
+     */
+    tls: z
+      .strictObject({
+        cert: absolutePathSchema,
+        key: absolutePathSchema,
+      })
+      .optional(),
+    /** How long a dashboard login lasts. */
+    ui_session: durationSchema.default(43_200),
   })
   .prefault({})
   .superRefine(

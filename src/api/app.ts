@@ -5,6 +5,9 @@
  * - /v1/*: bearer token (constant time); the check is a hook of the /v1 routes' own plugin,
  *   whatever the URL's spelling. Failed attempts are limited per client (429 once locked out);
  *   the right token is always served, whatever the limiter says of its client.
+ * - /v1/* also takes the dashboard's session cookie (ui/ui-routes.ts); a write made with it needs
+ *   this origin's Origin header and a principal that may write (ui/sessions.ts canWrite).
+ * - /ui/: the dashboard (its login page and files need no token); /v1/events: live events (SSE).
  * - /healthz, /readyz, /metrics: no token (counts only, never addresses).
  * - Every error, fastify's own included, answers `{error: {code, message}}` with the status from
  *   the one table in http-errors.ts.
@@ -38,6 +41,13 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerRulesetRoutes } from './routes/ruleset.ts';
 import { registerExplainRoutes } from './routes/explain.ts';
 import { registerWhoamiRoutes } from './routes/whoami.ts';
+import { registerEventRoutes } from './routes/events.ts';
+import { registerDashboardRoutes } from './routes/dashboard.ts';
+import type { EventHub } from './live/event-hub.ts';
+import { canWrite, sameOrigin, Sessions } from './ui/sessions.ts';
+import { registerUiRoutes, sessionOf } from './ui/ui-routes.ts';
+import { loadUiAssets, type UiAsset } from './ui/ui-assets.ts';
+import type { TlsInfo } from './tls.ts';
 
 export interface ApiOptions {
   /** The bearer token every /v1 request must present (the token named admin, read-write)... */
@@ -50,6 +60,12 @@ export interface ApiOptions {
   log?: Logger;
   clock?: Clock;
   version?: string;
+  /** The live events' clients (GET /v1/events); without it that route answers 503. */
+  liveEvents?: EventHub;
+  /** Set when the listener serves TLS (its certificate's fingerprint goes into /v1/status). */
+  tls?: TlsInfo;
+  /** The dashboard's files; read from ui/bundle/ when absent. */
+  uiAssets?: Map<string, UiAsset>;
 }
 
 /**
@@ -81,6 +97,8 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     requestDurations: new Map<string, Histogram>(),
     requestCounts: new Map<string, number>(),
     actor: (req: FastifyRequest) => actorOf(req, peers),
+    ...(options.liveEvents ? { liveEvents: options.liveEvents } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   const tokens: readonly NamedToken[] =
     options.tokens ?? (options.token ? [{ name: 'admin', token: options.token, role: 'read-write' }] : []);
@@ -91,7 +109,11 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     lockoutMs: config.auth_lockout * 1000,
   });
 
+  const sessions = new Sessions(config.ui_session * 1000);
+  const tls = options.tls !== undefined;
+
   const app = fastify({
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.body_limit_bytes,
@@ -152,6 +174,24 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     // is never locked out by the guesser's failures.
     const identity = verifier.verifyHeader(req.headers.authorization);
     if (identity) return setAuth(req, identity);
+    const session = req.headers.authorization === undefined ? sessionOf(req, { sessions }, clock()) : null;
+    if (session) {
+      setAuth(req, { name: session.principal.name, canWrite: canWrite(session.principal) });
+      if (req.method === 'GET' || req.method === 'HEAD') return;
+      if (!sameOrigin(req.headers.origin, req.headers.host, tls))
+        throw new ApiError(
+          ErrorCodes.FORBIDDEN,
+          'a write with the session cookie must come from the dashboard (Origin)',
+        );
+      if (!canWrite(session.principal)) throw new ApiError(ErrorCodes.FORBIDDEN, 'this login may not change anything');
+      return;
+    }
+    await failedAuthentication(req, reply);
+    throw new ApiError(ErrorCodes.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer TOKEN)');
+  };
+
+  /** Counts a failed attempt of this client; throws 429 when it is locked out. */
+  async function failedAuthentication(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const client = await clientOf(req, peers);
     const nowMs = clock();
     const lockedMs = limiter.lockedForMs(client, nowMs);
@@ -163,10 +203,22 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     const triggered = limiter.fail(client, nowMs);
     log.warn({ client, url: req.url.slice(0, 200), lockedOutSec: triggered / 1000 }, 'api: authentication failed');
     reply.header('www-authenticate', 'Bearer realm="nftsentry"');
-    throw new ApiError(ErrorCodes.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer TOKEN)');
-  };
+  }
 
   registerHealthRoutes(app, ctx);
+  registerUiRoutes(app, ctx, {
+    sessions,
+    assets: options.uiAssets ?? loadUiAssets(),
+    tls,
+    sessionTtlSec: config.ui_session,
+    async tryToken(req, reply, token) {
+      const identity = verifier.verify(token);
+      if (identity && token.length > 0) return identity;
+      await failedAuthentication(req, reply);
+      return null;
+    },
+  });
+  app.addHook('preClose', async () => options.liveEvents?.close());
   void app.register(async (v1) => {
     v1.addHook('onRequest', authenticate);
     v1.addHook('onRequest', requireWriteRole);
@@ -176,6 +228,8 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     registerRulesetRoutes(v1, ctx);
     registerExplainRoutes(v1, ctx);
     registerWhoamiRoutes(v1);
+    registerEventRoutes(v1, ctx);
+    registerDashboardRoutes(v1, ctx);
   });
   return app;
 }

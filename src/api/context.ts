@@ -10,6 +10,9 @@ import type { Logger } from '../log.ts';
 import type { ApiConfig } from './api-schema.ts';
 import type { ApiTelemetry } from './telemetry.ts';
 import type { Histogram } from './histogram.ts';
+import type { EventHub } from './live/event-hub.ts';
+import type { TlsInfo } from './tls.ts';
+import type { BanStatsSummary } from '../store/ban-stats.ts';
 
 /**
  * Operations as the API calls them: the engine's own (synchronous reads), or a proxy in the API
@@ -29,6 +32,8 @@ export interface ApiOperations {
   /** Why an address is banned or not (engine/explain.ts); absent: the route answers 404. */
   explain?(address: IpPrefix): Explanation | Promise<Explanation>;
   hits?: Operations['hits'];
+  /** The dashboard's summary over a window (store/ban-stats.ts); absent: not available. */
+  banStats?(sinceMs: number, nowMs: number, bucketMs: number): BanStatsSummary | Promise<BanStatsSummary>;
 }
 
 export interface ApiContext {
@@ -47,4 +52,8 @@ export interface ApiContext {
   readonly requestCounts: Map<string, number>;
   /** Who made a /v1 request (auth.ts): the token's name and the peer. */
   readonly actor: (request: FastifyRequest) => Promise<Actor>;
+  /** The SSE clients of GET /v1/events; absent: live events are not served. */
+  readonly liveEvents?: EventHub;
+  /** The TLS this API serves; absent: plain HTTP. */
+  readonly tls?: TlsInfo;
 }

@@ -18,11 +18,16 @@ import { startApi, type ApiHandle } from './server.ts';
 import { startApiThread } from './worker/api-thread.ts';
 import type { TelemetrySnapshot } from './worker/protocol.ts';
 import type { AlertResultCount, ApiTelemetry, RulesetState } from './telemetry.ts';
+import { EventBatcher, type BanEventFeed } from './live/event-batcher.ts';
+import { EventHub } from './live/event-hub.ts';
+import { loadOrCreateTls } from './tls.ts';
 
 export interface DaemonApiDeps {
   log: Logger;
   sources: () => readonly unknown[];
   version?: string;
+  /** The daemon's ban events (engine/ban-events.ts) for GET /v1/events. */
+  events?: BanEventFeed;
 }
 
 /** nft apply durations: every batch the daemon applies, observed as it happens. */
@@ -83,7 +88,9 @@ export async function startDaemonApi(
   }
   const sampler = applySampler(daemon);
   const log = deps.log.child({ component: 'api' });
+  let batcher: EventBatcher | null = null;
   try {
+    const tls = loadOrCreateTls(config.api, log);
     const telemetry = daemonTelemetry(daemon, deps, sampler.histogram);
     let handle: ApiHandle | null;
     if (config.api.worker) {
@@ -107,29 +114,40 @@ export async function startDaemonApi(
         log,
         version: deps.version ?? VERSION,
         snapshot,
+        tls,
+        ...(deps.events ? { events: deps.events } : {}),
       });
     } else {
+      // In this thread the batches go straight to the hub.
+      const hub = new EventHub({ onWatchers: (count) => batcher?.watchers(count) });
+      if (deps.events) batcher = new EventBatcher(deps.events, (batch) => hub.publish(batch));
       handle = await startApi(config.api, daemon.operations, {
         log,
         telemetry,
         version: deps.version ?? VERSION,
         clock: daemon.clock,
+        tls,
+        liveEvents: hub,
       });
     }
     if (!handle) {
       sampler.stop();
+      batcher?.close();
       return null;
     }
     const inner = handle;
+    const stopBatcher = batcher;
     return {
       ...inner,
       async close() {
         sampler.stop();
+        stopBatcher?.close();
         await inner.close();
       },
     };
   } catch (err) {
     sampler.stop();
+    batcher?.close();
     throw err;
   }
 }

@@ -185,8 +185,22 @@ const intText = (max: number) =>
 
 export function banListQuery(maxPage: number) {
   return z.object({
-    source: z.enum(BAN_SOURCES as [BanSource, ...BanSource[]]).optional(),
+    source: z
+      .union([
+        z.enum(BAN_SOURCES as [BanSource, ...BanSource[]]),
+        z.custom<`fleet:${string}`>((v) => typeof v === 'string' && /^fleet:[A-Za-z0-9_.-]{1,64}$/.test(v)),
+      ])
+      .optional(),
     reason: z.string().max(200).regex(SAFE_TEXT).optional(),
+    /** The start of an address as it is printed: digits, hex, dots, colons, a slash. */
+    search: z
+      .string()
+      .max(49)
+      .transform((v) => v.trim().toLowerCase())
+      .pipe(z.string().regex(/^[0-9a-f.:/]*$/, 'search: the start of an address (hex digits . : /)'))
+      .optional(),
+    sort: z.enum(['last_seen', 'expires', 'offences', 'address']).optional(),
+    order: z.enum(['asc', 'desc']).optional(),
     limit: intText(maxPage).pipe(z.number().min(1)).default(Math.min(100, maxPage)),
     offset: intText(1_000_000_000).default(0),
   });

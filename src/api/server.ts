@@ -8,13 +8,15 @@ import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ApiOperations } from './context.ts';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
-import { parseIp } from '../net/ip.ts';
+import { isLoopbackHost } from './loopback.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import type { ApiConfig } from './api-schema.ts';
 import { buildApi } from './app.ts';
 import { loadApiTokens, type NamedToken } from './api-tokens.ts';
 import type { ApiTelemetry } from './telemetry.ts';
+import type { TlsInfo } from './tls.ts';
+import type { EventHub } from './live/event-hub.ts';
 
 export interface StartApiOptions {
   telemetry?: ApiTelemetry;
@@ -33,10 +35,7 @@ export interface ApiHandle {
   close(): Promise<void>;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  const ip = parseIp(host);
-  return ip !== null && (ip.family === 4 ? ip.bytes[0] === 127 : ip.text === '::1');
-}
+export { isLoopbackHost };
 
 /** Removes a socket file nobody listens on (left by a crash); refuses to touch anything else. */
 async function clearStaleSocket(path: string): Promise<void> {
@@ -74,6 +73,9 @@ export interface ListenApiOptions extends StartApiOptions {
   token?: string;
   /** ...or every named token (api-tokens.ts). */
   tokens?: readonly NamedToken[];
+  /** Serve HTTPS with this (tls.ts: configured, or self-signed beyond loopback). */
+  tls?: TlsInfo | null;
+  liveEvents?: EventHub;
 }
 
 /** Builds the app and listens (unix socket with its mode, or TCP). The caller has the token. */
@@ -88,6 +90,8 @@ export async function listenApi(config: ApiConfig, ops: ApiOperations, options: 
     log,
     clock: options.clock,
     version: options.version,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.liveEvents ? { liveEvents: options.liveEvents } : {}),
   });
   let address: string;
   try {
@@ -103,7 +107,14 @@ export async function listenApi(config: ApiConfig, ops: ApiOperations, options: 
     await app.close().catch(() => undefined);
     throw err;
   }
-  log.info({ address, remote: !config.socket && !isLoopbackHost(config.host) }, 'api: listening');
+  log.info(
+    {
+      address,
+      remote: !config.socket && !isLoopbackHost(config.host),
+      tls: options.tls !== undefined && options.tls !== null,
+    },
+    'api: listening',
+  );
   return {
     app,
     address,
@@ -117,7 +128,7 @@ export async function listenApi(config: ApiConfig, ops: ApiOperations, options: 
 export async function startApi(
   config: ApiConfig,
   ops: ApiOperations,
-  options: StartApiOptions,
+  options: StartApiOptions & { tls?: TlsInfo | null; liveEvents?: EventHub },
 ): Promise<ApiHandle | null> {
   if (!config.enabled) {
     options.log.info('api: disabled in the config');

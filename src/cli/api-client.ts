@@ -3,10 +3,14 @@
  * turned back into NftsentryError-like values with the server's stable code and HTTP status.
  */
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import type { ApiConfig } from '../api/api-schema.ts';
 import type { ApiErrorCode } from '../api/http-errors.ts';
 import { readTokenFile } from '../api/token-file.ts';
+import { tlsFiles, tlsWanted } from '../api/tls.ts';
 
 export interface ApiTarget {
   socketPath?: string;
@@ -14,6 +18,8 @@ export interface ApiTarget {
   port?: number;
   token: string;
   timeoutMs?: number;
+  /** HTTPS: the server must present exactly this certificate (PEM), checked by its fingerprint. */
+  cert?: string;
 }
 
 /** An answer with an error body; `code` is the server's stable code. */
@@ -35,11 +41,26 @@ export class ApiClientError extends Error {
  */
 export function targetFromConfig(api: ApiConfig): ApiTarget {
   const token = readTokenFile(api.token_file);
-  return api.socket ? { socketPath: api.socket.path, token } : { host: api.host, port: api.port, token };
+  if (api.socket) return { socketPath: api.socket.path, token };
+  if (!tlsWanted(api)) return { host: api.host, port: api.port, token };
+  const path = tlsFiles(api).cert;
+  let cert: string;
+  try {
+    cert = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new NftsentryError(
+      ErrorCodes.INTERNAL,
+      `the API serves HTTPS but its certificate ${path} cannot be read: ${(err as Error).message}`,
+    );
+  }
+  return { host: api.host, port: api.port, token, cert };
 }
 
 export function describeTarget(t: ApiTarget): string {
-  return t.socketPath ? `unix:${t.socketPath}` : `http://${t.host?.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+  const scheme = t.cert ? 'https' : 'http';
+  return t.socketPath
+    ? `unix:${t.socketPath}`
+    : `${scheme}://${t.host?.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
 }
 
 export class ApiClient {
@@ -53,9 +74,19 @@ export class ApiClient {
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const t = this.target;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const fingerprint = t.cert ? new X509Certificate(t.cert).fingerprint256 : null;
+    const send = (t.cert ? httpsRequest : request) as typeof request;
     return new Promise<T>((resolve, reject) => {
-      const req = request(
+      const req = send(
         {
+          ...(t.cert
+            ? {
+                ca: t.cert,
+                // The certificate is pinned: its fingerprint, whatever name it was made for.
+                checkServerIdentity: (_host: string, peer: { fingerprint256: string }) =>
+                  peer.fingerprint256 === fingerprint ? undefined : new Error('the API presented another certificate'),
+              }
+            : {}),
           method,
           path,
           ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),

@@ -10,7 +10,7 @@ import { readConfigFileAsync } from '../config/config-file.ts';
 
 /**
  * Keys a running daemon cannot take: the store it has open, dry-run, the shape of its nft lanes
- * and its flusher, the alert queue it was built with. A restart applies them.
+ * and its flusher, the alert queue it was built with, its fleet connection. A restart applies them.
  */
 export const RESTART_ONLY_KEYS = [
   'store.path',
@@ -22,6 +22,7 @@ export const RESTART_ONLY_KEYS = [
   'engine.burst_batch',
   'engine.burst_wait_ms',
   'sources.queue_capacity',
+  'fleet',
 ] as const;
 
 export interface ReloadPlan {

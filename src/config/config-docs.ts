@@ -6,6 +6,8 @@
  * for an entry whose key is gone. A text must not begin with `word:` (it would read as a key that
  * is commented out).
  */
+import { FLEET_DOCS, REDIS_SOURCE_DOCS } from '../fleet/fleet-docs.ts';
+
 export interface KeyDoc {
   /** Empty in an entry that only gives one variant its own example. */
   text: string;
@@ -193,6 +195,12 @@ export const CONFIG_DOCS: Record<string, KeyDoc> = {
   'api.allowlist_min_prefix.ipv6': { text: 'IPv6 prefix length.' },
   'api.max_page_size': { text: 'Longest page of GET /v1/bans.' },
   'api.request_timeout': { text: 'Server-side time limit of one request.' },
+  'api.tls': {
+    text: 'Certificate and key the API serves HTTPS with. Unset: beyond loopback a self-signed pair is made on first start beside token_file (fingerprint in the log and `nftsentry status`); plain HTTP to that address is then refused.',
+  },
+  'api.tls.cert': { text: 'PEM certificate (chain) file.', example: '/etc/nftsentry/api-cert.pem' },
+  'api.tls.key': { text: 'PEM private key file.', example: '/etc/nftsentry/api-key.pem' },
+  'api.ui_session': { text: 'How long a dashboard login (its session cookie) lasts.' },
   policy: { text: 'What the ban engine bans, and for how long.' },
   'policy.rules': {
     text: 'Rules in order. Every rule whose match fits an alert counts it (per outside source); the first whose threshold the alert completes decides the ban. An alert no rule matches is never acted on.',
@@ -276,4 +284,6 @@ export const CONFIG_DOCS: Record<string, KeyDoc> = {
   'engine.rules_check_ms': { text: 'How often the whole table is checked against what it should be (0: never).' },
   'engine.own_addresses_poll_ms': { text: "How often the gateway's own addresses are re-read (never banned)." },
   'engine.expire_poll_ms': { text: 'How often expired bans are marked inactive in the store.' },
+  ...REDIS_SOURCE_DOCS,
+  ...FLEET_DOCS,
 };

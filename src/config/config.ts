@@ -17,6 +17,7 @@ import { sourcesSchema } from '../ingest/source-schema.ts';
 import { apiConfigSchema } from '../api/api-schema.ts';
 import { policySchema, storeSchema, engineSchema, journalSchema } from '../engine/engine-schema.ts';
 import { knockProblems, knockSchema, ttlNormalizeSchema } from './knock-schema.ts';
+import { fleetSchema } from '../fleet/fleet-schema.ts';
 
 export { assertNotEmpty } from './config-file.ts';
 
@@ -31,6 +32,7 @@ export const configSchema = z
     engine: engineSchema,
     knock: knockSchema.optional(),
     ttl_normalize: ttlNormalizeSchema.optional(),
+    fleet: fleetSchema.optional(),
   })
   .superRefine(
     (cfg, ctx) => {

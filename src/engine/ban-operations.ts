@@ -67,14 +67,26 @@ export interface OperatorJournal {
   stats(): JournalStats | null;
 }
 
+/** What the operations ask of the fleet. */
+export interface FleetLink {
+  publishUnban(target: string): void;
+  stats(): Record<string, unknown>;
+}
+
 export class BanOperations implements Operations {
   private readonly p: BanOperationsParts;
   /** `apply --confirm` as `nftsentry run` wires it (it owns the reload); null: not offered. */
   private rulesetConfirm: RulesetConfirm | null = null;
   private journal: OperatorJournal | null = null;
+  private fleet: FleetLink | null = null;
 
   constructor(parts: BanOperationsParts) {
     this.p = parts;
+  }
+
+  /** The fleet (fleet/fleet.ts), for `unban --fleet` and status; null: no fleet section. */
+  attachFleet(fleet: FleetLink | null): void {
+    this.fleet = fleet;
   }
 
   attachRulesetConfirm(confirm: RulesetConfirm): void {
@@ -140,13 +152,16 @@ export class BanOperations implements Operations {
     return view;
   }
 
-  async unban(address: IpPrefix, actor?: Actor): Promise<boolean> {
+  async unban(address: IpPrefix, options: { fleet?: boolean; actor?: Actor } = {}): Promise<boolean> {
     const target = banTargetOf(address);
-    if ((await this.p.sync.liftOne(target.text)) === 0) return false;
+    if (options.fleet && !this.fleet)
+      throw new NftsentryError(ErrorCodes.CONFLICT, 'unban --fleet: this daemon has no fleet section');
+    if (options.fleet) this.fleet?.publishUnban(target.text);
+    if ((await this.p.sync.liftOne(target.text)) === 0) return options.fleet === true;
     const nowMs = this.p.clock();
     const graceUntilMs = nowMs + this.p.unbanGraceSec() * 1000;
     this.p.ledger.setGrace(target.text, graceUntilMs);
-    this.journal?.operator('unban', target.text, actor, { graceUntilMs }, nowMs);
+    this.journal?.operator('unban', target.text, options.actor, { graceUntilMs, fleet: options.fleet === true }, nowMs);
     return true;
   }
 
@@ -210,6 +225,7 @@ export class BanOperations implements Operations {
       },
       store: this.p.storeStatus(),
       pendingConfirm: this.rulesetConfirm?.view() ?? null,
+      fleet: this.fleet?.stats() ?? null,
       // The daemon's main thread: RSS and the V8 heap (bench/memory.ts reads it).
       memory: process.memoryUsage(),
       engine: {

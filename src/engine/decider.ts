@@ -11,8 +11,9 @@ import type { InterfaceAddress } from '../net/subnet.ts';
 import { type CapState, capBan } from './ban-cap.ts';
 import type { BanState, Decision, DecideContext } from './decide.ts';
 import { decideAlert, decideKernelScan, decideManual } from './decide.ts';
-import { type ProtectedWhy, Protection } from './protection.ts';
+import { inPrefix, type ProtectedWhy, Protection } from './protection.ts';
 import { ThresholdTracker } from './threshold-tracker.ts';
+import { decideFleet, type FleetBan } from '../fleet/fleet-decision.ts';
 
 export class Decider {
   private ctx: DecideContext;
@@ -64,6 +65,18 @@ export class Decider {
 
   manual(prefix: IpPrefix, durationSec: number | null, reason: string, nowMs: number): Decision {
     return this.capped(decideManual(prefix, durationSec, reason, this.ctx, nowMs), nowMs);
+  }
+
+  /** Another gateway's ban (fleet-decision.ts): protection applies, and the cap. */
+  fleet(ban: FleetBan, nowMs: number): Decision {
+    return this.capped(decideFleet(ban, this.ctx, nowMs), nowMs);
+  }
+
+  /** The allowlist entry that holds (or overlaps) `prefix`, for the log of a refused ban. */
+  allowEntryFor(prefix: IpPrefix): string | null {
+    const allow = this.ctx.protection.allow;
+    const hit = allow.find((p) => inPrefix(p, prefix.network)) ?? allow.find((p) => inPrefix(prefix, p.network));
+    return hit?.text ?? null;
   }
 
   /** policy.max_active_bans applied to a ban (ban-cap.ts); a note stays with a refusal. */

@@ -79,6 +79,11 @@ export class Enforcer {
     return d;
   }
 
+  /** A decision taken elsewhere (a fleet ban): counted and, for a ban, queued like an alert's. */
+  enforce(d: Decision, nowMs = this.clock()): Decision {
+    return this.take(d, nowMs);
+  }
+
   /** An operator's ban decision: resolves once nft has applied it and the store has the row. */
   enforceOperatorBan(d: BanDecision, nowMs: number): Promise<void> {
     this.stats.count(d);

@@ -4,7 +4,8 @@
  */
 import type { IpPrefix } from '../net/ip.ts';
 
-export type BanSource = 'suricata' | 'snort' | 'kernel:scan' | 'manual';
+/** `fleet:<node>`: another gateway's ban, taken from the fleet (docs/fleet.md). */
+export type BanSource = 'suricata' | 'snort' | 'kernel:scan' | 'manual' | `fleet:${string}`;
 
 export interface BanView {
   /** Canonical address (`203.0.113.7`) or prefix (`2001:db8:1::/64`). */
@@ -78,9 +79,16 @@ export interface EngineCounters {
   journal: { written: number; dropped: number; errors: number; pending: number } | null;
 }
 
+/** Orders of a ban list: newest offence first (the default), by expiry, by offences, by address. */
+export type BanSort = 'last_seen' | 'expires' | 'offences' | 'address';
+
 export interface BanListFilter {
   source?: BanSource;
   reason?: string;
+  /** Targets starting with this text (`198.51.100.`, `2001:db8:`): canonical address characters only. */
+  search?: string;
+  sort?: BanSort;
+  order?: 'asc' | 'desc';
   limit: number;
   offset: number;
 }
@@ -117,8 +125,12 @@ export interface Operations {
   getBan(address: IpPrefix): BanView | null;
   /** Throws NftsentryError E_BAN_REFUSED for allowlisted/own/special addresses. */
   ban(request: { address: IpPrefix; durationSec: number | null; reason: string; actor?: Actor }): Promise<BanView>;
-  /** False when there was no such ban. Grants the configured grace period against re-bans. */
-  unban(address: IpPrefix, actor?: Actor): Promise<boolean>;
+  /**
+   * False when there was no such ban. Grants the configured grace period against re-bans.
+   * `fleet`: every gateway of the fleet lifts it too (E_CONFLICT without a `fleet` section).
+   * `actor`: who asked (journalled).
+   */
+  unban(address: IpPrefix, options?: { fleet?: boolean; actor?: Actor }): Promise<boolean>;
   listAllow(): AllowEntry[];
   /** Adds an entry and lifts the bans it covers; returns how many bans were lifted. */
   addAllow(prefix: IpPrefix, note: string, actor?: Actor): Promise<{ entry: AllowEntry; liftedBans: number }>;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { absolutePathSchema, durationSchema, socketPathSchema, fileModeSchema } from '../config/config-schema.ts';
 import { parsedAt, whenIntact } from '../config/refinement-guard.ts';
+import { redisUrlSchema } from '../fleet/fleet-schema.ts';
 
 const formatSchema = z.enum(['eve', 'snort', 'auto']).default('auto');
 const nameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1-64 letters, digits, _ . -');
@@ -82,11 +83,41 @@ export const stdinSourceSchema = z.strictObject({
   ...common,
 });
 
+/** Suricata's `filetype: redis` output, read from Redis (docs/fleet.md, "Suricata's Redis output"). */
+export const redisSourceSchema = z.strictObject({
+  type: z.literal('redis'),
+  ...common,
+  url: redisUrlSchema,
+  tls_ca: absolutePath.optional(),
+  /** The list, stream or channel Suricata writes to (its `redis.key`). */
+  key: z.string().min(1).max(512),
+  /** list: LMOVE into a processing list (nothing lost); stream: a consumer group with XACK; channel: SUBSCRIBE (lossy). */
+  mode: z.enum(['list', 'stream', 'channel']).default('list'),
+  /** list: Suricata's `lpush` (its default, `list`) or `rpush`: which end is the oldest. */
+  push: z.enum(['lpush', 'rpush']).default('lpush'),
+  /** list: where entries wait until handed over; default `<key>:nftsentry:<name>`. */
+  processing_key: z.string().min(1).max(512).optional(),
+  /** stream: the consumer group and this reader's name in it. */
+  consumer_group: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+    .default('nftsentry'),
+  consumer: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+    .default('nftsentry'),
+  /** stream: the field holding the event (another field holding JSON is taken when it is absent). */
+  field: z.string().min(1).max(64).default('eve'),
+  connect_timeout_ms: z.number().int().min(100).max(60_000).default(2000),
+  command_timeout_ms: z.number().int().min(100).max(60_000).default(2000),
+});
+
 export const sourceSchema = z.discriminatedUnion('type', [
   unixStreamSourceSchema,
   unixDgramSourceSchema,
   fileSourceSchema,
   stdinSourceSchema,
+  redisSourceSchema,
 ]);
 
 const DEFAULT_INPUTS = [{ type: 'unix_stream', path: '/run/nftsentry/eve.sock' }] as const;
@@ -121,7 +152,7 @@ export const sourcesSchema = z
           names.set(name, i);
         }
         if (parsed(i, 'path')) {
-          const path = 'path' in input ? input.path : '-';
+          const path = 'path' in input ? input.path : input.type === 'redis' ? `redis:${input.url} ${input.key}` : '-';
           if (paths.has(path))
             ctx.addIssue({
               code: 'custom',
@@ -142,6 +173,7 @@ export type UnixStreamSourceConfig = z.output<typeof unixStreamSourceSchema>;
 export type UnixDgramSourceConfig = z.output<typeof unixDgramSourceSchema>;
 export type FileSourceConfig = z.output<typeof fileSourceSchema>;
 export type StdinSourceConfig = z.output<typeof stdinSourceSchema>;
+export type RedisSourceConfig = z.output<typeof redisSourceSchema>;
 
 /** The name a source is known by in stats, logs and bookmarks. */
 export function sourceName(config: SourceConfig): string {

@@ -4,7 +4,7 @@
  */
 import type { BadReason } from './alert.ts';
 
-export type SourceType = 'unix_stream' | 'unix_dgram' | 'file' | 'stdin';
+export type SourceType = 'unix_stream' | 'unix_dgram' | 'file' | 'stdin' | 'redis';
 
 export const BAD_REASONS: readonly BadReason[] = [
   'too_long',

@@ -26,6 +26,7 @@ import type { SourceHandle } from './sources/source-handle.ts';
 import { startStdin } from './sources/stdin.ts';
 import { startUnixDgram } from './sources/unix-dgram.ts';
 import { startUnixStream } from './sources/unix-stream.ts';
+import { startRedisSource } from './sources/redis-source.ts';
 
 export type { SourceHandle } from './sources/source-handle.ts';
 
@@ -38,6 +39,11 @@ export interface IngestDeps {
   stdin?: Readable;
   /** How file sources watch their files (default `fs.watch`; tests pass one that fails). */
   watch?: WatchFactory;
+  /**
+   * Resolves once every alert handed over so far is decided and its ban is in the kernel: the
+   * redis source drops (list) or acknowledges (stream) its entries only then. Default: at once.
+   */
+  applied?: () => Promise<void>;
 }
 
 export interface IngestHandle {
@@ -69,6 +75,10 @@ function startOne(
         log: deps.log.child({ source: intake.stats.name }),
         ...(deps.watch ? { watch: deps.watch } : {}),
       });
+    case 'redis':
+      return Promise.resolve(
+        startRedisSource(config, intake, deps.log.child({ source: intake.stats.name }), deps.applied),
+      );
     case 'stdin': {
       const h = startStdin(intake, deps.stdin);
       ended.push(h.done);
@@ -93,7 +103,7 @@ export async function startSources(config: SourcesConfig, sink: AlertSink, deps:
         strict: c.strict_json,
         maxLineBytes: c.max_line_bytes,
         sink,
-        canWait: c.type === 'file' || c.type === 'stdin',
+        canWait: c.type === 'file' || c.type === 'stdin' || (c.type === 'redis' && c.mode !== 'channel'),
         log: deps.log,
         clock,
       }),

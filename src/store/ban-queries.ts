@@ -32,6 +32,28 @@ export function banViewOf(row: BanRow, nowMs: number): BanView {
   };
 }
 
+/** The first text after every text that starts with `prefix` (its last character plus one). */
+export function searchUpperBound(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+/** The ORDER BY of a list: column names from a fixed table, never from the request's text. */
+function orderBy(filter: BanListFilter): string {
+  const desc = (filter.order ?? (filter.sort === 'address' || filter.sort === 'expires' ? 'asc' : 'desc')) === 'desc';
+  const dir = desc ? 'DESC' : 'ASC';
+  switch (filter.sort) {
+    case 'expires':
+      // Permanent bans (NULL) last in ascending order: they expire after every other.
+      return `expires_ms IS NULL ${dir}, expires_ms ${dir}, target`;
+    case 'offences':
+      return `offences ${dir}, last_seen_ms DESC, target`;
+    case 'address':
+      return `target ${dir}`;
+    default:
+      return desc ? 'last_seen_ms DESC, target' : 'last_seen_ms ASC, target';
+  }
+}
+
 export class BanQueries {
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
@@ -47,7 +69,11 @@ export class BanQueries {
       | undefined;
   }
 
-  /** Active bans, newest first, optionally filtered; `total` counts every match. */
+  /**
+   * Active bans, newest first unless `sort` says otherwise, optionally filtered; `total` counts
+   * every match. `search` is a prefix of the target's text, read as a range of the primary key
+   * (`target >= s AND target < s'`), so it never scans the table.
+   */
   listActive(filter: BanListFilter): { total: number; rows: BanRow[] } {
     const where = ['active = 1'];
     const args: Array<string | number> = [];
@@ -59,12 +85,20 @@ export class BanQueries {
       where.push('reason = ?');
       args.push(filter.reason);
     }
+    if (filter.search) {
+      // `+active`: not the (active, ...) indexes, whose walk reads every active ban; the range of
+      // the primary key reads only the matches (then sorted, a few at most on a specific search).
+      where[0] = '+active = 1';
+      where.push('target >= ? AND target < ?');
+      args.push(filter.search, searchUpperBound(filter.search));
+    }
     const w = where.join(' AND ');
+    const order = orderBy(filter);
     return storeGuard('list', () => {
       const total = (this.statement(`SELECT count(*) AS n FROM bans WHERE ${w}`).get(...args) as { n: number }).n;
       const rows =
         filter.limit > 0
-          ? (this.statement(`SELECT * FROM bans WHERE ${w} ORDER BY last_seen_ms DESC, target LIMIT ? OFFSET ?`).all(
+          ? (this.statement(`SELECT * FROM bans WHERE ${w} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
               ...args,
               filter.limit,
               filter.offset,
@@ -117,7 +151,7 @@ export class BanQueries {
     return row ? banViewOf(row, nowMs) : null;
   }
 
-  /** Prepared once per SQL text (a list has four variants: by source, by reason, both, neither). */
+  /** Prepared once per SQL text (a list's variants: its filters times its orders, a few dozen). */
   private statement(sql: string): StatementSync {
     let s = this.statements.get(sql);
     if (!s) {

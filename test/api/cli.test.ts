@@ -96,6 +96,16 @@ describe('CLI client', () => {
     });
   });
 
+  it('unban --fleet asks the daemon for a fleet-wide unban (DELETE ?fleet=true)', async () => {
+    await runCli(['-c', tcpConfig, 'ban', '198.51.100.10']);
+    const unban = await runCli(['-c', tcpConfig, 'unban', '--fleet', '198.51.100.10']);
+    expect(unban).toMatchObject({
+      exitCode: 0,
+      stdout: 'unbanned 198.51.100.10 on every gateway of the fleet (alerts from it are not acted on for 10m)',
+    });
+    expect(ops.calls.filter((c) => c.op === 'unban')).toContainEqual({ op: 'unban', arg: '198.51.100.10/32 fleet' });
+  });
+
   it('exit 3 for unban or lookup of an address that is not banned; 2 for a bad address or usage', async () => {
     expect((await runCli(['-c', tcpConfig, 'unban', '192.0.2.55'])).exitCode).toBe(3);
     const look = await runCli(['-c', tcpConfig, 'bans', '192.0.2.55']);

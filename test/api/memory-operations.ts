@@ -85,8 +85,8 @@ export class MemoryOperations implements Operations {
     return view;
   }
 
-  async unban(address: IpPrefix): Promise<boolean> {
-    this.calls.push({ op: 'unban', arg: address.text });
+  async unban(address: IpPrefix, options: { fleet?: boolean } = {}): Promise<boolean> {
+    this.calls.push({ op: 'unban', arg: options.fleet ? `${address.text} fleet` : address.text });
     return this.bans.delete(this.key(address));
   }
 

@@ -105,8 +105,11 @@ describe("the daemon's calls", () => {
       actor?: { token: string; from: string } | undefined;
     }>();
     expectTypeOf<Parameters<DaemonRpc['listBans']>[0]>().toEqualTypeOf<{
-      source?: 'suricata' | 'snort' | 'kernel:scan' | 'manual';
+      source?: 'suricata' | 'snort' | 'kernel:scan' | 'manual' | `fleet:${string}`;
       reason?: string;
+      search?: string;
+      sort?: 'last_seen' | 'expires' | 'offences' | 'address';
+      order?: 'asc' | 'desc';
       limit: number;
       offset: number;
     }>();

@@ -34,9 +34,9 @@ class ActorOperations extends MemoryOperations {
     this.actors.push(r.actor);
     return super.ban(r);
   }
-  override async unban(address: IpPrefix, actor?: Actor) {
-    this.actors.push(actor);
-    return super.unban(address);
+  override async unban(address: IpPrefix, options: { fleet?: boolean; actor?: Actor } = {}) {
+    this.actors.push(options.actor);
+    return super.unban(address, options);
   }
 }
 

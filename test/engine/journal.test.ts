@@ -90,7 +90,7 @@ describe('explain from the journal', () => {
       reason: 'by hand',
       actor: { token: 'ops', from: 'uid:1000' },
     });
-    await e.operations.unban(P('203.0.113.9'), { token: 'admin', from: '127.0.0.1' });
+    await e.operations.unban(P('203.0.113.9'), { actor: { token: 'admin', from: '127.0.0.1' } });
     const manual = (await explain('203.0.113.9')).history.filter((h) => h.kind === 'manual');
     expect(manual.map((h) => `${h.code} ${h.actor}`)).toEqual(['unban admin@127.0.0.1', 'ban ops@uid:1000']);
   });

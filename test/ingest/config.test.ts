@@ -74,6 +74,6 @@ describe('sources config', () => {
     expect(asWritten.inputs.map((i) => i.type)).toEqual(['unix_stream']);
     const enabled = text.replace(/^(\s+)# (- type|[a-z_]+:)/gm, '$1$2');
     const all = parseConfig(parse(enabled), 'reference', () => undefined).sources;
-    expect(all.inputs.map((i) => i.type)).toEqual(['unix_stream', 'unix_dgram', 'file', 'stdin']);
+    expect(all.inputs.map((i) => i.type)).toEqual(['unix_stream', 'unix_dgram', 'file', 'stdin', 'redis']);
   });
 });

@@ -81,6 +81,8 @@ describe('the Debian package', () => {
       ['/usr/lib/nftsentry/app/nftsentry.mjs', /^-rw-r--r--$/],
       ['/usr/lib/nftsentry/app/api-worker.mjs', /^-rw-r--r--$/],
       ['/usr/lib/nftsentry/app/rollback-helper.mjs', /^-rw-r--r--$/],
+      ['/usr/lib/nftsentry/app/ui/app.js', /^-rw-r--r--$/],
+      ['/usr/lib/nftsentry/app/ui/app.css', /^-rw-r--r--$/],
       ['/usr/lib/nftsentry/nft/00-objects.nft', /^-rw-r--r--$/],
       ['/lib/systemd/system/nftsentry.service', /^-rw-r--r--$/],
       ['/etc/nftsentry/nftsentry.yaml', /^-rw-r--r--$/],
@@ -214,6 +216,22 @@ api: { socket: { path: ${work}/api.sock }, token_file: ${work}/api.token }
       expect(bans).toMatch(/198\.18\.5\.7\s+suricata/);
       const set = await run('ip', ['netns', 'exec', NS, 'nft', 'list', 'set', 'inet', 'nftsentry', 'ban4']);
       expect(set.stdout).toContain('198.18.5.7');
+      // The packaged API worker serves the dashboard's bundle from beside itself.
+      const js = await run('ip', [
+        'netns',
+        'exec',
+        NS,
+        'curl',
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code} %{content_type}',
+        '--unix-socket',
+        `${work}/api.sock`,
+        'http://localhost/ui/assets/app.js',
+      ]);
+      expect(js.stdout).toBe('200 text/javascript; charset=utf-8');
     } finally {
       daemon.kill('SIGTERM');
     }

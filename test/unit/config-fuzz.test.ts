@@ -67,7 +67,12 @@ function problemsOf(text: string): string[] {
   return [];
 }
 
-const SEED_FILES = ['samples/nftsentry.yaml', 'docs/config-reference.yaml', 'test/fixtures/full.yaml'];
+const SEED_FILES = [
+  'samples/nftsentry.yaml',
+  'samples/fleet.yaml',
+  'docs/config-reference.yaml',
+  'test/fixtures/full.yaml',
+];
 
 describe('hostile configs', () => {
   it.each(HOSTILE_CONFIGS.map((c) => [c.name, c] as const))('%s: refused by key path', (_, c) => {

@@ -64,6 +64,7 @@ describe('the config reference', () => {
       'unix_dgram',
       'file',
       'stdin',
+      'redis',
     ]);
   });
 

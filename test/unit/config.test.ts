@@ -95,6 +95,7 @@ services:
     for (const f of [
       'samples/nftsentry.yaml',
       'samples/lab.yaml',
+      'samples/fleet.yaml',
       'docs/config-reference.yaml',
       'test/fixtures/full.yaml',
     ]) {

@@ -36,7 +36,7 @@ describe('planReload', () => {
     expect(plan.api).toBe(true);
     expect(plan.sources).toBe(false);
     expect(plan.changed.sort()).toEqual(['api', 'engine', 'store']);
-    for (const k of RESTART_ONLY_KEYS) expect(k).toMatch(/^(store|engine|sources)\./);
+    for (const k of RESTART_ONLY_KEYS) expect(k).toMatch(/^((store|engine|sources)\.|fleet$)/);
   });
 
   it('allowlist entries the new file drops are listed', () => {

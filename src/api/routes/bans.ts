@@ -1,5 +1,5 @@
 /**
- * /v1/bans: list (filter by source and reason, paginated), look up, ban, unban. An address in the
+ * /v1/bans: list (filter by source, reason and the start of the address; sorted; paginated), look up, ban, unban. An address in the
  * path may be a prefix with its slash URL-encoded (`203.0.113.0%2F24`) or plain (`.../24`).
  * Look-up, ban and unban read the address alike (parseBanAddress): an address no ban can take is
  * the same 400 from each, never a 404 from one and a 400 from another.
@@ -29,7 +29,15 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/v1/bans', async (req) => {
     const q = parseQuery(listQuery, req.query);
-    const page = await ctx.ops.listBans({ source: q.source, reason: q.reason, limit: q.limit, offset: q.offset });
+    const page = await ctx.ops.listBans({
+      source: q.source,
+      reason: q.reason,
+      ...(q.search ? { search: q.search } : {}),
+      ...(q.sort ? { sort: q.sort } : {}),
+      ...(q.order ? { order: q.order } : {}),
+      limit: q.limit,
+      offset: q.offset,
+    });
     return { total: page.total, limit: q.limit, offset: q.offset, items: page.items.map(banJson) };
   });
 
@@ -58,11 +66,21 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete('/v1/bans/*', async (req, reply) => {
     const address = parseBanAddress(pathAddress(req));
+    // ?fleet=true: every gateway of the fleet lifts it too (docs/fleet.md).
+    const fleet = (req.query as Record<string, unknown> | undefined)?.fleet === 'true';
     const actor = await ctx.actor(req);
-    const removed = await ctx.ops.unban(address, actor);
+    const removed = await ctx.ops.unban(address, { fleet, actor });
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
-    ctx.log.info({ address: prefixKey(address), actor, graceSec: ctx.config.unban_grace }, 'api: unban');
+    ctx.log.info(
+      { address: prefixKey(address), actor, graceSec: ctx.config.unban_grace, ...(fleet ? { fleet } : {}) },
+      'api: unban',
+    );
     reply.code(200);
-    return { address: prefixKey(address), unbanned: true, graceSec: ctx.config.unban_grace };
+    return {
+      address: prefixKey(address),
+      unbanned: true,
+      graceSec: ctx.config.unban_grace,
+      ...(fleet ? { fleet } : {}),
+    };
   });
 }

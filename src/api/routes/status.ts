@@ -51,6 +51,12 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
         : null,
       // An `apply --confirm` waiting for `nftsentry confirm` (null: none); from the engine's status.
       pendingConfirm: (engine?.pendingConfirm as unknown) ?? null,
+      // The certificate the API serves (null: plain HTTP), so that an admin can check the browser's.
+      tls: ctx.tls ? { fingerprint256: ctx.tls.fingerprint256, selfSigned: ctx.tls.selfSigned } : null,
+      // GET /v1/events: clients now, clients dropped for reading too slowly, events sent.
+      liveEvents: ctx.liveEvents
+        ? { clients: ctx.liveEvents.size, dropped: ctx.liveEvents.dropped, events: ctx.liveEvents.events }
+        : null,
       engine,
     };
   });

@@ -16,6 +16,8 @@ import type { ApiWorkerData, FromWorker, TelemetrySnapshot, ToWorker } from './p
 import { SNAPSHOT_INTERVAL_MS } from './protocol.ts';
 import { answer, errorFromWire, type RpcHandlers } from './rpc.ts';
 import { daemonHandlers, type DaemonRpc } from './daemon-rpc.ts';
+import type { TlsInfo } from '../tls.ts';
+import { EventBatcher, type BanEventFeed } from '../live/event-batcher.ts';
 
 /**
  * The worker's entry module, beside this one: the TypeScript source when running from source, the
@@ -31,6 +33,10 @@ export interface ApiThreadOptions {
   version: string;
   snapshot: () => TelemetrySnapshot;
   startTimeoutMs?: number;
+  /** TLS made in this thread (tls.ts), served by the worker; null: plain HTTP. */
+  tls?: TlsInfo | null;
+  /** The daemon's ban events, forwarded in batches while the worker has live event clients. */
+  events?: BanEventFeed;
 }
 
 interface RunningWorker {
@@ -46,6 +52,7 @@ async function spawnWorker(
   handlers: RpcHandlers<DaemonRpc>,
   log: Logger,
   startTimeoutMs: number,
+  onWatchers: (count: number) => void,
 ): Promise<RunningWorker> {
   const worker = new Worker(WORKER_URL, { workerData: data });
   let onExit: (code: number) => void = () => undefined;
@@ -57,6 +64,7 @@ async function spawnWorker(
     );
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'call') void answer(worker, m, handlers);
+      else if (m.type === 'watchers') onWatchers(m.count);
       else if (m.type === 'listening') {
         clearTimeout(timer);
         resolve(m.address);
@@ -106,10 +114,18 @@ export async function startApiThread(options: ApiThreadOptions): Promise<ApiThre
     readCounters: !daemon.dryRun,
     logLevel: log.level,
     snapshot: options.snapshot(),
+    tls: options.tls ?? null,
   });
   const handlers = daemonHandlers(daemon);
   const startTimeoutMs = options.startTimeoutMs ?? 15_000;
-  let current: RunningWorker = await spawnWorker(dataNow(), handlers, log, startTimeoutMs);
+  // Batches go to whichever worker serves now; a new worker starts with no clients.
+  const batcher = options.events
+    ? new EventBatcher(options.events, (batch) =>
+        current.worker.postMessage({ type: 'events', batch } satisfies ToWorker),
+      )
+    : null;
+  const onWatchers = (count: number) => batcher?.watchers(count);
+  let current: RunningWorker = await spawnWorker(dataNow(), handlers, log, startTimeoutMs, onWatchers);
   let closing = false;
   let restarts = 0;
 
@@ -122,11 +138,12 @@ export async function startApiThread(options: ApiThreadOptions): Promise<ApiThre
         return;
       }
       restarts++;
+      batcher?.watchers(0);
       log.error({ code, restart: restarts }, 'api worker exited; restarting it');
       await new Promise((r) => setTimeout(r, RESTART_DELAY_MS).unref());
       if (closing) return;
       try {
-        current = await spawnWorker(dataNow(), handlers, log, startTimeoutMs);
+        current = await spawnWorker(dataNow(), handlers, log, startTimeoutMs, onWatchers);
         supervise(current);
       } catch (err) {
         log.error({ err }, 'api worker restart failed; the API stays down');
@@ -147,6 +164,7 @@ export async function startApiThread(options: ApiThreadOptions): Promise<ApiThre
       if (closing) return;
       closing = true;
       clearInterval(pusher);
+      batcher?.close();
       const w = current;
       w.worker.postMessage({ type: 'close' } satisfies ToWorker);
       const timeout = new Promise<void>((r) => setTimeout(r, 3000).unref());

@@ -18,6 +18,7 @@ import { errorToWire, RpcClient } from './rpc.ts';
 import type { DaemonRpc } from './daemon-rpc.ts';
 import { StoreReader } from './store-reader.ts';
 import { WorkerOperations } from './worker-operations.ts';
+import { EventHub } from '../live/event-hub.ts';
 
 const port = parentPort!;
 const data = workerData as ApiWorkerData;
@@ -27,8 +28,14 @@ const rpc = new RpcClient<DaemonRpc>(port);
 let snapshot: TelemetrySnapshot = data.snapshot;
 let handle: ApiHandle | null = null;
 let reader: StoreReader | null = null;
+const liveEvents = new EventHub({ onWatchers: (count) => send({ type: 'watchers', count }) });
+/** SSE comment lines every 15 s, so that proxies and browsers see the stream alive. */
+const HEARTBEAT_MS = 15_000;
+const heartbeat = setInterval(() => liveEvents.heartbeat(), HEARTBEAT_MS);
+heartbeat.unref();
 
 async function close(): Promise<void> {
+  clearInterval(heartbeat);
   rpc.failAll();
   await handle?.close().catch(() => undefined);
   reader?.close();
@@ -39,6 +46,7 @@ async function close(): Promise<void> {
 port.on('message', (m: ToWorker) => {
   if (rpc.settle(m)) return;
   if (m.type === 'snapshot') snapshot = m.snapshot;
+  else if (m.type === 'events') liveEvents.publish(m.batch);
   else if (m.type === 'close') void close();
 });
 
@@ -79,7 +87,15 @@ try {
   };
   const clock = data.clockAnchorMs === null ? Date.now : anchoredClock(data.clockAnchorMs);
   const ops = new WorkerOperations(rpc, reader, clock);
-  handle = await listenApi(data.config, ops, { tokens: data.tokens, telemetry, log, version: data.version, clock });
+  handle = await listenApi(data.config, ops, {
+    tokens: data.tokens,
+    telemetry,
+    log,
+    version: data.version,
+    clock,
+    tls: data.tls,
+    liveEvents,
+  });
   send({ type: 'listening', address: handle.address });
 } catch (err) {
   log.error({ err }, 'api worker: cannot start');

@@ -57,7 +57,8 @@ export function daemonHandlers(daemon: DaemonView): RpcHandlers<DaemonRpc> {
         reason: r.reason,
         actor: actorArg(r.actor),
       }),
-    unban: (address, actor) => daemon.operations.unban(prefixArg(address), actorArg(actor)),
+    unban: (address, options) =>
+      daemon.operations.unban(prefixArg(address), { fleet: options?.fleet === true, actor: actorArg(options?.actor) }),
     listAllow: () => daemon.operations.listAllow(),
     addAllow: (prefix, note, actor) => daemon.operations.addAllow(prefixArg(prefix), String(note), actorArg(actor)),
     removeAllow: (prefix, actor) => daemon.operations.removeAllow(prefixArg(prefix), actorArg(actor)),

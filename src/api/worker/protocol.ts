@@ -8,6 +8,8 @@ import type { HistogramSnapshot } from '../histogram.ts';
 import type { AlertResultCount, BanCapState, BanCount, RulesetState } from '../telemetry.ts';
 import type { RpcRequest, RpcResponse } from './rpc.ts';
 import type { DaemonRpc } from './daemon-rpc.ts';
+import type { TlsInfo } from '../tls.ts';
+import type { EventBatch } from '../live/event-batcher.ts';
 
 export interface ApiWorkerData {
   config: ApiConfig;
@@ -21,6 +23,8 @@ export interface ApiWorkerData {
   readCounters: boolean;
   logLevel: string;
   snapshot: TelemetrySnapshot;
+  /** Serve HTTPS with this; null: plain HTTP. */
+  tls: TlsInfo | null;
 }
 
 /** Pushed by the main thread every `SNAPSHOT_INTERVAL_MS`. */
@@ -39,9 +43,15 @@ export interface TelemetrySnapshot {
 
 export const SNAPSHOT_INTERVAL_MS = 500;
 
-export type ToWorker = RpcResponse | { type: 'snapshot'; snapshot: TelemetrySnapshot } | { type: 'close' };
+export type ToWorker =
+  | RpcResponse
+  | { type: 'snapshot'; snapshot: TelemetrySnapshot }
+  | { type: 'events'; batch: EventBatch }
+  | { type: 'close' };
 export type FromWorker =
   | RpcRequest<DaemonRpc>
+  /** How many live event clients the worker has: the main thread follows the feed only while > 0. */
+  | { type: 'watchers'; count: number }
   | { type: 'listening'; address: string }
   | { type: 'failed'; error: NonNullable<RpcResponse['error']> }
   | { type: 'closed' };

@@ -6,16 +6,19 @@
 import { DatabaseSync } from 'node:sqlite';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import { BanQueries } from '../../store/ban-queries.ts';
+import { BanStats } from '../../store/ban-stats.ts';
 
 export class StoreReader {
   private readonly db: DatabaseSync;
   readonly queries: BanQueries;
+  readonly stats: BanStats;
 
   constructor(path: string) {
     try {
       this.db = new DatabaseSync(path, { readOnly: true });
       this.db.exec('PRAGMA busy_timeout = 2000;');
       this.queries = new BanQueries(this.db);
+      this.stats = new BanStats(this.db);
     } catch (err) {
       throw new NftsentryError(
         ErrorCodes.STORE_FAILED,

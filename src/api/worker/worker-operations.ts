@@ -19,16 +19,21 @@ import type { ApiOperations } from '../context.ts';
 import type { RpcClient } from './rpc.ts';
 import type { DaemonRpc } from './daemon-rpc.ts';
 import type { StoreReader } from './store-reader.ts';
+import type { BanStatsSummary } from '../../store/ban-stats.ts';
 
 export class WorkerOperations implements ApiOperations {
   private readonly rpc: RpcClient<DaemonRpc>;
   private readonly reader: StoreReader | null;
   private readonly clock: Clock;
 
+  /** Present only with a store reader (the summary reads SQL the engine does not keep). */
+  readonly banStats?: (sinceMs: number, nowMs: number, bucketMs: number) => BanStatsSummary;
+
   constructor(rpc: RpcClient<DaemonRpc>, reader: StoreReader | null, clock: Clock) {
     this.rpc = rpc;
     this.reader = reader;
     this.clock = clock;
+    if (reader) this.banStats = (sinceMs, nowMs, bucketMs) => reader.stats.summary(sinceMs, nowMs, bucketMs);
   }
 
   listBans(filter: BanListFilter): { total: number; items: BanView[] } | Promise<{ total: number; items: BanView[] }> {
@@ -48,8 +53,8 @@ export class WorkerOperations implements ApiOperations {
     });
   }
 
-  unban(address: IpPrefix, actor?: Actor): Promise<boolean> {
-    return this.rpc.call('unban', address.text, actor);
+  unban(address: IpPrefix, options: { fleet?: boolean; actor?: Actor } = {}): Promise<boolean> {
+    return this.rpc.call('unban', address.text, { fleet: options.fleet === true, actor: options.actor });
   }
 
   listAllow(): Promise<AllowEntry[]> {

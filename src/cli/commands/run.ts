@@ -15,6 +15,7 @@ import { planReload, readSettled } from '../reload.ts';
 import { RulesetConfirm } from '../../engine/ruleset-confirm.ts';
 import { createSdNotifier } from '../sd-notify.ts';
 import { Daemon } from './daemon.ts';
+import { startFleet } from '../../fleet/start-fleet.ts';
 
 /** After SIGTERM the process ends within this, whatever it holds (systemd's stop timeout is longer). */
 const STOP_DEADLINE_MS = 4500;
@@ -76,12 +77,20 @@ export const runCommand: Command = {
     const daemon = new Daemon(config, { log, ...(ctx.netns ? { netns: ctx.netns } : {}) });
     halt = () => daemon.halt();
     if (stopped) halt();
-    let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: daemon.db });
+    // A source that acknowledges (redis) does so once the queue is drained and nft has the bans.
+    const applied = async () => {
+      while (queue.length > 0 && !stopped) await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setImmediate(r));
+      await daemon.flushed();
+    };
+    let ingest: IngestHandle = await startSources(config.sources, queue, { log, db: daemon.db, applied });
     daemon.attachSourceStats(() => ingest.stats());
-    const apiDeps = { log, sources: () => ingest.stats() };
+    const apiDeps = { log, sources: () => ingest.stats(), events: daemon.ledger.events };
     let api: Awaited<ReturnType<typeof startDaemonApi>>;
+    let fleet: ReturnType<typeof startFleet> = null;
     try {
       await daemon.start();
+      fleet = startFleet(config, daemon, log);
       api = await startDaemonApi(config, daemon, apiDeps);
       // /readyz answers 503 until this is done; alerts wait in the queue meanwhile.
       await daemon.warmUp.run(config, daemon.allowlist.effective(), () => stopped);
@@ -91,6 +100,7 @@ export const runCommand: Command = {
       // Do not stay alive on open sockets after a failed start.
       await ingest.stop().catch(() => undefined);
       queue.close();
+      await fleet?.stop().catch(() => undefined);
       await daemon.stop().catch(() => undefined);
       // A stop asked for during the start ends it; that is a stop, not a failed start.
       if (stopped) return ExitCode.OK;
@@ -107,7 +117,7 @@ export const runCommand: Command = {
 
     const keepAlive = setInterval(() => undefined, 1 << 30);
 
-    const startIngest = (c: Readonly<Config>) => startSources(c.sources, queue, { log, db: daemon.db });
+    const startIngest = (c: Readonly<Config>) => startSources(c.sources, queue, { log, db: daemon.db, applied });
     /**
      * A reload is a transaction: the file is read once it has settled, checked whole, and each
      * part that changes is switched in turn; on any failure every part switched so far goes back
@@ -224,6 +234,7 @@ export const runCommand: Command = {
     await ingest.stop();
     queue.close();
     await consumer;
+    await fleet?.stop();
     await daemon.stop();
     clearInterval(keepAlive);
     process.off('SIGHUP', onHup);

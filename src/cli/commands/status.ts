@@ -20,6 +20,7 @@ export interface StatusJson {
   }> | null;
   engine?: { store?: StoreJson } | null;
   pendingConfirm?: { id: string; deadline: string; remainingSec: number } | null;
+  tls?: { fingerprint256: string; selfSigned: boolean } | null;
 }
 
 interface StoreJson {
@@ -47,6 +48,8 @@ export function statusText(s: StatusJson): string {
     out.push(`bans: ${s.bans.total}${parts.length ? ` (${parts.join(', ')})` : ''}`);
   }
   if (s.engine?.store) out.push(...storeLines(s.engine.store));
+  if (s.tls)
+    out.push(`api: https, ${s.tls.selfSigned ? 'self-signed ' : ''}certificate SHA-256 ${s.tls.fingerprint256}`);
   const p = s.pendingConfirm;
   if (p) {
     out.push(
