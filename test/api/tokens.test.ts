@@ -2,7 +2,8 @@
  * Named API tokens: `api.token_file` is `admin` (read-write), `api.tokens` adds tokens by name and
  * role. A read-only token reads and gets 403 E_READ_ONLY_TOKEN on every write route; each write
  * carries its actor (token name and peer) to the operations; authOf(request) tells the dashboard
- * who is logged in. Token files are read with api.token_file's own checks.
+ * who is logged in, and a dashboard login keeps its token's role. Token files are read with
+ * api.token_file's own checks.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,8 @@ class ActorOperations extends MemoryOperations {
 
 function make(): { app: FastifyInstance; ops: ActorOperations } {
   const ops = new ActorOperations();
-  const app = buildApi(ops, { tokens: TOKENS, clock: () => ops.nowMs });
+  const uiAssets = new Map([['app.js', { type: 'text/javascript; charset=utf-8', body: Buffer.from('') }]]);
+  const app = buildApi(ops, { tokens: TOKENS, clock: () => ops.nowMs, uiAssets });
   apps.push(app);
   return { app, ops };
 }
@@ -102,6 +104,45 @@ describe('named tokens and roles', () => {
       canWrite: true,
     });
     expect((await app.inject({ url: '/v1/bans', headers: auth('not-a-token-at-all-0000') })).statusCode).toBe(401);
+  });
+
+  it('the dashboard: a read-only token logs in read-only (canWrite false), its cookie reads and may not write', async () => {
+    const { app, ops } = make();
+    ops.seed({ address: '198.51.100.7' });
+    const host = '127.0.0.1:8765';
+    const origin = `http://${host}`;
+    const loginAs = async (token: string) => {
+      const r = await app.inject({
+        method: 'POST',
+        url: '/ui/login',
+        headers: { host, origin, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ token }).toString(),
+      });
+      return String(r.headers['set-cookie']).split(';')[0]!;
+    };
+    const viewer = await loginAs(VIEWER);
+    const session = await app.inject({ method: 'GET', url: '/ui/session', headers: { cookie: viewer } });
+    expect(session.json()).toMatchObject({ principal: 'viewer', canWrite: false });
+    expect((await app.inject({ url: '/v1/whoami', headers: { cookie: viewer } })).json()).toEqual({
+      name: 'viewer',
+      canWrite: false,
+    });
+    expect((await app.inject({ url: '/v1/bans', headers: { cookie: viewer } })).statusCode).toBe(200);
+    const write = await app.inject({
+      method: 'DELETE',
+      url: '/v1/bans/198.51.100.7',
+      headers: { cookie: viewer, host, origin },
+    });
+    expect(write.statusCode).toBe(403);
+    expect(ops.bans.has('198.51.100.7')).toBe(true);
+    const ops2 = await loginAs(OPS);
+    const del = await app.inject({
+      method: 'DELETE',
+      url: '/v1/bans/198.51.100.7',
+      headers: { cookie: ops2, host, origin },
+    });
+    expect(del.statusCode).toBe(200);
+    expect(ops.actors.at(-1)).toEqual({ token: 'ops', from: '127.0.0.1' });
   });
 
   it('loads admin from token_file and each api.tokens file with the same checks; config refuses admin and duplicates', () => {
