@@ -47,8 +47,29 @@ export const apiConfigSchema = z
     /** TCP listen address; loopback by default. */
     host: hostSchema.default('127.0.0.1'),
     port: z.number().int().min(1).max(65_535).default(8765),
-    /** Bearer token file (mode 0600); generated on first start when missing. */
+    /** Bearer token file (mode 0600); generated on first start when missing. The token named `admin`. */
     token_file: absolutePathSchema.default('/var/lib/nftsentry/api.token'),
+    /** More tokens, each with a name (journalled as the actor) and a role; their files must exist. */
+    tokens: z
+      .array(
+        z.strictObject({
+          name: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1-64 of A-Z a-z 0-9 _ . -')
+            .refine((n) => n !== 'admin', 'admin is the name of api.token_file'),
+          token_file: absolutePathSchema,
+          role: z.enum(['read-only', 'read-write']),
+        }),
+      )
+      .max(64)
+      .default([])
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((t, i) => {
+          if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${t.name} appears twice` });
+          seen.add(t.name);
+        });
+      }),
     /**
      * Refuse to listen on a non-loopback address unless true (the token is always required on
      * /v1; this is the admin saying "yes, expose it").

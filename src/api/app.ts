@@ -28,7 +28,8 @@ import type { ApiContext, ApiOperations } from './context.ts';
 import { ApiError, ApiOnlyCodes, mapError } from './http-errors.ts';
 import { UnixPeers } from '../net/unix-peer.ts';
 import { AuthLimiter } from './auth-limiter.ts';
-import { TokenVerifier } from './token.ts';
+import { type NamedToken, TokenSet } from './api-tokens.ts';
+import { actorOf, requireWriteRole, setAuth } from './auth.ts';
 import { Histogram } from './histogram.ts';
 import { cachedReader } from '../cached-reader.ts';
 import { VERSION } from '../version.ts';
@@ -38,6 +39,8 @@ import { registerAllowlistRoutes } from './routes/allowlist.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerRulesetRoutes } from './routes/ruleset.ts';
+import { registerExplainRoutes } from './routes/explain.ts';
+import { registerWhoamiRoutes } from './routes/whoami.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
 import type { EventHub } from './live/event-hub.ts';
@@ -47,8 +50,10 @@ import { loadUiAssets, type UiAsset } from './ui/ui-assets.ts';
 import type { TlsInfo } from './tls.ts';
 
 export interface ApiOptions {
-  /** The bearer token every /v1 request must present. */
-  token: string;
+  /** The bearer token every /v1 request must present (the token named admin, read-write)... */
+  token?: string;
+  /** ...or several named tokens, each read-only or read-write (api-tokens.ts). */
+  tokens?: readonly NamedToken[];
   /** The parsed `api` config section; defaults apply when absent. */
   config?: ApiConfig;
   telemetry?: ApiTelemetry;
@@ -79,6 +84,7 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
   const config = options.config ?? apiConfigSchema.parse(undefined);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? silentLogger();
+  const peers = new UnixPeers();
   const ctx: ApiContext = Object.freeze({
     ops,
     config,
@@ -90,11 +96,13 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     engineStatus: cachedReader(() => ops.status(), 1000, clock),
     requestDurations: new Map<string, Histogram>(),
     requestCounts: new Map<string, number>(),
+    actor: (req: FastifyRequest) => actorOf(req, peers),
     ...(options.liveEvents ? { liveEvents: options.liveEvents } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
   });
-  const verifier = new TokenVerifier(options.token);
-  const peers = new UnixPeers();
+  const tokens: readonly NamedToken[] =
+    options.tokens ?? (options.token ? [{ name: 'admin', token: options.token, role: 'read-write' }] : []);
+  const verifier = new TokenSet(tokens);
   const limiter = new AuthLimiter({
     maxFailures: config.auth_failures,
     windowMs: config.auth_window * 1000,
@@ -164,9 +172,11 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
   const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     // The token first: a client that shares its key with a guesser (127.0.0.1, the unix socket)
     // is never locked out by the guesser's failures.
-    if (verifier.verifyHeader(req.headers.authorization)) return;
+    const identity = verifier.verifyHeader(req.headers.authorization);
+    if (identity) return setAuth(req, identity);
     const session = req.headers.authorization === undefined ? sessionOf(req, { sessions }, clock()) : null;
     if (session) {
+      setAuth(req, { name: session.principal.name, canWrite: canWrite(session.principal) });
       if (req.method === 'GET' || req.method === 'HEAD') return;
       if (!sameOrigin(req.headers.origin, req.headers.host, tls))
         throw new ApiError(
@@ -202,18 +212,22 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     tls,
     sessionTtlSec: config.ui_session,
     async tryToken(req, reply, token) {
-      if (verifier.verify(token) && token.length > 0) return true;
+      const identity = verifier.verify(token);
+      if (identity && token.length > 0) return identity;
       await failedAuthentication(req, reply);
-      return false;
+      return null;
     },
   });
   app.addHook('preClose', async () => options.liveEvents?.close());
   void app.register(async (v1) => {
     v1.addHook('onRequest', authenticate);
+    v1.addHook('onRequest', requireWriteRole);
     registerBanRoutes(v1, ctx);
     registerAllowlistRoutes(v1, ctx);
     registerStatusRoutes(v1, ctx);
     registerRulesetRoutes(v1, ctx);
+    registerExplainRoutes(v1, ctx);
+    registerWhoamiRoutes(v1);
     registerEventRoutes(v1, ctx);
     registerDashboardRoutes(v1, ctx);
   });

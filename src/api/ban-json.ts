@@ -9,6 +9,9 @@ export interface BanJson extends BanView {
   lastSeen: string;
   /** null: permanent. */
   expires: string | null;
+  /** Dropped by the ban's element (GET /v1/bans/:address?hits=1 only; null: not counted). */
+  packets?: number | null;
+  bytes?: number | null;
 }
 
 function iso(ms: number): string {

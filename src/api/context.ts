@@ -2,7 +2,8 @@
  * What every route module receives: the operations, the validated api config, the telemetry, the
  * clock and the logger. Built once by buildApi, frozen.
  */
-import type { AllowEntry, BanListFilter, BanView, Operations } from '../engine/operations.ts';
+import type { FastifyRequest } from 'fastify';
+import type { Actor, AllowEntry, BanListFilter, BanView, Explanation, Operations } from '../engine/operations.ts';
 import type { IpPrefix } from '../net/ip.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -28,6 +29,9 @@ export interface ApiOperations {
   status: Operations['status'];
   applyConfirm: Operations['applyConfirm'];
   confirmApply: Operations['confirmApply'];
+  /** Why an address is banned or not (engine/explain.ts); absent: the route answers 404. */
+  explain?(address: IpPrefix): Explanation | Promise<Explanation>;
+  hits?: Operations['hits'];
   /** The dashboard's summary over a window (store/ban-stats.ts); absent: not available. */
   banStats?(sinceMs: number, nowMs: number, bucketMs: number): BanStatsSummary | Promise<BanStatsSummary>;
 }
@@ -46,6 +50,8 @@ export interface ApiContext {
   readonly requestDurations: Map<string, Histogram>;
   /** API answers by route template and status. */
   readonly requestCounts: Map<string, number>;
+  /** Who made a /v1 request (auth.ts): the token's name and the peer. */
+  readonly actor: (request: FastifyRequest) => Promise<Actor>;
   /** The SSE clients of GET /v1/events; absent: live events are not served. */
   readonly liveEvents?: EventHub;
   /** The TLS this API serves; absent: plain HTTP. */

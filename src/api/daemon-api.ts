@@ -72,6 +72,7 @@ export function daemonTelemetry(daemon: DaemonView, deps: DaemonApiDeps, applyDu
     dropCounters: daemon.dryRun ? undefined : () => daemon.dropCounters(),
     ruleset: () => rulesetState(daemon),
     store: () => daemon.storeHealth(),
+    engineCounters: () => daemon.operations.counters?.() ?? null,
     notReady: () => daemon.notReady(),
   };
 }
@@ -103,6 +104,7 @@ export async function startDaemonApi(
         banCap: telemetry.banCap?.() ?? null,
         ruleset: rulesetState(daemon),
         store: daemon.storeHealth(),
+        engine: daemon.operations.counters?.() ?? null,
         notReady: daemon.notReady(),
       });
       handle = await startApiThread({

@@ -13,6 +13,8 @@ export const ApiOnlyCodes = {
   UNSUPPORTED_MEDIA_TYPE: 'E_UNSUPPORTED_MEDIA_TYPE',
   ROUTE_NOT_FOUND: 'E_ROUTE_NOT_FOUND',
   NOT_READY: 'E_NOT_READY',
+  /** A read-only token asked for a write. */
+  READ_ONLY_TOKEN: 'E_READ_ONLY_TOKEN',
 } as const;
 
 export type ApiErrorCode = ErrorCode | (typeof ApiOnlyCodes)[keyof typeof ApiOnlyCodes];
@@ -47,6 +49,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freeze
   [ApiOnlyCodes.UNSUPPORTED_MEDIA_TYPE]: 415,
   [ApiOnlyCodes.ROUTE_NOT_FOUND]: 404,
   [ApiOnlyCodes.NOT_READY]: 503,
+  [ApiOnlyCodes.READ_ONLY_TOKEN]: 403,
 });
 
 export interface ErrorBody {

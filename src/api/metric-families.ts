@@ -6,6 +6,7 @@ import type { StoreHealth } from '../engine/store-writer.ts';
 import type { ApiContext } from './context.ts';
 import type { MetricFamily, Sample } from './prometheus.ts';
 import type { Observations } from './observations.ts';
+import { engineFamilies } from './engine-metrics.ts';
 
 export function metricFamilies(ctx: ApiContext, o: Observations, nowMs: number): MetricFamily[] {
   const t = ctx.telemetry;
@@ -112,6 +113,7 @@ export function metricFamilies(ctx: ApiContext, o: Observations, nowMs: number):
   const store = t.store?.();
   if (store) fams.push(...storeFamilies(store));
   if (o.sources) fams.push(...sourceFamilies(o));
+  fams.push(...engineFamilies(t.engineCounters?.() ?? null));
   fams.push(...processFamilies(nowMs));
   fams.push(...requestFamilies(ctx));
   return fams;

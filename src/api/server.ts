@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import type { ApiConfig } from './api-schema.ts';
 import { buildApi } from './app.ts';
-import { loadOrCreateToken } from './token-file.ts';
+import { loadApiTokens, type NamedToken } from './api-tokens.ts';
 import type { ApiTelemetry } from './telemetry.ts';
 import type { TlsInfo } from './tls.ts';
 import type { EventHub } from './live/event-hub.ts';
@@ -69,7 +69,10 @@ export function checkListenAddress(config: ApiConfig): void {
 }
 
 export interface ListenApiOptions extends StartApiOptions {
-  token: string;
+  /** The admin token alone (tests)... */
+  token?: string;
+  /** ...or every named token (api-tokens.ts). */
+  tokens?: readonly NamedToken[];
   /** Serve HTTPS with this (tls.ts: configured, or self-signed beyond loopback). */
   tls?: TlsInfo | null;
   liveEvents?: EventHub;
@@ -81,6 +84,7 @@ export async function listenApi(config: ApiConfig, ops: ApiOperations, options: 
   const log = options.log;
   const app = buildApi(ops, {
     token: options.token,
+    tokens: options.tokens,
     config,
     telemetry: options.telemetry,
     log,
@@ -131,7 +135,7 @@ export async function startApi(
     return null;
   }
   checkListenAddress(config);
-  const { token, generated } = loadOrCreateToken(config.token_file);
+  const { tokens, generated } = loadApiTokens(config);
   if (generated) options.log.info({ tokenFile: config.token_file }, 'api: generated a new bearer token (mode 0600)');
-  return listenApi(config, ops, { ...options, token });
+  return listenApi(config, ops, { ...options, tokens });
 }

@@ -3,7 +3,7 @@
  * Every member is optional: the API shows what it is given and leaves the rest out, so that it can
  * be built and tested before (and without) each part of the daemon.
  */
-import type { BanSource } from '../engine/operations.ts';
+import type { BanSource, EngineCounters } from '../engine/operations.ts';
 import type { StoreHealth } from '../engine/store-writer.ts';
 import type { SourceStatsSnapshot } from '../ingest/source-stats.ts';
 import type { CounterValue } from '../nft/state.ts';
@@ -47,6 +47,8 @@ export interface ApiTelemetry {
   /** The named drop counters of table inet nftsentry (see nft/state.ts readCounters). */
   dropCounters?(): Promise<readonly CounterValue[]>;
   ruleset?(): RulesetState;
+  /** nft failures and pending elements, heals by kind, the journal's counters. */
+  engineCounters?(): EngineCounters | null;
   /** The store: degraded or not, rows waiting, errors by code. */
   store?(): StoreHealth;
   /** Why the daemon is not ready yet (ruleset not applied, warm-up under way); null: ready. Default: ready. */

@@ -18,6 +18,7 @@ import { applyCommand } from './commands/apply.ts';
 import { confirmCommand } from './commands/confirm.ts';
 import { labCommand } from './commands/lab.ts';
 import { bansCommand } from './commands/bans.ts';
+import { explainCommand } from './commands/explain.ts';
 import { banCommand } from './commands/ban.ts';
 import { unbanCommand } from './commands/unban.ts';
 import { allowCommand } from './commands/allow.ts';
@@ -36,6 +37,7 @@ export const COMMANDS: Command[] = [
   confirmCommand,
   labCommand,
   bansCommand,
+  explainCommand,
   banCommand,
   unbanCommand,
   allowCommand,

@@ -171,6 +171,18 @@ export const CONFIG_DOCS: Record<string, KeyDoc> = {
   'api.token_file': {
     text: 'Bearer token for every /v1 route: generated on first start when missing (mode 0600). Must be a regular file owned by its reader, with no group or other permission bits.',
   },
+  'api.tokens': {
+    text: 'More bearer tokens besides token_file (which is the token named admin, read-write). The journal names the token of every manual ban, unban and allowlist change.',
+  },
+  'api.tokens[].name': { text: 'Shown as the actor. 1-64 of A-Z a-z 0-9 _ . - (not admin).', example: 'grafana' },
+  'api.tokens[].token_file': {
+    text: 'The token, checked as token_file is (owned by the reader, no group or other bits); it must exist.',
+    example: '/etc/nftsentry/grafana.token',
+  },
+  'api.tokens[].role': {
+    text: 'read-only (every write route answers 403 E_READ_ONLY_TOKEN) or read-write.',
+    example: 'read-only',
+  },
   'api.allow_remote': { text: 'Confirms listening on a non-loopback address (the token is required either way).' },
   'api.body_limit_bytes': { text: 'Largest request body.' },
   'api.default_ban_duration': { text: 'POST /v1/bans without a duration bans for this long.' },
@@ -245,6 +257,12 @@ export const CONFIG_DOCS: Record<string, KeyDoc> = {
     text: 'Most automatic bans in force. At the cap a new one becomes the /24 (IPv4) or /48 (IPv6) of the bans inside it, else it is refused (counted, logged); operator bans are never dropped. The kernel ban sets get size = cap + max(1000, cap/10).',
   },
   store: { text: 'Bans, offender history, API allowlist entries, file bookmarks.' },
+  journal: {
+    text: 'The decision journal in the store: every decision on an alert or kernel detection (banned, or why not), manual bans, unbans and allowlist changes with who did them. Read by nftsentry explain.',
+  },
+  'journal.enabled': { text: 'Keep the journal.' },
+  'journal.max_entries': { text: 'Rows kept at most; the oldest go first.' },
+  'journal.max_age': { text: 'Rows older than this go.' },
   'store.path': { text: 'node:sqlite database (WAL), or ":memory:".' },
   engine: { text: 'How decisions reach nft (docs/engine.md).' },
   'engine.dry_run': { text: 'Decide and log, never touch nft.' },

@@ -15,7 +15,7 @@ import { msKeyPaths, renameDurationKeys } from './duration-keys.ts';
 import { schemaKeys } from './schema-walk.ts';
 import { sourcesSchema } from '../ingest/source-schema.ts';
 import { apiConfigSchema } from '../api/api-schema.ts';
-import { policySchema, storeSchema, engineSchema } from '../engine/engine-schema.ts';
+import { policySchema, storeSchema, engineSchema, journalSchema } from '../engine/engine-schema.ts';
 import { knockProblems, knockSchema, ttlNormalizeSchema } from './knock-schema.ts';
 import { fleetSchema } from '../fleet/fleet-schema.ts';
 
@@ -28,6 +28,7 @@ export const configSchema = z
     api: apiConfigSchema,
     policy: policySchema,
     store: storeSchema,
+    journal: journalSchema,
     engine: engineSchema,
     knock: knockSchema.optional(),
     ttl_normalize: ttlNormalizeSchema.optional(),

@@ -17,7 +17,19 @@ import { banTargetOf } from './ban-target.ts';
 import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
 import type { KernelSync } from './kernel-sync.ts';
-import type { AllowEntry, BanListFilter, BanView, ConfirmAnswer, ConfirmTicket, Operations } from './operations.ts';
+import type {
+  Actor,
+  AllowEntry,
+  BanHits,
+  BanListFilter,
+  BanView,
+  ConfirmAnswer,
+  ConfirmTicket,
+  EngineCounters,
+  Explanation,
+  Operations,
+} from './operations.ts';
+import type { JournalStats } from './journal.ts';
 import type { RulesetConfirm } from './ruleset-confirm.ts';
 import type { StoreHealth } from './store-writer.ts';
 
@@ -46,6 +58,15 @@ export interface BanOperationsParts {
   healStats: () => Record<string, unknown>;
 }
 
+/** Where operators' actions are recorded, and explain answered (engine/journal-wiring.ts). */
+export interface OperatorJournal {
+  operator(code: string, address: string, actor: Actor | undefined, detail: object, atMs: number): void;
+  explain(address: IpPrefix, nowMs: number): Promise<Explanation>;
+  hits(target: string): Promise<BanHits | null>;
+  /** Rows written, dropped, failed batches, queued; null without a journal. */
+  stats(): JournalStats | null;
+}
+
 /** What the operations ask of the fleet. */
 export interface FleetLink {
   publishUnban(target: string): void;
@@ -56,6 +77,7 @@ export class BanOperations implements Operations {
   private readonly p: BanOperationsParts;
   /** `apply --confirm` as `nftsentry run` wires it (it owns the reload); null: not offered. */
   private rulesetConfirm: RulesetConfirm | null = null;
+  private journal: OperatorJournal | null = null;
   private fleet: FleetLink | null = null;
 
   constructor(parts: BanOperationsParts) {
@@ -69,6 +91,19 @@ export class BanOperations implements Operations {
 
   attachRulesetConfirm(confirm: RulesetConfirm): void {
     this.rulesetConfirm = confirm;
+  }
+
+  attachJournal(journal: OperatorJournal): void {
+    this.journal = journal;
+  }
+
+  async hits(target: string): Promise<BanHits | null> {
+    return this.journal ? this.journal.hits(target) : null;
+  }
+
+  async explain(address: IpPrefix): Promise<Explanation> {
+    if (!this.journal) throw new NftsentryError(ErrorCodes.NOT_FOUND, 'explain needs the journal (journal.enabled)');
+    return this.journal.explain(address, this.p.clock());
   }
 
   async applyConfirm(request: { confirmSec: number; configPath: string }): Promise<ConfirmTicket> {
@@ -92,30 +127,41 @@ export class BanOperations implements Operations {
     return this.p.ledger.queries.getBan(address, this.p.clock(), this.p.ledger.prefixTargets());
   }
 
-  async ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
+  async ban(request: {
+    address: IpPrefix;
+    durationSec: number | null;
+    reason: string;
+    actor?: Actor;
+  }): Promise<BanView> {
     const nowMs = this.p.clock();
     const reason = operatorText(request.reason) || 'manual';
     const d = this.p.decider.manual(request.address, request.durationSec, reason, nowMs);
     if (d.kind === 'skip') {
+      this.journal?.operator(`ban_refused`, request.address.text, request.actor, { why: d.why }, nowMs);
       throw new NftsentryError(ErrorCodes.BAN_REFUSED, `${request.address.text} may not be banned (${d.why})`, {
         details: { why: d.why },
       });
     }
     // Waits for this ban's own element (sent ahead of any alert backlog), not for the backlog.
     await this.p.enforcer.enforceOperatorBan(d, nowMs);
+    const { durationSec } = request;
+    this.journal?.operator('ban', d.target.text, request.actor, { durationSec, reason, offences: d.offences }, nowMs);
     // While the store is degraded the row waits in memory: the view comes from there.
     const view = this.getBan(request.address) ?? this.p.ledger.view(d.target.text, nowMs);
     if (!view) throw new NftsentryError(ErrorCodes.INTERNAL, `${d.target.text}: banned, but no row to show`);
     return view;
   }
 
-  async unban(address: IpPrefix, options: { fleet?: boolean } = {}): Promise<boolean> {
+  async unban(address: IpPrefix, options: { fleet?: boolean; actor?: Actor } = {}): Promise<boolean> {
     const target = banTargetOf(address);
     if (options.fleet && !this.fleet)
       throw new NftsentryError(ErrorCodes.CONFLICT, 'unban --fleet: this daemon has no fleet section');
     if (options.fleet) this.fleet?.publishUnban(target.text);
     if ((await this.p.sync.liftOne(target.text)) === 0) return options.fleet === true;
-    this.p.ledger.setGrace(target.text, this.p.clock() + this.p.unbanGraceSec() * 1000);
+    const nowMs = this.p.clock();
+    const graceUntilMs = nowMs + this.p.unbanGraceSec() * 1000;
+    this.p.ledger.setGrace(target.text, graceUntilMs);
+    this.journal?.operator('unban', target.text, options.actor, { graceUntilMs, fleet: options.fleet === true }, nowMs);
     return true;
   }
 
@@ -123,19 +169,31 @@ export class BanOperations implements Operations {
     return this.p.allowlist.list();
   }
 
-  async addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }> {
+  async addAllow(prefix: IpPrefix, note: string, actor?: Actor): Promise<{ entry: AllowEntry; liftedBans: number }> {
     const entry = this.p.allowlist.add(prefix, note, this.p.clock());
+    this.journal?.operator('allow', entry.prefix, actor, { note }, this.p.clock());
     this.p.ledger.events.emit({ type: 'allow', address: entry.prefix, atMs: this.p.clock() });
     await this.p.allowChanged();
     const liftedBans = await this.p.sync.liftMatching((t) => prefixCovers(prefix, t) || prefixCovers(t, prefix));
     return { entry, liftedBans };
   }
 
-  async removeAllow(prefix: IpPrefix): Promise<boolean> {
+  async removeAllow(prefix: IpPrefix, actor?: Actor): Promise<boolean> {
     const removed = this.p.allowlist.remove(prefix);
+    if (removed) this.journal?.operator('unallow', prefix.text, actor, {}, this.p.clock());
     if (removed) this.p.ledger.events.emit({ type: 'unallow', address: prefix.text, atMs: this.p.clock() });
     if (removed) await this.p.allowChanged();
     return removed;
+  }
+
+  counters(): EngineCounters {
+    const heals = this.p.healStats().healsByKind as Record<string, number> | undefined;
+    return {
+      nftFailures: this.p.flusher.stats.failures,
+      nftPending: this.p.flusher.pending,
+      healsByKind: { ...heals },
+      journal: this.journal?.stats() ?? null,
+    };
   }
 
   async status(): Promise<Record<string, unknown>> {
@@ -175,6 +233,7 @@ export class BanOperations implements Operations {
         ...this.p.sync.stats,
         ...this.p.healStats(),
         restored: ledger.restored,
+        journal: this.journal?.stats() ?? null,
         nft: { ...flusher.stats, pending: flusher.pending },
       },
     };

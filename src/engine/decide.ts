@@ -58,11 +58,18 @@ export interface BanDecision {
   replaces?: readonly string[];
 }
 
+/** What a skip knew, for the journal: the threshold's progress, the end of a grace or a ban. */
+export type SkipDetail =
+  | { rule: string; alerts: number; threshold: number; windowSec: number }
+  | { untilMs: number }
+  | { expiresMs: number | null };
+
 export interface SkipDecision {
   kind: 'skip';
   why: SkipWhy;
   address?: string;
   note?: DecisionNote;
+  detail?: SkipDetail;
 }
 
 export type Decision = BanDecision | SkipDecision;
@@ -163,14 +170,15 @@ function finish(
   ctx: DecideContext,
   what: Pick<BanDecision, 'source' | 'reason' | 'sid' | 'signature'>,
 ): Decision {
-  if (ctx.state.graceUntilMs(target.text) > nowMs) return { kind: 'skip', why: 'grace', address: target.text };
+  const graceUntilMs = ctx.state.graceUntilMs(target.text);
+  if (graceUntilMs > nowMs)
+    return { kind: 'skip', why: 'grace', address: target.text, detail: { untilMs: graceUntilMs } };
   const active = ctx.state.active(target.text);
   if (active) {
     // Already banned: extend only when less than half of the ban is left (no nft call per alert).
     const dur = active.durationSec;
-    if (dur === null || active.expiresMs === null) return { kind: 'skip', why: 'already_banned', address: target.text };
-    if (active.expiresMs - nowMs > (dur * 1000) / 2)
-      return { kind: 'skip', why: 'already_banned', address: target.text };
+    if (dur === null || active.expiresMs === null || active.expiresMs - nowMs > (dur * 1000) / 2)
+      return { kind: 'skip', why: 'already_banned', address: target.text, detail: { expiresMs: active.expiresMs } };
     return {
       kind: 'ban',
       target,
@@ -213,10 +221,15 @@ function decideBlamed(
   const target = targetFor(who, ctx);
   if ('kind' in target) return target;
   const victimPort = who === dest ? alert.src.port : alert.dest.port;
+  let first: SkipDetail | undefined;
   for (const i of rules) {
     const rule = ctx.policy.rules[i]!;
     const progress = ctx.tracker.observe(i, rule, target.text, { sid: alert.sid, port: victimPort }, nowMs);
-    if (!progress.crossed) continue;
+    if (!progress.crossed) {
+      const th = rule.threshold;
+      first ??= { rule: rule.name, alerts: progress.alerts, threshold: th.alerts, windowSec: th.window };
+      continue;
+    }
     const source: BanSource = alert.ids === 'snort' ? 'snort' : 'suricata';
     return finish(target, who, rule.ban, nowMs, ctx, {
       source,
@@ -225,7 +238,7 @@ function decideBlamed(
       signature: alert.signature || null,
     });
   }
-  return { kind: 'skip', why: 'below_threshold', address: target.text };
+  return { kind: 'skip', why: 'below_threshold', address: target.text, ...(first ? { detail: first } : {}) };
 }
 
 /** A scanner the kernel meters caught (read from scanners4/6 with its reason). */

@@ -94,6 +94,31 @@ export class Decider {
     return this.ctx.protection.whyPrefixProtected(prefix);
   }
 
+  /** The allowlist, home or own entry that protects `address` (why it is protected: whyProtected). */
+  protectingEntry(address: IpAddress, why: ProtectedWhy): string | null {
+    return this.ctx.protection.entryFor(address, why);
+  }
+
+  /** Is `address` one of home networks (blame goes to the other side). */
+  isHome(address: IpAddress): boolean {
+    return this.ctx.protection.isHome(address);
+  }
+
+  /**
+   * What `alert` would be decided now, on fresh threshold counts: nothing is counted, recorded
+   * or queued (explain's "what would one alert do").
+   */
+  dryAlert(alert: Alert, nowMs: number): Decision {
+    return decideAlert(alert, { ...this.ctx, tracker: new ThresholdTracker(16) }, nowMs);
+  }
+
+  /** A victim for a synthetic alert: an own address of that family, else a home network's first. */
+  victimFor(family: 4 | 6): string | null {
+    const own = this.own.find((i) => i.address.family === family);
+    if (own) return own.address.text;
+    return this.ctx.protection.home.find((p) => p.family === family)?.network.text ?? null;
+  }
+
   /** Forgets the threshold counts of a source (its ban was lifted). */
   forgetSource(text: string): void {
     this.ctx.tracker.forgetSource(text);

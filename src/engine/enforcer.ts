@@ -13,6 +13,12 @@ import type { BanDecision, Decision } from './decide.ts';
 import type { Decider } from './decider.ts';
 import { DecisionStats } from './decision-stats.ts';
 
+/** Who follows the decisions of the alert path (the journal). */
+export interface DecisionObserver {
+  alert(d: Decision, alert: Alert, nowMs: number): void;
+  kernelScan(d: Decision, address: string, reason: string, nowMs: number): void;
+}
+
 export class Enforcer {
   readonly stats = new DecisionStats();
   private readonly decider: Decider;
@@ -26,6 +32,7 @@ export class Enforcer {
   /** policy.max_active_bans biting (an aggregate, a refusal): at most one line per 10 s. */
   private readonly capLog = new RateLimitedLog(1, 10_000);
   private readonly replaced: (targets: readonly string[]) => void;
+  private observer: DecisionObserver | null = null;
 
   constructor(parts: {
     decider: Decider;
@@ -46,18 +53,30 @@ export class Enforcer {
     this.dryRun = parts.dryRun;
   }
 
+  /**
+   * Sees every decision taken for an alert or a kernel detection (the decision journal). Called
+   * on the alert path after the ban is queued: it must only queue its own work.
+   */
+  observe(observer: DecisionObserver | null): void {
+    this.observer = observer;
+  }
+
   handleAlerts(batch: readonly IngestedAlert[]): void {
     for (const item of batch) this.handleAlert(item.alert);
   }
 
   /** Decides one alert and, for a ban, queues it. `nowMs`: receive time (the clock by default). */
   handleAlert(alert: Alert, nowMs = this.clock()): Decision {
-    return this.take(this.decider.alert(alert, nowMs), nowMs);
+    const d = this.take(this.decider.alert(alert, nowMs), nowMs);
+    this.observer?.alert(d, alert, nowMs);
+    return d;
   }
 
   /** A kernel detection (scanners set) -> the same model. */
   handleKernelScan(address: string, reason: string, nowMs = this.clock()): Decision {
-    return this.take(this.decider.kernelScan(address, reason, nowMs), nowMs);
+    const d = this.take(this.decider.kernelScan(address, reason, nowMs), nowMs);
+    this.observer?.kernelScan(d, address, reason, nowMs);
+    return d;
   }
 
   /** A decision taken elsewhere (a fleet ban): counted and, for a ban, queued like an alert's. */

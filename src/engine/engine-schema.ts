@@ -183,3 +183,14 @@ export const engineSchema = z
 export type PolicyConfig = z.output<typeof policySchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type EngineConfig = z.output<typeof engineSchema>;
+
+/** The decision journal in the store (engine/journal.ts): bounded by count and by age. */
+export const journalSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Rows kept at most; the oldest go first. */
+    max_entries: z.number().int().min(100).max(50_000_000).default(250_000),
+    /** Rows older than this go. */
+    max_age: durationSchema.default(30 * 86_400),
+  })
+  .prefault({});

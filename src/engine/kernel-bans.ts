@@ -61,11 +61,13 @@ export function banSetElements(json: NftJson, prefixLen?: number): SetElement[] 
     let val: unknown = raw;
     let timeoutSec: number | null = null;
     let expiresSec: number | null = null;
+    let counter: { packets?: number; bytes?: number } | undefined;
     if (raw && typeof raw === 'object' && 'elem' in raw) {
-      const e = (raw as { elem: { val: unknown; timeout?: number; expires?: number } }).elem;
+      const e = (raw as { elem: { val: unknown; timeout?: number; expires?: number; counter?: typeof counter } }).elem;
       val = e.val;
       timeoutSec = e.timeout ?? null;
       expiresSec = e.expires ?? e.timeout ?? null;
+      counter = e.counter;
     }
     const key = keyText(val);
     if (key !== null)
@@ -73,6 +75,7 @@ export function banSetElements(json: NftJson, prefixLen?: number): SetElement[] 
         key: prefixLen !== undefined && !key.includes('/') ? `${key}/${prefixLen}` : key,
         timeoutSec,
         expiresSec,
+        ...(counter ? { packets: Number(counter.packets ?? 0), bytes: Number(counter.bytes ?? 0) } : {}),
       });
   }
   return out;

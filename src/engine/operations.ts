@@ -24,6 +24,61 @@ export interface BanView {
   offences: number;
 }
 
+/** What the kernel counted on a ban's element (and carried over refreshes). */
+export interface BanHits {
+  packets: number;
+  bytes: number;
+  lastHitMs: number | null;
+}
+
+export interface ExplainEntry {
+  atMs: number;
+  at: string;
+  kind: string;
+  code: string;
+  detail: Record<string, unknown> | null;
+  actor: string | null;
+  /** The address or ban target the row is about. */
+  address: string;
+}
+
+export interface Why {
+  code: string;
+  detail: Record<string, unknown>;
+}
+
+export interface Explanation {
+  address: string;
+  banned: boolean;
+  /** Dropped since the ban (refreshes included); null when not banned or not counted. */
+  packets: number | null;
+  bytes: number | null;
+  lastHitMs: number | null;
+  why: Why;
+  ban: BanView | null;
+  protection: {
+    /** Why the address may never be banned, or null. */
+    code: string | null;
+    entry: string | null;
+    /** Whether the kernel's scan meters count its probes of closed ports. */
+    kernelMeters: boolean;
+    /** What one ET SCAN alert from it would be decided now. */
+    singleEtScanAlert: Why;
+  };
+  history: ExplainEntry[];
+}
+
+/** The engine's counters an operator alerts on, read synchronously (telemetry snapshots). */
+export interface EngineCounters {
+  /** nft ban transactions that failed, and elements waiting to be sent. */
+  nftFailures: number;
+  nftPending: number;
+  /** Repairs of the table by what was repaired (table, set, chain, rule, elements). */
+  healsByKind: Record<string, number>;
+  /** The decision journal's rows written and dropped, failed batches, rows queued; null: no journal. */
+  journal: { written: number; dropped: number; errors: number; pending: number } | null;
+}
+
 /** Orders of a ban list: newest offence first (the default), by expiry, by offences, by address. */
 export type BanSort = 'last_seen' | 'expires' | 'offences' | 'address';
 
@@ -59,24 +114,37 @@ export interface ConfirmAnswer {
   message: string;
 }
 
+/** Who asked for a manual change: the API token's name and the peer (address, `uid:N`, `unix`). */
+export interface Actor {
+  token: string;
+  from: string;
+}
+
 export interface Operations {
   listBans(filter: BanListFilter): { total: number; items: BanView[] };
   getBan(address: IpPrefix): BanView | null;
   /** Throws NftsentryError E_BAN_REFUSED for allowlisted/own/special addresses. */
-  ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView>;
+  ban(request: { address: IpPrefix; durationSec: number | null; reason: string; actor?: Actor }): Promise<BanView>;
   /**
    * False when there was no such ban. Grants the configured grace period against re-bans.
    * `fleet`: every gateway of the fleet lifts it too (E_CONFLICT without a `fleet` section).
+   * `actor`: who asked (journalled).
    */
-  unban(address: IpPrefix, options?: { fleet?: boolean }): Promise<boolean>;
+  unban(address: IpPrefix, options?: { fleet?: boolean; actor?: Actor }): Promise<boolean>;
   listAllow(): AllowEntry[];
   /** Adds an entry and lifts the bans it covers; returns how many bans were lifted. */
-  addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }>;
+  addAllow(prefix: IpPrefix, note: string, actor?: Actor): Promise<{ entry: AllowEntry; liftedBans: number }>;
   /** False when there was no such API entry; E_FORBIDDEN for a config entry. */
-  removeAllow(prefix: IpPrefix): Promise<boolean>;
+  removeAllow(prefix: IpPrefix, actor?: Actor): Promise<boolean>;
   status(): Promise<Record<string, unknown>>;
   /** Applies the daemon's config file, rolled back after `confirmSec` unless confirmed (E_CONFLICT: one is pending). */
   applyConfirm(request: { confirmSec: number; configPath: string }): Promise<ConfirmTicket>;
   /** Keeps the pending apply's ruleset. */
   confirmApply(): Promise<ConfirmAnswer>;
+  /** Why an address is banned or not (engine/explain.ts); absent where there is no journal. */
+  explain?(address: IpPrefix): Promise<Explanation>;
+  /** What the kernel counted on a ban's element (`target`: the ban's address); null: not counted. */
+  hits?(target: string): Promise<BanHits | null>;
+  /** The engine's counters for /metrics; absent in tests' in-memory operations. */
+  counters?(): EngineCounters;
 }

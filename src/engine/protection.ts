@@ -96,6 +96,26 @@ export class Protection {
     return null;
   }
 
+  /**
+   * The entry that protects `addr` for the reason `why` gave: the allowlist or home prefix, the
+   * own address, the subnet whose edge it is; null for the special kinds.
+   */
+  entryFor(addr: IpAddress, why: ProtectedWhy): string | null {
+    switch (why) {
+      case 'allowlisted':
+        return this.allow.find((p) => inPrefix(p, addr))?.text ?? null;
+      case 'home':
+      case 'broadcast':
+        return this.home.find((p) => inPrefix(p, addr))?.text ?? null;
+      case 'own_address':
+        return addr.text;
+      case 'own_subnet_edge':
+        return this.interfaces.find((i) => inPrefix(i.subnet, addr))?.subnet.text ?? null;
+      default:
+        return null;
+    }
+  }
+
   /** Why a whole prefix may not be banned (it overlaps something protected), or null. */
   whyPrefixProtected(prefix: IpPrefix): ProtectedWhy | null {
     const overlaps = (p: IpPrefix) => prefixCovers(p, prefix) || prefixCovers(prefix, p);

@@ -6,10 +6,10 @@
  * definition is the same; one that differs is refused (by the kernel: E_NFT_EXISTS; before that,
  * nft checks the rules against the set it has: E_NFT_REJECTED, "datatype mismatch"). When nft
  * refuses the script and the kernel holds an older definition of a set in SET_TYPES (a plain
- * `ipv4_addr` bannet4 or allow4 from before they became concatenations), the script is rendered
- * again with a RulesetUpgrade: the chains emptied, the old sets deleted and declared anew, the
- * sets no longer declared (OBSOLETE_SETS) deleted; the prefix bans' elements are carried over
- * with the time they had left (the config sets are refilled from the config anyway); still one
+ * `ipv4_addr` bannet4 or allow4 from before they became concatenations) or a ban set without
+ * `counter` (COUNTER_SETS), the script is rendered again with a RulesetUpgrade: the chains
+ * emptied, the old sets deleted and declared anew, the sets no longer declared (OBSOLETE_SETS)
+ * deleted; the ban sets' elements are carried over with the time they had left (the config sets are refilled from the config anyway); still one
  * transaction. Nothing is read while the definitions are current.
  */
 import type { Config } from '../config/config.ts';
@@ -18,7 +18,7 @@ import type { Logger } from '../log.ts';
 import { parseIp, parsePrefix, prefixContains, prefixKey, unmapV4 } from '../net/ip.ts';
 import { elementStatements, type ElementChange } from './elements.ts';
 import { renderRuleset, loadTemplates, type RulesetUpgrade } from './ruleset.ts';
-import { ANY_PROTOCOL_SETS, OBSOLETE_SETS, SET_TYPES, TABLE_FAMILY, TABLE_NAME } from './objects.ts';
+import { COUNTER_SETS, NETWORK_KEY_SETS, OBSOLETE_SETS, SET_TYPES, TABLE_FAMILY, TABLE_NAME } from './objects.ts';
 import type { Nft, NftJson, NftResult } from './nft.ts';
 import { NftRunner } from './runner.ts';
 import { readSet } from './state.ts';
@@ -78,15 +78,31 @@ export function outdatedSets(table: NftJson): { sets: string[]; chains: string[]
   const sets: string[] = [];
   const chains: string[] = [];
   const obsolete: readonly string[] = OBSOLETE_SETS;
+  const counted: readonly string[] = COUNTER_SETS;
   for (const o of table.nftables) {
     if (o.chain) chains.push((o.chain as { name: string }).name);
-    const set = o.set as { name: string; type: string | string[] } | undefined;
+    const set = o.set as { name: string; type: string | string[]; stmt?: unknown[] } | undefined;
     if (!set) continue;
     const want = Object.hasOwn(SET_TYPES, set.name) ? SET_TYPES[set.name]! : null;
-    if ((want && [set.type].flat().join(' . ') !== want.join(' . ')) || obsolete.includes(set.name))
+    const uncounted =
+      counted.includes(set.name) && !(set.stmt ?? []).some((s) => s && typeof s === 'object' && 'counter' in s);
+    if ((want && [set.type].flat().join(' . ') !== want.join(' . ')) || obsolete.includes(set.name) || uncounted)
       sets.push(set.name);
   }
   return { sets, chains };
+}
+
+/**
+ * An element's key as element changes name it (nft/elements.ts): `addr/len` in the prefix sets
+ * (their `. 0-255` half dropped), `addr/64` in ban6net64, the address in ban4/ban6. Anything but
+ * an address or prefix (not written by nftsentry) is not carried over: null.
+ */
+function carriedKey(set: string, key: string): string | null {
+  const p = parsePrefix(key.split(' . ')[0]!);
+  if (!p) return null;
+  const length = (NETWORK_KEY_SETS as Record<string, number>)[set];
+  if (length !== undefined) return `${p.network.text}/${length}`;
+  return prefixKey(p);
 }
 
 /** The upgrade the kernel needs (see the top of this file); null when there is nothing to upgrade. */
@@ -102,13 +118,13 @@ export async function readUpgrade(runner: Nft): Promise<RulesetUpgrade | null> {
   const { sets, chains } = outdatedSets(table);
   if (sets.length === 0) return null;
   const carried: ElementChange[] = [];
-  // Only the prefix bans hold state; the config sets are filled again from the config.
-  for (const set of sets.filter((s) => Object.hasOwn(ANY_PROTOCOL_SETS, s))) {
+  // Only the ban sets hold state; the config sets are filled again from the config.
+  const held: readonly string[] = COUNTER_SETS;
+  for (const set of sets.filter((s) => held.includes(s))) {
     for (const e of await readSet(runner, set)) {
-      // Anything but an address or prefix (not written by nftsentry) is not carried over.
-      const p = parsePrefix(e.key);
-      if (!p) continue;
-      carried.push({ set, key: prefixKey(p), timeoutSec: e.expiresSec === null ? null : Math.max(1, e.expiresSec) });
+      const key = carriedKey(set, e.key);
+      if (key === null) continue;
+      carried.push({ set, key, timeoutSec: e.expiresSec === null ? null : Math.max(1, e.expiresSec) });
     }
   }
   return { sets, chains, elements: elementStatements({ add: carried }) };

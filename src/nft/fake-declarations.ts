@@ -22,6 +22,8 @@ export interface SetSpec {
   size?: number;
   timeoutMs?: number;
   autoMerge: boolean;
+  /** `counter;`: every element counts the packets and bytes it matched. */
+  counter: boolean;
   elements: ElementSpec[];
 }
 
@@ -101,6 +103,7 @@ function setItem(r: Reader, setKind: 'set' | 'map'): SetSpec {
     keyTypes: [],
     flags: [],
     autoMerge: false,
+    counter: false,
     elements: [],
   };
   r.expect('{');
@@ -126,6 +129,7 @@ function setItem(r: Reader, setKind: 'set' | 'map'): SetSpec {
     else if (key === 'timeout') spec.timeoutMs = parseDuration(r.word());
     else if (key === 'gc-interval') parseDuration(r.word());
     else if (key === 'auto-merge') spec.autoMerge = true;
+    else if (key === 'counter') spec.counter = true;
     else if (key === 'comment' || key === 'policy') r.word();
     else if (key === 'elements') {
       r.expect('=');

@@ -30,13 +30,14 @@ export interface ListOptions {
 function elementJson(s: FakeSet, e: FakeElement, now: number): unknown {
   const val = keyJson(s.keyTypes, e.key);
   const withTime =
-    e.timeoutMs === null
+    e.timeoutMs === null && !s.counter
       ? val
       : {
           elem: {
             val,
-            timeout: Math.floor(e.timeoutMs / 1000),
+            ...(e.timeoutMs === null ? {} : { timeout: Math.floor(e.timeoutMs / 1000) }),
             ...(e.expiresAt === null ? {} : { expires: Math.floor((e.expiresAt - now) / 1000) }),
+            ...(s.counter ? { counter: { packets: 0, bytes: 0 } } : {}),
           },
         };
   return s.kind === 'map' ? [withTime, e.data] : withTime;
@@ -66,6 +67,7 @@ function setJson(t: FakeTable, s: FakeSet, o: ListOptions): unknown {
       ...(flags.length > 0 ? { flags } : {}),
       ...(s.timeoutMs === undefined ? {} : { timeout: Math.floor(s.timeoutMs / 1000) }),
       ...(elem.length > 0 ? { elem } : {}),
+      ...(s.counter ? { stmt: [{ counter: null }] } : {}),
     },
   };
 }
@@ -149,10 +151,12 @@ function setText(s: FakeSet, o: ListOptions): string[] {
   if (s.size !== undefined) lines.push(`\t\tsize ${s.size}`);
   if (s.flags.length > 0) lines.push(`\t\tflags ${s.flags.join(',')}`);
   if (s.timeoutMs !== undefined) lines.push(`\t\ttimeout ${formatDuration(s.timeoutMs)}`);
+  if (s.counter) lines.push('\t\tcounter');
   const els = o.terse
     ? []
     : liveElements(s, o.now).map((e) => {
         let text = keyText(s.keyTypes, e.key);
+        if (s.counter) text += ' counter packets 0 bytes 0';
         if (e.timeoutMs !== null) text += ` timeout ${formatDuration(e.timeoutMs)}`;
         if (e.expiresAt !== null) text += ` expires ${formatDuration(e.expiresAt - o.now)}`;
         return s.kind === 'map' ? `${text} : 0x${(e.data ?? 0).toString(16).padStart(8, '0')}` : text;

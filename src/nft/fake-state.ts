@@ -28,6 +28,8 @@ export interface FakeSet {
   size: number | undefined;
   timeoutMs: number | undefined;
   autoMerge: boolean;
+  /** Declared with `counter`: elements list `counter packets 0 bytes 0` (the fake sees no packets). */
+  counter: boolean;
   /** By keyId, in insertion order. Expired elements may still be here: see isLive. */
   elements: Map<string, FakeElement>;
 }

@@ -183,6 +183,7 @@ export class FakeTransaction implements ElementContext {
         size: spec.size,
         timeoutMs: spec.timeoutMs,
         autoMerge: spec.autoMerge,
+        counter: spec.counter,
         elements: new Map(),
       };
       this.owned.add(s);
@@ -193,7 +194,8 @@ export class FakeTransaction implements ElementContext {
       old.kind === spec.setKind &&
       old.keyTypes.join('.') === spec.keyTypes.join('.') &&
       old.dataType === spec.dataType &&
-      old.flags.join(',') === flags.join(',');
+      old.flags.join(',') === flags.join(',') &&
+      old.counter === spec.counter;
     if (!same) {
       this.kernel('File exists');
       return;

@@ -130,6 +130,12 @@ export const SET_TYPES: Record<string, readonly string[]> = {
   home6: ['ipv6_addr', 'inet_proto'],
 };
 
+/**
+ * The ban sets declared with `counter` (each element counts the packets and bytes it dropped):
+ * nft/apply.ts replaces a set the kernel holds without it, keeping its elements and their time left.
+ */
+export const COUNTER_SETS = ['ban4', 'ban6', 'ban6net64', 'bannet4', 'bannet6'] as const;
+
 /** Maps beside scanners4/6, holding why the kernel caught each scanner: kept by every apply too. */
 export const SCAN_REASON_MAPS = ['scan_reason4', 'scan_reason6'] as const;
 

@@ -20,6 +20,9 @@ export interface SetElement {
   expiresSec: number | null;
   /** For a map: the element's data (e.g. the scan reason mark). */
   data?: number | string;
+  /** In a set declared with `counter`: what the element matched since it was added. */
+  packets?: number;
+  bytes?: number;
 }
 
 export interface CounterValue {
@@ -48,8 +51,21 @@ function keyOf(val: unknown): string {
 
 function elementOf(raw: unknown): SetElement {
   if (raw && typeof raw === 'object' && 'elem' in raw) {
-    const e = (raw as { elem: { val: unknown; timeout?: number; expires?: number } }).elem;
-    return { key: keyOf(e.val), timeoutSec: e.timeout ?? null, expiresSec: e.expires ?? e.timeout ?? null };
+    const e = (
+      raw as {
+        elem: { val: unknown; timeout?: number; expires?: number; counter?: { packets?: number; bytes?: number } };
+      }
+    ).elem;
+    const el: SetElement = {
+      key: keyOf(e.val),
+      timeoutSec: e.timeout ?? null,
+      expiresSec: e.expires ?? e.timeout ?? null,
+    };
+    if (e.counter) {
+      el.packets = Number(e.counter.packets ?? 0);
+      el.bytes = Number(e.counter.bytes ?? 0);
+    }
+    return el;
   }
   return { key: keyOf(raw), timeoutSec: null, expiresSec: null };
 }

@@ -39,6 +39,7 @@ export class Store {
     allowDel: StatementSync;
   };
   private banQueries!: BanQueries;
+  private readonly closing: (() => void)[] = [];
 
   /**
    * Opens (creating it 0600 when missing) and checks the file. Throws E_STORE_UNUSABLE when it is
@@ -262,7 +263,19 @@ export class Store {
     storeGuard('checkpoint', () => this.db.exec('PRAGMA wal_checkpoint(PASSIVE)'));
   }
 
+  /** Runs `fn` once, just before the connection closes: another writer's last batch (the journal). */
+  beforeClose(fn: () => void): void {
+    this.closing.push(fn);
+  }
+
   close(): void {
+    for (const fn of this.closing.splice(0)) {
+      try {
+        if (this.db.isOpen) fn();
+      } catch {
+        // the writer counts and logs its own failures
+      }
+    }
     try {
       this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     } catch {

@@ -128,8 +128,8 @@ describe('the fake and the kernel agree', () => {
     expect(await raw('add element inet nftsentry ban4 { 198.18.0.1 timeout 300s, 198.18.0.3 }')).toBe(null);
     const s = await agree();
     expect(s['read ban4']).toEqual([
-      { key: '198.18.0.1', timeoutSec: 300 },
-      { key: '198.18.0.3', timeoutSec: null },
+      { key: '198.18.0.1', timeoutSec: 300, packets: 0, bytes: 0 },
+      { key: '198.18.0.3', timeoutSec: null, packets: 0, bytes: 0 },
     ]);
   });
 

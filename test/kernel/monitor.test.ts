@@ -100,7 +100,9 @@ describe('nft monitor', () => {
     expect(seen.events).toEqual(['listening']);
     const g = await foreign(seen, 'add element inet nftsentry ban4 { 198.51.100.7 timeout 1h }\n');
     expect(g).toMatchObject({ own: false, truncated: false });
-    expect(g!.lines).toEqual(['add element inet nftsentry ban4 { 198.51.100.7 timeout 1h expires 1h }']);
+    expect(g!.lines).toEqual([
+      'add element inet nftsentry ban4 { 198.51.100.7 counter packets 0 bytes 0 timeout 1h expires 1h }',
+    ]);
     expect(seen.generations.filter((x) => x.own).every((x) => x.lines.length === 0)).toBe(true);
     const flushed = await foreign(seen, 'flush set inet nftsentry ban4\n');
     expect(Object.fromEntries(readDamage(flushed!.lines).removed)).toEqual({ '198.51.100.7': 'ban4' });
@@ -121,7 +123,7 @@ describe('nft monitor', () => {
     const g = await foreign(seen, 'add element inet nftsentry ban4 { 198.51.100.10 timeout 1h }\n');
     const lines = seen.generations.flatMap((x) => x.lines);
     expect(lines.filter((l) => l.includes('198.51.100.9'))).toEqual([
-      'add element inet nftsentry ban4 { 198.51.100.9 timeout 1s expires 1s }',
+      'add element inet nftsentry ban4 { 198.51.100.9 counter packets 0 bytes 0 timeout 1s expires 1s }',
     ]);
     expect(g!.lines).toHaveLength(1);
     seen.monitor.stop();

@@ -30,10 +30,18 @@ export async function outcome(op: () => Promise<unknown>): Promise<Outcome> {
 
 /** `expires` values pulled out (compared within the tolerance), handles dropped, lists sorted. */
 export function normalise(value: unknown, expires: number[], timeoutsToo = false): unknown {
-  if (Array.isArray(value))
-    return value
-      .map((v) => normalise(v, expires, timeoutsToo))
-      .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  if (Array.isArray(value)) {
+    // Each item's `expires` go out in the sorted order of the items, so that the two sides pair
+    // the same elements whatever order each lists them in (a hash set's order is the kernel's).
+    const items = value.map((v) => {
+      const own: number[] = [];
+      const n = normalise(v, own, timeoutsToo);
+      return { n, key: JSON.stringify(n), own };
+    });
+    items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const i of items) expires.push(...i.own);
+    return items.map((i) => i.n);
+  }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {

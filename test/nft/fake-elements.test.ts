@@ -179,7 +179,15 @@ describe("FakeNft: reads in nft 1.0.6's JSON", () => {
           handle: 38,
           size: 110000,
           flags: ['interval', 'timeout'],
-          elem: [{ concat: [{ prefix: { addr: '198.51.100.0', len: 24 } }, { range: [0, 255] }] }],
+          elem: [
+            {
+              elem: {
+                val: { concat: [{ prefix: { addr: '198.51.100.0', len: 24 } }, { range: [0, 255] }] },
+                counter: { packets: 0, bytes: 0 },
+              },
+            },
+          ],
+          stmt: [{ counter: null }],
         },
       },
     ]);
@@ -198,7 +206,7 @@ describe("FakeNft: reads in nft 1.0.6's JSON", () => {
     });
     const bans = Object.fromEntries(await readBanSets(nft));
     expect(bans).toMatchObject({
-      ban4: [{ key: '198.18.0.1', timeoutSec: 600, expiresSec: 598 }],
+      ban4: [{ key: '198.18.0.1', timeoutSec: 600, expiresSec: 598, packets: 0, bytes: 0 }],
       ban6net64: [{ key: '2001:db8:1:2::/64' }],
       bannet4: [{ key: '198.51.100.0/24', timeoutSec: null }],
       bannet6: [{ key: '2001:db8:a::/48', timeoutSec: 600 }],

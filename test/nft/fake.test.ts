@@ -103,7 +103,7 @@ describe('FakeNft: the ruleset', () => {
     expect(await tableExists(nft)).toBe(false);
   });
 
-  it('upgrades the plain interval bannet4/bannet6 of an older version, carrying their elements over with the time left', async () => {
+  it('upgrades the plain interval bannet4/bannet6 and the uncounted ban sets of an older version, carrying their elements over with the time left', async () => {
     let now = 0;
     const nft = new FakeNft({ clock: () => now });
     await nft.runScript(
@@ -118,7 +118,8 @@ describe('FakeNft: the ruleset', () => {
       ['198.18.10.0/24 . 0-255', 3000, 3000],
       ['198.18.11.0/24 . 0-255', null, null],
     ]);
-    expect(await entries(nft, 'ban4')).toEqual([['198.18.9.1', 3600, 3000]]);
+    // ban4 had no `counter`: replaced too, its element carried with the time it had left.
+    expect(await entries(nft, 'ban4')).toEqual([['198.18.9.1', 3000, 3000]]);
     const sets = (await nft.json(['-t', 'list', 'table', 'inet', 'nftsentry'])).nftables.flatMap((o) =>
       'set' in o ? [(o.set as { name: string }).name] : [],
     );

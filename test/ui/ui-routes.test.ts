@@ -74,7 +74,7 @@ describe('login, session cookie, logout', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<script type="module" src="/ui/assets/app.js"></script>');
     const session = await app.inject({ method: 'GET', url: '/ui/session', headers: { cookie: c } });
-    expect(session.json()).toMatchObject({ canWrite: true, principal: 'api', version: '9.9.9' });
+    expect(session.json()).toMatchObject({ canWrite: true, principal: 'admin', version: '9.9.9' });
   });
 
   it('a login form posted from another origin is refused', async () => {

@@ -69,18 +69,20 @@ describe('render', () => {
     expect(renderRuleset(config, templates, { sets: [], chains: ['prerouting'], elements: [] })).toBe(plain);
   });
 
-  it('finds the prefix-ban sets whose kernel type is older (nft -j -t list table), and the chains', () => {
-    const json = (t4: unknown, t6: unknown) => ({
+  it('finds the ban sets whose kernel type is older or that count nothing (nft -j -t list table), and the chains', () => {
+    const counter = [{ counter: null }];
+    const json = (t4: unknown, t6: unknown, ban4Stmt: unknown = counter) => ({
       nftables: [
         { metainfo: { version: '1.0.6' } },
         { table: { family: 'inet', name: 'nftsentry' } },
-        { set: { name: 'ban4', type: 'ipv4_addr' } },
-        { set: { name: 'bannet4', type: t4 } },
-        { set: { name: 'bannet6', type: t6 } },
+        { set: { name: 'ban4', type: 'ipv4_addr', ...(ban4Stmt ? { stmt: ban4Stmt } : {}) } },
+        { set: { name: 'bannet4', type: t4, stmt: counter } },
+        { set: { name: 'bannet6', type: t6, stmt: counter } },
         { chain: { name: 'prerouting', hook: 'prerouting' } },
         { chain: { name: 'tcp_flags' } },
       ],
     });
+    expect(outdatedSets(json(['ipv4_addr', 'inet_proto'], ['ipv6_addr', 'inet_proto'], null)).sets).toEqual(['ban4']);
     expect(outdatedSets(json('ipv4_addr', 'ipv6_addr'))).toEqual({
       sets: ['bannet4', 'bannet6'],
       chains: ['prerouting', 'tcp_flags'],

@@ -2,7 +2,7 @@
  * /v1/allowlist: list, add (lifts the bans the entry covers), remove. Entries from the config
  * file cannot be removed here (403); adding an entry that exists is a conflict (409).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import {
@@ -34,19 +34,21 @@ export function registerAllowlistRoutes(app: FastifyInstance, ctx: ApiContext): 
         details: { prefix: prefix.text, origin: existing.origin },
       });
     }
-    const { entry, liftedBans } = await ctx.ops.addAllow(prefix, note);
-    ctx.log.info({ prefix: prefix.text, liftedBans, force, client: req.ip }, 'api: allowlist add');
+    const actor = await ctx.actor(req);
+    const { entry, liftedBans } = await ctx.ops.addAllow(prefix, note, actor);
+    ctx.log.info({ prefix: prefix.text, liftedBans, force, actor }, 'api: allowlist add');
     reply.code(201);
     return { entry: allowJson(entry), liftedBans };
   });
 
-  const remove = async (raw: unknown) => {
+  const remove = async (raw: unknown, req: FastifyRequest) => {
     const prefix = parseAllowAddress(raw);
-    const removed = await ctx.ops.removeAllow(prefix);
+    const actor = await ctx.actor(req);
+    const removed = await ctx.ops.removeAllow(prefix, actor);
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefix.text} is not in the allowlist`);
-    ctx.log.info({ prefix: prefix.text }, 'api: allowlist remove');
+    ctx.log.info({ prefix: prefix.text, actor }, 'api: allowlist remove');
     return { prefix: prefix.text, removed: true };
   };
-  app.delete('/v1/allowlist/*', async (req) => remove((req.params as { '*'?: string })['*'] ?? ''));
-  app.delete('/v1/allowlist', async (req) => remove((req.query as { address?: unknown }).address));
+  app.delete('/v1/allowlist/*', async (req) => remove((req.params as { '*'?: string })['*'] ?? '', req));
+  app.delete('/v1/allowlist', async (req) => remove((req.query as { address?: unknown }).address, req));
 }

@@ -45,7 +45,10 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const address = parseBanAddress(pathAddress(req));
     const ban = await ctx.ops.getBan(address);
     if (!ban) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
-    return banJson(ban);
+    // `?hits=1`: also what the element dropped (one read of the ban's set on the main thread).
+    if ((req.query as { hits?: unknown }).hits !== '1' || !ctx.ops.hits) return banJson(ban);
+    const hits = await ctx.ops.hits(ban.address);
+    return { ...banJson(ban), packets: hits?.packets ?? null, bytes: hits?.bytes ?? null };
   });
 
   app.post('/v1/bans', async (req, reply) => {
@@ -54,8 +57,9 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const durationSec = parseRequestDuration(body.duration, ctx.config.default_ban_duration);
     const reason = parseRequestText(body.reason, 'reason', 'manual');
     const existed = (await ctx.ops.getBan(address)) !== null;
-    const ban = await ctx.ops.ban({ address, durationSec, reason });
-    ctx.log.info({ address: prefixKey(address), durationSec, reason, client: req.ip, refreshed: existed }, 'api: ban');
+    const actor = await ctx.actor(req);
+    const ban = await ctx.ops.ban({ address, durationSec, reason, actor });
+    ctx.log.info({ address: prefixKey(address), durationSec, reason, actor, refreshed: existed }, 'api: ban');
     reply.code(existed ? 200 : 201);
     return banJson(ban);
   });
@@ -64,10 +68,11 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const address = parseBanAddress(pathAddress(req));
     // ?fleet=true: every gateway of the fleet lifts it too (docs/fleet.md).
     const fleet = (req.query as Record<string, unknown> | undefined)?.fleet === 'true';
-    const removed = await ctx.ops.unban(address, { fleet });
+    const actor = await ctx.actor(req);
+    const removed = await ctx.ops.unban(address, { fleet, actor });
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
     ctx.log.info(
-      { address: prefixKey(address), client: req.ip, graceSec: ctx.config.unban_grace, ...(fleet ? { fleet } : {}) },
+      { address: prefixKey(address), actor, graceSec: ctx.config.unban_grace, ...(fleet ? { fleet } : {}) },
       'api: unban',
     );
     reply.code(200);

@@ -6,11 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** Who a request acts as: today the single API token; named tokens add their own principals. */
+/** Who a request acts as: the API token the session logged in with (api-tokens.ts), by name. */
 export interface Principal {
-  /** `token`: the API's one bearer token. */
+  /** `token`: an API bearer token. */
   kind: 'token';
   name: string;
+  /** The token's role: read-write (true) or read-only (false). */
+  write: boolean;
 }
 
 export interface Session {
@@ -24,10 +26,10 @@ export const SESSION_COOKIE = 'nftsentry_session';
 /**
  * Whether a principal may change anything (ban, unban, allowlist). The one place that decides it:
  * the page shows its write buttons from this, and the /v1 writes made with the cookie are refused
- * without it. The single API token may write.
+ * without it. A read-write token may write; a read-only one may not.
  */
 export function canWrite(principal: Principal): boolean {
-  return principal.kind === 'token';
+  return principal.kind === 'token' && principal.write;
 }
 
 export class Sessions {

@@ -16,6 +16,7 @@ import { ErrorCodes } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import { ApiError } from '../http-errors.ts';
 import { APP_PAGE, loginPage, type UiAsset } from './ui-assets.ts';
+import type { TokenIdentity } from '../api-tokens.ts';
 import { canWrite, cookieValue, sameOrigin, SESSION_COOKIE, type Session, type Sessions } from './sessions.ts';
 
 export const UI_CSP = [
@@ -37,7 +38,7 @@ export interface UiDeps {
   tls: boolean;
   sessionTtlSec: number;
   /** Checks a presented token against the limiter and the verifier: true when right; throws 429 when locked out. */
-  tryToken(req: FastifyRequest, reply: FastifyReply, token: string): Promise<boolean>;
+  tryToken(req: FastifyRequest, reply: FastifyReply, token: string): Promise<TokenIdentity | null>;
 }
 
 /** The live session of a request's cookie, or null. */
@@ -96,8 +97,9 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ApiContext, deps: Ui
     ui.post('/ui/login', async (req, reply) => {
       // A form of another site cannot log a browser in with an attacker's token.
       if (req.headers.origin !== undefined) checkOrigin(req);
-      if (!(await deps.tryToken(req, reply, formToken(req.body)))) return reply.redirect('/ui/login?failed=1', 303);
-      const s = deps.sessions.create({ kind: 'token', name: 'api' }, ctx.clock());
+      const who = await deps.tryToken(req, reply, formToken(req.body));
+      if (!who) return reply.redirect('/ui/login?failed=1', 303);
+      const s = deps.sessions.create({ kind: 'token', name: who.name, write: who.canWrite }, ctx.clock());
       ctx.log.info({ client: req.ip, principal: s.principal.name }, 'api: dashboard login');
       return reply.header('set-cookie', cookie(s.id, deps.sessionTtlSec)).redirect('/ui/', 303);
     });

@@ -11,7 +11,7 @@ import type { ApiConfig } from '../api-schema.ts';
 import type { DaemonView } from '../daemon-view.ts';
 import type { ApiHandle } from '../server.ts';
 import { checkListenAddress } from '../server.ts';
-import { loadOrCreateToken } from '../token-file.ts';
+import { loadApiTokens } from '../api-tokens.ts';
 import type { ApiWorkerData, FromWorker, TelemetrySnapshot, ToWorker } from './protocol.ts';
 import { SNAPSHOT_INTERVAL_MS } from './protocol.ts';
 import { answer, errorFromWire, type RpcHandlers } from './rpc.ts';
@@ -103,11 +103,11 @@ export interface ApiThreadHandle extends ApiHandle {
 export async function startApiThread(options: ApiThreadOptions): Promise<ApiThreadHandle> {
   const { daemon, config, log } = options;
   checkListenAddress(config);
-  const { token, generated } = loadOrCreateToken(config.token_file);
+  const { tokens, generated } = loadApiTokens(config);
   if (generated) log.info({ tokenFile: config.token_file }, 'api: generated a new bearer token (mode 0600)');
   const dataNow = (): ApiWorkerData => ({
     config,
-    token,
+    tokens,
     version: options.version,
     storePath: options.storePath,
     clockAnchorMs: daemon.clockAnchorMs,

@@ -82,12 +82,13 @@ try {
     ...(counters ? { dropCounters: counters } : {}),
     ruleset: () => snapshot.ruleset,
     store: () => snapshot.store,
+    engineCounters: () => snapshot.engine ?? null,
     notReady: () => snapshot.notReady,
   };
   const clock = data.clockAnchorMs === null ? Date.now : anchoredClock(data.clockAnchorMs);
   const ops = new WorkerOperations(rpc, reader, clock);
   handle = await listenApi(data.config, ops, {
-    token: data.token,
+    tokens: data.tokens,
     telemetry,
     log,
     version: data.version,

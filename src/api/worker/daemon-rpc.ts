@@ -7,7 +7,7 @@
  */
 import { NftsentryError, ErrorCodes } from '../../errors.ts';
 import { parsePrefix, type IpPrefix } from '../../net/ip.ts';
-import type { Operations } from '../../engine/operations.ts';
+import type { Actor, Operations } from '../../engine/operations.ts';
 import type { CounterValue } from '../../nft/state.ts';
 import type { DaemonView } from '../daemon-view.ts';
 import type { RpcHandlers } from './rpc.ts';
@@ -15,8 +15,13 @@ import type { RpcHandlers } from './rpc.ts';
 /** A value as it crosses the port: each IpPrefix in it as its canonical text. */
 export type OnWire<T> = T extends IpPrefix ? string : T extends object ? { [K in keyof T]: OnWire<T[K]> } : T;
 
+/** Every Operation but `counters` (the worker has those from the telemetry snapshots). */
+type RpcOperations = Omit<Operations, 'counters'>;
+
 type OperationsRpc = {
-  [K in keyof Operations]: (...args: OnWire<Parameters<Operations[K]>>) => Awaited<ReturnType<Operations[K]>>;
+  [K in keyof RpcOperations]-?: (
+    ...args: OnWire<Parameters<NonNullable<RpcOperations[K]>>>
+  ) => Awaited<ReturnType<NonNullable<RpcOperations[K]>>>;
 };
 
 export interface DaemonRpc extends OperationsRpc {
@@ -32,16 +37,37 @@ function prefixArg(v: unknown): IpPrefix {
   return p;
 }
 
+/** An actor from the worker: two short strings, or none (never trusted as more than text). */
+function actorArg(v: unknown): Actor | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const { token, from } = v as Record<string, unknown>;
+  const text = (x: unknown) => (typeof x === 'string' ? x.slice(0, 128) : 'unknown');
+  return { token: text(token), from: text(from) };
+}
+
 /** The main side's handlers: the daemon's Operations, and its drop counters. */
 export function daemonHandlers(daemon: DaemonView): RpcHandlers<DaemonRpc> {
   return {
     listBans: (filter) => daemon.operations.listBans(filter),
     getBan: (address) => daemon.operations.getBan(prefixArg(address)),
-    ban: (r) => daemon.operations.ban({ address: prefixArg(r.address), durationSec: r.durationSec, reason: r.reason }),
-    unban: (address, options) => daemon.operations.unban(prefixArg(address), { fleet: options?.fleet === true }),
+    ban: (r) =>
+      daemon.operations.ban({
+        address: prefixArg(r.address),
+        durationSec: r.durationSec,
+        reason: r.reason,
+        actor: actorArg(r.actor),
+      }),
+    unban: (address, options) =>
+      daemon.operations.unban(prefixArg(address), { fleet: options?.fleet === true, actor: actorArg(options?.actor) }),
     listAllow: () => daemon.operations.listAllow(),
-    addAllow: (prefix, note) => daemon.operations.addAllow(prefixArg(prefix), String(note)),
-    removeAllow: (prefix) => daemon.operations.removeAllow(prefixArg(prefix)),
+    addAllow: (prefix, note, actor) => daemon.operations.addAllow(prefixArg(prefix), String(note), actorArg(actor)),
+    removeAllow: (prefix, actor) => daemon.operations.removeAllow(prefixArg(prefix), actorArg(actor)),
+    hits: (target) => daemon.operations.hits?.(String(target).slice(0, 64)) ?? null,
+    explain: (address) => {
+      const ops = daemon.operations;
+      if (!ops.explain) throw new NftsentryError(ErrorCodes.NOT_FOUND, 'this daemon keeps no journal to explain from');
+      return ops.explain(prefixArg(address));
+    },
     status: () => daemon.operations.status(),
     applyConfirm: (r) =>
       daemon.operations.applyConfirm({ confirmSec: Number(r.confirmSec), configPath: String(r.configPath) }),

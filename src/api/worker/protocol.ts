@@ -1,6 +1,8 @@
 /** What the daemon's main thread and the API worker thread tell each other (besides RPC). */
 import type { ApiConfig } from '../api-schema.ts';
+import type { NamedToken } from '../api-tokens.ts';
 import type { StoreHealth } from '../../engine/store-writer.ts';
+import type { EngineCounters } from '../../engine/operations.ts';
 import type { SourceStatsSnapshot } from '../../ingest/source-stats.ts';
 import type { HistogramSnapshot } from '../histogram.ts';
 import type { AlertResultCount, BanCapState, BanCount, RulesetState } from '../telemetry.ts';
@@ -11,7 +13,7 @@ import type { EventBatch } from '../live/event-batcher.ts';
 
 export interface ApiWorkerData {
   config: ApiConfig;
-  token: string;
+  tokens: NamedToken[];
   version: string;
   /** The store file for the worker's read-only connection; null: reads over RPC. */
   storePath: string | null;
@@ -34,6 +36,7 @@ export interface TelemetrySnapshot {
   banCap?: BanCapState | null;
   ruleset: RulesetState;
   store: StoreHealth;
+  engine?: EngineCounters | null;
   /** Why the daemon is not ready yet; null: ready. */
   notReady: string | null;
 }

@@ -3,7 +3,16 @@
  * (no wait for the daemon's main thread), everything else asked of the main thread over RPC
  * (daemon-rpc.ts). Without a store file (dry-run, `:memory:`) reads go over RPC too.
  */
-import type { AllowEntry, BanListFilter, BanView, ConfirmAnswer, ConfirmTicket } from '../../engine/operations.ts';
+import type {
+  Actor,
+  AllowEntry,
+  BanHits,
+  Explanation,
+  BanListFilter,
+  BanView,
+  ConfirmAnswer,
+  ConfirmTicket,
+} from '../../engine/operations.ts';
 import type { IpPrefix } from '../../net/ip.ts';
 import type { Clock } from '../../clock.ts';
 import type { ApiOperations } from '../context.ts';
@@ -35,28 +44,37 @@ export class WorkerOperations implements ApiOperations {
     return this.reader ? this.reader.queries.getBan(address, this.clock()) : this.rpc.call('getBan', address.text);
   }
 
-  ban(request: { address: IpPrefix; durationSec: number | null; reason: string }): Promise<BanView> {
+  ban(request: { address: IpPrefix; durationSec: number | null; reason: string; actor?: Actor }): Promise<BanView> {
     return this.rpc.call('ban', {
       address: request.address.text,
       durationSec: request.durationSec,
       reason: request.reason,
+      actor: request.actor,
     });
   }
 
-  unban(address: IpPrefix, options: { fleet?: boolean } = {}): Promise<boolean> {
-    return this.rpc.call('unban', address.text, { fleet: options.fleet === true });
+  unban(address: IpPrefix, options: { fleet?: boolean; actor?: Actor } = {}): Promise<boolean> {
+    return this.rpc.call('unban', address.text, { fleet: options.fleet === true, actor: options.actor });
   }
 
   listAllow(): Promise<AllowEntry[]> {
     return this.rpc.call('listAllow');
   }
 
-  addAllow(prefix: IpPrefix, note: string): Promise<{ entry: AllowEntry; liftedBans: number }> {
-    return this.rpc.call('addAllow', prefix.text, note);
+  addAllow(prefix: IpPrefix, note: string, actor?: Actor): Promise<{ entry: AllowEntry; liftedBans: number }> {
+    return this.rpc.call('addAllow', prefix.text, note, actor);
   }
 
-  removeAllow(prefix: IpPrefix): Promise<boolean> {
-    return this.rpc.call('removeAllow', prefix.text);
+  removeAllow(prefix: IpPrefix, actor?: Actor): Promise<boolean> {
+    return this.rpc.call('removeAllow', prefix.text, actor);
+  }
+
+  hits(target: string): Promise<BanHits | null> {
+    return this.rpc.call('hits', target);
+  }
+
+  explain(address: IpPrefix): Promise<Explanation> {
+    return this.rpc.call('explain', address.text);
   }
 
   status(): Promise<Record<string, unknown>> {

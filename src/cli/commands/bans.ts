@@ -44,10 +44,11 @@ export const bansCommand: Command = {
       return runApiCommand(
         ctx,
         'bans',
-        (c) => c.call<BanJson>('GET', `/v1/bans/${addressSegment(address)}`),
+        (c) => c.call<BanJson>('GET', `/v1/bans/${addressSegment(address)}?hits=1`),
         (b) =>
           renderTable(HEADER, banRows([b])) +
-          `\nexpires ${b.expires ?? 'never'}; first seen ${b.firstSeen}${b.sid ? `; sid ${b.sid}` : ''}`,
+          `\nexpires ${b.expires ?? 'never'}; first seen ${b.firstSeen}${b.sid ? `; sid ${b.sid}` : ''}` +
+          (typeof b.packets === 'number' ? `; dropped ${b.packets} packets, ${b.bytes ?? 0} bytes` : ''),
       );
     }
     const q = new URLSearchParams();

@@ -1,9 +1,8 @@
 /**
- * The composition root of `nftsentry run`: the one place that constructs the daemon's parts and
- * wires them (docs/architecture.md has the picture). Start: own addresses, ruleset, restore (the
- * ledger from the store, then the kernel), co-processes, timers, the kernel watch. Stop: the
- * watch, timers, reads, repairs, reconcile, flush, then nft closed; the bans stay in the kernel.
- */
+ * The composition root of `nftsentry run`: constructs the daemon's parts and wires them (see
+ * docs/architecture.md). Start: own addresses, ruleset, restore (the ledger from the store, then
+ * the kernel), co-processes, timers, the kernel watch. Stop: the watch, timers, reads, repairs,
+ * reconcile, flush, then nft closed; the bans stay in the kernel. */
 import type { DaemonView } from '../../api/daemon-view.ts';
 import { anchoredClock, type Clock, wallAnchorMs } from '../../clock.ts';
 import type { Config } from '../../config/config.ts';
@@ -18,6 +17,7 @@ import { buildLanes, flusherSettings } from '../../engine/flusher-lanes.ts';
 import { KernelHealer } from '../../engine/kernel-healer.ts';
 import { KernelSync } from '../../engine/kernel-sync.ts';
 import { KernelWatch } from '../../engine/kernel-watch.ts';
+import { startJournal } from '../../engine/journal-wiring.ts';
 import { readOwnAddresses } from '../../engine/own-addresses.ts';
 import { StoreFollower } from '../../engine/store-follower.ts';
 import { STORE_RETRY_TICK_MS, type StoreHealth } from '../../engine/store-writer.ts';
@@ -167,6 +167,7 @@ export class Daemon implements DaemonView {
       storeStatus: () => ({ ...this.storeHealth(), recoveredFrom: this.storeRecoveredFrom }),
       healStats: () => ({ ...this.healer.stats, kernelWatch: this.watch.status }),
     });
+    startJournal(this, log);
     const e = () => this.config.engine;
     const kernelTasks = this.dryRun
       ? []

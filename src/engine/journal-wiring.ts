@@ -1,0 +1,99 @@
+/**
+ * Puts the decision journal (journal.ts) into a daemon, from one line of the composition root:
+ * the Enforcer's decisions, the ban events and the operators' actions go to it; BanOperations
+ * answers explain from it; its last batch is written just before the store closes.
+ */
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+import { parseIp } from '../net/ip.ts';
+import type { Store } from '../store/store.ts';
+import type { BanLedger } from './ban-ledger.ts';
+import type { BanOperations } from './ban-operations.ts';
+import type { Decider } from './decider.ts';
+import type { Enforcer } from './enforcer.ts';
+import { parseBanTarget } from './ban-target.ts';
+import { explainAddress } from './explain.ts';
+import { readBanSets } from './kernel-bans.ts';
+import type { BanHits } from './operations.ts';
+import type { Nft } from '../nft/nft.ts';
+import { Journal } from './journal.ts';
+
+/** The daemon's parts the journal needs (Daemon has them all). */
+export interface JournalHost {
+  readonly config: Readonly<Config>;
+  readonly store: Store;
+  readonly enforcer: Enforcer;
+  readonly ledger: BanLedger;
+  readonly decider: Decider;
+  readonly operations: BanOperations;
+  readonly clock: Clock;
+  readonly nft: Nft;
+  readonly dryRun: boolean;
+}
+
+/**
+ * The kernel's counter on a ban's element (its set declared with `counter`), read with the set:
+ * explain is a person's question, rare enough for one read of one set. null when the element or
+ * its counter is not there, or the read fails.
+ */
+async function readHits(nft: Nft, target: string): Promise<BanHits | null> {
+  const t = parseBanTarget(target);
+  if (!t) return null;
+  try {
+    const found = (await readBanSets(nft, [t.set])).get(t.set)?.find((e) => e.key === t.text);
+    if (!found || found.packets === undefined) return null;
+    return { packets: found.packets, bytes: found.bytes ?? 0, lastHitMs: null };
+  } catch {
+    return null;
+  }
+}
+
+/** Builds the journal and connects it; explain works without it (no history) when journal.enabled is false. */
+export function startJournal(host: JournalHost, log: Logger): Journal | null {
+  const enabled = host.config.journal.enabled;
+  const journal = enabled
+    ? new Journal({
+        store: host.store,
+        log: log.child({ component: 'journal' }),
+        clock: host.clock,
+        bounds: () => ({
+          maxEntries: host.config.journal.max_entries,
+          maxAgeMs: host.config.journal.max_age * 1000,
+        }),
+        protectingEntry: (address, why) => {
+          const ip = parseIp(address);
+          return ip ? host.decider.protectingEntry(ip, why) : null;
+        },
+      })
+    : null;
+  if (journal) {
+    host.enforcer.observe(journal);
+    host.ledger.events.subscribe(journal.event);
+    host.store.beforeClose(() => journal.stop());
+    journal.start();
+  }
+  const hits = (target: string) => (host.dryRun ? Promise.resolve(null) : readHits(host.nft, target));
+  host.operations.attachJournal({
+    hits,
+    operator: (code, address, actor, detail, atMs) => journal?.operator(code, address, actor, detail, atMs),
+    stats: () => journal?.stats ?? null,
+    explain: (prefix, nowMs) =>
+      explainAddress(
+        prefix.network,
+        {
+          getBan: (p) => host.operations.getBan(p),
+          history: (keys, limit) => {
+            if (!journal) return [];
+            journal.flush();
+            return journal.table.history(keys, limit);
+          },
+          hits,
+          decider: host.decider,
+          config: host.config,
+        },
+        nowMs,
+      ),
+  });
+  return journal;
+}
