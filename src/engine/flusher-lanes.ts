@@ -9,13 +9,21 @@ import type { Nft } from '../nft/nft.ts';
 import type { FlusherLanes } from './ban-flusher.ts';
 import { DryRunTransport, NftTransport } from './lane-transport.ts';
 import { NftLane } from './nft-lane.ts';
+import { sharedRefreshProbe } from '../nft/refresh-probe.ts';
 
 export function buildLanes(config: Readonly<Config>, nft: Nft, log: Logger): FlusherLanes {
   const e = config.engine;
+  const probe = sharedRefreshProbe();
   const transport = () =>
     e.dry_run
       ? new DryRunTransport(log)
-      : new NftTransport(nft, e.coprocess_max_elements > 0 ? nft.openSession() : null, e.coprocess_max_elements, log);
+      : new NftTransport(
+          nft,
+          e.coprocess_max_elements > 0 ? nft.openSession() : null,
+          e.coprocess_max_elements,
+          log,
+          probe,
+        );
   const pipelined = e.pipeline > 1 && (e.dry_run || e.coprocess_max_elements > 0);
   return {
     alerts: new NftLane('alerts', transport()),

@@ -8,6 +8,7 @@
  */
 import { ErrorCodes, isNftsentryError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { kernelRefreshesInPlace } from '../nft/refresh-probe.ts';
 import { batchSize, type ElementBatch, type ElementChange, elementScript, elementStatements } from '../nft/elements.ts';
 import type { Nft, NftTransactions } from '../nft/nft.ts';
 
@@ -86,8 +87,19 @@ export class NftTransport implements LaneTransport {
   /** Largest batch sent through the session; larger ones go as a script. */
   private readonly sessionMax: number;
   private readonly log: Logger;
+  /** Whether a refresh is one re-add (the kernel updates the timeout and keeps the counter). */
+  private inPlace = false;
 
-  constructor(nft: Nft, session: NftTransactions | null, sessionMax: number, log: Logger) {
+  private readonly refreshProbe: (nft: Nft) => Promise<boolean>;
+
+  constructor(
+    nft: Nft,
+    session: NftTransactions | null,
+    sessionMax: number,
+    log: Logger,
+    refreshProbe: (nft: Nft) => Promise<boolean> = kernelRefreshesInPlace,
+  ) {
+    this.refreshProbe = refreshProbe;
     this.nft = nft;
     this.session = session;
     this.sessionMax = sessionMax;
@@ -109,18 +121,20 @@ export class NftTransport implements LaneTransport {
   async send(batch: ElementBatch): Promise<void> {
     const n = batchSize(batch);
     if (n === 0) return;
-    if (this.session && n <= this.sessionMax) await this.session.run(elementStatements(batch));
-    else await this.nft.runScript(elementScript(batch));
+    if (this.session && n <= this.sessionMax) await this.session.run(elementStatements(batch, this.inPlace));
+    else await this.nft.runScript(elementScript(batch, this.inPlace));
   }
 
   async warm(probe: ElementBatch): Promise<void> {
     await this.session?.run(elementStatements(probe));
+    this.inPlace = await this.refreshProbe(this.nft);
+    this.log.debug({ refreshInPlace: this.inPlace }, 'refresh of a ban: one re-add when the kernel updates timeouts');
   }
 
   async rehearse(batch: ElementBatch): Promise<void> {
     const all = [...(batch.remove ?? []), ...(batch.refresh ?? []), ...(batch.add ?? [])];
     if (all.length === 0) return;
-    const statements = [...elementStatements(batch), ...elementStatements({ remove: all })];
+    const statements = [...elementStatements(batch, this.inPlace), ...elementStatements({ remove: all })];
     if (this.session && all.length <= this.sessionMax) await this.session.run(statements);
     else await this.nft.runScript(`${statements.join('\n')}\n`);
   }

@@ -2,9 +2,11 @@
  * Set element changes -> the statements of one nft transaction. Pure: data in, text out.
  *
  * - A new ban is `add element` with its timeout.
- * - A refresh must set a new timeout whatever the kernel holds (re-adding alone does not update
- *   a timeout on older kernels): `add` (so the element surely exists) + `delete` + `add` with the
- *   new timeout, all in the same transaction.
+ * - A refresh must set a new timeout whatever the kernel holds. Where the kernel updates an
+ *   element's timeout on a re-add (`inPlace`, probed by nft/refresh-probe.ts) it is that one `add`,
+ *   which keeps the element's counter (the hits since the ban). Elsewhere (re-adding alone does
+ *   not update a timeout on older kernels): `add` (so the element surely exists) + `delete` + `add`
+ *   with the new timeout, all in the same transaction; the counter starts again from zero.
  * - An unban is `add` + `delete` in one transaction, so an element that is already gone (expired,
  *   flushed) is not an error.
  * Keys must already be canonical (net/ip.ts); they are checked again here, since this text goes
@@ -86,7 +88,7 @@ function statements(verb: 'add' | 'delete', list: readonly ElementChange[], with
 }
 
 /** The statements of one transaction, in order. Empty when there is nothing to do. */
-export function elementStatements(batch: ElementBatch): string[] {
+export function elementStatements(batch: ElementBatch, inPlace = false): string[] {
   const out: string[] = [];
   const refresh = batch.refresh ?? [];
   const remove = batch.remove ?? [];
@@ -98,8 +100,10 @@ export function elementStatements(batch: ElementBatch): string[] {
   }
   if (refresh.length > 0) {
     statements('add', refresh, true, out);
-    statements('delete', bare(refresh), false, out);
-    statements('add', refresh, true, out);
+    if (!inPlace) {
+      statements('delete', bare(refresh), false, out);
+      statements('add', refresh, true, out);
+    }
   }
   statements('add', batch.add ?? [], true, out);
   return out;
@@ -111,7 +115,7 @@ export function batchSize(batch: ElementBatch): number {
 }
 
 /** The batch as an nft script (for `nft -f`): one transaction. */
-export function elementScript(batch: ElementBatch): string {
-  const s = elementStatements(batch);
+export function elementScript(batch: ElementBatch, inPlace = false): string {
+  const s = elementStatements(batch, inPlace);
   return s.length === 0 ? '' : `${s.join('\n')}\n`;
 }

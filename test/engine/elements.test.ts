@@ -32,6 +32,20 @@ describe('element transactions', () => {
       "
     `);
   });
+  it('where the kernel updates timeouts on a re-add, a refresh is that one add (the counter stays)', () => {
+    expect(
+      elementStatements(
+        {
+          refresh: [{ set: 'ban4', key: '198.51.100.8', timeoutSec: 7200 }],
+          add: [{ set: 'ban4', key: '198.51.100.9' }],
+        },
+        true,
+      ),
+    ).toEqual([
+      'add element inet nftsentry ban4 { 198.51.100.8 timeout 7200s }',
+      'add element inet nftsentry ban4 { 198.51.100.9 }',
+    ]);
+  });
   it('a prefix in bannet4/bannet6 is written `prefix . 0-255` (every protocol): add, refresh, remove', () => {
     expect(
       elementStatements({

@@ -142,6 +142,19 @@ describe('explain against the real daemon', () => {
     expect(JSON.parse(one.text)).toMatchObject({ address: scanner, packets: 5, bytes: 5 * 84 });
     const bans = await execa(process.execPath, ['src/cli/main.ts', '-c', cfgPath, 'bans', scanner], { reject: false });
     expect(bans.stdout).toContain('dropped 5 packets, 420 bytes');
+    // A refresh (a ban of an address already banned: a new timeout) keeps the hits: on this
+    // kernel it is one re-add, which updates the timeout and keeps the element's counter.
+    const rebanned = await apiRequest(apiSock(), adminToken(), 'POST', '/v1/bans', {
+      address: scanner,
+      duration: '2d',
+      reason: 'refresh',
+    });
+    expect(rebanned.status).toBeLessThan(300);
+    const refreshed = await explain(scanner);
+    expect(refreshed.packets).toBe(5);
+    expect(refreshed.bytes).toBe(5 * 84);
+    const set = await ns.run('nft', ['list', 'set', 'inet', 'nftsentry', 'ban4']);
+    expect(set).toMatch(new RegExp(`${scanner.replaceAll('.', '\\.')} counter packets 5 bytes 420 timeout 2d `));
     const json = await execa(process.execPath, ['src/cli/main.ts', '-c', cfgPath, '--json', 'explain', scanner], {
       reject: false,
     });

@@ -1,0 +1,37 @@
+/**
+ * The refresh probe on real nft in a namespace: this kernel updates an element's timeout on a
+ * re-add and keeps its counter (so a refresh is one add, and the hits since the ban survive it);
+ * the probe leaves no element behind; without the ban set it answers false (delete + add then).
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Netns } from '../../src/lab/netns.ts';
+import { kernelRefreshesInPlace, sharedRefreshProbe } from '../../src/nft/refresh-probe.ts';
+import { NftRunner } from '../../src/nft/runner.ts';
+
+let ns: Netns;
+let nft: NftRunner;
+
+beforeAll(async () => {
+  ns = await Netns.create('refresh');
+  nft = new NftRunner({ netns: ns.name });
+});
+afterAll(async () => {
+  await ns.delete();
+});
+
+it('answers false without the ban set, true on this kernel with it, and leaves the set as it was', async () => {
+  expect(await kernelRefreshesInPlace(nft)).toBe(false);
+  await nft.runScript('table inet nftsentry {\n  set ban4 { type ipv4_addr; flags timeout; counter; }\n}\n');
+  await nft.runScript('add element inet nftsentry ban4 { 198.18.0.9 timeout 1h }\n');
+  const probe = sharedRefreshProbe();
+  const [a, b] = await Promise.all([probe(nft), probe(nft)]);
+  expect([a, b]).toEqual([true, true]);
+  const listed = (await nft.run(['list', 'set', 'inet', 'nftsentry', 'ban4'])).stdout;
+  expect(listed).toContain('198.18.0.9');
+  expect(listed).not.toContain('0.0.0.0');
+  // What the probe relies on, shown directly: a re-add with another timeout takes it, counter kept.
+  await nft.runScript('add element inet nftsentry ban4 { 198.18.0.9 timeout 2d }\n');
+  expect((await nft.run(['list', 'set', 'inet', 'nftsentry', 'ban4'])).stdout).toMatch(
+    /198\.18\.0\.9 counter packets 0 bytes 0 timeout 2d /,
+  );
+});
