@@ -3,7 +3,15 @@
  * clock and the logger. Built once by buildApi, frozen.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Actor, AllowEntry, BanListFilter, BanView, Explanation, Operations } from '../engine/operations.ts';
+import type {
+  Actor,
+  AllowEntry,
+  BanListFilter,
+  BanView,
+  ExplainEntry,
+  Explanation,
+  Operations,
+} from '../engine/operations.ts';
 import type { IpPrefix } from '../net/ip.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -31,6 +39,8 @@ export interface ApiOperations {
   confirmApply: Operations['confirmApply'];
   /** Why an address is banned or not (engine/explain.ts); absent: the route answers 404. */
   explain?(address: IpPrefix): Explanation | Promise<Explanation>;
+  /** Operators' actions from the journal, newest first; absent: the route answers 404. */
+  audit?(limit: number): ExplainEntry[] | Promise<ExplainEntry[]>;
   hits?: Operations['hits'];
   /** The dashboard's summary over a window (store/ban-stats.ts); absent: not available. */
   banStats?(sinceMs: number, nowMs: number, bucketMs: number): BanStatsSummary | Promise<BanStatsSummary>;

@@ -26,6 +26,7 @@ import type {
   ConfirmAnswer,
   ConfirmTicket,
   EngineCounters,
+  ExplainEntry,
   Explanation,
   Operations,
 } from './operations.ts';
@@ -63,6 +64,7 @@ export interface OperatorJournal {
   operator(code: string, address: string, actor: Actor | undefined, detail: object, atMs: number): void;
   explain(address: IpPrefix, nowMs: number): Promise<Explanation>;
   hits(target: string): Promise<BanHits | null>;
+  audit(limit: number): ExplainEntry[];
   /** Rows written, dropped, failed batches, queued; null without a journal. */
   stats(): JournalStats | null;
 }
@@ -99,6 +101,10 @@ export class BanOperations implements Operations {
 
   async hits(target: string): Promise<BanHits | null> {
     return this.journal ? this.journal.hits(target) : null;
+  }
+
+  async audit(limit: number): Promise<ExplainEntry[]> {
+    return this.journal ? this.journal.audit(limit) : [];
   }
 
   async explain(address: IpPrefix): Promise<Explanation> {

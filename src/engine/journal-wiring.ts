@@ -13,7 +13,7 @@ import type { BanOperations } from './ban-operations.ts';
 import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
 import { parseBanTarget } from './ban-target.ts';
-import { explainAddress } from './explain.ts';
+import { entryOf, explainAddress } from './explain.ts';
 import { readBanSets } from './kernel-bans.ts';
 import type { BanHits } from './operations.ts';
 import type { Nft } from '../nft/nft.ts';
@@ -78,6 +78,11 @@ export function startJournal(host: JournalHost, log: Logger): Journal | null {
     hits,
     operator: (code, address, actor, detail, atMs) => journal?.operator(code, address, actor, detail, atMs),
     stats: () => journal?.stats ?? null,
+    audit: (limit) => {
+      if (!journal) return [];
+      journal.flush();
+      return journal.table.manual(limit).map(entryOf);
+    },
     explain: (prefix, nowMs) =>
       explainAddress(
         prefix.network,

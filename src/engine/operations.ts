@@ -143,6 +143,8 @@ export interface Operations {
   confirmApply(): Promise<ConfirmAnswer>;
   /** Why an address is banned or not (engine/explain.ts); absent where there is no journal. */
   explain?(address: IpPrefix): Promise<Explanation>;
+  /** Operators' actions from the journal, newest first (at most `limit`); absent where there is no journal. */
+  audit?(limit: number): Promise<ExplainEntry[]>;
   /** What the kernel counted on a ban's element (`target`: the ban's address); null: not counted. */
   hits?(target: string): Promise<BanHits | null>;
   /** The engine's counters for /metrics; absent in tests' in-memory operations. */

@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS journal (
   actor TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS journal_address ON journal (address, id);
+-- Operators' actions are few among the decisions: the audit list reads them through this index.
+CREATE INDEX IF NOT EXISTS journal_manual ON journal (id) WHERE kind = 'manual';
 `;
 
 /** One row as written and read. `detail` is a JSON object's text. */
@@ -48,6 +50,7 @@ export class JournalTable {
   private readonly trimByAge: StatementSync;
   private readonly byAddress: StatementSync;
   private readonly countRows: StatementSync;
+  private readonly manualRows: StatementSync;
 
   constructor(store: Store) {
     this.store = store;
@@ -66,6 +69,9 @@ export class JournalTable {
       'SELECT at_ms AS atMs, address, kind, code, detail, actor FROM journal WHERE address = ? ORDER BY id DESC LIMIT ?',
     );
     this.countRows = this.db.prepare('SELECT count(*) AS n FROM journal');
+    this.manualRows = this.db.prepare(
+      "SELECT at_ms AS atMs, address, kind, code, detail, actor FROM journal WHERE kind = 'manual' ORDER BY id DESC LIMIT ?",
+    );
   }
 
   /** Writes the rows in one transaction, then trims to the bounds. Throws as the store does. */
@@ -86,6 +92,11 @@ export class JournalTable {
     const out: JournalRow[] = [];
     for (const a of new Set(addresses)) out.push(...(this.byAddress.all(a, limit) as unknown as JournalRow[]));
     return out.sort((x, y) => y.atMs - x.atMs).slice(0, limit);
+  }
+
+  /** Operators' actions (bans, unbans, allowlist changes, refusals), newest first. */
+  manual(limit: number): JournalRow[] {
+    return this.manualRows.all(limit) as unknown as JournalRow[];
   }
 
   get count(): number {

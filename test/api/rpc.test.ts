@@ -89,6 +89,7 @@ describe("the daemon's calls", () => {
     confirmApply: true,
     dropCounters: true,
     explain: true,
+    audit: true,
     hits: true,
   } satisfies Record<DaemonOp, true>;
 

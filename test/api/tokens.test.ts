@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { apiConfigSchema } from '../../src/api/api-schema.ts';
 import { loadApiTokens, type NamedToken } from '../../src/api/api-tokens.ts';
 import { buildApi } from '../../src/api/app.ts';
-import type { Actor } from '../../src/engine/operations.ts';
+import type { Actor, ExplainEntry } from '../../src/engine/operations.ts';
 import type { IpPrefix } from '../../src/net/ip.ts';
 import { MemoryOperations } from './memory-operations.ts';
 
@@ -38,6 +38,21 @@ class ActorOperations extends MemoryOperations {
   override async unban(address: IpPrefix, options: { fleet?: boolean; actor?: Actor } = {}) {
     this.actors.push(options.actor);
     return super.unban(address, options);
+  }
+  /** The actions seen, newest first, as the journal's audit gives them. */
+  async audit(limit: number): Promise<ExplainEntry[]> {
+    return this.actors
+      .map((a, i) => ({
+        atMs: i,
+        at: new Date(i).toISOString(),
+        kind: 'manual',
+        code: 'ban',
+        detail: null,
+        actor: a ? `${a.token}@${a.from}` : null,
+        address: '198.51.100.8',
+      }))
+      .reverse()
+      .slice(0, limit);
   }
 }
 
@@ -104,6 +119,18 @@ describe('named tokens and roles', () => {
       canWrite: true,
     });
     expect((await app.inject({ url: '/v1/bans', headers: auth('not-a-token-at-all-0000') })).statusCode).toBe(401);
+    // GET /v1/audit: who did what, readable by a read-only token; limit checked; 401 without a token.
+    const audit = await app.inject({ url: '/v1/audit?limit=1', headers: auth(VIEWER) });
+    expect(audit.statusCode).toBe(200);
+    expect(audit.json().items).toEqual([expect.objectContaining({ code: 'ban', actor: 'admin@127.0.0.1' })]);
+    for (const bad of ['0', '1001', 'abc', '-1', '1.5']) {
+      const r = await app.inject({ url: `/v1/audit?limit=${bad}`, headers: auth(VIEWER) });
+      expect([bad, r.statusCode, r.json().error.code]).toEqual([bad, 400, 'E_BAD_REQUEST']);
+    }
+    expect((await app.inject({ url: '/v1/audit' })).statusCode).toBe(401);
+    const plain = buildApi(new MemoryOperations(), { tokens: TOKENS, clock: () => ops.nowMs });
+    apps.push(plain);
+    expect((await plain.inject({ url: '/v1/audit', headers: auth(ADMIN) })).statusCode).toBe(404);
   });
 
   it('the dashboard: a read-only token logs in read-only (canWrite false), its cookie reads and may not write', async () => {

@@ -93,6 +93,15 @@ describe('explain from the journal', () => {
     await e.operations.unban(P('203.0.113.9'), { actor: { token: 'admin', from: '127.0.0.1' } });
     const manual = (await explain('203.0.113.9')).history.filter((h) => h.kind === 'manual');
     expect(manual.map((h) => `${h.code} ${h.actor}`)).toEqual(['unban admin@127.0.0.1', 'ban ops@uid:1000']);
+    await e.operations.addAllow(P('198.51.100.0/28'), 'office', { token: 'ops', from: '192.0.2.5' });
+    // The audit list: operators' actions only (no alert decisions), newest first, bounded by limit.
+    const audit = await e.operations.audit(10);
+    expect(audit.map((a) => `${a.code} ${a.address} ${a.actor}`)).toEqual([
+      'allow 198.51.100.0/28 ops@192.0.2.5',
+      'unban 203.0.113.9 admin@127.0.0.1',
+      'ban 203.0.113.9 ops@uid:1000',
+    ]);
+    expect((await e.operations.audit(1)).map((a) => a.code)).toEqual(['allow']);
   });
 
   it('a never-seen address: the rules that would apply, and what one ET SCAN alert would do (nothing counted)', async () => {
@@ -133,6 +142,7 @@ describe('explain: IPv6 and without a journal', () => {
     const y = await off.operations.explain(P('198.51.100.8'));
     expect(y).toMatchObject({ banned: false, history: [], why: { code: 'never_seen' } });
     expect((await off.operations.status()).engine).toMatchObject({ journal: null });
+    expect(await off.operations.audit(5)).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@
  * API wherever it listens there). Used by the browser tests and by scripts/screenshots.ts.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ export interface Gateway {
   lab: LabTopology;
   dir: string;
   token: string;
+  /** A read-only token (`api.tokens`, name `viewer`). */
+  viewerToken: string;
   /** `http://127.0.0.1:8765` or `https://198.18.1.1:8443`. */
   base: string;
   logs: () => string;
@@ -91,6 +94,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const host = options.https ? LAB_ADDR.gwClient4 : '127.0.0.1';
     if (options.seedBans) seedStore(join(dir, 'state.db'), options.seedBans, Date.now());
     const config = join(dir, 'nftsentry.yaml');
+    const viewerToken = `viewer-${randomBytes(16).toString('hex')}`;
+    writeFileSync(join(dir, 'viewer.token'), `${viewerToken}\n`, { mode: 0o600 });
     writeFileSync(
       config,
       [
@@ -108,6 +113,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         `  host: ${host}`,
         `  port: ${port}`,
         `  token_file: ${join(dir, 'api.token')}`,
+        '  tokens:',
+        `    - { name: viewer, token_file: ${join(dir, 'viewer.token')}, role: read-only }`,
         ...(options.https ? ['  allow_remote: true'] : []),
         '',
       ].join('\n'),
@@ -150,6 +157,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       lab,
       dir,
       token,
+      viewerToken,
       base,
       logs: () => err,
       async destroy() {

@@ -136,7 +136,7 @@ var he,Js,Ia,jt,yo,Tl,Zs,$l,Qs,So,xo,Ba,nl=Symbol.for("pv"),Ml={},Al=[],Ua=/^m(i
     <header class="panel-head"><h2>Manual actions</h2></header>
     ${n&&j`<p class="muted" data-testid="audit-state">${n}</p>`}
     ${e&&j`<table class="compact"><thead><tr><th>when</th><th>action</th><th>address</th><th>by</th></tr></thead>
-        <tbody>${e.map((s,r)=>j`<tr key=${r}><td>${new Date(s.at).toLocaleString()}</td><td>${s.action}</td><td class="addr">${s.address}</td><td>${s.actor??""}</td></tr>`)}</tbody></table>`}
+        <tbody>${e.map((s,r)=>j`<tr key=${r}><td>${new Date(s.at).toLocaleString()}</td><td>${s.code}</td><td class="addr">${s.address}</td><td>${s.actor??""}</td></tr>`)}</tbody></table>`}
   </section>`}function nf(e){let[t,n]=te(!1),[l,s]=te("hour"),{summary:r,error:a}=aa(l),u=e.session.canWrite;return j`<div class="page">
     <header class="top">
       <h1>nftsentry</h1>

@@ -1,6 +1,7 @@
 /**
  * The audit list of manual actions, from the decision journal's endpoint when the daemon has one
- * (AUDIT_PATH); a 404 says this daemon has none, and the panel says "not available".
+ * (AUDIT_PATH: GET /v1/audit); a 404 says this daemon keeps none (journal.enabled: false), and
+ * the panel says "not available".
  */
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -9,12 +10,14 @@ import { onLive } from './live.ts';
 
 export const AUDIT_PATH = '/v1/audit?limit=20';
 
+/** One operator's action as GET /v1/audit gives it (the journal's rows of kind `manual`). */
 interface AuditEntry {
   at: string;
-  action: string;
+  /** ban, unban, allow, unallow, ban_refused */
+  code: string;
   address: string;
-  actor?: string;
-  detail?: string;
+  /** `token@peer` (the token's name, and the peer address or `uid:N` over the unix socket). */
+  actor: string | null;
 }
 
 export function Audit() {
@@ -51,7 +54,7 @@ export function Audit() {
       html`<table class="compact"><thead><tr><th>when</th><th>action</th><th>address</th><th>by</th></tr></thead>
         <tbody>${items.map(
           (x, i) =>
-            html`<tr key=${i}><td>${new Date(x.at).toLocaleString()}</td><td>${x.action}</td><td class="addr">${x.address}</td><td>${x.actor ?? ''}</td></tr>`,
+            html`<tr key=${i}><td>${new Date(x.at).toLocaleString()}</td><td>${x.code}</td><td class="addr">${x.address}</td><td>${x.actor ?? ''}</td></tr>`,
         )}</tbody></table>`
     }
   </section>`;

@@ -8,6 +8,7 @@ import type {
   AllowEntry,
   BanHits,
   Explanation,
+  ExplainEntry,
   BanListFilter,
   BanView,
   ConfirmAnswer,
@@ -67,6 +68,10 @@ export class WorkerOperations implements ApiOperations {
 
   removeAllow(prefix: IpPrefix, actor?: Actor): Promise<boolean> {
     return this.rpc.call('removeAllow', prefix.text, actor);
+  }
+
+  audit(limit: number): Promise<ExplainEntry[]> {
+    return this.rpc.call('audit', limit);
   }
 
   hits(target: string): Promise<BanHits | null> {
