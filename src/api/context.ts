@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import type {
   Actor,
   AllowEntry,
+  BanHits,
   BanListFilter,
   BanView,
   ExplainEntry,
@@ -41,6 +42,8 @@ export interface ApiOperations {
   explain?(address: IpPrefix): Explanation | Promise<Explanation>;
   /** Operators' actions from the journal, newest first; absent: the route answers 404. */
   audit?(limit: number): ExplainEntry[] | Promise<ExplainEntry[]>;
+  /** What the kernel counted on several bans' elements; absent: lists carry no hits. */
+  hitsOf?(targets: readonly string[]): Promise<Record<string, BanHits>>;
   hits?: Operations['hits'];
   /** The dashboard's summary over a window (store/ban-stats.ts); absent: not available. */
   banStats?(sinceMs: number, nowMs: number, bucketMs: number): BanStatsSummary | Promise<BanStatsSummary>;

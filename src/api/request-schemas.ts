@@ -203,6 +203,8 @@ export function banListQuery(maxPage: number) {
     order: z.enum(['asc', 'desc']).optional(),
     limit: intText(maxPage).pipe(z.number().min(1)).default(Math.min(100, maxPage)),
     offset: intText(1_000_000_000).default(0),
+    /** `1`: each item also carries what its element dropped (packets, bytes), for pages up to 200. */
+    hits: z.enum(['0', '1']).optional(),
   });
 }
 

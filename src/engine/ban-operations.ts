@@ -64,6 +64,7 @@ export interface OperatorJournal {
   operator(code: string, address: string, actor: Actor | undefined, detail: object, atMs: number): void;
   explain(address: IpPrefix, nowMs: number): Promise<Explanation>;
   hits(target: string): Promise<BanHits | null>;
+  hitsOf(targets: readonly string[]): Promise<Record<string, BanHits>>;
   audit(limit: number): ExplainEntry[];
   /** Rows written, dropped, failed batches, queued; null without a journal. */
   stats(): JournalStats | null;
@@ -97,6 +98,10 @@ export class BanOperations implements Operations {
 
   attachJournal(journal: OperatorJournal): void {
     this.journal = journal;
+  }
+
+  async hitsOf(targets: readonly string[]): Promise<Record<string, BanHits>> {
+    return this.journal ? this.journal.hitsOf(targets.slice(0, 1000)) : {};
   }
 
   async hits(target: string): Promise<BanHits | null> {

@@ -14,9 +14,9 @@ import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
 import { parseBanTarget } from './ban-target.ts';
 import { entryOf, explainAddress } from './explain.ts';
-import { readBanSets } from './kernel-bans.ts';
 import type { BanHits } from './operations.ts';
 import type { Nft } from '../nft/nft.ts';
+import { readElementCounters } from '../nft/element-counters.ts';
 import { Journal } from './journal.ts';
 
 /** The daemon's parts the journal needs (Daemon has them all). */
@@ -33,20 +33,26 @@ export interface JournalHost {
 }
 
 /**
- * The kernel's counter on a ban's element (its set declared with `counter`), read with the set:
- * explain is a person's question, rare enough for one read of one set. null when the element or
- * its counter is not there, or the read fails.
+ * The kernel's counters on ban elements (their sets declared with `counter`): one `nft get
+ * element` per set (nft/element-counters.ts), for explain, a ban's look-up or a page of the bans
+ * list. Targets whose element is not there, or a failed read, have no entry.
  */
-async function readHits(nft: Nft, target: string): Promise<BanHits | null> {
-  const t = parseBanTarget(target);
-  if (!t) return null;
-  try {
-    const found = (await readBanSets(nft, [t.set])).get(t.set)?.find((e) => e.key === t.text);
-    if (!found || found.packets === undefined) return null;
-    return { packets: found.packets, bytes: found.bytes ?? 0, lastHitMs: null };
-  } catch {
-    return null;
+async function readHitsOf(nft: Nft, targets: readonly string[]): Promise<Record<string, BanHits>> {
+  const bySet = new Map<string, string[]>();
+  for (const text of targets) {
+    const t = parseBanTarget(text);
+    if (!t) continue;
+    const keys = bySet.get(t.set) ?? [];
+    keys.push(t.text);
+    bySet.set(t.set, keys);
   }
+  const out: Record<string, BanHits> = {};
+  try {
+    for (const [key, c] of await readElementCounters(nft, bySet)) out[key] = { ...c, lastHitMs: null };
+  } catch {
+    // No counters this time (nft failed): the caller shows none.
+  }
+  return out;
 }
 
 /** Builds the journal and connects it; explain works without it (no history) when journal.enabled is false. */
@@ -73,9 +79,12 @@ export function startJournal(host: JournalHost, log: Logger): Journal | null {
     host.store.beforeClose(() => journal.stop());
     journal.start();
   }
-  const hits = (target: string) => (host.dryRun ? Promise.resolve(null) : readHits(host.nft, target));
+  const hitsOf = async (targets: readonly string[]): Promise<Record<string, BanHits>> =>
+    host.dryRun ? {} : readHitsOf(host.nft, targets);
+  const hits = async (target: string) => (await hitsOf([target]))[target] ?? null;
   host.operations.attachJournal({
     hits,
+    hitsOf,
     operator: (code, address, actor, detail, atMs) => journal?.operator(code, address, actor, detail, atMs),
     stats: () => journal?.stats ?? null,
     audit: (limit) => {

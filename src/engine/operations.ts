@@ -147,6 +147,8 @@ export interface Operations {
   audit?(limit: number): Promise<ExplainEntry[]>;
   /** What the kernel counted on a ban's element (`target`: the ban's address); null: not counted. */
   hits?(target: string): Promise<BanHits | null>;
+  /** The same for several bans at once (a page of the list): targets not counted are absent. */
+  hitsOf?(targets: readonly string[]): Promise<Record<string, BanHits>>;
   /** The engine's counters for /metrics; absent in tests' in-memory operations. */
   counters?(): EngineCounters;
 }

@@ -90,6 +90,7 @@ describe("the daemon's calls", () => {
     dropCounters: true,
     explain: true,
     audit: true,
+    hitsOf: true,
     hits: true,
   } satisfies Record<DaemonOp, true>;
 

@@ -189,6 +189,20 @@ describe('dashboard in chromium, real daemon and kernel, 100,000 bans', () => {
     await waitFor(async () => ((await served()) ? undefined : true), 10_000, 'client cut off');
     const el = (await readSet(nft, 'ban4')).find((e) => e.key === LAB_ADDR.client4);
     expect(el?.timeoutSec).toBe(6 * 3600);
+    // The client's tries since the ban are counted on its element, and with "hits" on the row
+    // shows them (the table reloads on live events; a new ban is one).
+    await page.check('[data-testid="show-hits"]');
+    await sendAlert(gw, '198.18.3.33');
+    const hits = await waitFor(
+      async () => {
+        const cell = row(LAB_ADDR.client4).locator('[data-testid="hits"]');
+        const n = Number(await cell.textContent({ timeout: 1000 }).catch(() => null));
+        return n > 0 ? n : undefined;
+      },
+      30_000,
+      'hits on the banned client',
+    );
+    expect(hits).toBeGreaterThan(0);
   });
 
   it('adds an allowlist entry from the form', async () => {

@@ -34,6 +34,8 @@ export function BansTable(props: { canWrite: boolean; onBan: () => void }) {
   const [source, setSource] = useState('');
   const [sort, setSort] = useState('last_seen');
   const [offset, setOffset] = useState(0);
+  // Hits cost the server an nft read of the ban sets (O(set size)) per page: asked for only when shown.
+  const [showHits, setShowHits] = useState(false);
   const [page, setPage] = useState<BanPage | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loadedMs, setLoadedMs] = useState<number | null>(null);
@@ -43,6 +45,7 @@ export function BansTable(props: { canWrite: boolean; onBan: () => void }) {
   const load = useCallback(async () => {
     const n = ++seq.current;
     const q = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(offset), sort });
+    if (showHits) q.set('hits', '1');
     if (search.trim()) q.set('search', search.trim());
     if (source) q.set('source', source);
     const t0 = performance.now();
@@ -55,7 +58,7 @@ export function BansTable(props: { canWrite: boolean; onBan: () => void }) {
     } catch (err) {
       if (n === seq.current) setError((err as Error).message);
     }
-  }, [search, source, sort, offset]);
+  }, [search, source, sort, offset, showHits]);
 
   useEffect(() => {
     void load();
@@ -136,6 +139,8 @@ export function BansTable(props: { canWrite: boolean; onBan: () => void }) {
       <select aria-label="sort" value=${sort} onChange=${(e: Event) => setSort((e.target as HTMLSelectElement).value)}>
         ${SORTS.map(([v, label]) => html`<option value=${v}>${label}</option>`)}
       </select>
+      <label class="toggle"><input type="checkbox" data-testid="show-hits" checked=${showHits}
+        onChange=${(e: Event) => setShowHits((e.target as HTMLInputElement).checked)} /> hits</label>
     </div>
     ${error && html`<p class="error">${error}</p>`}
     <div class="table-wrap">
@@ -151,7 +156,7 @@ export function BansTable(props: { canWrite: boolean; onBan: () => void }) {
               <td class="wide"><span class=${`tag src-${b.source.replace(':', '-')}`}>${b.source}</span></td>
               <td class="num">${b.expiresMs === null ? 'permanent' : shortDuration(Math.ceil((b.expiresMs - now) / 1000))}</td>
               <td class="num wide">${b.offences}</td>
-              ${hits && html`<td class="num wide">${b.packets ?? ''}</td>`}
+              ${hits && html`<td class="num wide" data-testid="hits">${b.packets ?? ''}</td>`}
               <td class="reason wide" title=${b.signature ?? b.reason}>${b.signature ?? b.reason}</td>
               ${
                 props.canWrite &&

@@ -38,7 +38,18 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
       limit: q.limit,
       offset: q.offset,
     });
-    return { total: page.total, limit: q.limit, offset: q.offset, items: page.items.map(banJson) };
+    const items: Array<ReturnType<typeof banJson> & { packets?: number | null; bytes?: number | null }> =
+      page.items.map(banJson);
+    if (q.hits === '1' && ctx.ops.hitsOf && items.length > 0) {
+      if (q.limit > 200) throw new NftsentryError(ErrorCodes.BAD_REQUEST, 'hits=1 takes pages of at most 200 (limit)');
+      const hits = await ctx.ops.hitsOf(items.map((b) => b.address));
+      for (const b of items) {
+        const h = hits[b.address];
+        b.packets = h?.packets ?? null;
+        b.bytes = h?.bytes ?? null;
+      }
+    }
+    return { total: page.total, limit: q.limit, offset: q.offset, items };
   });
 
   app.get('/v1/bans/*', async (req) => {

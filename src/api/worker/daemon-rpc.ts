@@ -62,6 +62,10 @@ export function daemonHandlers(daemon: DaemonView): RpcHandlers<DaemonRpc> {
     listAllow: () => daemon.operations.listAllow(),
     addAllow: (prefix, note, actor) => daemon.operations.addAllow(prefixArg(prefix), String(note), actorArg(actor)),
     removeAllow: (prefix, actor) => daemon.operations.removeAllow(prefixArg(prefix), actorArg(actor)),
+    hitsOf: (targets) =>
+      daemon.operations.hitsOf?.(
+        (Array.isArray(targets) ? targets : []).slice(0, 1000).map((t) => String(t).slice(0, 64)),
+      ) ?? {},
     audit: (limit) => daemon.operations.audit?.(Math.max(1, Math.min(1000, Math.trunc(Number(limit)) || 20))) ?? [],
     hits: (target) => daemon.operations.hits?.(String(target).slice(0, 64)) ?? null,
     explain: (address) => {

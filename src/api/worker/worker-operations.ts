@@ -70,6 +70,10 @@ export class WorkerOperations implements ApiOperations {
     return this.rpc.call('removeAllow', prefix.text, actor);
   }
 
+  hitsOf(targets: readonly string[]): Promise<Record<string, BanHits>> {
+    return this.rpc.call('hitsOf', targets);
+  }
+
   audit(limit: number): Promise<ExplainEntry[]> {
     return this.rpc.call('audit', limit);
   }
