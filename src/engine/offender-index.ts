@@ -9,7 +9,9 @@ import { AggregateIndex } from './aggregate-index.ts';
 import type { CapState } from './ban-cap.ts';
 import { PREFIX_BAN_SETS } from './ban-target.ts';
 import type { BanState } from './decide.ts';
+import { IndexSweep } from './index-sweep.ts';
 import { type Offender, OffenderSlots } from './offender-slots.ts';
+import type { ActiveSweep } from './reconcile.ts';
 
 export type { Offender } from './offender-slots.ts';
 
@@ -143,6 +145,11 @@ export class OffenderIndex implements BanState, CapState {
   /** Every active ban (for restore, reconcile and self-healing). */
   *activeEntries(): IterableIterator<[string, Offender]> {
     for (const [t, slot] of this.slotOf) if (this.slots.isActive(slot)) yield [t, this.slots.read(slot)];
+  }
+
+  /** A sweep of the active bans for a diff against the kernel (reconcile.ts). */
+  sweep(): ActiveSweep {
+    return new IndexSweep(this.slotOf, this.slots);
   }
 
   /** Active prefix bans (their target texts). */
