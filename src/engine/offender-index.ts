@@ -39,6 +39,8 @@ export class OffenderIndex implements BanState, CapState {
   private readonly aggregates = new AggregateIndex();
   private activeCount = 0;
   private manualCount = 0;
+  /** Records forgotten so far (a sweep under way treats what it cannot find as changed after one). */
+  private forgotten = 0;
   forgetAfterMs: number;
   aggregatePrefix: number | null;
 
@@ -113,6 +115,7 @@ export class OffenderIndex implements BanState, CapState {
         n++;
       }
     }
+    this.forgotten += n;
     for (const [t, until] of this.grace) if (until <= nowMs) this.grace.delete(t);
     return n;
   }
@@ -149,7 +152,7 @@ export class OffenderIndex implements BanState, CapState {
 
   /** A sweep of the active bans for a diff against the kernel (reconcile.ts). */
   sweep(): ActiveSweep {
-    return new IndexSweep(this.slotOf, this.slots);
+    return new IndexSweep(this.slotOf, this.slots, () => this.forgotten);
   }
 
   /** Active prefix bans (their target texts). */
