@@ -112,6 +112,8 @@ interface Row {
   heap: string;
   /** RSS every 5 s of the settling. */
   trace: number[];
+  /** The heap trims the daemon logged (engine/heap-trim.ts). */
+  trims: string[];
 }
 
 type Memory = { rss: number; heapTotal: number; heapUsed: number; external: number };
@@ -142,7 +144,8 @@ api: { socket: { path: ${api} }, token_file: ${join(dir, 'api.token')} }
 ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
   );
   const d: Daemon = startDaemon(ns, config, [], {
-    NFTSENTRY_LOG_LEVEL: 'warn',
+    // info: the heap trims are logged there (nothing is logged per ban at info).
+    NFTSENTRY_LOG_LEVEL: 'info',
     ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
     ...DAEMON_ENV,
   });
@@ -212,6 +215,12 @@ ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
       kernel,
       feedMs,
       trace: samples.filter((_, i) => i % 5 === 4),
+      trims: d.logs
+        .filter((l) => l.msg === 'heap trimmed after a burst')
+        .map((l) => {
+          const c = l.committedMiB as { before: number; after: number };
+          return `${c.before} -> ${c.after} MiB in ${l.pauseMs as number} ms`;
+        }),
     };
     if (settled.bans.active !== n) throw new Error(`active ${settled.bans.active}, expected ${n}`);
     // BENCH_HOLD=SECONDS: keep the daemon running after the reading (to look at it from outside).
@@ -248,7 +257,8 @@ try {
         `IPv${family} ${n} bans: RSS idle ${mb(r.idle)}, after ${mb(r.after)} (peak ${mb(r.hwm)}): ` +
           `${Math.round((r.after - r.idle) / n)} bytes/ban; store ${mb(r.store)}; kernel ${r.kernel} elements, ` +
           `slab +${mb(r.slab)}; fed and settled in ${(r.feedMs / 1000).toFixed(1)} s; ` +
-          `RSS every 5 s after: ${r.trace.map((b) => (b / 1048576).toFixed(0)).join(' ')}; ${r.heap}`,
+          `RSS every 5 s after: ${r.trace.map((b) => (b / 1048576).toFixed(0)).join(' ')}; ${r.heap}; ` +
+          `heap trims: ${r.trims.join(', ') || 'none'}`,
       );
     }
   }

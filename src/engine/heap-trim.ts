@@ -6,11 +6,12 @@
  * pages as headroom (committed, not used) and gives them back only when its memory reducer finds
  * the process idle, which a daemon woken by its timers, `nft monitor` and API clients seldom is:
  * at 100k bans the heap stayed at ~100 MB committed for ~35 MB in use (docs/engine.md, "Memory
- * per ban"). So, once the committed heap has grown by a quarter (and at least 16 MiB) over its
- * size after the last trim, and no alert was decided for `quietMs`, one full compacting
- * collection runs (V8's "last resort" collection, as under memory pressure): the pages that are
- * only headroom go back. It pauses the main thread while it runs (docs/engine.md has the times),
- * which is why it waits for a quiet moment; under a steady stream of alerts it never runs.
+ * per ban"). So, after a burst (at least `minDecisions` alerts decided since the last trim), once
+ * no alert was decided for `quietMs` and the committed heap has grown by `minGrowthBytes` over its
+ * size after the last trim, one full compacting collection runs (V8's "last resort" collection,
+ * as under memory pressure): the pages that are only headroom go back. It pauses the main thread
+ * while it runs (docs/engine.md has the times), which is why it waits for a quiet moment; under a
+ * steady stream of alerts it never runs, and without alerts it never runs again.
  *
  * HeapTrimPolicy is pure (readings in, a yes or no out); startHeapTrim reads the heap and runs it.
  */
@@ -19,14 +20,15 @@ import { runInNewContext } from 'node:vm';
 import type { Logger } from '../log.ts';
 
 export interface HeapTrimOptions {
-  /** Growth over the size after the last trim that makes a trim due: the larger of the two. */
+  /** Growth of the committed heap over its size after the last trim for a trim to be worth it. */
   minGrowthBytes: number;
-  growthRatio: number;
+  /** Alerts decided since the last trim that make a burst. */
+  minDecisions: number;
   /** How long no alert may have been decided before a trim runs (ms). */
   quietMs: number;
 }
 
-export const HEAP_TRIM_DEFAULTS: HeapTrimOptions = { minGrowthBytes: 16 << 20, growthRatio: 0.25, quietMs: 10_000 };
+export const HEAP_TRIM_DEFAULTS: HeapTrimOptions = { minGrowthBytes: 4 << 20, minDecisions: 1000, quietMs: 10_000 };
 
 export interface HeapReading {
   nowMs: number;
@@ -40,6 +42,8 @@ export class HeapTrimPolicy {
   private readonly o: HeapTrimOptions;
   /** Committed bytes after the last trim (or at the first reading). */
   private baseline: number | null = null;
+  /** The activity count at the last trim (or at the first reading). */
+  private activityAtTrim = 0;
   private activity = Number.NaN;
   private activeAtMs = 0;
 
@@ -55,15 +59,20 @@ export class HeapTrimPolicy {
     }
     if (this.baseline === null) {
       this.baseline = r.committedBytes;
+      this.activityAtTrim = r.activity;
       return false;
     }
-    const growth = Math.max(this.o.minGrowthBytes, this.baseline * this.o.growthRatio);
-    return r.committedBytes >= this.baseline + growth && r.nowMs - this.activeAtMs >= this.o.quietMs;
+    return (
+      r.activity - this.activityAtTrim >= this.o.minDecisions &&
+      r.nowMs - this.activeAtMs >= this.o.quietMs &&
+      r.committedBytes >= this.baseline + this.o.minGrowthBytes
+    );
   }
 
-  /** A trim ran: the heap's size after it is the new baseline. */
+  /** A trim ran: the heap's size after it is the new baseline, the burst is behind. */
   trimmed(committedBytes: number): void {
     this.baseline = committedBytes;
+    this.activityAtTrim = this.activity;
   }
 }
 

@@ -1,8 +1,8 @@
 /**
- * engine/heap-trim.ts: the policy (pure, explicit readings) trims only once the committed heap
- * has grown by the larger of 16 MiB and a quarter over its size after the last trim, and only
- * once no alert was decided for `quietMs`; and the real trim, in this process, gives back the
- * pages a burst of garbage grew the heap into.
+ * engine/heap-trim.ts: the policy (pure, explicit readings) trims only after a burst of decisions,
+ * once none came for `quietMs`, and when the committed heap grew by `minGrowthBytes` over its size
+ * after the last trim; and the real trim, in this process, gives back the pages a burst of
+ * garbage grew the heap into.
  */
 import { getHeapStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
@@ -12,36 +12,43 @@ import { HeapTrimPolicy, startHeapTrim } from '../../src/engine/heap-trim.ts';
 const MiB = 1 << 20;
 
 describe('HeapTrimPolicy', () => {
-  it('the first reading is the baseline; a trim is due after enough growth and a quiet moment', () => {
-    const p = new HeapTrimPolicy({ minGrowthBytes: 16 * MiB, growthRatio: 0.25, quietMs: 10_000 });
-    expect(p.due({ nowMs: 0, committedBytes: 100 * MiB, activity: 1 })).toBe(false);
-    // Grown by 24 MiB: less than a quarter of 100 MiB.
-    expect(p.due({ nowMs: 20_000, committedBytes: 124 * MiB, activity: 1 })).toBe(false);
-    // A quarter more, but an alert was decided 5 s ago.
-    expect(p.due({ nowMs: 30_000, committedBytes: 125 * MiB, activity: 2 })).toBe(false);
-    expect(p.due({ nowMs: 35_000, committedBytes: 125 * MiB, activity: 2 })).toBe(false);
-    expect(p.due({ nowMs: 40_000, committedBytes: 125 * MiB, activity: 2 })).toBe(true);
-    p.trimmed(104 * MiB);
-    expect(p.due({ nowMs: 45_000, committedBytes: 125 * MiB, activity: 2 })).toBe(false);
-    expect(p.due({ nowMs: 50_000, committedBytes: 130 * MiB, activity: 2 })).toBe(true);
+  const options = { minGrowthBytes: 4 * MiB, minDecisions: 1000, quietMs: 10_000 };
+
+  it('due after a burst of decisions, once quiet, when the heap grew: each of the three is needed', () => {
+    const p = new HeapTrimPolicy(options);
+    expect(p.due({ nowMs: 0, committedBytes: 30 * MiB, activity: 50 })).toBe(false);
+    // The burst: 1,000 decisions, the heap grown by 60 MiB; still deciding.
+    expect(p.due({ nowMs: 5_000, committedBytes: 90 * MiB, activity: 1050 })).toBe(false);
+    expect(p.due({ nowMs: 10_000, committedBytes: 90 * MiB, activity: 1050 })).toBe(false);
+    // Quiet for 10 s since the last decision.
+    expect(p.due({ nowMs: 15_000, committedBytes: 90 * MiB, activity: 1050 })).toBe(true);
+    p.trimmed(34 * MiB);
+    // Without a new burst, no trim however the heap grows.
+    expect(p.due({ nowMs: 100_000, committedBytes: 80 * MiB, activity: 1050 })).toBe(false);
+    // A new burst of fewer than 1,000 decisions: none either.
+    expect(p.due({ nowMs: 200_000, committedBytes: 80 * MiB, activity: 2049 })).toBe(false);
+    expect(p.due({ nowMs: 300_000, committedBytes: 80 * MiB, activity: 2050 })).toBe(false);
+    expect(p.due({ nowMs: 310_000, committedBytes: 80 * MiB, activity: 2050 })).toBe(true);
   });
 
-  it('a small heap needs the minimum growth, not a quarter of itself', () => {
-    const p = new HeapTrimPolicy({ minGrowthBytes: 16 * MiB, growthRatio: 0.25, quietMs: 0 });
-    p.due({ nowMs: 0, committedBytes: 20 * MiB, activity: 0 });
-    expect(p.due({ nowMs: 1, committedBytes: 35 * MiB, activity: 0 })).toBe(false);
-    expect(p.due({ nowMs: 2, committedBytes: 36 * MiB, activity: 0 })).toBe(true);
+  it('a burst that left the heap less than minGrowthBytes larger needs no trim', () => {
+    const p = new HeapTrimPolicy(options);
+    p.due({ nowMs: 0, committedBytes: 30 * MiB, activity: 0 });
+    expect(p.due({ nowMs: 20_000, committedBytes: 33 * MiB, activity: 5000 })).toBe(false);
+    expect(p.due({ nowMs: 40_000, committedBytes: 33 * MiB, activity: 5000 })).toBe(false);
+    expect(p.due({ nowMs: 60_000, committedBytes: 34 * MiB, activity: 5000 })).toBe(true);
   });
 });
 
 describe('startHeapTrim in this process', () => {
   it('gives back the heap pages a burst of garbage grew into', async () => {
     const log = createLogger({ level: 'silent' });
+    let decided = 0;
     const trim = startHeapTrim({
       log,
-      activity: () => 0,
+      activity: () => decided,
       everyMs: 50,
-      options: { minGrowthBytes: 8 * MiB, growthRatio: 0, quietMs: 0 },
+      options: { minGrowthBytes: 8 * MiB, minDecisions: 1, quietMs: 0 },
     });
     try {
       // Let the first reading be taken as the baseline, then grow the heap by a burst.
@@ -53,6 +60,7 @@ describe('startHeapTrim in this process', () => {
       const grown = getHeapStatistics().total_heap_size;
       expect(burst.length).toBe(600_000);
       burst = null;
+      decided = 1;
       const deadline = Date.now() + 20_000;
       while (trim.trims === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(trim.trims).toBeGreaterThan(0);
