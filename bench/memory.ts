@@ -40,11 +40,11 @@ const CHUNK = 50_000;
  */
 const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=2';
 /**
- * Environment of the daemon beyond the harness's (`K=V K=V`): BENCH_DAEMON_ENV, for trying
- * glibc's malloc settings (MALLOC_ARENA_MAX=2...).
+ * glibc's malloc settings, as deploy/nftsentry.service and bin/nftsentry set them, unless
+ * BENCH_DAEMON_ENV (`K=V K=V`; empty: glibc's defaults) says otherwise.
  */
 const DAEMON_ENV = Object.fromEntries(
-  (process.env.BENCH_DAEMON_ENV ?? '')
+  (process.env.BENCH_DAEMON_ENV ?? 'MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768')
     .split(' ')
     .filter((kv) => kv.includes('='))
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
