@@ -96,16 +96,17 @@ export async function eachBanSetElement(runner: Nft, set: BanSetName, fn: (e: Se
   scanner.end();
 }
 
-/** The elements of the named ban sets (all of them by default), read one set after the other. */
+/** The elements of the named ban sets (all of them by default), the sets read side by side. */
 export async function readBanSets(
   runner: Nft,
   sets: readonly BanSetName[] = BAN_SET_NAMES,
 ): Promise<Map<BanSetName, SetElement[]>> {
-  const out = new Map<BanSetName, SetElement[]>();
-  for (const s of sets) {
-    const list: SetElement[] = [];
-    await eachBanSetElement(runner, s, (e) => list.push(e));
-    out.set(s, list);
-  }
-  return out;
+  const lists = await Promise.all(
+    sets.map(async (s) => {
+      const list: SetElement[] = [];
+      await eachBanSetElement(runner, s, (e) => list.push(e));
+      return list;
+    }),
+  );
+  return new Map(sets.map((s, i) => [s, lists[i]!]));
 }
