@@ -11,7 +11,9 @@
  * size after the last trim, one full compacting collection runs (V8's "last resort" collection,
  * as under memory pressure): the pages that are only headroom go back. It pauses the main thread
  * while it runs (docs/engine.md has the times), which is why it waits for a quiet moment; under a
- * steady stream of alerts it never runs, and without alerts it never runs again.
+ * steady stream of alerts it never runs, and without alerts it never runs again. Start-up (the
+ * ruleset, the restore of the bans, the warm-up) counts as a burst: the first quiet moment after
+ * it trims once.
  *
  * HeapTrimPolicy is pure (readings in, a yes or no out); startHeapTrim reads the heap and runs it.
  */
@@ -40,9 +42,9 @@ export interface HeapReading {
 
 export class HeapTrimPolicy {
   private readonly o: HeapTrimOptions;
-  /** Committed bytes after the last trim (or at the first reading). */
+  /** Committed bytes after the last trim; null before the first. */
   private baseline: number | null = null;
-  /** The activity count at the last trim (or at the first reading). */
+  /** The activity count at the last trim. */
   private activityAtTrim = 0;
   private activity = Number.NaN;
   private activeAtMs = 0;
@@ -57,14 +59,12 @@ export class HeapTrimPolicy {
       this.activity = r.activity;
       this.activeAtMs = r.nowMs;
     }
-    if (this.baseline === null) {
-      this.baseline = r.committedBytes;
-      this.activityAtTrim = r.activity;
-      return false;
-    }
+    const quiet = r.nowMs - this.activeAtMs >= this.o.quietMs;
+    // No trim yet: start-up was the burst.
+    if (this.baseline === null) return quiet;
     return (
+      quiet &&
       r.activity - this.activityAtTrim >= this.o.minDecisions &&
-      r.nowMs - this.activeAtMs >= this.o.quietMs &&
       r.committedBytes >= this.baseline + this.o.minGrowthBytes
     );
   }

@@ -14,9 +14,21 @@ const MiB = 1 << 20;
 describe('HeapTrimPolicy', () => {
   const options = { minGrowthBytes: 4 * MiB, minDecisions: 1000, quietMs: 10_000 };
 
+  it('start-up is a burst: the first quiet moment trims once', () => {
+    const p = new HeapTrimPolicy(options);
+    expect(p.due({ nowMs: 0, committedBytes: 40 * MiB, activity: 0 })).toBe(false);
+    expect(p.due({ nowMs: 5_000, committedBytes: 40 * MiB, activity: 3 })).toBe(false);
+    expect(p.due({ nowMs: 14_000, committedBytes: 40 * MiB, activity: 3 })).toBe(false);
+    expect(p.due({ nowMs: 15_000, committedBytes: 40 * MiB, activity: 3 })).toBe(true);
+    p.trimmed(30 * MiB);
+    expect(p.due({ nowMs: 60_000, committedBytes: 40 * MiB, activity: 3 })).toBe(false);
+  });
+
   it('due after a burst of decisions, once quiet, when the heap grew: each of the three is needed', () => {
     const p = new HeapTrimPolicy(options);
-    expect(p.due({ nowMs: 0, committedBytes: 30 * MiB, activity: 50 })).toBe(false);
+    expect(p.due({ nowMs: -20_000, committedBytes: 30 * MiB, activity: 50 })).toBe(false);
+    expect(p.due({ nowMs: 0, committedBytes: 30 * MiB, activity: 50 })).toBe(true);
+    p.trimmed(30 * MiB);
     // The burst: 1,000 decisions, the heap grown by 60 MiB; still deciding.
     expect(p.due({ nowMs: 5_000, committedBytes: 90 * MiB, activity: 1050 })).toBe(false);
     expect(p.due({ nowMs: 10_000, committedBytes: 90 * MiB, activity: 1050 })).toBe(false);
@@ -33,7 +45,9 @@ describe('HeapTrimPolicy', () => {
 
   it('a burst that left the heap less than minGrowthBytes larger needs no trim', () => {
     const p = new HeapTrimPolicy(options);
-    p.due({ nowMs: 0, committedBytes: 30 * MiB, activity: 0 });
+    expect(p.due({ nowMs: -10_000, committedBytes: 30 * MiB, activity: 0 })).toBe(false);
+    expect(p.due({ nowMs: 0, committedBytes: 30 * MiB, activity: 0 })).toBe(true);
+    p.trimmed(30 * MiB);
     expect(p.due({ nowMs: 20_000, committedBytes: 33 * MiB, activity: 5000 })).toBe(false);
     expect(p.due({ nowMs: 40_000, committedBytes: 33 * MiB, activity: 5000 })).toBe(false);
     expect(p.due({ nowMs: 60_000, committedBytes: 34 * MiB, activity: 5000 })).toBe(true);
@@ -51,8 +65,10 @@ describe('startHeapTrim in this process', () => {
       options: { minGrowthBytes: 8 * MiB, minDecisions: 1, quietMs: 0 },
     });
     try {
-      // Let the first reading be taken as the baseline, then grow the heap by a burst.
-      await new Promise((r) => setTimeout(r, 120));
+      // The start-up trim first (quietMs 0: at the first reading), then a burst.
+      const deadline0 = Date.now() + 20_000;
+      while (trim.trims === 0 && Date.now() < deadline0) await new Promise((r) => setTimeout(r, 20));
+      expect(trim.trims).toBe(1);
       let burst: Array<{ n: number; s: string }> | null = Array.from({ length: 600_000 }, (_, n) => ({
         n,
         s: `k${n}`,
@@ -62,8 +78,8 @@ describe('startHeapTrim in this process', () => {
       burst = null;
       decided = 1;
       const deadline = Date.now() + 20_000;
-      while (trim.trims === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(trim.trims).toBeGreaterThan(0);
+      while (trim.trims === 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(trim.trims).toBe(2);
       expect(getHeapStatistics().total_heap_size).toBeLessThan(grown - 8 * MiB);
     } finally {
       trim.stop();
