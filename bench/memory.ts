@@ -6,8 +6,12 @@
  *
  *   bytes per ban = (RSS after N bans - RSS of the same daemon idle) / N
  *
- * Also printed: the peak RSS (VmHWM), the store's files, and the kernel's slab memory (Slab of
- * /proc/meminfo: machine-wide, so other work on the machine shows in it).
+ * The reading is taken once a periodic full check (`rules_check_ms`, which reads every ban set
+ * back) has run after the last ban settled: its footprint is part of the steady state. Also
+ * printed: the peak RSS (VmHWM), the store's files, the kernel's slab memory (Slab of
+ * /proc/meminfo: machine-wide, so other work on the machine shows in it), and where the RSS is at
+ * idle and after: the V8 heaps of the main thread and of the API worker (committed, in use),
+ * their external memory, and the rest (malloc: SQLite, nft's pipes, libuv; the node binary).
  *
  *   node_modules/.bin/node bench/memory.ts [--sizes=10000,100000,1000000] [--family=4|6|both] [--settle=30]
  *
@@ -35,6 +39,16 @@ const CHUNK = 50_000;
  * BENCH_NODE_OPTIONS says otherwise (empty: V8's defaults).
  */
 const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=2';
+/**
+ * glibc's malloc settings, as deploy/nftsentry.service and bin/nftsentry set them, unless
+ * BENCH_DAEMON_ENV (`K=V K=V`; empty: glibc's defaults) says otherwise.
+ */
+const DAEMON_ENV = Object.fromEntries(
+  (process.env.BENCH_DAEMON_ENV ?? 'MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768')
+    .split(' ')
+    .filter((kv) => kv.includes('='))
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 /** Whether the daemon measured (src/ of the working directory) has policy.max_active_bans. */
 const CAPPED = readFileSync('src/engine/engine-schema.ts', 'utf8').includes('max_active_bans');
 /** Seconds between the last ban settled and the reading. */
@@ -51,6 +65,28 @@ const kb = (pid: number, key: string): number => {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 };
+/**
+ * The process's resident memory by kind of mapping (/proc/PID/smaps): `[heap]` (glibc's main
+ * arena), anonymous mappings of 256 KiB (V8's heap pages), other anonymous mappings (V8's large
+ * objects, glibc's thread arenas and big allocations, stacks), files (the node binary, libraries).
+ */
+function rssParts(pid: number): string {
+  const parts = { brk: 0, v8pages: 0, anon: 0, file: 0 };
+  let kind: keyof typeof parts = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const size = Number.parseInt(m[2]!, 16) - Number.parseInt(m[1]!, 16);
+      const name = m[3]!.trim();
+      kind = name === '[heap]' ? 'brk' : name.startsWith('/') ? 'file' : size === 256 << 10 ? 'v8pages' : 'anon';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) parts[kind] += Number(rss[1]) * 1024;
+  }
+  return `RSS ${mb(parts.v8pages)} in 256 KiB pages, [heap] ${mb(parts.brk)}, other anon ${mb(parts.anon)}, files ${mb(parts.file)}`;
+}
+
 const slab = (): number => Number(/^Slab:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) * 1024;
 const fileSize = (p: string) => {
   try {
@@ -72,10 +108,25 @@ interface Row {
   slab: number;
   kernel: number;
   feedMs: number;
-  /** The main thread's V8 heap at the reading (from /v1/status engine.memory). */
+  /** Where the RSS is, idle and at the reading (from /v1/status: memory, apiMemory). */
   heap: string;
   /** RSS every 5 s of the settling. */
   trace: number[];
+  /** The heap trims the daemon logged (engine/heap-trim.ts). */
+  trims: string[];
+}
+
+type Memory = { rss: number; heapTotal: number; heapUsed: number; external: number };
+
+async function rawStatus(api: string, token: string): Promise<{ memory?: Memory; apiMemory?: Memory }> {
+  return JSON.parse((await apiRequest(api, token, 'GET', '/v1/status')).text).engine;
+}
+
+/** The main thread's and the API worker's heaps, as /v1/status gives them. */
+function heapText(s: { memory?: Memory; apiMemory?: Memory }): string {
+  const one = (m: Memory | undefined) =>
+    m ? `${mb(m.heapUsed)} used of ${mb(m.heapTotal)}, external ${mb(m.external)}` : 'not in status';
+  return `main heap ${one(s.memory)}; API worker heap ${one(s.apiMemory)}`;
 }
 
 async function measure(ns: Netns, dir: string, n: number, family: 4 | 6): Promise<Row> {
@@ -93,8 +144,10 @@ api: { socket: { path: ${api} }, token_file: ${join(dir, 'api.token')} }
 ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
   );
   const d: Daemon = startDaemon(ns, config, [], {
-    NFTSENTRY_LOG_LEVEL: 'warn',
+    // info: the heap trims are logged there (nothing is logged per ban at info).
+    NFTSENTRY_LOG_LEVEL: 'info',
     ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
+    ...DAEMON_ENV,
   });
   try {
     await pollUntil('API up', () => fileSize(api) >= 0 && statSync(api).isSocket(), 60_000, 100);
@@ -103,6 +156,7 @@ ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
     await pollUntil('daemon running', async () => (await status())?.ruleset?.applied, 60_000, 200);
     await sleep(SETTLE_S * 1000);
     const idle = kb(d.pid, 'VmRSS');
+    const heapIdle = `${heapText(await rawStatus(api, token))}; ${rssParts(d.pid)}`;
     const slab0 = slab();
     const t0 = performance.now();
     for (let from = 0; from < n; from += CHUNK) {
@@ -129,6 +183,14 @@ ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
       1000,
     );
     const feedMs = performance.now() - t0;
+    // A periodic full check after the last ban: the steady state includes its read of every set.
+    const checks = settled.engine.fullChecks as number;
+    await pollUntil(
+      'a full check after the bans',
+      async () => (await status()).engine.fullChecks > checks,
+      300_000,
+      1000,
+    );
     // Let the store's batches and the garbage collector settle (V8 gives pages back once the
     // process is quiet), then read: the lowest RSS of the last 10 s of SETTLE_S.
     const samples: number[] = [];
@@ -141,12 +203,8 @@ ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
     const lister = new NftRunner({ netns: ns.name, timeoutMs: 300_000 });
     const listed = (await lister.run(['list', 'set', 'inet', 'nftsentry', set])).stdout;
     const kernel = (listed.match(/ expires /g) ?? []).length;
-    const m = (await status()).memory;
-    const heap = m
-      ? `heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}`
-      : 'heap not in status';
     const row: Row = {
-      heap,
+      heap: `idle: ${heapIdle}; after: ${heapText(await rawStatus(api, token))}; ${rssParts(d.pid)}`,
       n,
       family,
       idle,
@@ -157,6 +215,12 @@ ${n > 100_000 && CAPPED ? `policy: { max_active_bans: ${n} }\n` : ''}`,
       kernel,
       feedMs,
       trace: samples.filter((_, i) => i % 5 === 4),
+      trims: d.logs
+        .filter((l) => l.msg === 'heap trimmed after a burst')
+        .map((l) => {
+          const c = l.committedMiB as { before: number; after: number };
+          return `${c.before} -> ${c.after} MiB in ${l.pauseMs as number} ms`;
+        }),
     };
     if (settled.bans.active !== n) throw new Error(`active ${settled.bans.active}, expected ${n}`);
     // BENCH_HOLD=SECONDS: keep the daemon running after the reading (to look at it from outside).
@@ -193,7 +257,8 @@ try {
         `IPv${family} ${n} bans: RSS idle ${mb(r.idle)}, after ${mb(r.after)} (peak ${mb(r.hwm)}): ` +
           `${Math.round((r.after - r.idle) / n)} bytes/ban; store ${mb(r.store)}; kernel ${r.kernel} elements, ` +
           `slab +${mb(r.slab)}; fed and settled in ${(r.feedMs / 1000).toFixed(1)} s; ` +
-          `RSS every 5 s after: ${r.trace.map((b) => (b / 1048576).toFixed(0)).join(' ')}; ${r.heap}`,
+          `RSS every 5 s after: ${r.trace.map((b) => (b / 1048576).toFixed(0)).join(' ')}; ${r.heap}; ` +
+          `heap trims: ${r.trims.join(', ') || 'none'}`,
       );
     }
   }

@@ -18,6 +18,7 @@ import { type BanSetName, parseBanTarget } from './ban-target.ts';
 import type { BanDecision, BanState } from './decide.ts';
 import { type Offender, OffenderIndex } from './offender-index.ts';
 import type { PolicyConfig } from './engine-schema.ts';
+import type { ActiveSweep } from './reconcile.ts';
 import type { BanView } from './operations.ts';
 import type { BanRowSink } from './store-follower.ts';
 import { banViewOfWrite, type StoreHealth, StoreWriter } from './store-writer.ts';
@@ -250,6 +251,11 @@ export class BanLedger implements BanRowSink {
 
   activeEntries(): IterableIterator<[string, Offender]> {
     return this.index.activeEntries();
+  }
+
+  /** The active bans as a diff against the kernel meets them, without a copy (reconcile.ts). */
+  sweepActive(): ActiveSweep {
+    return this.index.sweep();
   }
 
   /** Active prefix bans (their target texts). */

@@ -9,6 +9,7 @@ import type { ElementChange } from '../nft/elements.ts';
 import type { Nft, NftJson } from '../nft/nft.ts';
 import type { SetElement } from '../nft/state.ts';
 import { canonicalIp } from '../net/ip.ts';
+import { ElementScanner } from '../nft/element-scanner.ts';
 import { NETWORK_KEY_SETS, TABLE_FAMILY, TABLE_NAME } from '../nft/objects.ts';
 import type { BanSetName } from './ban-target.ts';
 
@@ -49,46 +50,70 @@ function keyText(val: unknown): string | null {
 }
 
 /**
- * The elements of a ban set from `nft -j list set` (the generic reader, made lean for big sets).
- * With `prefixLen` (a network-address set, ban6net64), each key comes back as `addr/len`: the
- * text the store, the memory and element changes use. In a set keyed `address . protocol`
- * (bannet4/bannet6) the key is the address part (`addr/len`, or the address of a /32 or /128).
+ * One element of a ban set as `nft -j list set` prints it (a bare key, or `{elem: {val, timeout,
+ * expires, counter}}`); null for a key that is not a ban nftsentry writes. With `prefixLen` (a
+ * network-address set, ban6net64) the key comes back as `addr/len`: the text the store, the
+ * memory and element changes use. In a set keyed `address . protocol` (bannet4/bannet6) the key
+ * is the address part (`addr/len`, or the address of a /32 or /128).
  */
+export function banSetElement(raw: unknown, prefixLen?: number): SetElement | null {
+  let val: unknown = raw;
+  let timeoutSec: number | null = null;
+  let expiresSec: number | null = null;
+  let counter: { packets?: unknown; bytes?: unknown } | undefined;
+  if (raw && typeof raw === 'object' && 'elem' in raw) {
+    const e = (raw as { elem: { val: unknown; timeout?: unknown; expires?: unknown; counter?: typeof counter } }).elem;
+    val = e?.val;
+    timeoutSec = typeof e?.timeout === 'number' ? e.timeout : null;
+    expiresSec = typeof e?.expires === 'number' ? e.expires : timeoutSec;
+    counter = e?.counter && typeof e.counter === 'object' ? e.counter : undefined;
+  }
+  const key = keyText(val);
+  if (key === null) return null;
+  return {
+    key: prefixLen !== undefined && !key.includes('/') ? `${key}/${prefixLen}` : key,
+    timeoutSec,
+    expiresSec,
+    ...(counter ? { packets: Number(counter.packets ?? 0), bytes: Number(counter.bytes ?? 0) } : {}),
+  };
+}
+
+/** The elements of a ban set from a parsed `nft -j list set` answer. */
 export function banSetElements(json: NftJson, prefixLen?: number): SetElement[] {
   const set = json.nftables.find((o) => 'set' in o)?.set as { elem?: unknown[] } | undefined;
   const out: SetElement[] = [];
   for (const raw of set?.elem ?? []) {
-    let val: unknown = raw;
-    let timeoutSec: number | null = null;
-    let expiresSec: number | null = null;
-    let counter: { packets?: number; bytes?: number } | undefined;
-    if (raw && typeof raw === 'object' && 'elem' in raw) {
-      const e = (raw as { elem: { val: unknown; timeout?: number; expires?: number; counter?: typeof counter } }).elem;
-      val = e.val;
-      timeoutSec = e.timeout ?? null;
-      expiresSec = e.expires ?? e.timeout ?? null;
-      counter = e.counter;
-    }
-    const key = keyText(val);
-    if (key !== null)
-      out.push({
-        key: prefixLen !== undefined && !key.includes('/') ? `${key}/${prefixLen}` : key,
-        timeoutSec,
-        expiresSec,
-        ...(counter ? { packets: Number(counter.packets ?? 0), bytes: Number(counter.bytes ?? 0) } : {}),
-      });
+    const e = banSetElement(raw, prefixLen);
+    if (e) out.push(e);
   }
   return out;
 }
 
-/** The elements of the named ban sets (all of them by default). */
+/**
+ * Hands each element of one ban set to `fn` as nft prints it, without holding the listing
+ * (element-scanner.ts): what a reader keeps is its own choice. Resolves once the set was read.
+ */
+export async function eachBanSetElement(runner: Nft, set: BanSetName, fn: (e: SetElement) => void): Promise<void> {
+  const prefixLen = (NETWORK_KEY_SETS as Record<string, number>)[set];
+  const scanner = new ElementScanner((raw) => {
+    const e = banSetElement(raw, prefixLen);
+    if (e) fn(e);
+  });
+  await runner.jsonText(['list', 'set', TABLE_FAMILY, TABLE_NAME, set], (piece) => scanner.push(piece));
+  scanner.end();
+}
+
+/** The elements of the named ban sets (all of them by default), the sets read side by side. */
 export async function readBanSets(
   runner: Nft,
   sets: readonly BanSetName[] = BAN_SET_NAMES,
 ): Promise<Map<BanSetName, SetElement[]>> {
-  const netLen = NETWORK_KEY_SETS as Record<string, number>;
   const lists = await Promise.all(
-    sets.map(async (s) => banSetElements(await runner.json(['list', 'set', TABLE_FAMILY, TABLE_NAME, s]), netLen[s])),
+    sets.map(async (s) => {
+      const list: SetElement[] = [];
+      await eachBanSetElement(runner, s, (e) => list.push(e));
+      return list;
+    }),
   );
   return new Map(sets.map((s, i) => [s, lists[i]!]));
 }

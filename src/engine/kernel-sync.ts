@@ -18,9 +18,8 @@ import type { BanFlusher } from './ban-flusher.ts';
 import type { BanLedger } from './ban-ledger.ts';
 import { type BanSetName, parseBanTarget } from './ban-target.ts';
 import type { Decider } from './decider.ts';
-import { BAN_SET_NAMES, readBanSets } from './kernel-bans.ts';
-import type { Offender } from './offender-index.ts';
-import { reconcile, remainingSec } from './reconcile.ts';
+import { BAN_SET_NAMES, eachBanSetElement } from './kernel-bans.ts';
+import { BanSetDiff, remainingSec } from './reconcile.ts';
 
 export interface SyncStats {
   adopted: number;
@@ -236,18 +235,16 @@ export class KernelSync {
   async reconcileBanSets(sets: readonly BanSetName[] = BAN_SET_NAMES, minLeftSec = 0): Promise<ReconcileSummary> {
     const t0 = performance.now();
     const unsettled = this.p.flusher.unsettled();
-    const active = new Map<string, Offender>();
-    for (const [key, o] of this.p.ledger.activeEntries()) if (sets.includes(o.set)) active.set(key, o);
-    const kernel = await readBanSets(this.p.nft, sets);
+    // Element by element as nft prints them: neither the listing nor a copy of the bans is held.
+    const diff = new BanSetDiff(this.p.ledger.sweepActive(), this.p.clock(), { minLeftSec });
+    for (const s of sets) await eachBanSetElement(this.p.nft, s, (e) => diff.element(s, e));
     if (this.stopping) throw new NftsentryError(ErrorCodes.NFT_CLOSED, 'stopping');
     const readMs = performance.now() - t0;
     for (const key of this.p.flusher.unsettled()) unsettled.add(key);
     const nowMs = this.p.clock();
-    const plan = reconcile(active, kernel, nowMs, { minLeftSec });
-    const settled = (c: ElementChange) =>
-      !unsettled.has(c.key) && this.p.ledger.active(c.key)?.change === active.get(c.key)?.change;
-    const add = plan.batch.add?.filter(settled) ?? [];
-    const refresh = plan.batch.refresh?.filter(settled) ?? [];
+    const plan = diff.finish(sets, nowMs, unsettled);
+    const add = plan.batch.add ?? [];
+    const refresh = plan.batch.refresh ?? [];
     const t1 = performance.now();
     if (add.length + refresh.length > 0) await this.p.flusher.direct({ add, refresh });
     const applyMs = performance.now() - t1;

@@ -9,7 +9,9 @@ import { AggregateIndex } from './aggregate-index.ts';
 import type { CapState } from './ban-cap.ts';
 import { PREFIX_BAN_SETS } from './ban-target.ts';
 import type { BanState } from './decide.ts';
+import { IndexSweep } from './index-sweep.ts';
 import { type Offender, OffenderSlots } from './offender-slots.ts';
+import type { ActiveSweep } from './reconcile.ts';
 
 export type { Offender } from './offender-slots.ts';
 
@@ -37,6 +39,8 @@ export class OffenderIndex implements BanState, CapState {
   private readonly aggregates = new AggregateIndex();
   private activeCount = 0;
   private manualCount = 0;
+  /** Records forgotten so far (a sweep under way treats what it cannot find as changed after one). */
+  private forgotten = 0;
   forgetAfterMs: number;
   aggregatePrefix: number | null;
 
@@ -111,6 +115,7 @@ export class OffenderIndex implements BanState, CapState {
         n++;
       }
     }
+    this.forgotten += n;
     for (const [t, until] of this.grace) if (until <= nowMs) this.grace.delete(t);
     return n;
   }
@@ -143,6 +148,11 @@ export class OffenderIndex implements BanState, CapState {
   /** Every active ban (for restore, reconcile and self-healing). */
   *activeEntries(): IterableIterator<[string, Offender]> {
     for (const [t, slot] of this.slotOf) if (this.slots.isActive(slot)) yield [t, this.slots.read(slot)];
+  }
+
+  /** A sweep of the active bans for a diff against the kernel (reconcile.ts). */
+  sweep(): ActiveSweep {
+    return new IndexSweep(this.slotOf, this.slots, () => this.forgotten);
   }
 
   /** Active prefix bans (their target texts). */

@@ -100,6 +100,20 @@ export class OffenderSlots {
     return (this.flags[slot]! & ACTIVE) !== 0 && this.expires[slot]! <= nowMs;
   }
 
+  /** The last change number given: a record written later has a higher one. */
+  get lastChangeNumber(): number {
+    return this.lastChange;
+  }
+
+  /** Slots there are room for (every slot given so far is below). */
+  get capacity(): number {
+    return this.flags.length;
+  }
+
+  changeOf(slot: number): number {
+    return this.changes[slot]!;
+  }
+
   offencesOf(slot: number): number {
     return this.offences[slot]!;
   }

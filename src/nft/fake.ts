@@ -43,6 +43,9 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The length of jsonText's pieces. */
+const TEXT_PIECE = 997;
+
 export class FakeNft implements Nft {
   readonly netns: string | undefined;
   /** Every write transaction sent (scripts, `nft -i` lines, one-shot commands), as its statements. */
@@ -93,6 +96,15 @@ export class FakeNft implements Nft {
     } catch (err) {
       throw new NftsentryError(ErrorCodes.NFT_FAILED, 'nft -j printed something that is not JSON', { cause: err });
     }
+  }
+
+  /**
+   * What `json` answers, printed as nft would, in pieces of an odd length so that readers see
+   * tokens cut at any place.
+   */
+  async jsonText(args: readonly string[], sink: (piece: string) => void): Promise<void> {
+    const text = JSON.stringify(await this.json(args));
+    for (let at = 0; at < text.length; at += TEXT_PIECE) sink(text.slice(at, at + TEXT_PIECE));
   }
 
   openSession(): NftTransactions {

@@ -57,6 +57,10 @@ export class NftGate implements Nft {
     return this.open(this.readsClosed) ?? this.inner.json(args);
   }
 
+  jsonText(args: readonly string[], sink: (piece: string) => void): Promise<void> {
+    return this.open(this.readsClosed) ?? this.inner.jsonText(args, sink);
+  }
+
   openSession(): NftTransactions {
     const session = this.inner.openSession();
     this.sessions.add(session);

@@ -91,6 +91,12 @@ export interface Nft {
   runScript(script: string, options?: { check?: boolean }): Promise<NftResult>;
   /** `nft -j ARGS...`, parsed. */
   json(args: readonly string[]): Promise<NftJson>;
+  /**
+   * `nft -j ARGS...` unparsed, handed to `sink` in pieces as nft prints them (the read session's
+   * answer is never held whole): for listings too large to hold (nft/element-scanner.ts). A sink
+   * that throws ends the call with its error.
+   */
+  jsonText(args: readonly string[], sink: (piece: string) => void): Promise<void>;
   /** A long-lived `nft -i` for small transactions. */
   openSession(): NftTransactions;
   /** Long-running callers route plain `list` reads through one long-lived `nft -j -i` (true) or not (false). */

@@ -101,4 +101,11 @@ export class NftRunner implements Nft {
       throw new NftsentryError(ErrorCodes.NFT_FAILED, 'nft -j printed something that is not JSON', { cause: err });
     }
   }
+
+  /** `nft -j ARGS...` in pieces: as they come through the read session, else the whole output at once. */
+  async jsonText(args: readonly string[], sink: (piece: string) => void): Promise<void> {
+    if (this.reader && args[0] === 'list' && args.every((a) => READ_ARG.test(a)))
+      return this.reader.listText(args, sink);
+    sink((await this.run(['-j', ...args])).stdout);
+  }
 }

@@ -39,6 +39,8 @@ export class NftSession implements NftTransactions {
   /** JSON mode: stdout not yet taken, one line per successful command. */
   private stdout = '';
   private lineWaiter: (() => void) | null = null;
+  /** listText's receiver of stdout until the line ends. */
+  private sink: { piece: (piece: string) => void; end: () => void; failed: { err: unknown } | null } | null = null;
   private seq = 0;
   private waiter: { token: string; resolve: (answer: string) => void } | null = null;
   private chain: Promise<unknown> = Promise.resolve();
@@ -88,6 +90,28 @@ export class NftSession implements NftTransactions {
     });
   }
 
+  /**
+   * JSON mode only: runs one `list` command and hands nft's line for it to `sink` in pieces as they
+   * come, without the newline; the line is never held whole. A sink that throws ends the call with
+   * its error once nft's line is over.
+   */
+  listText(args: readonly string[], sink: (piece: string) => void): Promise<void> {
+    return this.serialised(async () => {
+      const ended = new Promise<void>((end) => {
+        this.sink = { piece: sink, end, failed: null };
+      });
+      const receiver = this.sink!;
+      try {
+        await this.runNow([args.join(' ')]);
+        await this.withinTimeout(ended);
+      } finally {
+        this.sink = null;
+      }
+      this.recycleIfDue();
+      if (receiver.failed) throw receiver.failed.err;
+    });
+  }
+
   /** Ends the co-process for good: calls still queued or made later fail (E_NFT_CLOSED). */
   close(): void {
     this.closed = true;
@@ -119,30 +143,50 @@ export class NftSession implements NftTransactions {
   }
 
   private nextLine(): Promise<string> {
-    return new Promise((resolve, reject) => {
+    const line = new Promise<string>((resolve) => {
       const take = (): boolean => {
         const at = this.stdout.indexOf('\n');
         if (at < 0) return false;
-        const line = this.stdout.slice(0, at);
+        resolve(this.stdout.slice(0, at));
         this.stdout = this.stdout.slice(at + 1);
-        resolve(line);
         return true;
       };
       if (take()) return;
-      const timer = setTimeout(() => {
+      this.lineWaiter = () => {
+        if (take()) this.lineWaiter = null;
+      };
+    });
+    return this.withinTimeout(line);
+  }
+
+  /** stdout for listText: up to the newline to the sink, the rest kept. */
+  private feedSink(d: string): void {
+    const receiver = this.sink!;
+    const at = d.indexOf('\n');
+    try {
+      if (!receiver.failed && at !== 0) receiver.piece(at < 0 ? d : d.slice(0, at));
+    } catch (err) {
+      receiver.failed = { err };
+    }
+    if (at < 0) return;
+    this.sink = null;
+    this.stdout += d.slice(at + 1);
+    receiver.end();
+  }
+
+  /** `answer` unless the timeout comes first: then the co-process is ended. */
+  private withinTimeout<T>(answer: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
         this.lineWaiter = null;
         this.endChild();
         reject(
           new NftsentryError(ErrorCodes.NFT_TIMEOUT, `nft -j -i printed no answer within ${this.exec.timeoutMs} ms`),
         );
       }, this.exec.timeoutMs);
-      this.lineWaiter = () => {
-        if (take()) {
-          clearTimeout(timer);
-          this.lineWaiter = null;
-        }
-      };
     });
+    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
   }
 
   private spawnChild(): ChildProcess {
@@ -155,6 +199,7 @@ export class NftSession implements NftTransactions {
       child.stdout!.setEncoding('utf8');
       child.stdout!.on('data', (d: string) => {
         if (this.child !== child) return; // a replaced co-process (recycled, timed out)
+        if (this.sink) return this.feedSink(d);
         this.stdout += d;
         // Only a chunk with a newline can complete the line (a large set's line is megabytes).
         if (d.includes('\n')) this.lineWaiter?.();

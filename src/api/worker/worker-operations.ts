@@ -86,8 +86,9 @@ export class WorkerOperations implements ApiOperations {
     return this.rpc.call('explain', address.text);
   }
 
-  status(): Promise<Record<string, unknown>> {
-    return this.rpc.call('status');
+  async status(): Promise<Record<string, unknown>> {
+    const s = (await this.rpc.call('status')) as Record<string, unknown>;
+    return { ...s, apiMemory: process.memoryUsage() };
   }
 
   applyConfirm(request: { confirmSec: number; configPath: string }): Promise<ConfirmTicket> {

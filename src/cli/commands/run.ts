@@ -13,6 +13,7 @@ import { ErrorCodes, NftsentryError } from '../../errors.ts';
 import { ExitCode, type Command } from '../command.ts';
 import { planReload, readSettled } from '../reload.ts';
 import { RulesetConfirm } from '../../engine/ruleset-confirm.ts';
+import { startHeapTrim } from '../../engine/heap-trim.ts';
 import { createSdNotifier } from '../sd-notify.ts';
 import { Daemon } from './daemon.ts';
 import { startFleet } from '../../fleet/start-fleet.ts';
@@ -116,6 +117,8 @@ export const runCommand: Command = {
     notify.ready('running');
 
     const keepAlive = setInterval(() => undefined, 1 << 30);
+    // The heap a burst grew into goes back once alerts stop (engine/heap-trim.ts).
+    const heapTrim = startHeapTrim({ log, activity: () => daemon.enforcer.stats.snapshot().decisions });
 
     const startIngest = (c: Readonly<Config>) => startSources(c.sources, queue, { log, db: daemon.db, applied });
     /**
@@ -237,6 +240,7 @@ export const runCommand: Command = {
     await fleet?.stop();
     await daemon.stop();
     clearInterval(keepAlive);
+    heapTrim.stop();
     process.off('SIGHUP', onHup);
     process.off('SIGTERM', onTerm);
     notify.close();
