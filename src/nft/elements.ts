@@ -3,8 +3,9 @@
  *
  * - A new ban is `add element` with its timeout.
  * - A refresh must set a new timeout whatever the kernel holds. Where the kernel updates an
- *   element's timeout on a re-add (`inPlace`, probed by nft/refresh-probe.ts) it is that one `add`,
- *   which keeps the element's counter (the hits since the ban). Elsewhere (re-adding alone does
+ *   element's timeout and expiry on a re-add (`inPlace`, probed by nft/refresh-probe.ts) it is that
+ *   one `add` with `timeout T expires T` (with the same timeout and no `expires`, the kernel would
+ *   leave the time left alone), which keeps the element's counter (the hits since the ban). Elsewhere (re-adding alone does
  *   not update a timeout on older kernels): `add` (so the element surely exists) + `delete` + `add`
  *   with the new timeout, all in the same transaction; the counter starts again from zero.
  * - An unban is `add` + `delete` in one transaction, so an element that is already gone (expired,
@@ -53,12 +54,14 @@ export function kernelKey(set: string, key: string): string {
   return key.slice(0, slash);
 }
 
-function element(e: ElementChange, withTimeout: boolean): string {
+/** `restart`: also `expires` = the timeout, so that a re-add restarts the element's clock. */
+function element(e: ElementChange, withTimeout: boolean, restart = false): string {
   if (!KEY.test(e.key)) throw new Error(`not an address or prefix: ${JSON.stringify(e.key)}`);
   let out = kernelKey(e.set, e.key);
   if (withTimeout && e.timeoutSec != null) {
     if (!Number.isSafeInteger(e.timeoutSec) || e.timeoutSec < 1) throw new Error(`bad timeout ${e.timeoutSec}`);
     out += ` timeout ${e.timeoutSec}s`;
+    if (restart) out += ` expires ${e.timeoutSec}s`;
   }
   if (e.data !== undefined) out += ` : ${Math.trunc(e.data)}`;
   return out;
@@ -78,10 +81,16 @@ function grouped(list: readonly ElementChange[]): Map<string, ElementChange[]> {
   return bySet;
 }
 
-function statements(verb: 'add' | 'delete', list: readonly ElementChange[], withTimeout: boolean, out: string[]): void {
+function statements(
+  verb: 'add' | 'delete',
+  list: readonly ElementChange[],
+  withTimeout: boolean,
+  out: string[],
+  restart = false,
+): void {
   for (const [set, els] of grouped(list)) {
     for (let i = 0; i < els.length; i += CHUNK) {
-      const body = els.slice(i, i + CHUNK).map((e) => element(e, withTimeout && verb === 'add'));
+      const body = els.slice(i, i + CHUNK).map((e) => element(e, withTimeout && verb === 'add', restart));
       out.push(`${verb} element ${TABLE} ${set} { ${body.join(', ')} }`);
     }
   }
@@ -99,8 +108,9 @@ export function elementStatements(batch: ElementBatch, inPlace = false): string[
     statements('delete', bare(remove), false, out);
   }
   if (refresh.length > 0) {
-    statements('add', refresh, true, out);
-    if (!inPlace) {
+    if (inPlace) statements('add', refresh, true, out, true);
+    else {
+      statements('add', refresh, true, out);
       statements('delete', bare(refresh), false, out);
       statements('add', refresh, true, out);
     }

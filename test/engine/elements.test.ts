@@ -32,7 +32,7 @@ describe('element transactions', () => {
       "
     `);
   });
-  it('where the kernel updates timeouts on a re-add, a refresh is that one add (the counter stays)', () => {
+  it('where the kernel updates timeouts on a re-add, a refresh is one add that restarts the clock (the counter stays)', () => {
     expect(
       elementStatements(
         {
@@ -42,7 +42,7 @@ describe('element transactions', () => {
         true,
       ),
     ).toEqual([
-      'add element inet nftsentry ban4 { 198.51.100.8 timeout 7200s }',
+      'add element inet nftsentry ban4 { 198.51.100.8 timeout 7200s expires 7200s }',
       'add element inet nftsentry ban4 { 198.51.100.9 }',
     ]);
   });

@@ -1,6 +1,7 @@
 /**
- * The refresh probe on real nft in a namespace: this kernel updates an element's timeout on a
- * re-add and keeps its counter (so a refresh is one add, and the hits since the ban survive it);
+ * The refresh probe on real nft in a namespace: this kernel updates an element's timeout and
+ * expiry on a re-add with `timeout T expires T` and keeps its counter (so a refresh is one add,
+ * and the hits since the ban survive it);
  * the probe leaves no element behind; without the ban set it answers false (delete + add then).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -29,9 +30,14 @@ it('answers false without the ban set, true on this kernel with it, and leaves t
   const listed = (await nft.run(['list', 'set', 'inet', 'nftsentry', 'ban4'])).stdout;
   expect(listed).toContain('198.18.0.9');
   expect(listed).not.toContain('0.0.0.0');
-  // What the probe relies on, shown directly: a re-add with another timeout takes it, counter kept.
-  await nft.runScript('add element inet nftsentry ban4 { 198.18.0.9 timeout 2d }\n');
-  expect((await nft.run(['list', 'set', 'inet', 'nftsentry', 'ban4'])).stdout).toMatch(
-    /198\.18\.0\.9 counter packets 0 bytes 0 timeout 2d /,
-  );
+  // What a refresh relies on, shown directly: with the same timeout a plain re-add leaves the
+  // time left alone; with `expires` it restarts the clock; another timeout is taken; the counter stays.
+  await nft.runScript('add element inet nftsentry ban4 { 198.18.0.9 timeout 1h expires 10s }\n');
+  await nft.runScript('add element inet nftsentry ban4 { 198.18.0.9 timeout 1h }\n');
+  const listed9 = async () => (await nft.run(['list', 'set', 'inet', 'nftsentry', 'ban4'])).stdout;
+  expect(await listed9()).toMatch(/198\.18\.0\.9 counter packets 0 bytes 0 timeout 1h expires \d+s\d+ms/);
+  await nft.runScript('add element inet nftsentry ban4 { 198.18.0.9 timeout 1h expires 1h }\n');
+  expect(await listed9()).toMatch(/198\.18\.0\.9 counter packets 0 bytes 0 timeout 1h expires 59m/);
+  await nft.runScript('add element inet nftsentry ban4 { 198.18.0.9 timeout 2d expires 2d }\n');
+  expect(await listed9()).toMatch(/198\.18\.0\.9 counter packets 0 bytes 0 timeout 2d expires 1d23h59m/);
 });
