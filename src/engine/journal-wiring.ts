@@ -12,11 +12,10 @@ import type { BanLedger } from './ban-ledger.ts';
 import type { BanOperations } from './ban-operations.ts';
 import type { Decider } from './decider.ts';
 import type { Enforcer } from './enforcer.ts';
-import { parseBanTarget } from './ban-target.ts';
 import { entryOf, explainAddress } from './explain.ts';
+import { readBanHits } from './kernel-bans.ts';
 import type { BanHits } from './operations.ts';
 import type { Nft } from '../nft/nft.ts';
-import { readElementCounters } from '../nft/element-counters.ts';
 import { Journal } from './journal.ts';
 
 /** The daemon's parts the journal needs (Daemon has them all). */
@@ -33,22 +32,14 @@ export interface JournalHost {
 }
 
 /**
- * The kernel's counters on ban elements (their sets declared with `counter`): one `nft get
- * element` per set (nft/element-counters.ts), for explain, a ban's look-up or a page of the bans
- * list. Targets whose element is not there, or a failed read, have no entry.
+ * The kernel's counters on ban elements (kernel-bans.ts readBanHits: each set concerned read once
+ * as a stream), for explain, a ban's look-up or a page of the bans list. Targets whose element is
+ * not there, or a failed read, have no entry.
  */
 async function readHitsOf(nft: Nft, targets: readonly string[]): Promise<Record<string, BanHits>> {
-  const bySet = new Map<string, string[]>();
-  for (const text of targets) {
-    const t = parseBanTarget(text);
-    if (!t) continue;
-    const keys = bySet.get(t.set) ?? [];
-    keys.push(t.text);
-    bySet.set(t.set, keys);
-  }
   const out: Record<string, BanHits> = {};
   try {
-    for (const [key, c] of await readElementCounters(nft, bySet)) out[key] = { ...c, lastHitMs: null };
+    for (const [key, c] of await readBanHits(nft, targets)) out[key] = { ...c, lastHitMs: null };
   } catch {
     // No counters this time (nft failed): the caller shows none.
   }

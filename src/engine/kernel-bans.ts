@@ -11,7 +11,7 @@ import type { SetElement } from '../nft/state.ts';
 import { canonicalIp } from '../net/ip.ts';
 import { ElementScanner } from '../nft/element-scanner.ts';
 import { NETWORK_KEY_SETS, TABLE_FAMILY, TABLE_NAME } from '../nft/objects.ts';
-import type { BanSetName } from './ban-target.ts';
+import { type BanSetName, parseBanTarget } from './ban-target.ts';
 
 export const BAN_SET_NAMES: readonly BanSetName[] = ['ban4', 'ban6', 'ban6net64', 'bannet4', 'bannet6'];
 
@@ -116,4 +116,34 @@ export async function readBanSets(
     }),
   );
   return new Map(sets.map((s, i) => [s, lists[i]!]));
+}
+
+/** What the kernel counted on a ban element since the ban. */
+export interface ElementHits {
+  packets: number;
+  bytes: number;
+}
+
+/**
+ * The counters of the given ban targets' elements (their sets declared with `counter`), each set
+ * read once as a stream and only the targets asked for kept: `list set` reads that one set, where
+ * nft 1.0.6 answers `get element` only after reading every set's elements. Targets whose element
+ * is not there, or not counted, have no entry.
+ */
+export async function readBanHits(runner: Nft, targets: readonly string[]): Promise<Map<string, ElementHits>> {
+  const wanted = new Map<BanSetName, Set<string>>();
+  for (const text of targets) {
+    const t = parseBanTarget(text);
+    if (!t) continue;
+    const keys = wanted.get(t.set) ?? new Set<string>();
+    keys.add(t.text);
+    wanted.set(t.set, keys);
+  }
+  const out = new Map<string, ElementHits>();
+  for (const [set, keys] of wanted) {
+    await eachBanSetElement(runner, set, (e) => {
+      if (e.packets !== undefined && keys.has(e.key)) out.set(e.key, { packets: e.packets, bytes: e.bytes ?? 0 });
+    });
+  }
+  return out;
 }

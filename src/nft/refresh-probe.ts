@@ -1,15 +1,16 @@
 /**
  * Whether this kernel restarts a set element's clock when the element is added again with
  * `timeout T expires T` (newer kernels update an existing element's timeout and expiry, and keep
- * its counter; older ones leave it as it was). Probed on the ban set `ban4` with 0.0.0.0 (the
- * address the lanes' start probe already uses): add it with 10 s left, add it again with an hour
- * left, read the time left back, remove it, all within a few milliseconds; the lanes share one probe (`sharedRefreshProbe`), since probes running at once
- * on the same element would undo each other. Any failure (no such set yet, an nft without `get element`, the in-memory fake)
+ * its counter; older ones leave it as it was). Probed in a throwaway table of its own
+ * (`inet nftsentry_probe`, one timeout set, no chain: it sees no packet, and the daemon's
+ * watch ignores other tables): the element added with 10 s left, added again with an hour left,
+ * the time left read back (`list set` of that set alone), the table deleted. The ban sets are never touched, so the probe costs
+ * the same whatever they hold. Any failure (an nft that refuses `expires`, the in-memory fake)
  * answers false: the refresh then deletes and re-adds, which works everywhere.
  */
-import { TABLE } from './objects.ts';
 import type { Nft } from './nft.ts';
 
+const PROBE_TABLE = 'inet nftsentry_probe';
 const KEY = '0.0.0.0';
 const SHORT_S = 10;
 const LONG_S = 3600;
@@ -26,23 +27,25 @@ function expiresOf(text: string): number | null {
 }
 
 export async function kernelRefreshesInPlace(nft: Nft): Promise<boolean> {
-  const at = `${TABLE} ban4 { ${KEY} }`;
   try {
     await nft.runScript(
       [
-        `add element ${at}`,
-        `delete element ${at}`,
-        `add element ${TABLE} ban4 { ${KEY} timeout ${LONG_S}s expires ${SHORT_S}s }`,
-        `add element ${TABLE} ban4 { ${KEY} timeout ${LONG_S}s expires ${LONG_S}s }`,
+        `add table ${PROBE_TABLE}`,
+        `delete table ${PROBE_TABLE}`,
+        `add table ${PROBE_TABLE}`,
+        `add set ${PROBE_TABLE} s { type ipv4_addr; flags timeout; }`,
+        `add element ${PROBE_TABLE} s { ${KEY} timeout ${LONG_S}s expires ${SHORT_S}s }`,
+        `add element ${PROBE_TABLE} s { ${KEY} timeout ${LONG_S}s expires ${LONG_S}s }`,
         '',
       ].join('\n'),
     );
-    const left = expiresOf((await nft.run(['get', 'element', ...at.split(' ')])).stdout);
+    // `list set` of this one set (`get element` would have nft read every set's elements first).
+    const left = expiresOf((await nft.run(['list', 'set', ...PROBE_TABLE.split(' '), 's'])).stdout);
     return left !== null && left > SHORT_S;
   } catch {
     return false;
   } finally {
-    await nft.runScript(`add element ${at}\ndelete element ${at}\n`).catch(() => undefined);
+    await nft.runScript(`add table ${PROBE_TABLE}\ndelete table ${PROBE_TABLE}\n`).catch(() => undefined);
   }
 }
 

@@ -60,7 +60,7 @@ export function startDaemon(
     env: {
       NFTSENTRY_FORBID_HOST_NETNS: '1',
       NFTSENTRY_HOST_NETNS_INODE: hostIno,
-      NFTSENTRY_LOG_LEVEL: 'info',
+      NFTSENTRY_LOG_LEVEL: process.env.HARNESS_LOG_LEVEL ?? 'info',
       ...extraEnv,
     },
     buffer: false,
