@@ -157,8 +157,11 @@ describe('SIGHUP storm', () => {
     expect(await api('/v1/status', 'not-the-token')).toBe(401);
     // The socket is the configured one: a new source is banned through it.
     await sendLines(`${dir}/eve.sock`, [etScanFrom('198.51.100.250')]);
-    await pollUntil('ban through the socket', async () =>
-      (await keys('ban4')).includes('198.51.100.250') ? true : undefined,
+    // A deadline for a machine loaded by the other test files (the 200k-ban and browser files run beside this one).
+    await pollUntil(
+      'ban through the socket',
+      async () => ((await keys('ban4')).includes('198.51.100.250') ? true : undefined),
+      30_000,
     );
     expect(everBanned).toBe(false);
     expect(await keys('ban4')).not.toContain(ALLOWED);
@@ -175,7 +178,7 @@ describe('SIGHUP storm', () => {
     writeFileSync(cfgPath, k.goodA);
     const d = startDaemon(lab.gw, cfgPath);
     daemons.push(d);
-    await d.waitForLog('nftsentry running');
+    await d.waitForLog('nftsentry running', 60_000);
     const token = readFileSync(`${dir}/api.token`, 'utf8').trim();
     writeFileSync(`${dir}/blocker`, 'a file where the new API socket directory would be\n');
     const failing = k.goodA
