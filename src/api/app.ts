@@ -25,11 +25,12 @@ import { systemClock, type Clock } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { apiConfigSchema, type ApiConfig } from './api-schema.ts';
 import type { ApiContext, ApiOperations } from './context.ts';
+import type { Actor } from '../engine/operations.ts';
 import { ApiError, ApiOnlyCodes, mapError } from './http-errors.ts';
 import { UnixPeers } from '../net/unix-peer.ts';
 import { AuthLimiter } from './auth-limiter.ts';
 import { type NamedToken, TokenSet } from './api-tokens.ts';
-import { actorOf, requireWriteRole, setAuth } from './auth.ts';
+import { requireWriteRole, setAuth, withActor } from './auth.ts';
 import { Histogram } from './histogram.ts';
 import { cachedReader } from '../cached-reader.ts';
 import { VERSION } from '../version.ts';
@@ -68,11 +69,6 @@ export interface ApiOptions {
   uiAssets?: Map<string, UiAsset>;
 }
 
-/**
- * Client identity for the failed-auth limiter: the peer address, or `unix` on a unix socket. Node
- * offers no peer credentials (SO_PEERCRED) and /proc names no unix socket's peer, so every client
- * of the socket shares one budget; the socket's mode decides who may try at all (docs/api.md).
- */
 /** The limiter's key: the peer address over TCP; over the unix socket the peer's uid when it can be told. */
 async function clientOf(req: FastifyRequest, peers: UnixPeers): Promise<string> {
   if (req.ip) return req.ip;
@@ -96,7 +92,7 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     engineStatus: cachedReader(() => ops.status(), 1000, clock),
     requestDurations: new Map<string, Histogram>(),
     requestCounts: new Map<string, number>(),
-    actor: (req: FastifyRequest) => actorOf(req, peers),
+    asActor: <T>(req: FastifyRequest, op: (actor: Actor) => Promise<T>) => withActor(req, peers, ops, op),
     ...(options.liveEvents ? { liveEvents: options.liveEvents } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
   });
@@ -219,6 +215,7 @@ export function buildApi(ops: ApiOperations, options: ApiOptions): FastifyInstan
     },
   });
   app.addHook('preClose', async () => options.liveEvents?.close());
+  app.addHook('onClose', async () => peers.close());
   void app.register(async (v1) => {
     v1.addHook('onRequest', authenticate);
     v1.addHook('onRequest', requireWriteRole);

@@ -10,6 +10,7 @@ import type { Actor } from '../engine/operations.ts';
 import type { UnixPeers } from '../net/unix-peer.ts';
 import { ApiError, ApiOnlyCodes } from './http-errors.ts';
 import type { TokenIdentity } from './api-tokens.ts';
+import type { ApiOperations } from './context.ts';
 
 const identities = new WeakMap<FastifyRequest, TokenIdentity>();
 
@@ -37,10 +38,30 @@ export async function requireWriteRole(request: FastifyRequest): Promise<void> {
   );
 }
 
-/** The request's actor: the token's name and the peer (address, or `uid:N` / `unix` on the unix socket). */
-export async function actorOf(request: FastifyRequest, peers: UnixPeers): Promise<Actor> {
+let nextRef = 1;
+
+/**
+ * Runs `op` as the request's actor: the token's name and the peer (the address over TCP; `uid:N`,
+ * or `unix` when it cannot be told, over the unix socket). A unix peer's uid takes an `ss` run (a
+ * few ms): it is looked up beside the operation, which gets the actor with a `ref` while the
+ * journal holds its rows, and `actorFrom(ref, from)` names the peer once both are done. The answer
+ * waits for the lookup, so the client is still connected while ss looks for it.
+ */
+export async function withActor<T>(
+  request: FastifyRequest,
+  peers: UnixPeers,
+  ops: Pick<ApiOperations, 'actorFrom'>,
+  op: (actor: Actor) => Promise<T>,
+): Promise<T> {
   const token = authOf(request)?.name ?? 'unknown';
-  if (request.ip) return { token, from: request.ip };
-  const uid = await peers.uid(request.socket);
-  return { token, from: uid === null ? 'unix' : `uid:${uid}` };
+  if (request.ip) return op({ token, from: request.ip });
+  const fromOf = (uid: number | null) => (uid === null ? 'unix' : `uid:${uid}`);
+  const uid = peers.uid(request.socket);
+  if (!ops.actorFrom) return op({ token, from: fromOf(await uid) });
+  const ref = nextRef++;
+  try {
+    return await op({ token, from: 'unix', ref });
+  } finally {
+    ops.actorFrom(ref, fromOf(await uid));
+  }
 }

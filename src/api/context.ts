@@ -35,6 +35,8 @@ export interface ApiOperations {
   listAllow(): AllowEntry[] | Promise<AllowEntry[]>;
   addAllow: Operations['addAllow'];
   removeAllow: Operations['removeAllow'];
+  /** Names the peer of an actor given with a `ref` (auth.ts withActor); absent: such rows keep `unix`. */
+  actorFrom?: Operations['actorFrom'];
   status: Operations['status'];
   applyConfirm: Operations['applyConfirm'];
   confirmApply: Operations['confirmApply'];
@@ -63,8 +65,11 @@ export interface ApiContext {
   readonly requestDurations: Map<string, Histogram>;
   /** API answers by route template and status. */
   readonly requestCounts: Map<string, number>;
-  /** Who made a /v1 request (auth.ts): the token's name and the peer. */
-  readonly actor: (request: FastifyRequest) => Promise<Actor>;
+  /**
+   * Runs an operation as the request's actor (auth.ts withActor): the token's name and the peer;
+   * a unix socket peer's uid is looked up beside the operation, not before it.
+   */
+  readonly asActor: <T>(request: FastifyRequest, op: (actor: Actor) => Promise<T>) => Promise<T>;
   /** The SSE clients of GET /v1/events; absent: live events are not served. */
   readonly liveEvents?: EventHub;
   /** The TLS this API serves; absent: plain HTTP. */

@@ -62,6 +62,8 @@ export interface BanOperationsParts {
 /** Where operators' actions are recorded, and explain answered (engine/journal-wiring.ts). */
 export interface OperatorJournal {
   operator(code: string, address: string, actor: Actor | undefined, detail: object, atMs: number): void;
+  /** The rows held for an actor's `ref` are written with this `from`. */
+  actorFrom(ref: number, from: string): void;
   explain(address: IpPrefix, nowMs: number): Promise<Explanation>;
   hits(target: string): Promise<BanHits | null>;
   hitsOf(targets: readonly string[]): Promise<Record<string, BanHits>>;
@@ -98,6 +100,9 @@ export class BanOperations implements Operations {
 
   attachJournal(journal: OperatorJournal): void {
     this.journal = journal;
+  }
+  actorFrom(ref: number, from: string): void {
+    this.journal?.actorFrom(ref, from);
   }
 
   async hitsOf(targets: readonly string[]): Promise<Record<string, BanHits>> {

@@ -77,6 +77,7 @@ export function startJournal(host: JournalHost, log: Logger): Journal | null {
     hits,
     hitsOf,
     operator: (code, address, actor, detail, atMs) => journal?.operator(code, address, actor, detail, atMs),
+    actorFrom: (ref, from) => journal?.actorFrom(ref, from),
     stats: () => journal?.stats ?? null,
     audit: (limit) => {
       if (!journal) return [];

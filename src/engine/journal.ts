@@ -24,6 +24,10 @@ import type { ProtectedWhy } from './protection.ts';
 export const FLUSH_EVERY_MS = 1000;
 export const FLUSH_AT = 4096;
 export const MAX_QUEUED = 200_000;
+/** How long an operator's rows wait for their actor's `from` (Actor.ref) before they are written as they are. */
+export const ACTOR_WAIT_MS = 5000;
+/** Actors waited for at once; beyond, rows are written at once with the `from` they came with. */
+const MAX_HELD = 256;
 
 const PROTECTED = new Set(['allowlisted', 'home', 'own_address', 'own_subnet_edge', 'broadcast']);
 
@@ -62,6 +66,8 @@ export class Journal implements DecisionObserver {
   private soon = false;
   private readonly errorLog = new RateLimitedLog(1, 60_000);
   private readonly counts = { written: 0, dropped: 0, errors: 0 };
+  /** Operators' rows waiting for their actor's `from`, by Actor.ref. */
+  private readonly held = new Map<number, { token: string; rows: JournalRow[]; timer: NodeJS.Timeout }>();
 
   constructor(parts: JournalParts) {
     this.p = parts;
@@ -78,6 +84,7 @@ export class Journal implements DecisionObserver {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const ref of [...this.held.keys()]) this.release(ref, null);
     this.flush();
   }
 
@@ -98,10 +105,30 @@ export class Journal implements DecisionObserver {
 
   /** An operator's action, with who did it and from where. */
   operator(code: string, address: string, actor: Actor | undefined, detail: object, atMs: number): void {
-    this.push({
-      t: 'row',
-      row: { atMs, address, kind: 'manual', code, detail: JSON.stringify(detail), actor: actorText(actor) },
-    });
+    const row = { atMs, address, kind: 'manual', code, detail: JSON.stringify(detail), actor: actorText(actor) };
+    const ref = actor?.ref;
+    const held = ref === undefined ? undefined : this.held.get(ref);
+    if (held) held.rows.push(row);
+    else if (actor && ref !== undefined && this.held.size < MAX_HELD) {
+      const timer = setTimeout(() => this.release(ref, null), ACTOR_WAIT_MS);
+      timer.unref();
+      this.held.set(ref, { token: actor.token, rows: [row], timer });
+    } else this.push({ t: 'row', row });
+  }
+
+  /** The `from` of a held actor (the peer's uid found): its rows are queued with it. */
+  actorFrom(ref: number, from: string): void {
+    this.release(ref, from);
+  }
+
+  /** Queues the rows held for `ref`, with `from` when it was found, else as they are. */
+  private release(ref: number, from: string | null): void {
+    const held = this.held.get(ref);
+    if (!held) return;
+    this.held.delete(ref);
+    clearTimeout(held.timer);
+    for (const row of held.rows)
+      this.push({ t: 'row', row: from === null ? row : { ...row, actor: actorText({ token: held.token, from }) } });
   }
 
   private push(p: Pending): void {

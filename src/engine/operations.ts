@@ -118,6 +118,12 @@ export interface ConfirmAnswer {
 export interface Actor {
   token: string;
   from: string;
+  /**
+   * Set while `from` is still being found (the uid of a unix socket's peer, looked up beside the
+   * operation so the operation never waits for it): the journal holds the action's rows until
+   * `actorFrom(ref, from)`, or writes them with this `from` after a few seconds.
+   */
+  ref?: number;
 }
 
 export interface Operations {
@@ -141,6 +147,8 @@ export interface Operations {
   applyConfirm(request: { confirmSec: number; configPath: string }): Promise<ConfirmTicket>;
   /** Keeps the pending apply's ruleset. */
   confirmApply(): Promise<ConfirmAnswer>;
+  /** The `from` of an actor given with a `ref`: its actions' journal rows are written with it. */
+  actorFrom?(ref: number, from: string): void;
   /** Why an address is banned or not (engine/explain.ts); absent where there is no journal. */
   explain?(address: IpPrefix): Promise<Explanation>;
   /** Operators' actions from the journal, newest first (at most `limit`); absent where there is no journal. */

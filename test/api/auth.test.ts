@@ -1,7 +1,7 @@
 /**
  * The failed-authentication limit slows failing attempts only: the right token is served whatever
  * the limiter says of its client. Per peer address over TCP (`inject` with remoteAddress), and per
- * peer uid over the unix socket (found through `ss -xp`, src/net/unix-peer.ts), shown on a real
+ * peer uid over the unix socket (found through `ss -xn` and /proc, src/net/unix-peer.ts), shown on a real
  * socket with a second local user (curl run as `nobody`).
  */
 import { describe, it, expect, afterEach } from 'vitest';

@@ -92,19 +92,20 @@ describe("the daemon's calls", () => {
     audit: true,
     hitsOf: true,
     hits: true,
+    actorFrom: true,
   } satisfies Record<DaemonOp, true>;
 
   it('are Operations with addresses as text, plus the drop counters (type level)', () => {
     expectTypeOf<DaemonOp>().toEqualTypeOf<keyof typeof EVERY_OP>();
     expectTypeOf<Parameters<DaemonRpc['getBan']>>().toEqualTypeOf<[address: string]>();
     expectTypeOf<Parameters<DaemonRpc['addAllow']>>().toEqualTypeOf<
-      [prefix: string, note: string, actor?: { token: string; from: string } | undefined]
+      [prefix: string, note: string, actor?: { token: string; from: string; ref?: number | undefined } | undefined]
     >();
     expectTypeOf<Parameters<DaemonRpc['ban']>[0]>().toEqualTypeOf<{
       address: string;
       durationSec: number | null;
       reason: string;
-      actor?: { token: string; from: string } | undefined;
+      actor?: { token: string; from: string; ref?: number | undefined } | undefined;
     }>();
     expectTypeOf<Parameters<DaemonRpc['listBans']>[0]>().toEqualTypeOf<{
       source?: 'suricata' | 'snort' | 'kernel:scan' | 'manual' | `fleet:${string}`;

@@ -102,6 +102,34 @@ describe('explain from the journal', () => {
       'ban 203.0.113.9 ops@uid:1000',
     ]);
     expect((await e.operations.audit(1)).map((a) => a.code)).toEqual(['allow']);
+
+    // An actor whose peer is still being looked up (a `ref`): its rows wait for actorFrom and
+    // carry the uid found; one never named is written with the `from` it came with, at stop.
+    await e.operations.ban({
+      address: P('203.0.113.10'),
+      durationSec: 60,
+      reason: 'by hand',
+      actor: { token: 'ops', from: 'unix', ref: 41 },
+    });
+    await e.operations.unban(P('203.0.113.10'), { actor: { token: 'ops', from: 'unix', ref: 41 } });
+    await e.operations.ban({
+      address: P('203.0.113.11'),
+      durationSec: 60,
+      reason: 'by hand',
+      actor: { token: 'ops', from: 'unix', ref: 42 },
+    });
+    expect((await e.operations.audit(10)).map((a) => a.address)).not.toContain('203.0.113.10');
+    e.operations.actorFrom(41, 'uid:1000');
+    e.operations.actorFrom(999, 'uid:0');
+    expect((await e.operations.audit(2)).map((a) => `${a.code} ${a.address} ${a.actor}`)).toEqual([
+      'unban 203.0.113.10 ops@uid:1000',
+      'ban 203.0.113.10 ops@uid:1000',
+    ]);
+    await e.stop();
+    const reopened = await daemon(cfg('explain.db'));
+    expect((await reopened.operations.audit(1)).map((a) => `${a.code} ${a.address} ${a.actor}`)).toEqual([
+      'ban 203.0.113.11 ops@unix',
+    ]);
   });
 
   it('a never-seen address: the rules that would apply, and what one ET SCAN alert would do (nothing counted)', async () => {

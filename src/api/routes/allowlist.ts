@@ -34,19 +34,23 @@ export function registerAllowlistRoutes(app: FastifyInstance, ctx: ApiContext): 
         details: { prefix: prefix.text, origin: existing.origin },
       });
     }
-    const actor = await ctx.actor(req);
-    const { entry, liftedBans } = await ctx.ops.addAllow(prefix, note, actor);
-    ctx.log.info({ prefix: prefix.text, liftedBans, force, actor }, 'api: allowlist add');
+    const { entry, liftedBans } = await ctx.asActor(req, async (actor) => {
+      const added = await ctx.ops.addAllow(prefix, note, actor);
+      ctx.log.info({ prefix: prefix.text, liftedBans: added.liftedBans, force, actor }, 'api: allowlist add');
+      return added;
+    });
     reply.code(201);
     return { entry: allowJson(entry), liftedBans };
   });
 
   const remove = async (raw: unknown, req: FastifyRequest) => {
     const prefix = parseAllowAddress(raw);
-    const actor = await ctx.actor(req);
-    const removed = await ctx.ops.removeAllow(prefix, actor);
+    const removed = await ctx.asActor(req, async (actor) => {
+      const r = await ctx.ops.removeAllow(prefix, actor);
+      if (r) ctx.log.info({ prefix: prefix.text, actor }, 'api: allowlist remove');
+      return r;
+    });
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefix.text} is not in the allowlist`);
-    ctx.log.info({ prefix: prefix.text, actor }, 'api: allowlist remove');
     return { prefix: prefix.text, removed: true };
   };
   app.delete('/v1/allowlist/*', async (req) => remove((req.params as { '*'?: string })['*'] ?? '', req));

@@ -68,9 +68,11 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const durationSec = parseRequestDuration(body.duration, ctx.config.default_ban_duration);
     const reason = parseRequestText(body.reason, 'reason', 'manual');
     const existed = (await ctx.ops.getBan(address)) !== null;
-    const actor = await ctx.actor(req);
-    const ban = await ctx.ops.ban({ address, durationSec, reason, actor });
-    ctx.log.info({ address: prefixKey(address), durationSec, reason, actor, refreshed: existed }, 'api: ban');
+    const ban = await ctx.asActor(req, async (actor) => {
+      const b = await ctx.ops.ban({ address, durationSec, reason, actor });
+      ctx.log.info({ address: prefixKey(address), durationSec, reason, actor, refreshed: existed }, 'api: ban');
+      return b;
+    });
     reply.code(existed ? 200 : 201);
     return banJson(ban);
   });
@@ -79,13 +81,16 @@ export function registerBanRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const address = parseBanAddress(pathAddress(req));
     // ?fleet=true: every gateway of the fleet lifts it too (docs/fleet.md).
     const fleet = (req.query as Record<string, unknown> | undefined)?.fleet === 'true';
-    const actor = await ctx.actor(req);
-    const removed = await ctx.ops.unban(address, { fleet, actor });
+    const removed = await ctx.asActor(req, async (actor) => {
+      const r = await ctx.ops.unban(address, { fleet, actor });
+      if (r)
+        ctx.log.info(
+          { address: prefixKey(address), actor, graceSec: ctx.config.unban_grace, ...(fleet ? { fleet } : {}) },
+          'api: unban',
+        );
+      return r;
+    });
     if (!removed) throw new NftsentryError(ErrorCodes.NOT_FOUND, `${prefixKey(address)} is not banned`);
-    ctx.log.info(
-      { address: prefixKey(address), actor, graceSec: ctx.config.unban_grace, ...(fleet ? { fleet } : {}) },
-      'api: unban',
-    );
     reply.code(200);
     return {
       address: prefixKey(address),

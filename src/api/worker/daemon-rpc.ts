@@ -40,9 +40,9 @@ function prefixArg(v: unknown): IpPrefix {
 /** An actor from the worker: two short strings, or none (never trusted as more than text). */
 function actorArg(v: unknown): Actor | undefined {
   if (v === null || typeof v !== 'object') return undefined;
-  const { token, from } = v as Record<string, unknown>;
+  const { token, from, ref } = v as Record<string, unknown>;
   const text = (x: unknown) => (typeof x === 'string' ? x.slice(0, 128) : 'unknown');
-  return { token: text(token), from: text(from) };
+  return { token: text(token), from: text(from), ...(Number.isSafeInteger(ref) ? { ref: ref as number } : {}) };
 }
 
 /** The main side's handlers: the daemon's Operations, and its drop counters. */
@@ -62,6 +62,9 @@ export function daemonHandlers(daemon: DaemonView): RpcHandlers<DaemonRpc> {
     listAllow: () => daemon.operations.listAllow(),
     addAllow: (prefix, note, actor) => daemon.operations.addAllow(prefixArg(prefix), String(note), actorArg(actor)),
     removeAllow: (prefix, actor) => daemon.operations.removeAllow(prefixArg(prefix), actorArg(actor)),
+    actorFrom: (ref, from) => {
+      if (Number.isSafeInteger(ref)) daemon.operations.actorFrom?.(ref, String(from).slice(0, 128));
+    },
     hitsOf: (targets) =>
       daemon.operations.hitsOf?.(
         (Array.isArray(targets) ? targets : []).slice(0, 1000).map((t) => String(t).slice(0, 64)),

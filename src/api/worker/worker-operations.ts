@@ -70,6 +70,10 @@ export class WorkerOperations implements ApiOperations {
     return this.rpc.call('removeAllow', prefix.text, actor);
   }
 
+  actorFrom(ref: number, from: string): void {
+    this.rpc.call('actorFrom', ref, from).catch(() => undefined);
+  }
+
   hitsOf(targets: readonly string[]): Promise<Record<string, BanHits>> {
     return this.rpc.call('hitsOf', targets);
   }
