@@ -3,8 +3,9 @@
  * requests while 50k alerts/s go through the real path (unix_stream source -> parser -> queue ->
  * Engine decisions -> nft batches in a namespace), in one run.
  *
- *   node_modules/.bin/node bench/api.ts [--rates=0,50000] [--seconds=10] [--interval-ms=10] [--main-thread] [--slow-polls] [--sse] [--profile=DIR]
+ *   node_modules/.bin/node bench/api.ts [--rates=0,50000] [--seconds=10] [--interval-ms=10] [--main-thread] [--slow-polls] [--no-journal] [--sse] [--profile=DIR]
  *
+ * --no-journal: the decision journal off, for comparison.
  * --sse: a live-event subscriber (GET /v1/events, as an open dashboard) reads all along.
  *
  * The daemon (`nftsentry run`: sources, engine, API) runs inside a network namespace made for
@@ -40,6 +41,8 @@ const INTERVAL_MS = Math.max(1, arg('interval-ms', 10));
  * 60 s / 600 s instead of 0.5 s / 1 s: shows how much of the latency comes from those processes.
  */
 const SLOW_POLLS = process.argv.includes('--slow-polls');
+/** --no-journal: the decision journal off (journal.enabled: false), to see what it costs. */
+const NO_JOURNAL = process.argv.includes('--no-journal');
 /** --main-thread: the API in the daemon's main thread (api.worker: false), for comparison. */
 const MAIN_THREAD = process.argv.includes('--main-thread');
 /** --profile=DIR: the daemon writes a V8 CPU profile there when it stops. */
@@ -197,6 +200,7 @@ async function main(): Promise<void> {
         `  token_file: ${join(dir, 'api.token')}`,
         `  worker: ${!MAIN_THREAD}`,
         ...(SLOW_POLLS ? ['engine:', '  heal_poll_ms: 60000', '  kernel_scan_poll_ms: 600000'] : []),
+        ...(NO_JOURNAL ? ['journal:', '  enabled: false'] : []),
         '',
       ].join('\n'),
     );
