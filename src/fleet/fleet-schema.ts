@@ -52,8 +52,8 @@ export const sentinelSchema = z
     password: z.string().min(1).max(1024).optional(),
   })
   .refine((s) => s.username === undefined || s.password !== undefined, {
-    message: 'a sentinel username needs a password',
-    path: ['password'],
+    message: 'a sentinel username needs a password (sentinel.password)',
+    path: ['username'],
   });
 
 export const fleetRedisSchema = z
