@@ -186,8 +186,16 @@ describe('a fleet on Redis Sentinel', () => {
     await banning;
     await inKernel('b', targets, `all ${targets.length} of A's bans on B`, 30_000);
     const arrivedMs = Date.now();
-    await pollUntil('A sent its outbox', async () => (await fleetStatus('a')).outbox === 0, 30_000);
-    const a = await fleetStatus('a');
+    // The status is cached (served stale, refreshed behind): wait for one that counts every ban published.
+    const a = await pollUntil(
+      'A published every ban and its outbox is empty',
+      async () => {
+        const s = await fleetStatus('a');
+        return s.outbox === 0 && (s.published as number) >= targets.length + 1 ? s : undefined;
+      },
+      30_000,
+      200,
+    );
     console.log(
       `sentinel failover: sentinels agreed on the replica ${promotedMs - killedMs} ms after SIGKILL; ` +
         `nodes on the new master after ${seen.map((t) => t - killedMs).join(' / ')} ms (A / B); ` +
