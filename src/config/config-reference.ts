@@ -42,6 +42,15 @@ function wrap(text: string, indent: string): string[] {
 }
 
 /** A value as inline YAML: plain scalars where YAML reads them back unchanged, else quoted. */
+/** Whether `v` written plain reads back as the same string. */
+function parsesAs(v: string): boolean {
+  try {
+    return parse(v) === v;
+  } catch {
+    return false;
+  }
+}
+
 export function inline(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(inline).join(', ')}]`;
   if (v !== null && typeof v === 'object') {
@@ -50,7 +59,8 @@ export function inline(v: unknown): string {
       .join(', ')} }`;
   }
   if (typeof v === 'string') {
-    const plain = v !== '' && parse(v) === v && !/^[-?,[\]{}#&*!|>'"%@` ]|[:,[\]{}]| #|\s$/.test(v);
+    // The pattern first: text such as `[2001:db8::1]:26379` is no YAML value at all (parse throws).
+    const plain = v !== '' && !/^[-?,[\]{}#&*!|>'"%@` ]|[:,[\]{}]| #|\s$/.test(v) && parsesAs(v);
     return plain ? v : JSON.stringify(v);
   }
   return String(v);

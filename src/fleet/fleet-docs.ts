@@ -27,6 +27,25 @@ export const FLEET_DOCS: Record<string, KeyDoc> = {
   'fleet.redis.command_timeout_ms': {
     text: 'A command fails after this (a blocking read: its block time plus this); unpublished events stay in the outbox.',
   },
+  'fleet.redis.sentinel': {
+    text: "Redis Sentinel (docs/fleet.md): the sentinels name the master and the connection follows a failover. Set, redis.url gives only the data nodes' user, password, db and TLS (rediss://: the sentinels too); its host:port are not used.",
+  },
+  'fleet.redis.sentinel.name': {
+    text: "The master's name, as in the sentinels' sentinel monitor <name> <ip> <port> <quorum>.",
+    example: 'nftsentry',
+  },
+  'fleet.redis.sentinel.nodes': {
+    text: 'The sentinels, as host:port (an IPv4 address, an IPv6 address in brackets, or a host name); the others are learnt from them.',
+    example: ['198.18.0.11:26379', '198.18.0.12:26379', '[2001:db8::13]:26379'],
+  },
+  'fleet.redis.sentinel.username': {
+    text: "The sentinels' ACL user (absent: default), with password.",
+    example: 'nftsentry',
+  },
+  'fleet.redis.sentinel.password': {
+    text: "The sentinels' password (their requirepass, or the user's); absent: no AUTH to the sentinels.",
+    example: 'change-me',
+  },
   'fleet.publish': {
     text: "Which of this node's bans go to the fleet: alerts (suricata, snort), kernel (scan detections), manual (API, CLI).",
   },

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { absolutePathSchema, durationSchema } from '../config/config-schema.ts';
+import { parseHostPort } from '../net/host-port.ts';
 
 /** A node or fleet name: it is part of Redis key names and of the source `fleet:<node>`. */
 export const fleetNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1-64 letters, digits, _ . -');
@@ -27,14 +28,50 @@ export const FLEET_KINDS = ['alerts', 'kernel', 'manual'] as const;
 export type FleetKind = (typeof FLEET_KINDS)[number];
 const kindsSchema = z.array(z.enum(FLEET_KINDS)).max(3);
 
-export const fleetRedisSchema = z.strictObject({
-  url: redisUrlSchema,
-  /** CA bundle for rediss:// (default: the system's). */
-  tls_ca: absolutePathSchema.optional(),
-  connect_timeout_ms: z.number().int().min(100).max(60_000).default(2000),
-  /** Every command but the blocking read fails after this (the outbox then keeps the events). */
-  command_timeout_ms: z.number().int().min(100).max(60_000).default(2000),
-});
+/**
+ * Redis Sentinel: the sentinels tell which node is the master, and the client follows a failover.
+ * `username`/`password` are the sentinels' own (their `requirepass` or ACL user); the data nodes
+ * take theirs from `redis.url`.
+ */
+export const sentinelSchema = z
+  .strictObject({
+    /** The master's name in the sentinels' `sentinel monitor <name> ...`. */
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1-64 letters, digits, _ . -'),
+    nodes: z
+      .array(
+        z
+          .string()
+          .refine(
+            (s) => parseHostPort(s) !== null,
+            'host:port with an IPv4 address, an IPv6 address in brackets or a host name, and a port 1-65535',
+          ),
+      )
+      .min(1)
+      .max(16),
+    username: z.string().min(1).max(256).optional(),
+    password: z.string().min(1).max(1024).optional(),
+  })
+  .refine((s) => s.username === undefined || s.password !== undefined, {
+    message: 'a sentinel username needs a password (sentinel.password)',
+    path: ['username'],
+  });
+
+export const fleetRedisSchema = z
+  .strictObject({
+    url: redisUrlSchema,
+    /** CA bundle for rediss:// (default: the system's). */
+    tls_ca: absolutePathSchema.optional(),
+    connect_timeout_ms: z.number().int().min(100).max(60_000).default(2000),
+    /** Every command but the blocking read fails after this (the outbox then keeps the events). */
+    command_timeout_ms: z.number().int().min(100).max(60_000).default(2000),
+    /** Absent: `url` is the Redis itself. Set: `url` gives only the data nodes' user, password, db and TLS. */
+    sentinel: sentinelSchema.optional(),
+  })
+  .refine((r) => r.sentinel === undefined || /^rediss?:\/\//.test(r.url), {
+    message:
+      'with sentinel, a redis:// or rediss:// url (its user, password, db and TLS are used; its host:port are not)',
+    path: ['url'],
+  });
 
 export const fleetSchema = z.strictObject({
   /** Key prefix `nftsentry:<name>:`: several fleets may share one Redis. */
@@ -54,6 +91,7 @@ export const fleetSchema = z.strictObject({
 });
 
 export type FleetConfig = z.output<typeof fleetSchema>;
+export type SentinelConfig = z.output<typeof sentinelSchema>;
 
 /** The kind of a ban's source; null for a fleet ban (never published again). */
 export function fleetKindOf(source: string): FleetKind | null {

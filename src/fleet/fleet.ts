@@ -22,7 +22,7 @@ import { fleetKeys } from './fleet-event.ts';
 import { FleetPublisher } from './fleet-publisher.ts';
 import { type FleetConfig, fleetKindOf } from './fleet-schema.ts';
 import { FleetStore } from './fleet-store.ts';
-import { RedisConnection, redactedUrl } from './redis-connection.ts';
+import { RedisConnection, redisTarget } from './redis-connection.ts';
 
 /** What the fleet needs of the daemon (Daemon has every one of these). */
 export interface FleetParts {
@@ -100,7 +100,7 @@ export class Fleet {
     this.consumer.start();
     this.timer = setInterval(() => this.check(), this.cfg.check_ms);
     this.timer.unref();
-    this.log.info({ fleet: this.cfg.name, redis: redactedUrl(this.cfg.redis.url) }, 'fleet: started');
+    this.log.info({ fleet: this.cfg.name, redis: redisTarget(this.cfg.redis) }, 'fleet: started');
   }
 
   async stop(): Promise<void> {
