@@ -35,11 +35,12 @@ export function engineFamilies(c: EngineCounters | null): MetricFamily[] {
     fams.push(
       {
         name: 'nftsentry_journal_rows_total',
-        help: 'Decision journal rows, by result: written to the store, or dropped (queue full, failed batch).',
+        help: 'Decision journal rows, by result: written to the store, dropped (queue full, failed batch), or coalesced (a repeated skip counted in its run summary instead of a row of its own).',
         type: 'counter',
         samples: [
           { labels: { result: 'written' }, value: c.journal.written },
           { labels: { result: 'dropped' }, value: c.journal.dropped },
+          { labels: { result: 'coalesced' }, value: c.journal.coalesced },
         ],
       },
       {

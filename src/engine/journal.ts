@@ -16,6 +16,7 @@ import { parseIp } from '../net/ip.ts';
 import { type JournalBounds, type JournalRow, JournalTable } from '../store/journal-table.ts';
 import type { Store } from '../store/store.ts';
 import type { BanEvent } from './ban-events.ts';
+import { JournalRepeats } from './journal-repeats.ts';
 import type { Decision } from './decide.ts';
 import type { DecisionObserver } from './enforcer.ts';
 import type { Actor } from './operations.ts';
@@ -42,6 +43,8 @@ export interface JournalStats {
   written: number;
   dropped: number;
   errors: number;
+  /** Alerts counted in a repeated skip's run instead of a row of their own (journal-repeats.ts). */
+  coalesced: number;
   pending: number;
 }
 
@@ -66,6 +69,7 @@ export class Journal implements DecisionObserver {
   private soon = false;
   private readonly errorLog = new RateLimitedLog(1, 60_000);
   private readonly counts = { written: 0, dropped: 0, errors: 0 };
+  private readonly repeats = new JournalRepeats();
   /** Operators' rows waiting for their actor's `from`, by Actor.ref. */
   private readonly held = new Map<number, { token: string; rows: JournalRow[]; timer: NodeJS.Timeout }>();
 
@@ -85,11 +89,11 @@ export class Journal implements DecisionObserver {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const ref of [...this.held.keys()]) this.release(ref, null);
-    this.flush();
+    this.flush(true);
   }
 
   get stats(): JournalStats {
-    return { ...this.counts, pending: this.queue.length };
+    return { ...this.counts, coalesced: this.repeats.coalesced, pending: this.queue.length };
   }
 
   alert(d: Decision, alert: Alert, atMs: number): void {
@@ -143,26 +147,36 @@ export class Journal implements DecisionObserver {
     }
   }
 
-  /** Writes everything queued in one transaction. */
-  flush(): void {
+  /**
+   * Writes everything queued in one transaction: a repeated skip counted into its run instead of
+   * a row (journal-repeats.ts), and the summary rows of the runs whose window ended (all at stop).
+   */
+  flush(all = false): void {
     this.soon = false;
-    if (this.queue.length === 0 || !this.p.store.isOpen) return;
+    if (!this.p.store.isOpen) return;
     const batch = this.queue;
     this.queue = [];
     const nowMs = this.p.clock();
+    const rows: JournalRow[] = [];
+    for (const x of batch) {
+      if (x.t === 'alert' && x.d.kind === 'skip' && JournalRepeats.coalesces(x.d.why)) {
+        const address = x.d.address ?? x.alert.src.ip;
+        if (this.repeats.repeat(address, x.d.why, x.alert.sid, x.atMs)) continue;
+        const row = this.rowOf(x);
+        this.repeats.open(row, x.alert.sid);
+        rows.push(row);
+      } else rows.push(this.rowOf(x));
+    }
+    rows.push(...this.repeats.close(nowMs, all));
+    if (rows.length === 0) return;
     try {
-      this.table.append(
-        batch.map((x) => this.rowOf(x)),
-        this.p.bounds(),
-        nowMs,
-      );
-      this.counts.written += batch.length;
+      this.table.append(rows, this.p.bounds(), nowMs);
+      this.counts.written += rows.length;
     } catch (err) {
       this.counts.errors++;
-      this.counts.dropped += batch.length;
+      this.counts.dropped += rows.length;
       const shown = this.errorLog.take(nowMs);
-      if (shown)
-        this.p.log.warn({ err: (err as Error).message, lost: batch.length, ...shown }, 'journal: write failed');
+      if (shown) this.p.log.warn({ err: (err as Error).message, lost: rows.length, ...shown }, 'journal: write failed');
     }
   }
 

@@ -76,7 +76,7 @@ export interface EngineCounters {
   /** Repairs of the table by what was repaired (table, set, chain, rule, elements). */
   healsByKind: Record<string, number>;
   /** The decision journal's rows written and dropped, failed batches, rows queued; null: no journal. */
-  journal: { written: number; dropped: number; errors: number; pending: number } | null;
+  journal: { written: number; dropped: number; errors: number; coalesced: number; pending: number } | null;
 }
 
 /** Orders of a ban list: newest offence first (the default), by expiry, by offences, by address. */

@@ -201,6 +201,52 @@ describe('the journal bound', () => {
     store.close();
   });
 
+  it('coalesces a repeated skip: its first row at once, then one summary row per window with the count', () => {
+    const store = new Store(join(dir, 'repeats.db'));
+    let clock = now;
+    const journal = new Journal({
+      store,
+      log: silentLogger(),
+      clock: () => clock,
+      bounds: () => ({ maxEntries: 100_000, maxAgeMs: 86_400_000 }),
+      protectingEntry: () => null,
+    });
+    const scanner = alert({ srcIp: '198.51.100.7', destIp: OWN });
+    const skip = { kind: 'skip' as const, why: 'already_banned' as const, address: '198.51.100.7' };
+    const rows = (a: string) => journal.table.history([a], 100).map((r) => `${r.code} ${r.detail}`);
+    // 10,000 alerts of a banned scanner over 30 s, and a source below its threshold twice.
+    for (let i = 0; i < 10_000; i++) {
+      clock = now + i * 3;
+      journal.alert(skip, scanner, clock);
+      if (i % 5000 === 0) journal.flush();
+    }
+    const slow = alert({ srcIp: '198.51.100.8', destIp: OWN });
+    for (const n of [1, 2]) {
+      const d = { rule: 'et-scan', alerts: n, threshold: 3, windowSec: 120 };
+      journal.alert({ kind: 'skip', why: 'below_threshold', address: '198.51.100.8', detail: d }, slow, clock);
+    }
+    journal.flush();
+    expect(rows('198.51.100.7')).toHaveLength(1);
+    expect(rows('198.51.100.8')).toHaveLength(2);
+    // The window ends: one summary row standing for the 9,999 alerts after the first.
+    clock = now + 61_000;
+    journal.flush();
+    const history = journal.table.history(['198.51.100.7'], 100);
+    expect(history).toHaveLength(2);
+    expect(JSON.parse(history[0]!.detail!)).toMatchObject({ sid: scanner.sid, repeats: 9999, sinceMs: now });
+    expect(history[0]!.atMs).toBe(now + 9999 * 3);
+    expect(journal.stats).toMatchObject({ coalesced: 9999, dropped: 0 });
+    // A new run after the window; its repeats are written at stop without waiting for the window.
+    journal.alert(skip, scanner, clock);
+    journal.alert(skip, scanner, clock + 1);
+    journal.flush();
+    journal.stop();
+    expect(journal.table.history(['198.51.100.7'], 100).map((r) => JSON.parse(r.detail!).repeats ?? 0)).toEqual([
+      1, 0, 9999, 0,
+    ]);
+    store.close();
+  });
+
   it('drops rows older than max_age', () => {
     const store = new Store(join(dir, 'age.db'));
     let clock = now;
