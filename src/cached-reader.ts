@@ -2,9 +2,14 @@
  * Wraps a slow reader (an nft process, the engine's status) so that requests never wait for it
  * once it has answered once: a value younger than `ttlMs` (a number, or a function asked at each
  * call) is served as is; an older one is served too while one refresh runs in the background
- * (stale-while-revalidate). Only the very first call, or a call after a failed refresh, waits.
- * At most one read runs at a time.
+ * (stale-while-revalidate), up to STALE_FACTOR x ttl old: a call after a longer quiet (a one-off
+ * `nftsentry status` after an hour) waits for a fresh read rather than get an hour-old answer.
+ * So only the first call, a call after a failed refresh and a call after such a quiet wait. At
+ * most one read runs at a time.
  */
+/** A cached value older than this many ttls is not served: the caller waits for a fresh one. */
+export const STALE_FACTOR = 5;
+
 export function cachedReader<T>(
   read: () => Promise<T>,
   ttlMs: number | (() => number),
@@ -30,7 +35,9 @@ export function cachedReader<T>(
   };
   return async () => {
     if (!cached) return refresh();
-    if (nowMs() - cached.atMs >= ttl()) refresh().catch(() => undefined);
+    const age = nowMs() - cached.atMs;
+    if (age >= STALE_FACTOR * ttl()) return refresh();
+    if (age >= ttl()) refresh().catch(() => undefined);
     return cached.value;
   };
 }

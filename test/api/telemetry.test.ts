@@ -52,6 +52,23 @@ describe('cachedReader', () => {
     expect(await get()).toBe(2);
   });
 
+  it('after a quiet longer than 5 ttls the caller waits for a fresh value instead of the old one', async () => {
+    let now = 0;
+    let reads = 0;
+    const get = cachedReader(
+      async () => ++reads,
+      1000,
+      () => now,
+    );
+    expect(await get()).toBe(1);
+    now = 4999;
+    expect(await get()).toBe(1); // stale but recent: served, one refresh behind
+    await new Promise((r) => setImmediate(r));
+    now = 4999 + 5000;
+    expect(await get()).toBe(3); // too old: waited for
+    expect(reads).toBe(3);
+  });
+
   it('a failed read is thrown to the waiting caller and not cached', async () => {
     let fail = true;
     const get = cachedReader(
