@@ -4,7 +4,7 @@
  * call) is served as is; an older one is served too while one refresh runs in the background
  * (stale-while-revalidate), up to STALE_FACTOR x ttl old: a call after a longer quiet (a one-off
  * `nftsentry status` after an hour) waits for a fresh read rather than get an hour-old answer.
- * So only the first call, a call after a failed refresh and a call after such a quiet wait. At
+ * Callers wait only at the first call, after a failed refresh, and after such a quiet. At
  * most one read runs at a time.
  */
 /** A cached value older than this many ttls is not served: the caller waits for a fresh one. */
