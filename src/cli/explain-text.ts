@@ -46,7 +46,12 @@ export function whyText(w: Why): string {
 function entryText(h: ExplainEntry): string {
   const actor = h.actor ? ` by ${h.actor}` : '';
   const why = h.kind === 'alert' || h.kind === 'kernel' ? whyText({ code: h.code, detail: h.detail ?? {} }) : h.code;
-  return `  ${time(h.atMs)}  ${h.kind.padEnd(7)} ${why}${actor}${h.address.includes('/') ? ` [${h.address}]` : ''}`;
+  // A coalesced run (engine/journal-repeats.ts): this row stands for `repeats` more alerts since `sinceMs`.
+  const repeats = h.detail?.repeats;
+  const since = h.detail?.sinceMs;
+  const times =
+    typeof repeats === 'number' && typeof since === 'number' ? ` (x${repeats} more since ${time(since)})` : '';
+  return `  ${time(h.atMs)}  ${h.kind.padEnd(7)} ${why}${times}${actor}${h.address.includes('/') ? ` [${h.address}]` : ''}`;
 }
 
 export function explainText(e: Explanation, nowMs: number): string {

@@ -51,6 +51,15 @@ describe('explain text', () => {
         },
         history: [
           {
+            atMs: T - 500,
+            at: '',
+            kind: 'alert',
+            code: 'already_banned',
+            detail: { expiresMs: T + 3_540_000, repeats: 1234, sinceMs: T - 900 },
+            actor: null,
+            address: '198.51.100.7',
+          },
+          {
             atMs: T - 1000,
             at: '',
             kind: 'manual',
@@ -80,6 +89,7 @@ describe('explain text', () => {
       '  kernel scan meters: count it',
       '  one ET SCAN alert now: below threshold: 1/3 alerts within 600s (rule et-scan)',
       '  history (newest first):',
+      '  2026-12-01 11:59:59  alert   already banned until 2026-12-01 12:59:00 UTC (x1234 more since 2026-12-01 11:59:59)',
       '  2026-12-01 11:59:59  manual  ban by ops@uid:0',
       '  2026-12-01 11:59:58  alert   below threshold: 2/3 alerts within 600s (rule et-scan)',
     ]);
