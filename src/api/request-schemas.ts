@@ -188,6 +188,7 @@ export function banListQuery(maxPage: number) {
     source: z
       .union([
         z.enum(BAN_SOURCES as [BanSource, ...BanSource[]]),
+        z.literal('fleet'),
         z.custom<`fleet:${string}`>((v) => typeof v === 'string' && /^fleet:[A-Za-z0-9_.-]{1,64}$/.test(v)),
       ])
       .optional(),

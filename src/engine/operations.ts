@@ -83,7 +83,8 @@ export interface EngineCounters {
 export type BanSort = 'last_seen' | 'expires' | 'offences' | 'address';
 
 export interface BanListFilter {
-  source?: BanSource;
+  /** A source, or `fleet`: every other gateway's (`fleet:<node>`). */
+  source?: BanSource | 'fleet';
   reason?: string;
   /** Targets starting with this text (`198.51.100.`, `2001:db8:`): canonical address characters only. */
   search?: string;

@@ -134,6 +134,8 @@ describe('GET /v1/bans', () => {
       '198.51.100.0/24',
     ]);
     expect((await get('/v1/bans?reason=ET%20SCAN')).json().total).toBe(2);
+    expect((await get('/v1/bans?source=fleet')).json().total).toBe(0);
+    expect((await get('/v1/bans?source=fleetx')).statusCode).toBe(400);
     const page = (await get('/v1/bans?limit=1&offset=1')).json();
     expect(page).toMatchObject({ total: 3, limit: 1, offset: 1 });
     expect(page.items).toHaveLength(1);

@@ -51,7 +51,11 @@ export class MemoryOperations implements Operations {
   listBans(filter: BanListFilter): { total: number; items: BanView[] } {
     this.calls.push({ op: 'listBans', arg: filter });
     const all = [...this.bans.values()].filter(
-      (b) => (!filter.source || b.source === filter.source) && (!filter.reason || b.reason === filter.reason),
+      (b) =>
+        (!filter.source ||
+          b.source === filter.source ||
+          (filter.source === 'fleet' && b.source.startsWith('fleet:'))) &&
+        (!filter.reason || b.reason === filter.reason),
     );
     return { total: all.length, items: all.slice(filter.offset, filter.offset + filter.limit) };
   }

@@ -108,7 +108,7 @@ describe("the daemon's calls", () => {
       actor?: { token: string; from: string; ref?: number | undefined } | undefined;
     }>();
     expectTypeOf<Parameters<DaemonRpc['listBans']>[0]>().toEqualTypeOf<{
-      source?: 'suricata' | 'snort' | 'kernel:scan' | 'manual' | `fleet:${string}`;
+      source?: 'suricata' | 'snort' | 'kernel:scan' | 'manual' | `fleet:${string}` | 'fleet';
       reason?: string;
       search?: string;
       sort?: 'last_seen' | 'expires' | 'offences' | 'address';

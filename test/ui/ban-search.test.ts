@@ -54,6 +54,19 @@ beforeEach(() => {
 
 const addrs = (r: { rows: Array<{ target: string }> }) => r.rows.map((x) => x.target);
 
+describe('filter by source', () => {
+  it('`fleet` lists the bans of every fleet node and nothing else', () => {
+    insert('198.51.100.1', { source: 'fleet:gw-a' });
+    insert('198.51.100.2', { source: 'fleet:gw-b', seenAgoMs: 1 });
+    insert('198.51.100.3', { source: 'suricata' });
+    insert('198.51.100.4', { source: 'fleetish' });
+    const r = q.listActive({ source: 'fleet', sort: 'address', order: 'asc', limit: 10, offset: 0 });
+    expect(r.total).toBe(2);
+    expect(addrs(r)).toEqual(['198.51.100.1', '198.51.100.2']);
+    expect(addrs(q.listActive({ source: 'fleet:gw-b', limit: 10, offset: 0 }))).toEqual(['198.51.100.2']);
+  });
+});
+
 describe('search by the start of the address', () => {
   it('finds the targets that start with the text, and counts them all', () => {
     insert('198.51.100.7', { seenAgoMs: 3 });

@@ -12,7 +12,8 @@ import { onLive, onReconnect } from './live.ts';
 import { notify } from './notices.ts';
 
 export const PAGE_SIZE = 50;
-const SOURCES = ['', 'suricata', 'snort', 'kernel:scan', 'manual'];
+/** `fleet`: bans from every other gateway of the fleet (`fleet:<node>`). */
+const SOURCES = ['', 'suricata', 'snort', 'kernel:scan', 'manual', 'fleet'];
 const SORTS: Array<[string, string]> = [
   ['last_seen', 'newest'],
   ['expires', 'expiring first'],
