@@ -14,7 +14,7 @@ import type { Enforcer } from '../engine/enforcer.ts';
 import { type Logger, RateLimitedLog } from '../log.ts';
 import type { IpPrefix } from '../net/ip.ts';
 import type { StreamEntry } from './fleet-consumer.ts';
-import { type FleetEvent, parseFleetBanValue, parseFleetEntry, type ParsedEvent } from './fleet-event.ts';
+import { type FleetEvent, parseFleetEntry, type ParsedEvent } from './fleet-event.ts';
 import { type FleetConfig, fleetKindOf } from './fleet-schema.ts';
 
 /** Event ids remembered (applying one twice is a no-op anyway: this spares the work). */
@@ -64,14 +64,10 @@ export class FleetApplier {
     for (const [id, fields] of entries) this.one(parseFleetEntry(fields), redisNowMs, id);
   }
 
-  /** Per-ban key values (a resync); returns the targets of the accepted bans in force. */
-  values(values: readonly unknown[], redisNowMs: number): Set<string> {
+  /** Per-ban key values (a resync), parsed; returns the targets of the accepted bans in force. */
+  keyEvents(events: readonly ParsedEvent[], redisNowMs: number): Set<string> {
     const present = new Set<string>();
-    for (const v of values) {
-      if (v === null) continue; // expired between SCAN and MGET
-      const p = parseFleetBanValue(v);
-      if (this.one(p, redisNowMs, 'key') && p.ok) present.add(p.target.text);
-    }
+    for (const p of events) if (this.one(p, redisNowMs, 'key') && p.ok) present.add(p.target.text);
     return present;
   }
 

@@ -54,9 +54,11 @@ export const FLEET_DOCS: Record<string, KeyDoc> = {
     text: 'Only bans from these nodes are applied here; empty: any node of the fleet.',
     example: ['gw-b', 'gw-c'],
   },
-  'fleet.max_duration': { text: "Others' bans last at most this long here (a permanent one too)." },
+  'fleet.max_duration': {
+    text: "Others' bans last at most this long here (a permanent one too); a fleet unban's tombstone lasts at least this long.",
+  },
   'fleet.stream_maxlen': {
-    text: 'The event stream is trimmed to about this many events (XADD MAXLEN ~); a node away longer resyncs from the per-ban keys.',
+    text: 'The event stream is trimmed to about this many events (XADD MAXLEN ~); a node away longer resyncs from the per-ban keys and tombstones.',
   },
   'fleet.check_ms': {
     text: 'How often the connection, the outbox and the epoch key (did Redis lose its data?) are checked.',

@@ -25,6 +25,11 @@ export interface FleetEvent {
   target: string;
   /** Absolute expiry on Redis's clock (ms); null: permanent (or an unban). */
   expiresMs: number | null;
+  /**
+   * When the node decided it, on Redis's clock (ms): a fleet unban (tombstone) wins over every ban
+   * decided at or before it. null: written by a version without it (older than any tombstone).
+   */
+  atMs: number | null;
   source: PublishedSource;
   reason: string;
 }
@@ -39,6 +44,13 @@ export function fleetKeys(fleet: string) {
     banPrefix: `${base}:ban:`,
     /** A node's ban of a target, with its expiry (PXAT): what a node that was away rebuilds from. */
     ban: (node: string, target: string) => `${base}:ban:${node}:${target}`,
+    /**
+     * A fleet-wide unban of a target (a tombstone), kept until the longest ban it lifted would have
+     * ended (at least max_duration): a missing per-ban key may only be lost, a tombstone is an unban.
+     */
+    unbanPrefix: `${base}:unban:`,
+    /** The per-ban keys and the tombstones, in one SCAN. */
+    allBansAndUnbans: `${base}:*ban:*`,
     /** Every node's key of one target (SCAN MATCH; node names have no `:` and no glob character). */
     banPattern: (target: string) => `${base}:ban:*:${target}`,
     allBans: `${base}:ban:*`,
@@ -59,6 +71,7 @@ const entrySchema = z.object({
   type: z.enum(['ban', 'unban']),
   target: z.string().min(2).max(49),
   exp: z.union([digits, z.literal('')]),
+  at: digits.optional(),
   source: z.enum(PUBLISHED_SOURCES),
   reason: z.string().max(4096),
 });
@@ -76,7 +89,8 @@ export function parseFleetEntry(fields: unknown): ParsedEvent {
   if (!prefix) return { ok: false, why: 'target: not an address or prefix' };
   const target = banTargetOf(prefix);
   const expiresMs = e.exp === '' ? null : Number(e.exp);
-  if (e.type === 'ban' && expiresMs !== null && !Number.isSafeInteger(expiresMs)) return { ok: false, why: 'exp' };
+  if (expiresMs !== null && !Number.isSafeInteger(expiresMs)) return { ok: false, why: 'exp' };
+  if (e.at !== undefined && !Number.isSafeInteger(Number(e.at))) return { ok: false, why: 'at' };
   return {
     ok: true,
     target,
@@ -86,14 +100,24 @@ export function parseFleetEntry(fields: unknown): ParsedEvent {
       type: e.type,
       target: target.text,
       expiresMs,
+      atMs: e.at === undefined ? null : Number(e.at),
       source: e.source,
       reason: cleanText(e.reason),
     },
   };
 }
 
-/** A per-ban key's value (JSON written by fleetBanValue) -> the same checked event, or why not. */
+/** A per-ban key's value (JSON written by the publish script) -> the same checked event, or why not. */
 export function parseFleetBanValue(text: unknown): ParsedEvent {
+  return parseKeyValue(text, 'ban');
+}
+
+/** A tombstone's value (an unban; its `exp` is the tombstone's own expiry) -> a checked event. */
+export function parseFleetTombstone(text: unknown): ParsedEvent {
+  return parseKeyValue(text, 'unban');
+}
+
+function parseKeyValue(text: unknown, type: 'ban' | 'unban'): ParsedEvent {
   if (typeof text !== 'string' || text.length > 8192) return { ok: false, why: 'not a short string' };
   let raw: unknown;
   try {
@@ -102,11 +126,11 @@ export function parseFleetBanValue(text: unknown): ParsedEvent {
     return { ok: false, why: 'not JSON' };
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, why: 'not an object' };
-  return parseFleetEntry({ ...(raw as Record<string, unknown>), v: '1', type: 'ban' });
+  return parseFleetEntry({ ...(raw as Record<string, unknown>), v: '1', type });
 }
 
 /** The stream entry's fields of an event (the Lua script fills in `exp` from Redis's clock). */
-export function fleetEntryFields(e: Omit<FleetEvent, 'expiresMs'>): Record<string, string> {
+export function fleetEntryFields(e: Omit<FleetEvent, 'expiresMs' | 'atMs'>): Record<string, string> {
   return { v: '1', eid: e.eid, node: e.node, type: e.type, target: e.target, source: e.source, reason: e.reason };
 }
 

@@ -2,7 +2,14 @@
  * Sends this node's bans (and its fleet-wide unbans) to the fleet: one Lua script per batch reads
  * Redis's clock (TIME) and, for each event, XADDs it to the stream (trimmed, MAXLEN ~) with its
  * absolute expiry on that clock, and sets the per-ban key with the same expiry (PXAT), so a skewed
- * node clock neither stretches nor cuts a ban. An unban deletes every node's key of the target.
+ * node clock neither stretches nor cuts a ban. Each event also carries when it was decided (`at`,
+ * sent as its age, so on Redis's clock too).
+ *
+ * An unban deletes every node's key of the target decided at or before it and leaves a tombstone
+ * (fleet-event.ts `unbanPrefix`) until the longest of them would have ended (at least
+ * `tombstoneMs`). A ban decided at or before a tombstone of its target is refused inside the same
+ * script: an outbox or a catch-up of a node that was away cannot bring back what the fleet unbanned
+ * meanwhile, whatever that node has read of the stream.
  *
  * What Redis does not take (away, timing out) goes to the outbox in the store and is sent, in
  * order, once Redis answers again; while the outbox holds anything, new events queue behind it.
@@ -15,39 +22,79 @@ import type { RedisConnection } from './redis-connection.ts';
 
 /** Events per script call. */
 const BATCH = 256;
+/** Values per event in ARGV. */
+const PER_EVENT = 8;
 
 /**
- * KEYS[1] the stream; ARGV: maxlen, the per-ban key prefix, then 7 per event (eid, node, type,
- * target, time left in ms or '' for permanent, source, reason).
+ * KEYS[1] the stream; ARGV: maxlen, the per-ban key prefix, the tombstone prefix, a tombstone's
+ * least life (ms), then 8 per event (eid, node, type, target, time left in ms or '' for permanent,
+ * age in ms or '' when unknown, source, reason). Returns {Redis's time, bans refused}.
  */
 const PUBLISH_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local maxlen, prefix = ARGV[1], ARGV[2]
-for i = 3, #ARGV, 7 do
-  local eid, node, typ, target, rem, source, reason = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], ARGV[i+6]
-  local exp = ''
-  if rem ~= '' then exp = string.format('%.0f', now + tonumber(rem)) end
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'v', '1', 'eid', eid, 'node', node, 'type', typ,
-    'target', target, 'exp', exp, 'source', source, 'reason', reason)
+local maxlen, prefix, tprefix, floor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local function field(v, name)
+  if not v then return nil end
+  local ok, o = pcall(cjson.decode, v)
+  if ok and type(o) == 'table' and type(o[name]) == 'string' then return tonumber(o[name]) end
+  return nil
+end
+local refused = 0
+for i = 5, #ARGV, ${PER_EVENT} do
+  local eid, node, typ, target, rem, age, source, reason =
+    ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], ARGV[i+6], ARGV[i+7]
+  local at = 0
+  if age ~= '' then at = now - tonumber(age) end
+  local ats = string.format('%.0f', at)
+  local tkey = tprefix .. target
+  local tomb = redis.call('GET', tkey)
+  local tat = field(tomb, 'at') or -1
   if typ == 'ban' then
-    local v = cjson.encode({eid = eid, node = node, target = target, exp = exp, source = source, reason = reason})
-    if exp == '' then redis.call('SET', prefix .. node .. ':' .. target, v)
-    else redis.call('SET', prefix .. node .. ':' .. target, v, 'PXAT', exp) end
+    if at <= tat then
+      refused = refused + 1
+    else
+      local exp = ''
+      if rem ~= '' then exp = string.format('%.0f', now + tonumber(rem)) end
+      redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'v', '1', 'eid', eid, 'node', node, 'type', typ,
+        'target', target, 'exp', exp, 'at', ats, 'source', source, 'reason', reason)
+      local v = cjson.encode({eid = eid, node = node, target = target, exp = exp, at = ats, source = source, reason = reason})
+      if exp == '' then redis.call('SET', prefix .. node .. ':' .. target, v)
+      else redis.call('SET', prefix .. node .. ':' .. target, v, 'PXAT', exp) end
+    end
   else
+    local last = now + floor
     local cursor = '0'
     repeat
       local r = redis.call('SCAN', cursor, 'MATCH', prefix .. '*:' .. target, 'COUNT', 1000)
       cursor = r[1]
-      for _, k in ipairs(r[2]) do redis.call('DEL', k) end
+      for _, k in ipairs(r[2]) do
+        local v = redis.call('GET', k)
+        if (field(v, 'at') or -1) <= at then
+          local kexp = field(v, 'exp')
+          if kexp and kexp > last then last = kexp end
+          redis.call('DEL', k)
+        end
+      end
     until cursor == '0'
+    if at > tat then
+      local texp = field(tomb, 'exp')
+      if texp and texp > last then last = texp end
+      local us = string.format('%.0f', last)
+      redis.call('SET', tkey, cjson.encode({eid = eid, node = node, target = target, exp = us, at = ats,
+        source = source, reason = reason}), 'PXAT', us)
+    end
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'v', '1', 'eid', eid, 'node', node, 'type', typ,
+      'target', target, 'exp', '', 'at', ats, 'source', source, 'reason', reason)
   end
 end
-return now
+return {now, refused}
 `;
 
 export interface PublisherStats {
   published: number;
+  /** Bans Redis refused: a fleet unban of their target came after them. */
+  refused: number;
   outboxed: number;
   failures: number;
   outbox: number;
@@ -59,6 +106,7 @@ export class FleetPublisher {
   private readonly keys: ReturnType<typeof fleetKeys>;
   private readonly node: string;
   private readonly maxlen: number;
+  private readonly tombstoneMs: number;
   private readonly clock: Clock;
   private readonly log: Logger;
   /** Events not yet sent nor in the outbox (decided this turn, or refused by the store). */
@@ -66,7 +114,7 @@ export class FleetPublisher {
   private draining: Promise<void> | null = null;
   private readonly boot = Date.now().toString(36);
   private seq = 0;
-  private readonly counts = { published: 0, outboxed: 0, failures: 0 };
+  private readonly counts = { published: 0, refused: 0, outboxed: 0, failures: 0 };
 
   constructor(p: {
     conn: RedisConnection;
@@ -74,6 +122,8 @@ export class FleetPublisher {
     keys: ReturnType<typeof fleetKeys>;
     node: string;
     maxlen: number;
+    /** A tombstone's least life: fleet.max_duration (no fleet ban lasts longer elsewhere). */
+    tombstoneMs: number;
     clock: Clock;
     log: Logger;
   }) {
@@ -82,6 +132,7 @@ export class FleetPublisher {
     this.keys = p.keys;
     this.node = p.node;
     this.maxlen = p.maxlen;
+    this.tombstoneMs = p.tombstoneMs;
     this.clock = p.clock;
     this.log = p.log;
   }
@@ -132,16 +183,21 @@ export class FleetPublisher {
   /** One script call; false when Redis did not take it. Expired bans are left out. */
   private async send(events: readonly OutboxEvent[]): Promise<boolean> {
     const nowMs = this.clock();
-    const args: string[] = [String(this.maxlen), this.keys.banPrefix];
+    const args: string[] = [String(this.maxlen), this.keys.banPrefix, this.keys.unbanPrefix, String(this.tombstoneMs)];
     for (const e of events) {
       const rem = e.localExpiresMs === null ? '' : String(e.localExpiresMs - nowMs);
       if (e.type === 'ban' && rem !== '' && Number(rem) <= 0) continue;
-      args.push(e.eid, this.node, e.type, e.target, e.type === 'unban' ? '' : rem, e.source, e.reason);
+      // Unknown (an outbox row of a version without it): a ban is then older than any unban, an unban now.
+      const age = e.localAtMs === undefined ? (e.type === 'ban' ? '' : '0') : String(Math.max(0, nowMs - e.localAtMs));
+      args.push(e.eid, this.node, e.type, e.target, e.type === 'unban' ? '' : rem, age, e.source, e.reason);
     }
-    if (args.length === 2) return true;
+    if (args.length === 4) return true;
     try {
-      await this.conn.send(['EVAL', PUBLISH_LUA, '1', this.keys.stream, ...args]);
-      this.counts.published += (args.length - 2) / 7;
+      const r = await this.conn.send<unknown>(['EVAL', PUBLISH_LUA, '1', this.keys.stream, ...args]);
+      const refused = Array.isArray(r) ? Number(r[1]) || 0 : 0;
+      this.counts.published += (args.length - 4) / PER_EVENT - refused;
+      this.counts.refused += refused;
+      if (refused > 0) this.log.info({ refused }, 'fleet: bans refused by Redis: a fleet unban came after them');
       return true;
     } catch (err) {
       this.counts.failures++;

@@ -14,6 +14,11 @@ export interface OutboxEvent {
   target: string;
   /** Absolute expiry on this node's clock (ms); null: permanent or an unban. */
   localExpiresMs: number | null;
+  /**
+   * When it was decided, on this node's clock (ms): sent as its age, so Redis's clock can order it
+   * against a fleet unban. Absent in rows queued by a version without it.
+   */
+  localAtMs?: number;
   source: string;
   reason: string;
 }
@@ -98,38 +103,42 @@ export class FleetStore {
     });
   }
 
-  /** This node's own active bans (not fleet ones), to publish again after Redis lost them. */
+  /** This node's own active bans (not fleet ones), to compare with their per-ban keys in Redis. */
   ownActiveBans(nowMs: number): OutboxEvent[] {
     return this.guard('active bans read', [], () =>
       (
         this.db
           .prepare(
-            `SELECT target, source, reason, expires_ms FROM bans WHERE active = 1 AND source NOT LIKE 'fleet:%'
-             AND (expires_ms IS NULL OR expires_ms > ?)`,
+            `SELECT target, source, reason, expires_ms, last_offence_ms FROM bans WHERE active = 1
+             AND source NOT LIKE 'fleet:%' AND (expires_ms IS NULL OR expires_ms > ?)`,
           )
-          .all(nowMs) as Array<{ target: string; source: string; reason: string; expires_ms: number | null }>
+          .all(nowMs) as Array<{
+          target: string;
+          source: string;
+          reason: string;
+          expires_ms: number | null;
+          last_offence_ms: number;
+        }>
       ).map((r) => ({
         eid: '',
         type: 'ban' as const,
         target: r.target,
         localExpiresMs: r.expires_ms === null ? null : Number(r.expires_ms),
+        localAtMs: Number(r.last_offence_ms),
         source: r.source,
         reason: r.reason,
       })),
     );
   }
 
-  /** Active fleet bans here, by target, with the node they came from and their expiry (this node's clock). */
-  fleetActiveBans(): Map<string, { node: string; expiresMs: number | null }> {
+  /** Active fleet bans here, by target, with the node they came from and when they were applied (this node's clock). */
+  fleetActiveBans(): Map<string, { node: string; atMs: number }> {
     return this.guard('fleet bans read', new Map(), () => {
       const rows = this.db
-        .prepare(`SELECT target, source, expires_ms FROM bans WHERE active = 1 AND source LIKE 'fleet:%'`)
-        .all() as Array<{ target: string; source: string; expires_ms: number | null }>;
+        .prepare(`SELECT target, source, last_offence_ms FROM bans WHERE active = 1 AND source LIKE 'fleet:%'`)
+        .all() as Array<{ target: string; source: string; last_offence_ms: number }>;
       return new Map(
-        rows.map((r) => [
-          r.target,
-          { node: r.source.slice('fleet:'.length), expiresMs: r.expires_ms === null ? null : Number(r.expires_ms) },
-        ]),
+        rows.map((r) => [r.target, { node: r.source.slice('fleet:'.length), atMs: Number(r.last_offence_ms) }]),
       );
     });
   }

@@ -5,8 +5,10 @@
  * it could not publish in its outbox, and catches up (outbox, stream, resync) when it is back.
  *
  * Start, every reconnection and a Redis that lost its data (its epoch key gone or another) end in
- * a resync from the per-ban keys: one diff, never a flush. After a data loss every node publishes
- * its own active bans again.
+ * a resync (fleet-resync.ts): one diff of the per-ban keys and tombstones with what this node
+ * holds, never a flush. Its own bans whose keys are missing or shorter (lost at a failover, or the
+ * whole data lost) are published again; others' bans are applied; a fleet unban's tombstone lifts;
+ * a missing key alone lifts nothing.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
@@ -17,11 +19,13 @@ import type { Logger } from '../log.ts';
 import { parsePrefix, type IpPrefix } from '../net/ip.ts';
 import type { DatabaseSync } from 'node:sqlite';
 import { FleetApplier } from './fleet-applier.ts';
-import { FleetConsumer, redisTimeMs } from './fleet-consumer.ts';
-import { fleetKeys } from './fleet-event.ts';
+import { FleetConsumer } from './fleet-consumer.ts';
+import { fleetKeys, parseFleetBanValue, parseFleetTombstone } from './fleet-event.ts';
 import { FleetPublisher } from './fleet-publisher.ts';
+import { planResync } from './fleet-resync.ts';
 import { type FleetConfig, fleetKindOf } from './fleet-schema.ts';
-import { FleetStore } from './fleet-store.ts';
+import { FleetStore, type OutboxEvent } from './fleet-store.ts';
+import { readSnapshot } from './fleet-snapshot.ts';
 import { RedisConnection, redisTarget } from './redis-connection.ts';
 
 /** What the fleet needs of the daemon (Daemon has every one of these). */
@@ -54,7 +58,7 @@ export class Fleet {
   /** A connection's catch-up has not completed yet (it failed, or is due): the next check runs it. */
   private syncDue = true;
   private stopped = false;
-  private readonly counts = { resyncs: 0, republished: 0, dataLosses: 0 };
+  private readonly counts = { resyncs: 0, republished: 0, resyncLifted: 0, dataLosses: 0 };
 
   constructor(cfg: FleetConfig, parts: FleetParts, log: Logger) {
     this.cfg = cfg;
@@ -79,6 +83,7 @@ export class Fleet {
       keys: this.keys,
       node: cfg.node,
       maxlen: cfg.stream_maxlen,
+      tombstoneMs: cfg.max_duration * 1000,
       clock: parts.clock,
       log: this.log,
     });
@@ -117,7 +122,14 @@ export class Fleet {
 
   /** `unban --fleet`: every node lifts the target (this one lifts it through BanOperations). */
   publishUnban(target: string): void {
-    this.publisher.offer({ type: 'unban', target, localExpiresMs: null, source: 'manual', reason: 'fleet unban' });
+    this.publisher.offer({
+      type: 'unban',
+      target,
+      localExpiresMs: null,
+      localAtMs: this.clock(),
+      source: 'manual',
+      reason: 'fleet unban',
+    });
   }
 
   /** Resolves once what was queued is in Redis or in the outbox (tests, stop). */
@@ -144,6 +156,7 @@ export class Fleet {
       type: 'ban',
       target: e.address,
       localExpiresMs: e.expiresMs,
+      localAtMs: e.atMs,
       source: e.source,
       reason: e.reason,
     });
@@ -176,8 +189,8 @@ export class Fleet {
 
   /**
    * The epoch key tells whether Redis still has the fleet's data. On a connection (start, after a
-   * partition) or a data loss: resync from the per-ban keys, and after a loss publish this node's
-   * bans again and read the new stream from its start.
+   * partition or a failover) or a data loss: the outbox first, then the resync (which publishes
+   * this node's missing bans again); after a loss the new stream is read from its start.
    */
   private async catchUpOnce(why: 'connected' | 'check'): Promise<void> {
     const known = this.store.get('epoch');
@@ -194,50 +207,56 @@ export class Fleet {
       this.log.warn("fleet: Redis lost the fleet data; publishing this node's bans again");
       this.consumer.setPosition('0-0');
     }
-    if (lost || known === null) this.republish();
     await this.publisher.flush();
-    await this.resync(!lost);
+    await this.resync();
     // Only once all of it is done: a catch-up cut short finds the loss again next time.
     if (epoch) this.store.set('epoch', epoch);
     this.syncDue = false;
   }
 
-  /** This node's own active bans, published again (after Redis lost them). */
-  private republish(): void {
-    const own = this.store.ownActiveBans(this.clock());
-    for (const b of own) {
+  /** This node's own active bans of the kinds it publishes. */
+  private ownPublished(nowMs: number): OutboxEvent[] {
+    return this.store.ownActiveBans(nowMs).filter((b) => {
       const kind = fleetKindOf(b.source);
-      if (kind !== null && this.cfg.publish.includes(kind)) this.publisher.offer(b);
-    }
-    this.counts.republished += own.length;
+      return kind !== null && this.cfg.publish.includes(kind);
+    });
   }
 
-  /** The fleet's current bans from the per-ban keys, as one diff with this node's fleet bans. */
-  private async resync(liftMissing: boolean): Promise<void> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const r = await this.conn.send<[string, string[]]>(['SCAN', cursor, 'MATCH', this.keys.allBans, 'COUNT', '1000']);
-      cursor = String(r[0]);
-      keys.push(...r[1]);
-    } while (cursor !== '0' && !this.stopped);
-    const values: unknown[] = [];
-    for (let i = 0; i < keys.length; i += 500)
-      values.push(...(await this.conn.send<unknown[]>(['MGET', ...keys.slice(i, i + 500)])));
-    const nowMs = redisTimeMs(await this.conn.send(['TIME']));
-    if (nowMs === null) return;
-    const present = this.applier.values(values, nowMs);
-    this.counts.resyncs++;
+  /** One diff of Redis's keys and tombstones with this node's bans (fleet-resync.ts), then done. */
+  private async resync(): Promise<void> {
+    const snap = await readSnapshot(this.conn, this.keys, () => this.stopped);
+    if (!snap) return;
+    const localNowMs = this.clock();
+    const plan = planResync({
+      node: this.cfg.node,
+      bans: snap.bans.map(parseFleetBanValue),
+      tombstones: snap.tombstones.map(parseFleetTombstone),
+      own: this.ownPublished(localNowMs),
+      fleetBans: this.store.fleetActiveBans(),
+      localNowMs,
+      redisNowMs: snap.redisNowMs,
+      accepts: (n) => this.applier.accepts(n),
+    });
+    const present = this.applier.keyEvents(plan.apply, snap.redisNowMs);
+    for (const b of plan.republish) this.publisher.offer(b);
     let lifted = 0;
-    if (liftMissing) {
-      // A ban about to end here may just have expired in Redis: that is no unban.
-      const soon = this.clock() + 2000;
-      for (const [target, { node, expiresMs }] of this.store.fleetActiveBans()) {
-        if (present.has(target) || !this.applier.accepts(node) || (expiresMs !== null && expiresMs < soon)) continue;
-        const p = parsePrefix(target);
-        if (p && (await this.parts.operations.unban(p))) lifted++;
-      }
+    for (const l of plan.lift) {
+      const p = parsePrefix(l.target);
+      if (p && (await this.parts.operations.unban(p))) lifted++;
     }
-    this.log.info({ keys: keys.length, applied: present.size, lifted }, 'fleet: resynced');
+    await this.publisher.flush();
+    this.counts.resyncs++;
+    this.counts.republished += plan.republish.length;
+    this.counts.resyncLifted += lifted;
+    this.log.info(
+      {
+        keys: snap.bans.length,
+        tombstones: snap.tombstones.length,
+        applied: present.size,
+        republished: plan.republish.length,
+        lifted,
+      },
+      'fleet: resynced',
+    );
   }
 }

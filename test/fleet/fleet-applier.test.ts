@@ -9,6 +9,7 @@ import type { Decider } from '../../src/engine/decider.ts';
 import type { Enforcer } from '../../src/engine/enforcer.ts';
 import { FleetApplier } from '../../src/fleet/fleet-applier.ts';
 import type { FleetBan } from '../../src/fleet/fleet-decision.ts';
+import { parseFleetBanValue } from '../../src/fleet/fleet-event.ts';
 import { fleetSchema } from '../../src/fleet/fleet-schema.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { IpPrefix } from '../../src/net/ip.ts';
@@ -116,7 +117,11 @@ describe('FleetApplier', () => {
     const { a } = applier();
     const v = (node: string, target: string) =>
       JSON.stringify({ eid: `${node}.1`, node, target, exp: String(NOW + 5000), source: 'manual', reason: 'x' });
-    const present = a.values([v('gw-b', '198.51.100.8'), v('gw-a', '198.51.100.9'), null, '{bad'], NOW);
+    const present = a.keyEvents(
+      [v('gw-b', '198.51.100.8'), v('gw-a', '198.51.100.9'), '{bad'].map(parseFleetBanValue),
+      NOW,
+    );
     expect([...present]).toEqual(['198.51.100.8']);
+    expect(a.stats().bad).toBe(1);
   });
 });

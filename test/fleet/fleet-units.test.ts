@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { banTargetOf } from '../../src/engine/ban-target.ts';
 import { redisTimeMs, streamEntries } from '../../src/fleet/fleet-consumer.ts';
 import { decideFleet, type FleetBan } from '../../src/fleet/fleet-decision.ts';
-import { cleanText, parseFleetBanValue, parseFleetEntry } from '../../src/fleet/fleet-event.ts';
+import { cleanText, parseFleetBanValue, parseFleetEntry, parseFleetTombstone } from '../../src/fleet/fleet-event.ts';
 import { fleetKindOf } from '../../src/fleet/fleet-schema.ts';
 import { parsePrefix } from '../../src/net/ip.ts';
 import { config, ctxFor, T0 } from '../engine/helpers.ts';
@@ -102,7 +102,11 @@ describe('stream entries are hostile input', () => {
       event: { node: 'gw-a', target: '2001:db8::/64', expiresMs: 1767268800000 },
       target: { set: 'ban6net64' },
     });
-    expect(parseFleetEntry(fields({ exp: '' }))).toMatchObject({ ok: true, event: { expiresMs: null } });
+    expect(parseFleetEntry(fields({ exp: '' }))).toMatchObject({ ok: true, event: { expiresMs: null, atMs: null } });
+    expect(parseFleetEntry(fields({ at: '1767268700000' }))).toMatchObject({
+      ok: true,
+      event: { atMs: 1767268700000 },
+    });
   });
 
   it.each([
@@ -115,6 +119,7 @@ describe('stream entries are hostile input', () => {
     ['a huge expiry', { exp: '99999999999999999999' }],
     ['another version', { v: '2' }],
     ['an eid with spaces', { eid: 'a b' }],
+    ['a decision time that is no number', { at: '12x' }],
   ])('%s is refused', (_, over) => {
     expect(parseFleetEntry(fields(over as Record<string, string>)).ok).toBe(false);
   });
@@ -137,6 +142,20 @@ describe('stream entries are hostile input', () => {
       ),
     ).toMatchObject({ ok: true, event: { type: 'ban', node: 'gw-b' } });
     for (const v of ['{', '[]', 'null', 42, null, 'x'.repeat(9000)]) expect(parseFleetBanValue(v).ok).toBe(false);
+    // A tombstone: an unban, its `exp` its own expiry.
+    expect(
+      parseFleetTombstone(
+        JSON.stringify({
+          eid: 'e.2',
+          node: 'gw-c',
+          target: '198.51.100.9',
+          exp: '5',
+          at: '4',
+          source: 'manual',
+          reason: 'r',
+        }),
+      ),
+    ).toMatchObject({ ok: true, event: { type: 'unban', node: 'gw-c', atMs: 4, expiresMs: 5 } });
   });
 });
 
