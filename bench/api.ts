@@ -91,7 +91,7 @@ function call(method: string, path: string, body?: unknown): Promise<{ status: n
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${path} got no answer in 10 s`)));
     req.on('error', reject);
     if (payload) req.write(payload);
     req.end();
