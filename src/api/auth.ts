@@ -38,7 +38,8 @@ export async function requireWriteRole(request: FastifyRequest): Promise<void> {
   );
 }
 
-let nextRef = 1;
+/** Refs of actors whose peer is looked up; a random start so that a restarted API worker's never meet the last one's. */
+let nextRef = Math.floor(Math.random() * 2 ** 40);
 
 /**
  * Runs `op` as the request's actor: the token's name and the peer (the address over TCP; `uid:N`,
