@@ -401,6 +401,14 @@ describe('GET /v1/status', () => {
     expect(r.json().drops).toBeNull();
     expect(r.json().meterFull).toBeNull();
   });
+
+  it("answers with engine: null when the engine's status never comes (an nft read that hangs)", async () => {
+    make();
+    ops.status = () => new Promise(() => undefined);
+    const r = await get('/v1/status');
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ engine: null, version: expect.any(String) });
+  });
 });
 
 describe('/metrics, /readyz and unknown routes', () => {
