@@ -23,7 +23,26 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { Netns } from '../src/lab/netns.ts';
 import { NODE_BIN } from '../src/lab/node-bin.ts';
-import { subscribeEvents } from './sse-subscriber.ts';
+/** The live-event subscriber in a process of its own (bench/sse-subscriber.ts), as a browser. */
+async function subscriberProcess(socketPath: string, token: string): Promise<{ stop: () => Promise<number> }> {
+  const child = execa(NODE_BIN, [join(REPO, 'bench', 'sse-subscriber.ts'), socketPath, token], { buffer: false });
+  let out = '';
+  child.stdout?.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (c: string) => {
+      out += c;
+      if (out.includes('subscribed\n')) resolve();
+    });
+    child.catch(reject);
+  });
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      await child.catch(() => undefined);
+      return Number(out.split('\n').filter(Boolean).at(-1)) || 0;
+    },
+  };
+}
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 function arg(name: string, fallback: number): number {
@@ -235,7 +254,7 @@ async function main(): Promise<void> {
     console.log(
       `api bench: node ${process.version}, ${SECONDS} s per phase, reads every ${INTERVAL_MS} ms and a write every ${WRITE_INTERVAL_MS} ms side by side, phases at ${RATES.join(', ')} alerts/s, API in the ${MAIN_THREAD ? 'main thread (--main-thread)' : 'worker thread'}${NODE_ARGS.length ? `, daemon flags ${NODE_ARGS.join(' ')}` : ''}${SLOW_POLLS ? ', engine polls slowed (--slow-polls)' : ''}`,
     );
-    const sse = process.argv.includes('--sse') ? await subscribeEvents(socketPath, token) : null;
+    const sse = process.argv.includes('--sse') ? await subscriberProcess(socketPath, token) : null;
     await measure(1); // warm-up (JIT, first nft transaction)
     const phases: Array<{ rate: number; samples: Array<Sample & { kind: Kind }>; ingest: string }> = [];
     for (const rate of RATES) {
@@ -301,8 +320,7 @@ async function main(): Promise<void> {
     console.log(
       `goal: read p99 < 50 ms at ${RATES.at(-1)} alerts/s -> ${top.p99 < 50 ? 'met' : 'NOT met'} (${top.p99.toFixed(2)} ms; baseline ${base.p99.toFixed(2)} ms)`,
     );
-    if (sse) console.log(`live events: a subscriber read ${sse.events()} events`);
-    sse?.close();
+    if (sse) console.log(`live events: a subscriber process read ${await sse.stop()} events`);
     console.log(`load average after: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
   } finally {
     await ns.delete();

@@ -1,8 +1,13 @@
 /**
  * A dashboard's live-event subscriber for the API benchmark (`--sse`): one GET /v1/events over
  * the API's unix socket, reading every frame and counting the events, as an open browser tab.
+ *
+ * Run as its own process (as a browser is), so that reading the events never delays the
+ * benchmark's own requests and clocks:
+ *   node bench/sse-subscriber.ts SOCKET TOKEN    prints `subscribed`, then the count at SIGTERM
  */
 import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 
 export interface SseSubscriber {
   /** Events received so far. */
@@ -29,5 +34,16 @@ export function subscribeEvents(socketPath: string, token: string): Promise<SseS
     );
     req.on('error', reject);
     req.end();
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [socketPath, token] = process.argv.slice(2);
+  const sub = await subscribeEvents(socketPath ?? '', token ?? '');
+  process.stdout.write('subscribed\n');
+  process.on('SIGTERM', () => {
+    process.stdout.write(`${sub.events()}\n`);
+    sub.close();
+    process.exit(0);
   });
 }
