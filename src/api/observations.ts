@@ -10,6 +10,7 @@ import type { CounterValue } from '../nft/state.ts';
 import type { ApiContext } from './context.ts';
 import type { BanCount, RulesetState } from './telemetry.ts';
 import { BAN_SOURCES } from './request-schemas.ts';
+import { PART_WAIT_MS, withinMs } from './within.ts';
 
 export interface Observations {
   bans: readonly BanCount[] | null;
@@ -39,11 +40,12 @@ function dropsFrom(counters: readonly CounterValue[]) {
     .map((c) => ({ reason: c.name.slice('drop_'.length), packets: c.packets, bytes: c.bytes }));
 }
 
+/** One part, null when it fails or takes longer than PART_WAIT_MS (logged either way). */
 async function attempt<T>(ctx: ApiContext, what: string, f: () => T | Promise<T>): Promise<T | null> {
   try {
-    return await f();
+    return await withinMs(Promise.resolve(f()), PART_WAIT_MS, what);
   } catch (err) {
-    ctx.log.warn({ err, what }, 'api: cannot read for status/metrics');
+    ctx.log.warn({ err: (err as Error).message, what }, 'api: cannot read for status/metrics');
     return null;
   }
 }

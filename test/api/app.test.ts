@@ -402,12 +402,13 @@ describe('GET /v1/status', () => {
     expect(r.json().meterFull).toBeNull();
   });
 
-  it("answers with engine: null when the engine's status never comes (an nft read that hangs)", async () => {
-    make();
+  it("answers with engine: null and drops: null when the engine's status and nft's counters never come (a read that hangs)", async () => {
+    make({}, { dropCounters: () => new Promise(() => undefined) });
     ops.status = () => new Promise(() => undefined);
     const r = await get('/v1/status');
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toMatchObject({ engine: null, version: expect.any(String) });
+    expect(r.json()).toMatchObject({ engine: null, drops: null, meterFull: null, version: expect.any(String) });
+    expect((await get('/metrics')).statusCode).toBe(200);
   });
 });
 

@@ -7,24 +7,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.ts';
 import { observe } from '../observations.ts';
+import { PART_WAIT_MS, withinMs } from '../within.ts';
 
 function isoOrNull(ms: number | null | undefined): string | null {
   return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : null;
-}
-
-/**
- * How long status waits for the engine's part (it reads nft's counters, ~10-20 ms): beyond, it
- * answers with `engine: null` (logged) rather than hang an operator's `nftsentry status`; the
- * read goes on, and the next call gets it.
- */
-const ENGINE_WAIT_MS = 3000;
-
-function withinMs<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the engine's status: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -32,7 +18,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     const nowMs = ctx.clock();
     const [o, engine] = await Promise.all([
       observe(ctx),
-      withinMs(ctx.engineStatus(), ENGINE_WAIT_MS).catch((err: unknown) => {
+      withinMs(ctx.engineStatus(), PART_WAIT_MS, "the engine's status").catch((err: unknown) => {
         ctx.log.warn({ err: (err as Error).message }, 'api: engine status failed');
         return null;
       }),
