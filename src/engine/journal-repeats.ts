@@ -31,7 +31,6 @@ const COALESCED = new Set([
   'own_address',
   'own_subnet_edge',
   'broadcast',
-  'protected_kind',
 ]);
 
 interface Run {
