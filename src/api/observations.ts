@@ -10,7 +10,7 @@ import type { CounterValue } from '../nft/state.ts';
 import type { ApiContext } from './context.ts';
 import type { BanCount, RulesetState } from './telemetry.ts';
 import { BAN_SOURCES } from './request-schemas.ts';
-import { PART_WAIT_MS, withinMs } from './within.ts';
+import { withinMs } from '../deadline.ts';
 
 export interface Observations {
   bans: readonly BanCount[] | null;
@@ -40,10 +40,21 @@ function dropsFrom(counters: readonly CounterValue[]) {
     .map((c) => ({ reason: c.name.slice('drop_'.length), packets: c.packets, bytes: c.bytes }));
 }
 
+/**
+ * How long status and metrics wait for a slow part (the engine's status, nft's counters): past
+ * it they answer without that part rather than hang an operator's `nftsentry status` or a
+ * Prometheus scrape. The read itself goes on; its cached reader keeps the value for the next call.
+ */
+export const PART_WAIT_MS = 3000;
+
 /** One part, null when it fails or takes longer than PART_WAIT_MS (logged either way). */
 async function attempt<T>(ctx: ApiContext, what: string, f: () => T | Promise<T>): Promise<T | null> {
   try {
-    return await withinMs(Promise.resolve(f()), PART_WAIT_MS, what);
+    return await withinMs(
+      Promise.resolve(f()),
+      PART_WAIT_MS,
+      () => new Error(`${what}: no answer within ${PART_WAIT_MS} ms`),
+    );
   } catch (err) {
     ctx.log.warn({ err: (err as Error).message, what }, 'api: cannot read for status/metrics');
     return null;

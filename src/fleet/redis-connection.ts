@@ -21,6 +21,7 @@ import { createClient } from 'redis';
 import { type Logger, RateLimitedLog } from '../log.ts';
 import type { SentinelConfig } from './fleet-schema.ts';
 import { newSentinel, type SentinelClient, sentinelOptions, sentinelTarget } from './redis-sentinel.ts';
+import { withinMs } from '../deadline.ts';
 
 export interface RedisEndpoint {
   url: string;
@@ -125,13 +126,6 @@ export class RedisConnection {
   send<T = unknown>(args: readonly (string | Buffer)[], extraMs = 0): Promise<T> {
     const ms = this.timeoutMs + extraMs;
     const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        abort.abort();
-        reject(new Error(`redis ${String(args[0])}: no answer in ${ms} ms`));
-      }, ms);
-    });
     const sent = (
       this.client
         ? this.client.sendCommand(args, { timeout: ms })
@@ -139,7 +133,10 @@ export class RedisConnection {
     ) as Promise<T>;
     // A reply after the timeout settles `sent` unobserved: caught here, never an unhandled rejection.
     sent.catch(() => undefined);
-    return Promise.race([sent, expired]).finally(() => clearTimeout(timer));
+    return withinMs(sent, ms, () => {
+      abort.abort();
+      return new Error(`redis ${String(args[0])}: no answer in ${ms} ms`);
+    });
   }
 
   /** Closes the connection (a command in flight fails). */

@@ -19,6 +19,7 @@ import type { ChildProcess } from 'node:child_process';
 import { NftsentryError, ErrorCodes } from '../errors.ts';
 import { nftExecConfig, nftFailure, spawnNft, type NftExecConfig, type NftExecOptions } from './exec.ts';
 import type { NftJson, NftResult, NftTransactions } from './nft.ts';
+import { withinMs } from '../deadline.ts';
 
 export interface NftSessionOptions {
   /** `nft -j -i`, for `list` (NftSession.list). */
@@ -176,17 +177,11 @@ export class NftSession implements NftTransactions {
 
   /** `answer` unless the timeout comes first: then the co-process is ended. */
   private withinTimeout<T>(answer: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.lineWaiter = null;
-        this.endChild();
-        reject(
-          new NftsentryError(ErrorCodes.NFT_TIMEOUT, `nft -j -i printed no answer within ${this.exec.timeoutMs} ms`),
-        );
-      }, this.exec.timeoutMs);
+    return withinMs(answer, this.exec.timeoutMs, () => {
+      this.lineWaiter = null;
+      this.endChild();
+      return new NftsentryError(ErrorCodes.NFT_TIMEOUT, `nft -j -i printed no answer within ${this.exec.timeoutMs} ms`);
     });
-    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
   }
 
   private spawnChild(): ChildProcess {

@@ -7,7 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.ts';
 import { observe } from '../observations.ts';
-import { PART_WAIT_MS, withinMs } from '../within.ts';
+import { withinMs } from '../../deadline.ts';
+import { PART_WAIT_MS } from '../observations.ts';
 
 function isoOrNull(ms: number | null | undefined): string | null {
   return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : null;
@@ -18,7 +19,11 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     const nowMs = ctx.clock();
     const [o, engine] = await Promise.all([
       observe(ctx),
-      withinMs(ctx.engineStatus(), PART_WAIT_MS, "the engine's status").catch((err: unknown) => {
+      withinMs(
+        ctx.engineStatus(),
+        PART_WAIT_MS,
+        () => new Error(`the engine's status: no answer within ${PART_WAIT_MS} ms`),
+      ).catch((err: unknown) => {
         ctx.log.warn({ err: (err as Error).message }, 'api: engine status failed');
         return null;
       }),
